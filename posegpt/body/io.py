@@ -1,0 +1,104 @@
+"""Pose files (.npz / .json) and mesh files (.obj / .ply / .glb), written atomically."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import trimesh
+
+from posegpt.body.rotations import check_rotmat, rotmat_to_axis_angle, to_rotmat
+from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.files import atomic_path, atomic_write_text
+
+POSE_SUFFIXES = (".npz", ".json")
+MESH_SUFFIXES = (".obj", ".ply", ".glb")
+
+
+def _suffix(path: Path, allowed: tuple[str, ...], what: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise InvalidInputError(f"{what} file must end in one of {', '.join(allowed)}: {path}")
+    return suffix
+
+
+def save_pose(path: str | Path, rotmat: torch.Tensor) -> Path:
+    """Write one pose: `pose` (72,) axis-angle and `rotmat` (24, 3, 3), as .npz or .json."""
+    path = Path(path)
+    suffix = _suffix(path, POSE_SUFFIXES, "pose")
+    rotmat = check_rotmat(rotmat)
+    if rotmat.shape != (24, 3, 3):
+        raise InvalidInputError(f"save_pose takes one pose (24, 3, 3), got {tuple(rotmat.shape)}")
+    arrays = {
+        "pose": rotmat_to_axis_angle(rotmat).numpy().astype(np.float32),
+        "rotmat": rotmat.numpy().astype(np.float32),
+    }
+    if suffix == ".json":
+        return atomic_write_text(path, json.dumps({k: v.tolist() for k, v in arrays.items()}))
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def load_pose(path: str | Path) -> torch.Tensor:
+    """Read a pose file written by `save_pose` (or any .npz/.json with `rotmat` or a 72-d
+    `pose`); returns (24, 3, 3) float32 rotation matrices."""
+    path = Path(path)
+    suffix = _suffix(path, POSE_SUFFIXES, "pose")
+    try:
+        if suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise InvalidInputError(f"{path}: expected a JSON object with 'rotmat' or 'pose'")
+        else:
+            with np.load(path, allow_pickle=False) as npz:
+                data = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        if isinstance(err, InvalidInputError):
+            raise
+        raise ModelFileError(f"cannot read pose file {path}: {err}") from err
+    for key in ("rotmat", "pose"):
+        if key in data:
+            rotmat = to_rotmat(np.asarray(data[key], dtype=np.float32))
+            if rotmat.shape != (24, 3, 3):
+                raise InvalidInputError(
+                    f"{path}: '{key}' holds {tuple(rotmat.shape)}, not one pose"
+                )
+            return rotmat
+    raise InvalidInputError(f"{path} has neither 'rotmat' nor 'pose'")
+
+
+def to_trimesh(vertices: torch.Tensor, faces: torch.Tensor, color=None) -> trimesh.Trimesh:
+    """One posed body (V, 3) as a trimesh mesh, optionally with an RGB(A) colour in [0, 255]."""
+    mesh = trimesh.Trimesh(
+        vertices=vertices.detach().cpu().numpy(), faces=faces.cpu().numpy(), process=False
+    )
+    if color is not None:
+        mesh.visual.vertex_colors = np.tile(
+            np.asarray(color, dtype=np.uint8), (len(mesh.vertices), 1)
+        )
+    return mesh
+
+
+def save_mesh(path: str | Path, vertices: torch.Tensor, faces: torch.Tensor, color=None) -> Path:
+    """Write one posed body as .obj, .ply or .glb (the format follows the suffix)."""
+    path = Path(path)
+    suffix = _suffix(path, MESH_SUFFIXES, "mesh")
+    mesh = to_trimesh(vertices, faces, color)
+    with atomic_path(path) as tmp:
+        mesh.export(tmp, file_type=suffix[1:])
+    return path
+
+
+def load_mesh(path: str | Path) -> trimesh.Trimesh:
+    """Read a mesh file back as one trimesh mesh (scenes are concatenated)."""
+    try:
+        loaded = trimesh.load(Path(path), process=False)
+    except Exception as err:  # trimesh raises many kinds on bad files
+        raise ModelFileError(f"cannot read mesh file {path}: {err}") from err
+    if isinstance(loaded, trimesh.Scene):
+        loaded = loaded.to_geometry()
+    return loaded

@@ -1,0 +1,99 @@
+"""The SMPL 24-joint skeleton: names, kinematic tree and left/right symmetry."""
+
+from __future__ import annotations
+
+NUM_JOINTS = 24
+
+JOINT_NAMES: tuple[str, ...] = (
+    "pelvis",
+    "left_hip",
+    "right_hip",
+    "spine1",
+    "left_knee",
+    "right_knee",
+    "spine2",
+    "left_ankle",
+    "right_ankle",
+    "spine3",
+    "left_foot",
+    "right_foot",
+    "neck",
+    "left_collar",
+    "right_collar",
+    "head",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hand",
+    "right_hand",
+)
+
+JOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(JOINT_NAMES)}
+
+#: Parent of each joint in the kinematic tree (-1 for the root, the pelvis).
+PARENTS: tuple[int, ...] = (
+    -1,
+    0,
+    0,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    9,
+    9,
+    12,
+    13,
+    14,
+    16,
+    17,
+    18,
+    19,
+    20,
+    21,
+)
+
+
+def _mirror_index(name: str) -> int:
+    for a, b in (("left_", "right_"), ("right_", "left_")):
+        if name.startswith(a):
+            return JOINT_INDEX[b + name[len(a) :]]
+    return JOINT_INDEX[name]
+
+
+#: FLIP_PERMUTATION[i] is the joint that mirrors joint i (itself for central joints).
+FLIP_PERMUTATION: tuple[int, ...] = tuple(_mirror_index(n) for n in JOINT_NAMES)
+
+#: (left, right) index pairs.
+LEFT_RIGHT_PAIRS: tuple[tuple[int, int], ...] = tuple(
+    (i, FLIP_PERMUTATION[i]) for i, n in enumerate(JOINT_NAMES) if n.startswith("left_")
+)
+
+#: COCO-17 keypoint names, the order of `BodyOutput.keypoints3d` (first 17 entries).
+COCO17_NAMES: tuple[str, ...] = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
