@@ -9,6 +9,7 @@ from pathlib import Path
 from posegpt.body.anny_body import AnnyBody
 from posegpt.body.base import BodyModel, BodyOutput
 from posegpt.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from posegpt.body.smpl_body import SmplBody
 
 __all__ = [
     "AnnyBody",
@@ -17,6 +18,7 @@ __all__ = [
     "JOINT_NAMES",
     "NUM_JOINTS",
     "PARENTS",
+    "SmplBody",
     "load_body_model",
 ]
 
@@ -27,8 +29,6 @@ def load_body_model(name_or_path: str | None = None) -> BodyModel:
     the user's own SMPL model file or folder. Instances are shared within a process."""
     if name_or_path in (None, "", "anny"):
         return AnnyBody().eval()
-    from posegpt.body.smpl_body import SmplBody
-
     if name_or_path == "smpl":
         return SmplBody(os.environ.get("SMPL_MODEL_PATH")).eval()
     return SmplBody(Path(name_or_path)).eval()

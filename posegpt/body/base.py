@@ -14,11 +14,12 @@ from posegpt.errors import InvalidInputError
 
 @dataclass
 class BodyOutput:
-    """A batch of posed bodies, float32, y-up, metres, pelvis-relative unless `transl` was given.
+    """A batch of posed bodies, float32, y-up, metres, in the model's own frame (anny: pelvis at
+    the origin; SMPL: as the smplx package) shifted by `transl` when given.
 
     vertices:    (B, V, 3)
     joints:      (B, 24, 3) the SMPL joints, in `posegpt.body.skeleton.JOINT_NAMES` order
-    keypoints3d: (B, K, 3) COCO-17 keypoints first (see `COCO17_NAMES`), model-specific extras after
+    keypoints3d: (B, 23, 3) in `posegpt.body.skeleton.KEYPOINT_NAMES` order (COCO-17 first)
     """
 
     vertices: torch.Tensor

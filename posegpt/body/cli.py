@@ -43,3 +43,14 @@ def render(
     if mesh is not None:
         save_mesh(mesh, vertices, body.faces)
         typer.echo(f"wrote {mesh}")
+
+
+@app.command("convert-smpl")
+def convert_smpl(
+    src: Path = typer.Argument(..., help="Official SMPL model file (.pkl)."),
+    dst: Path = typer.Argument(..., help="Output .npz file."),
+) -> None:
+    """Convert an official SMPL .pkl (chumpy inside) once to a plain .npz, without chumpy."""
+    from posegpt.body.smpl_file import convert_smpl_to_npz
+
+    typer.echo(f"wrote {convert_smpl_to_npz(src, dst)}")

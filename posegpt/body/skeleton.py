@@ -97,3 +97,13 @@ COCO17_NAMES: tuple[str, ...] = (
     "left_ankle",
     "right_ankle",
 )
+
+#: The 23 keypoints of `BodyOutput.keypoints3d` (both body models): COCO-17 then six foot points.
+KEYPOINT_NAMES: tuple[str, ...] = COCO17_NAMES + (
+    "left_big_toe",
+    "right_big_toe",
+    "left_small_toe",
+    "right_small_toe",
+    "left_heel",
+    "right_heel",
+)

@@ -89,3 +89,11 @@ def test_wrong_shapes_raise(body, shape):
 def test_too_many_betas_raise(body):
     with pytest.raises(InvalidInputError, match="betas"):
         body(identity_pose(), betas=torch.zeros(1, 10))
+
+
+def test_keypoints_follow_the_shared_names(body):
+    from posegpt.body.skeleton import KEYPOINT_NAMES
+
+    assert list(body.keypoint_regressor.labels) == list(KEYPOINT_NAMES)
+    kp = body(identity_pose()).keypoints3d[0]
+    assert kp[KEYPOINT_NAMES.index("nose"), 1] > kp[KEYPOINT_NAMES.index("left_hip"), 1]
