@@ -1,1 +1,44 @@
+"""PoseGPT = LLaVA-style backbone + `<POSE>` token + pose head; tokenizer; presets; save/load."""
 
+from posegpt.model.build import build_model, merge_lora
+from posegpt.model.chat_format import (
+    IGNORE_INDEX,
+    encode_conversation,
+    expand_image_tokens,
+    format_conversation,
+)
+from posegpt.model.collate import collate
+from posegpt.model.config import PRESETS, PoseGPTConfig, get_config
+from posegpt.model.image import load_image, preprocess_image
+from posegpt.model.io import load_pretrained, save_pretrained
+from posegpt.model.posegpt import PoseGPT, PoseGPTOutput, Reply
+from posegpt.model.tokenizer import (
+    IMAGE_TOKEN,
+    POSE_TOKEN,
+    load_tokenizer,
+    train_tokenizer,
+)
+
+__all__ = [
+    "IGNORE_INDEX",
+    "IMAGE_TOKEN",
+    "POSE_TOKEN",
+    "PRESETS",
+    "PoseGPT",
+    "PoseGPTConfig",
+    "PoseGPTOutput",
+    "Reply",
+    "build_model",
+    "collate",
+    "encode_conversation",
+    "expand_image_tokens",
+    "format_conversation",
+    "get_config",
+    "load_image",
+    "load_pretrained",
+    "load_tokenizer",
+    "merge_lora",
+    "preprocess_image",
+    "save_pretrained",
+    "train_tokenizer",
+]

@@ -1,0 +1,184 @@
+"""Building a PoseGPT: a fresh backbone from a preset, or a local llava-hf checkpoint; LoRA.
+
+What trains:
+  - mode "scratch": every parameter, except the vision tower when `freeze_vision`, and CLIP's
+    post-layernorm, which the LLaVA feature path never uses (a parameter without gradient
+    would stall distributed training);
+  - mode "lora": LoRA adapters on the language model's attention projections, the rows of
+    PoseGPT's new tokens in the input embeddings and the LM head, and the pose head; the
+    vision tower and the projector are frozen, as in the paper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import (
+    AutoTokenizer,
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    PreTrainedTokenizerFast,
+)
+
+from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.model.config import LORA_TARGET_MODULES, PoseGPTConfig, get_config
+from posegpt.model.posegpt import PoseGPT
+from posegpt.model.tokenizer import (
+    ADDED_TOKENS,
+    EOS_TOKEN,
+    IMAGE_TOKEN,
+    extend_tokenizer,
+    token_id,
+)
+
+
+def build_model(
+    config: PoseGPTConfig | str,
+    tokenizer: PreTrainedTokenizerFast | None = None,
+    llava_path: str | os.PathLike | None = None,
+) -> PoseGPT:
+    """A new PoseGPT from a config or preset name.
+
+    Scratch presets need `tokenizer` (see `train_tokenizer`). With `llava_path` (required by
+    the `llava-1.5` preset) the backbone and, unless given, the tokenizer come from that local
+    llava-hf checkpoint; PoseGPT's tokens are added and the config takes the checkpoint's sizes.
+    """
+    cfg = get_config(config) if isinstance(config, str) else config
+    path = llava_path or cfg.llava_path
+    if path is not None:
+        llava, tokenizer = _load_llava(path, tokenizer)
+        cfg = describe_backbone(dataclasses.replace(cfg, llava_path=os.fspath(path)), llava.config)
+    elif cfg.preset == "llava-1.5":
+        raise InvalidInputError("the llava-1.5 preset needs llava_path: a local llava-hf folder")
+    elif tokenizer is None:
+        raise InvalidInputError(f"the {cfg.preset} preset needs a tokenizer (train_tokenizer)")
+    else:
+        llava = LlavaForConditionalGeneration(llava_config(cfg, tokenizer))
+    return PoseGPT(prepare_backbone(llava, cfg, tokenizer, lora=cfg.mode == "lora"), tokenizer, cfg)
+
+
+def llava_config(cfg: PoseGPTConfig, tokenizer: PreTrainedTokenizerFast) -> LlavaConfig:
+    """The LlavaConfig (Llama + CLIP vision) of a scratch preset."""
+    text = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.hidden_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        num_key_value_heads=cfg.num_heads,
+        intermediate_size=cfg.intermediate_size,
+        max_position_embeddings=cfg.max_length,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=token_id(tokenizer, EOS_TOKEN),
+    )
+    vision = CLIPVisionConfig(
+        hidden_size=cfg.vision_hidden_size,
+        num_hidden_layers=cfg.vision_layers,
+        num_attention_heads=cfg.vision_heads,
+        intermediate_size=cfg.vision_intermediate_size,
+        image_size=cfg.image_size,
+        patch_size=cfg.patch_size,
+    )
+    return LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=token_id(tokenizer, IMAGE_TOKEN),
+        image_seq_length=cfg.image_seq_length,
+        vision_feature_layer=cfg.vision_feature_layer,
+    )
+
+
+def describe_backbone(cfg: PoseGPTConfig, backbone: LlavaConfig) -> PoseGPTConfig:
+    """`cfg` with its backbone fields set from a checkpoint's LlavaConfig."""
+    text, vision = backbone.text_config, backbone.vision_config
+    if not isinstance(backbone.vision_feature_layer, int):
+        raise ModelFileError("multi-layer vision features are not supported")
+    return dataclasses.replace(
+        cfg,
+        hidden_size=text.hidden_size,
+        num_layers=text.num_hidden_layers,
+        num_heads=text.num_attention_heads,
+        intermediate_size=text.intermediate_size,
+        max_length=text.max_position_embeddings,
+        vision_hidden_size=vision.hidden_size,
+        vision_layers=vision.num_hidden_layers,
+        vision_heads=vision.num_attention_heads,
+        vision_intermediate_size=vision.intermediate_size,
+        image_size=vision.image_size,
+        patch_size=vision.patch_size,
+        vision_feature_layer=backbone.vision_feature_layer,
+    )
+
+
+def check_compatible(backbone: LlavaConfig, tokenizer: PreTrainedTokenizerFast) -> None:
+    """Raise ModelFileError unless the tokenizer's ids fit the backbone."""
+    if token_id(tokenizer, IMAGE_TOKEN) != backbone.image_token_id:
+        raise ModelFileError(f"the tokenizer's {IMAGE_TOKEN} id is not the backbone's image token")
+    if len(tokenizer) > backbone.text_config.vocab_size:
+        raise ModelFileError(
+            f"the tokenizer has {len(tokenizer)} tokens, the backbone only "
+            f"{backbone.text_config.vocab_size} embeddings"
+        )
+
+
+def new_token_ids(tokenizer: PreTrainedTokenizerFast) -> list[int]:
+    """Ids of the tokens whose embedding rows LoRA mode trains (`<image>`'s row is never read)."""
+    return [token_id(tokenizer, t) for t in ADDED_TOKENS if t != IMAGE_TOKEN]
+
+
+def prepare_backbone(
+    llava: LlavaForConditionalGeneration,
+    cfg: PoseGPTConfig,
+    tokenizer: PreTrainedTokenizerFast,
+    lora: bool,
+) -> LlavaForConditionalGeneration | PeftModel:
+    """Set what trains (see the module docstring); with `lora`, wrap in LoRA adapters."""
+    post_layernorm = getattr(llava.model.vision_tower, "post_layernorm", None)
+    if post_layernorm is not None:
+        post_layernorm.requires_grad_(False)
+    if cfg.freeze_vision:
+        llava.model.vision_tower.requires_grad_(False)
+    if not lora:
+        return llava
+    ids = new_token_ids(tokenizer)
+    adapters = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=LORA_TARGET_MODULES,
+        trainable_token_indices={"embed_tokens": ids, "lm_head": ids},
+    )
+    return get_peft_model(llava, adapters)
+
+
+def merge_lora(model: PoseGPT) -> PoseGPT:
+    """Fold the LoRA adapters (and trained token rows) into the backbone, in place, for export."""
+    if isinstance(model.llava, PeftModel):
+        model.llava = model.llava.merge_and_unload()
+    return model
+
+
+def _load_llava(
+    path: str | os.PathLike, tokenizer: PreTrainedTokenizerFast | None
+) -> tuple[LlavaForConditionalGeneration, PreTrainedTokenizerFast]:
+    """A local llava-hf checkpoint (safetensors only) and its tokenizer with PoseGPT's tokens."""
+    path = os.fspath(path)
+    try:
+        llava = LlavaForConditionalGeneration.from_pretrained(
+            path, local_files_only=True, use_safetensors=True, dtype="auto"
+        )
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise ModelFileError(f"cannot load a llava-hf checkpoint from {path}: {err}") from err
+    if not isinstance(tokenizer, PreTrainedTokenizerFast):
+        raise ModelFileError(f"{path} does not hold a fast (tokenizer.json) tokenizer")
+    tokenizer = extend_tokenizer(tokenizer)
+    if len(tokenizer) > llava.config.text_config.vocab_size:
+        llava.resize_token_embeddings(len(tokenizer))
+    check_compatible(llava.config, tokenizer)
+    return llava, tokenizer

@@ -1,0 +1,110 @@
+"""Conversations -> token ids and training labels.
+
+A conversation is a list of messages `{"role": "system" | "user" | "assistant", "content": str}`.
+A user message may hold one `<image>` (at most one image per conversation); assistant messages
+hold `<POSE>` where a pose goes. `encode_conversation` is the primitive the data pipeline
+collates: it returns the ids with each `<image>` already expanded to the model's
+`image_seq_length` placeholders, and labels that are -100 everywhere but the assistant turns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from transformers import PreTrainedTokenizerFast
+
+from posegpt.errors import InvalidInputError
+from posegpt.model.tokenizer import (
+    BOS_TOKEN,
+    CHAT_TOKENS,
+    EOS_TOKEN,
+    IMAGE_TOKEN,
+    PAD_TOKEN,
+    ROLES,
+    token_id,
+)
+
+#: Label value that the cross-entropy ignores.
+IGNORE_INDEX = -100
+#: Longest message accepted, in characters (a bound on what a user can make us tokenize).
+MAX_MESSAGE_CHARS = 20_000
+
+_FORBIDDEN = (*CHAT_TOKENS, BOS_TOKEN, EOS_TOKEN, PAD_TOKEN)
+
+Message = Mapping[str, str]
+
+
+def check_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
+    """Validate a conversation and return it as plain `{"role", "content"}` dicts."""
+    if not messages:
+        raise InvalidInputError("a conversation needs at least one message")
+    checked = []
+    for i, message in enumerate(messages):
+        role, content = message.get("role"), message.get("content")
+        if role not in ROLES:
+            raise InvalidInputError(f"message {i}: role must be one of {ROLES}, got {role!r}")
+        if not isinstance(content, str):
+            raise InvalidInputError(f"message {i}: content must be a string")
+        if len(content) > MAX_MESSAGE_CHARS:
+            raise InvalidInputError(f"message {i} is longer than {MAX_MESSAGE_CHARS} characters")
+        if role == "system" and i:
+            raise InvalidInputError("only the first message may be a system message")
+        if any(token in content for token in _FORBIDDEN):
+            raise InvalidInputError(f"message {i} contains a reserved chat marker")
+        if IMAGE_TOKEN in content and role != "user":
+            raise InvalidInputError(f"{IMAGE_TOKEN} may only appear in user messages")
+        checked.append({"role": role, "content": content})
+    if sum(m["content"].count(IMAGE_TOKEN) for m in checked) > 1:
+        raise InvalidInputError(f"a conversation may hold at most one {IMAGE_TOKEN}")
+    return checked
+
+
+def format_conversation(
+    tokenizer: PreTrainedTokenizerFast,
+    messages: Sequence[Message],
+    add_generation_prompt: bool = False,
+) -> str:
+    """Render a conversation as text with the tokenizer's chat template."""
+    return tokenizer.apply_chat_template(
+        check_messages(messages), tokenize=False, add_generation_prompt=add_generation_prompt
+    )
+
+
+def expand_image_tokens(
+    input_ids: torch.Tensor, labels: torch.Tensor, image_token_id: int, image_seq_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Repeat every `<image>` id `image_seq_length` times (one per image patch), in ids and labels.
+
+    The LLaVA backbone overwrites these placeholders with the image features, so positions after
+    the image move; anything positional (the `<POSE>` positions) is found after this step.
+    """
+    repeats = torch.where(input_ids == image_token_id, image_seq_length, 1)
+    return input_ids.repeat_interleave(repeats), labels.repeat_interleave(repeats)
+
+
+def encode_conversation(
+    tokenizer: PreTrainedTokenizerFast,
+    messages: Sequence[Message],
+    image_seq_length: int,
+    add_generation_prompt: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Encode a conversation: (input_ids, labels), both (T,) int64, image tokens expanded.
+
+    Labels equal the ids on the assistant turns' tokens (their `<|end|>` marker included) and are
+    IGNORE_INDEX elsewhere (system, user, role markers, image placeholders). Like Hugging Face
+    causal LMs, labels are not shifted: the model shifts them when computing the loss.
+    """
+    encoded = tokenizer.apply_chat_template(
+        check_messages(messages),
+        tokenize=True,
+        return_dict=True,
+        return_assistant_tokens_mask=True,
+        add_generation_prompt=add_generation_prompt,
+    )
+    input_ids = torch.tensor(encoded["input_ids"], dtype=torch.long)
+    mask = torch.tensor(encoded["assistant_masks"], dtype=torch.bool)
+    labels = torch.where(mask, input_ids, IGNORE_INDEX)
+    return expand_image_tokens(
+        input_ids, labels, token_id(tokenizer, IMAGE_TOKEN), image_seq_length
+    )

@@ -1,0 +1,149 @@
+"""PoseGPT model configuration: one dataclass and named presets.
+
+Presets: `tiny` (tests, well under 1M parameters), `small` (S5M), `medium` (M20M), all trained
+from scratch on our own tokenizer, and `llava-1.5`, which loads a local `llava-hf` checkpoint
+(`llava_path`) and fine-tunes it with LoRA as in the paper. For `llava-1.5` the backbone sizes
+below are informational: the checkpoint's own config decides the architecture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from posegpt.errors import InvalidInputError, ModelFileError
+
+#: CLIP's image normalisation (also LLaVA-1.5's).
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+#: Modules LoRA adapts: the language model's attention projections only (not CLIP's).
+LORA_TARGET_MODULES = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
+
+
+@dataclass(frozen=True)
+class PoseGPTConfig:
+    """Everything needed to build a PoseGPT, and the loss weights it trains with."""
+
+    preset: str = "tiny"
+    # language model (Llama)
+    hidden_size: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    intermediate_size: int = 256
+    max_length: int = 256
+    # vision tower (CLIP ViT)
+    vision_hidden_size: int = 32
+    vision_layers: int = 1
+    vision_heads: int = 2
+    vision_intermediate_size: int = 128
+    image_size: int = 32
+    patch_size: int = 8
+    vision_feature_layer: int = -1
+    image_mean: tuple[float, float, float] = CLIP_MEAN
+    image_std: tuple[float, float, float] = CLIP_STD
+    # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
+    pose_head_hidden: int | None = None
+    # loss = ce_weight * CE + pose_weight * L1(rotation matrices)
+    ce_weight: float = 1.0
+    pose_weight: float = 0.1
+    # training mode: everything from scratch, or LoRA on the language model
+    mode: Literal["scratch", "lora"] = "scratch"
+    lora_r: int = 128
+    lora_alpha: int = 256
+    lora_dropout: float = 0.05
+    freeze_vision: bool = False
+    llava_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("scratch", "lora"):
+            raise InvalidInputError(f"mode must be 'scratch' or 'lora', got {self.mode!r}")
+        if self.image_size % self.patch_size:
+            raise InvalidInputError(
+                f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"
+            )
+        if self.hidden_size % self.num_heads or self.vision_hidden_size % self.vision_heads:
+            raise InvalidInputError("hidden sizes must be multiples of the number of heads")
+
+    @property
+    def image_seq_length(self) -> int:
+        """How many `<image>` tokens one image becomes: one per patch (CLS dropped)."""
+        return (self.image_size // self.patch_size) ** 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PoseGPTConfig:
+        """Inverse of `to_dict`; raises ModelFileError on unknown keys or bad values."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ModelFileError(f"unknown PoseGPT config keys: {', '.join(unknown)}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        try:
+            return cls(**values)
+        except (TypeError, InvalidInputError) as err:
+            raise ModelFileError(f"invalid PoseGPT config: {err}") from err
+
+
+PRESETS: dict[str, PoseGPTConfig] = {
+    "tiny": PoseGPTConfig(),
+    "small": PoseGPTConfig(
+        preset="small",
+        hidden_size=192,
+        num_layers=4,
+        num_heads=6,
+        intermediate_size=512,
+        max_length=512,
+        vision_hidden_size=128,
+        vision_layers=3,
+        vision_heads=4,
+        vision_intermediate_size=512,
+        image_size=64,
+        patch_size=8,
+    ),
+    "medium": PoseGPTConfig(
+        preset="medium",
+        hidden_size=384,
+        num_layers=6,
+        num_heads=6,
+        intermediate_size=1024,
+        max_length=1024,
+        vision_hidden_size=256,
+        vision_layers=4,
+        vision_heads=4,
+        vision_intermediate_size=1024,
+        image_size=112,
+        patch_size=14,
+    ),
+    # The shape of llava-1.5-7b, for reference; the checkpoint at llava_path decides.
+    "llava-1.5": PoseGPTConfig(
+        preset="llava-1.5",
+        hidden_size=4096,
+        num_layers=32,
+        num_heads=32,
+        intermediate_size=11008,
+        max_length=4096,
+        vision_hidden_size=1024,
+        vision_layers=24,
+        vision_heads=16,
+        vision_intermediate_size=4096,
+        image_size=336,
+        patch_size=14,
+        vision_feature_layer=-2,
+        mode="lora",
+        freeze_vision=True,
+    ),
+}
+
+
+def get_config(preset: str, **overrides: Any) -> PoseGPTConfig:
+    """The preset called `preset`, with any field replaced by `overrides`."""
+    if preset not in PRESETS:
+        raise InvalidInputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    try:
+        return dataclasses.replace(PRESETS[preset], **overrides)
+    except TypeError as err:
+        raise InvalidInputError(f"bad config override: {err}") from err

@@ -1,0 +1,58 @@
+"""Images -> the vision tower's pixel values: pad to square, resize, normalise.
+
+Padding (with the mean colour, as LLaVA-1.5 does) rather than cropping keeps every person in a
+full multi-person picture. Inputs are bounded: pictures over MAX_PIXELS are refused from their
+header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from posegpt.errors import InvalidInputError
+
+#: Largest picture accepted (width x height).
+MAX_PIXELS = 50_000_000
+
+ImageInput = Image.Image | str | os.PathLike | bytes
+
+
+def load_image(source: ImageInput) -> Image.Image:
+    """Open a picture from a PIL image, a file path or encoded bytes, as RGB."""
+    if isinstance(source, Image.Image):
+        image = source
+    else:
+        try:
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        except (UnidentifiedImageError, Image.DecompressionBombError) as err:
+            raise InvalidInputError(f"not a readable image: {err}") from err
+        except OSError as err:
+            raise InvalidInputError(f"cannot open the image: {err}") from err
+    if image.width * image.height > MAX_PIXELS:
+        raise InvalidInputError(
+            f"image is {image.width}x{image.height}; at most {MAX_PIXELS:,} pixels are accepted"
+        )
+    try:
+        return image.convert("RGB")
+    except OSError as err:
+        raise InvalidInputError(f"cannot decode the image: {err}") from err
+
+
+def preprocess_image(
+    source: ImageInput, size: int, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """A picture -> (3, size, size) float32 pixel values, padded to square and normalised."""
+    image = load_image(source)
+    side = max(image.size)
+    fill = tuple(round(255 * m) for m in mean)
+    square = Image.new("RGB", (side, side), fill)
+    square.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+    square = square.resize((size, size), Image.Resampling.BICUBIC)
+    pixels = torch.from_numpy(np.asarray(square, dtype=np.float32) / 255.0).permute(2, 0, 1)
+    return (pixels - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)

@@ -1,0 +1,123 @@
+"""Saving and loading a PoseGPT folder (safetensors only: loading never unpickles).
+
+Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head), `config.json`
+(PoseGPT config, backbone config, whether adapters are present) and `tokenizer/`. A folder is
+written beside its destination and renamed into place, so it is complete or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from accelerate import init_empty_weights
+from huggingface_hub.errors import StrictDataclassError
+from peft import PeftModel
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from transformers import LlavaConfig, LlavaForConditionalGeneration
+
+from posegpt.errors import ModelFileError, PoseGPTError
+from posegpt.model.build import check_compatible, prepare_backbone
+from posegpt.model.config import PoseGPTConfig
+from posegpt.model.posegpt import PoseGPT
+from posegpt.model.tokenizer import load_tokenizer
+
+FORMAT = "posegpt"
+VERSION = 1
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+TOKENIZER = "tokenizer"
+
+
+def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
+    """Write `model` to the folder `path` atomically; an existing PoseGPT folder is replaced."""
+    path = Path(path)
+    if path.exists() and not _replaceable(path):
+        raise PoseGPTError(f"{path} exists and is not a PoseGPT model folder; not overwriting it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, tmp / WEIGHTS, metadata={"format": "pt"})
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "config": model.config.to_dict(),
+            "backbone": model.backbone.config.to_dict(),
+            "lora": isinstance(model.llava, PeftModel),
+        }
+        (tmp / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        model.tokenizer.save_pretrained(tmp / TOKENIZER)
+        _swap_in(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_pretrained(path: str | os.PathLike) -> PoseGPT:
+    """Load a folder written by `save_pretrained` (in eval mode, on the CPU)."""
+    path = Path(path)
+    meta = _read_meta(path / CONFIG)
+    cfg = PoseGPTConfig.from_dict(meta["config"])
+    tokenizer = load_tokenizer(path / TOKENIZER)
+    try:
+        backbone_config = LlavaConfig.from_dict(meta["backbone"])
+        check_compatible(backbone_config, tokenizer)
+        # Parameters are created without memory and replaced by the stored tensors.
+        with init_empty_weights():
+            llava = LlavaForConditionalGeneration(backbone_config)
+            model = PoseGPT(prepare_backbone(llava, cfg, tokenizer, meta["lora"]), tokenizer, cfg)
+    except (TypeError, ValueError, KeyError, StrictDataclassError) as err:
+        raise ModelFileError(f"invalid backbone config in {path / CONFIG}: {err}") from err
+    try:
+        state = load_file(path / WEIGHTS)
+    except (OSError, SafetensorError) as err:
+        raise ModelFileError(f"cannot read {path / WEIGHTS}: {err}") from err
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as err:
+        raise ModelFileError(f"{path / WEIGHTS} does not fit the model: {err}") from err
+    return model.eval()
+
+
+def _read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"cannot read {path}: {err}") from err
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a PoseGPT config")
+    if meta.get("version") != VERSION:
+        raise ModelFileError(f"{path}: unsupported PoseGPT format version {meta.get('version')}")
+    if not {"config", "backbone", "lora"} <= meta.keys() or not isinstance(meta["lora"], bool):
+        raise ModelFileError(f"{path} lacks part of the PoseGPT config")
+    return meta
+
+
+def _replaceable(path: Path) -> bool:
+    """True for an empty folder or one that holds a PoseGPT model."""
+    if not path.is_dir():
+        return False
+    if not any(path.iterdir()):
+        return True
+    try:
+        _read_meta(path / CONFIG)
+    except ModelFileError:
+        return False
+    return True
+
+
+def _swap_in(tmp: Path, path: Path) -> None:
+    """Rename the finished folder `tmp` onto `path`, replacing what was there."""
+    if not path.exists():
+        os.replace(tmp, path)
+        return
+    old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+    os.replace(path, old / path.name)
+    os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,273 @@
+"""PoseGPT: a LLaVA backbone whose `<POSE>` tokens a pose head turns into SMPL poses.
+
+Training interface (for posegpt.train): build a batch with `collate` (`model.collate_fn`) from
+samples made by `model.encode(messages)` and `model.preprocess(image)`, then
+`out = model(batch)`; `out.loss` = ce_weight x CE + pose_weight x L1(rotation matrices), with
+`out.ce_loss`, `out.pose_loss` and `out.pred_rotmat` for logging. Works under
+`torch.autocast` (the head and the pose loss run in float32).
+
+Inference interface (for posegpt.serve): `model.chat(messages, image=...)` -> `Reply(text,
+poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose of the i-th.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+from peft import PeftModel
+from torch import nn
+from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTrainedTokenizerFast
+
+from posegpt.body.skeleton import NUM_JOINTS
+from posegpt.errors import InvalidInputError
+from posegpt.model.chat_format import Message, check_messages, encode_conversation
+from posegpt.model.collate import collate
+from posegpt.model.config import PoseGPTConfig
+from posegpt.model.image import ImageInput, preprocess_image
+from posegpt.model.pose_head import PoseHead, pose_loss
+from posegpt.model.tokenizer import (
+    BOS_TOKEN,
+    END_TOKEN,
+    EOS_TOKEN,
+    IMAGE_TOKEN,
+    PAD_TOKEN,
+    POSE_TOKEN,
+    ROLE_TOKENS,
+    token_id,
+)
+
+#: Most tokens one reply may have.
+MAX_NEW_TOKENS = 1024
+
+
+@dataclass
+class PoseGPTOutput:
+    """What `PoseGPT.forward` returns. Losses are None when the batch has no labels."""
+
+    loss: torch.Tensor | None
+    ce_loss: torch.Tensor | None
+    pose_loss: torch.Tensor
+    pred_rotmat: torch.Tensor  # (N, 24, 3, 3), one per True in the batch's pose_mask
+    logits: torch.Tensor  # (B, L, vocab)
+
+
+@dataclass
+class Reply:
+    """A generated answer: its text (with `<POSE>` markers) and one pose per marker, in order."""
+
+    text: str
+    poses: list[torch.Tensor]
+
+
+class PoseGPT(nn.Module):
+    """The LLaVA backbone (plain or with LoRA adapters), the pose head, tokenizer and config."""
+
+    def __init__(
+        self,
+        llava: LlavaForConditionalGeneration | PeftModel,
+        tokenizer: PreTrainedTokenizerFast,
+        config: PoseGPTConfig,
+    ) -> None:
+        super().__init__()
+        self.llava = llava
+        self.tokenizer = tokenizer
+        self.config = config
+        hidden = self.backbone.config.text_config.hidden_size
+        self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
+        self.pose_token_id = token_id(tokenizer, POSE_TOKEN)
+        self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)
+        self.stop_token_ids = [token_id(tokenizer, END_TOKEN), token_id(tokenizer, EOS_TOKEN)]
+        banned = (IMAGE_TOKEN, PAD_TOKEN, BOS_TOKEN, *ROLE_TOKENS.values())
+        self._banned_token_ids = [token_id(tokenizer, t) for t in banned]
+
+    @property
+    def backbone(self) -> LlavaForConditionalGeneration:
+        """The LlavaForConditionalGeneration (under the LoRA wrapper, if any)."""
+        return self.llava.get_base_model() if isinstance(self.llava, PeftModel) else self.llava
+
+    @property
+    def image_seq_length(self) -> int:
+        return self.config.image_seq_length
+
+    def encode(
+        self, messages: Sequence[Message], add_generation_prompt: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`encode_conversation` with this model's tokenizer and image length."""
+        return encode_conversation(
+            self.tokenizer, messages, self.image_seq_length, add_generation_prompt
+        )
+
+    def preprocess(self, image: ImageInput) -> torch.Tensor:
+        """A picture -> (3, S, S) pixel values for this model's vision tower."""
+        cfg = self.config
+        return preprocess_image(image, cfg.image_size, cfg.image_mean, cfg.image_std)
+
+    @property
+    def collate_fn(self) -> functools.partial:
+        """`collate` bound to this tokenizer's pad and `<POSE>` ids (picklable, for DataLoader)."""
+        return functools.partial(
+            collate, pad_id=self.tokenizer.pad_token_id, pose_token_id=self.pose_token_id
+        )
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> PoseGPTOutput:
+        """Training/evaluation pass over a `collate` batch.
+
+        The pose head reads the last hidden state OF each `<POSE>` token (at the positions of
+        `pose_mask`); `pose_targets` holds their true rotation matrices in the same order.
+        """
+        input_ids = batch["input_ids"]
+        pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
+        out = self.llava(
+            input_ids=input_ids,
+            attention_mask=batch.get("attention_mask"),
+            pixel_values=pixel_values,
+            labels=batch.get("labels"),
+            output_hidden_states=-1,
+        )
+        pose_mask = batch.get("pose_mask", torch.zeros_like(input_ids, dtype=torch.bool))
+        targets = batch.get("pose_targets", torch.empty(0, NUM_JOINTS, 3, 3))
+        if int(pose_mask.sum()) != len(targets):
+            raise InvalidInputError(
+                f"pose_mask marks {int(pose_mask.sum())} positions but there are "
+                f"{len(targets)} pose targets"
+            )
+        pred = self.pose_head(out.hidden_states[-1][pose_mask])
+        p_loss = pose_loss(pred, targets)
+        loss = None
+        if out.loss is not None:
+            loss = self.config.ce_weight * out.loss + self.config.pose_weight * p_loss
+        return PoseGPTOutput(loss, out.loss, p_loss, pred, out.logits)
+
+    @torch.inference_mode()
+    def chat(
+        self,
+        messages: Sequence[Message],
+        image: ImageInput | torch.Tensor | None = None,
+        max_new_tokens: int = 64,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+    ) -> Reply:
+        """Answer the last user message; every `<POSE>` in the answer yields one pose.
+
+        `messages` may hold earlier turns (assistant turns included). `image` is a picture (PIL,
+        path or encoded bytes) or ready (3, S, S) pixel values; if no user message holds
+        `<image>`, one is put at the start of the first user message. Decoding is greedy
+        unless `do_sample`; `seed` makes sampling repeatable without touching the global RNG.
+        """
+        if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
+            raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
+        input_ids, pixel_values = self._prompt(messages, image)
+        if input_ids.shape[1] + max_new_tokens + 1 > self.config.max_length:
+            raise InvalidInputError(
+                f"the conversation ({input_ids.shape[1]} tokens) and reply ({max_new_tokens}) "
+                f"exceed the model's {self.config.max_length}-token context"
+            )
+        generation = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            temperature=temperature if do_sample else None,
+            top_p=top_p if do_sample else None,
+            eos_token_id=self.stop_token_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+            suppress_tokens=self._banned_token_ids,
+            return_dict_in_generate=True,
+            output_hidden_states=-1,
+        )
+        was_training = self.training
+        self.eval()
+        try:
+            rng = torch.random.fork_rng(devices=[]) if seed is not None else nullcontext()
+            with rng:
+                if seed is not None:
+                    torch.manual_seed(seed)
+                new_ids, hidden = self._generate(input_ids, pixel_values, generation)
+        finally:
+            self.train(was_training)
+        positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
+        poses = self.pose_head(hidden[positions]).cpu() if len(positions) else []
+        text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
+        return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
+
+    def _prompt(
+        self, messages: Sequence[Message], image: ImageInput | torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(1, T) prompt ids ending in the assistant marker, and (1, 3, S, S) pixels or None."""
+        messages = check_messages(messages)
+        if messages[-1]["role"] != "user":
+            raise InvalidInputError("the last message must be the user's")
+        pixel_values = None
+        if image is not None:
+            pixel_values = self._pixel_values(image)
+            if not any(IMAGE_TOKEN in m["content"] for m in messages):
+                first = next(m for m in messages if m["role"] == "user")
+                first["content"] = f"{IMAGE_TOKEN}\n{first['content']}"
+        input_ids = self.encode(messages, add_generation_prompt=True)[0][None].to(self.device)
+        return input_ids, self._check_images(input_ids, pixel_values)
+
+    def _generate(
+        self,
+        input_ids: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        generation: GenerationConfig,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The new token ids (N,) and the last hidden state OF each of them (N, hidden)."""
+        images = {} if pixel_values is None else {"pixel_values": pixel_values}
+        out = self.llava.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            generation_config=generation,
+            **images,
+        )
+        prompt_length = input_ids.shape[1]
+        new_ids = out.sequences[0, prompt_length:]
+        # hidden_states[0] covers the prompt, then one state per new token fed back in; the
+        # last new token was never fed back in.
+        hidden = torch.cat([step[-1][0] for step in out.hidden_states])[prompt_length:]
+        if new_ids[-1] == self.pose_token_id:  # its state is needed: one more decode step
+            step = self.llava(
+                input_ids=new_ids[None, -1:],
+                attention_mask=torch.ones_like(out.sequences),
+                cache=out.cache,
+                output_hidden_states=-1,
+            )
+            hidden = torch.cat([hidden, step.hidden_states[-1][0]])
+        return new_ids, hidden
+
+    @property
+    def device(self) -> torch.device:
+        return self.pose_head.mlp[0].weight.device
+
+    def _pixel_values(self, image: ImageInput | torch.Tensor) -> torch.Tensor:
+        """(1, 3, S, S) pixel values from a picture or from ready pixel values."""
+        if isinstance(image, torch.Tensor):
+            size = self.config.image_size
+            if image.shape != (3, size, size) or not image.is_floating_point():
+                raise InvalidInputError(
+                    f"pixel values must be a float (3, {size}, {size}) tensor, "
+                    f"got {image.dtype} {tuple(image.shape)}"
+                )
+            pixels = image
+        else:
+            pixels = self.preprocess(image)
+        return pixels[None].to(self.device)
+
+    def _check_images(
+        self, input_ids: torch.Tensor, pixel_values: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """Check there are image_seq_length placeholders per image; cast to the tower's dtype."""
+        placeholders = int((input_ids == self.image_token_id).sum())
+        images = 0 if pixel_values is None else len(pixel_values)
+        if placeholders != images * self.image_seq_length:
+            raise InvalidInputError(
+                f"{images} image(s) need {images * self.image_seq_length} {IMAGE_TOKEN} "
+                f"placeholders, found {placeholders}"
+            )
+        if pixel_values is None:
+            return None
+        return pixel_values.to(self.backbone.model.vision_tower.dtype)

@@ -1,0 +1,99 @@
+"""Presets, what trains in scratch and LoRA mode, and building on a local llava-hf checkpoint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import LlavaForConditionalGeneration, PreTrainedTokenizerFast
+
+from posegpt.errors import InvalidInputError
+from posegpt.model import POSE_TOKEN, PRESETS, build_model, get_config
+from posegpt.model.build import llava_config, new_token_ids
+
+
+def _grads(model, make_batch) -> dict[str, torch.Tensor | None]:
+    model.zero_grad(set_to_none=True)
+    model(make_batch(model)).loss.backward()
+    return {name: p.grad for name, p in model.named_parameters()}
+
+
+def test_tiny_preset_is_small(tokenizer):
+    model = build_model("tiny", tokenizer)
+    assert sum(p.numel() for p in model.parameters()) < 1_000_000
+    assert model.config.image_seq_length == 16
+    assert {"tiny", "small", "medium", "llava-1.5"} <= PRESETS.keys()
+    with pytest.raises(InvalidInputError):
+        get_config("huge")
+    with pytest.raises(InvalidInputError):
+        get_config("tiny", image_size=30)  # not a multiple of the patch size
+
+
+def test_scratch_mode_trains_everything_used(tokenizer, make_batch):
+    grads = _grads(build_model("tiny", tokenizer), make_batch)
+    unused = {n for n, g in grads.items() if g is None}
+    assert unused == {
+        "llava.model.vision_tower.post_layernorm.weight",
+        "llava.model.vision_tower.post_layernorm.bias",
+    }
+    assert any(g.abs().sum() > 0 for n, g in grads.items() if "vision_tower.encoder" in n)
+    assert any(g.abs().sum() > 0 for n, g in grads.items() if "pose_head" in n)
+    frozen = _grads(build_model(get_config("tiny", freeze_vision=True), tokenizer), make_batch)
+    assert all(g is None for n, g in frozen.items() if "vision_tower" in n)
+    assert all(g is not None for n, g in frozen.items() if "multi_modal_projector" in n)
+
+
+def test_lora_mode_trains_adapters_head_and_new_token_rows(tokenizer, make_batch):
+    model = build_model(get_config("tiny", mode="lora", lora_r=4, lora_alpha=8), tokenizer)
+    grads = _grads(model, make_batch)
+    trained = {n for n, g in grads.items() if g is not None}
+    assert trained == {n for n, p in model.named_parameters() if p.requires_grad}
+    for name in trained:
+        assert "lora_" in name or "trainable_tokens_delta" in name or name.startswith("pose_head")
+        assert "vision_tower" not in name and "multi_modal_projector" not in name
+    assert any("lora_" in n and "language_model" in n for n in trained)
+    assert any("lm_head" in n for n in trained)
+    # one optimizer step changes only the new tokens' embedding rows
+    embed = model.backbone.get_input_embeddings()
+    all_ids = torch.arange(len(model.tokenizer))
+    before = embed(all_ids).detach().clone()
+    torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0).step()
+    changed = (embed(all_ids).detach() != before).any(dim=1).nonzero()[:, 0].tolist()
+    assert changed and set(changed) <= set(new_token_ids(model.tokenizer))
+    assert model.pose_token_id in changed
+
+
+def _fake_llava_checkpoint(path, corpus) -> None:
+    """A tiny llava-hf style folder: a backbone and a tokenizer without PoseGPT's tokens."""
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    specials = ["<pad>", "<s>", "</s>", "<image>"]
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, special_tokens=specials))
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        extra_special_tokens=["<image>"],
+    )
+    config = llava_config(get_config("tiny"), tokenizer)
+    LlavaForConditionalGeneration(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+
+
+def test_llava_checkpoint_gets_pose_tokens_and_lora(tmp_path, corpus, make_batch):
+    _fake_llava_checkpoint(tmp_path, corpus)
+    with pytest.raises(InvalidInputError):
+        build_model("llava-1.5")  # needs the checkpoint folder
+    model = build_model(get_config("llava-1.5", lora_r=4, lora_alpha=8), llava_path=tmp_path)
+    cfg = model.config
+    assert (cfg.hidden_size, cfg.image_size, cfg.patch_size, cfg.mode) == (64, 32, 8, "lora")
+    assert model.backbone.config.text_config.vocab_size == len(model.tokenizer)
+    pose = model.tokenizer.encode("is <POSE>.", add_special_tokens=False)
+    assert pose.count(model.tokenizer.convert_tokens_to_ids(POSE_TOKEN)) == 1
+    grads = _grads(model, make_batch)
+    assert all(g is None for n, g in grads.items() if "vision_tower" in n or "projector" in n)
+    assert all(g is not None for n, g in grads.items() if "lora_" in n or "pose_head" in n)
+    reply = model.chat([{"role": "user", "content": "Hello"}], max_new_tokens=4)
+    assert len(reply.poses) == reply.text.count(POSE_TOKEN)
