@@ -1,0 +1,142 @@
+"""`posegpt data ...`: write a synthetic dataset, look at a dataset."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+import torch
+import typer
+from PIL import Image, ImageDraw
+
+from posegpt.errors import InvalidInputError
+
+app = typer.Typer(help="Datasets: synthesize one, look at one.", no_args_is_help=True)
+
+MAX_SHOW = 64
+
+
+@app.command()
+def synth(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed, the same dataset."),
+    text_poses: int = typer.Option(1000, "--text-poses", help="Text-pose pairs (poses)."),
+    captions: int = typer.Option(3, "--captions", help="Captions per text pose."),
+    scenes: int = typer.Option(200, "--scenes", help="Rendered scenes (1-4 people each)."),
+    spg: int = typer.Option(500, "--spg", help="Speculative (situation -> pose) conversations."),
+    instructions: int = typer.Option(500, "--instructions", help="Instruction conversations."),
+    image_size: int = typer.Option(224, "--image-size", help="Scene image side, pixels."),
+    crop_size: int = typer.Option(224, "--crop-size", help="Person crop side, pixels."),
+    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of items for val."),
+    test_fraction: float = typer.Option(0.1, "--test-fraction", help="Share of items for test."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset in OUT."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Write a synthetic dataset in the real layouts, with a dataset card."""
+    from posegpt.data.synth import SynthConfig, synthesize
+
+    cfg = SynthConfig(
+        out=out,
+        seed=seed,
+        text_poses=text_poses,
+        captions_per_pose=captions,
+        scenes=scenes,
+        image_size=image_size,
+        crop_size=crop_size,
+        spg=spg,
+        instructions=instructions,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        overwrite=overwrite,
+        command=_command(ctx),
+    )
+    card = synthesize(cfg, progress=not quiet)
+    totals = {task: sum(by_split.values()) for task, by_split in card["counts"].items()}
+    typer.echo(f"wrote {out}: " + ", ".join(f"{n} {task}" for task, n in totals.items()))
+    typer.echo(f"speed: {json.dumps(card['speed'])}")
+
+
+@app.command()
+def show(
+    root: Path = typer.Argument(..., help="Dataset folder."),
+    n: int = typer.Option(4, "--n", help="Samples per task."),
+    split: str = typer.Option("train", "--split", help="train, val, test or test_seen."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Contact sheet PNG to write."),
+    size: int = typer.Option(128, "--size", help="Panel size of the contact sheet, pixels."),
+) -> None:
+    """Print a few samples of each task; optionally draw them on a contact sheet."""
+    from posegpt.data.dataset import CARD_FILE, TASKS, PoseDataset
+
+    if not 1 <= n <= MAX_SHOW:
+        raise InvalidInputError(f"--n must be 1..{MAX_SHOW}, got {n}")
+    dataset = PoseDataset(root, split)
+    card = root / CARD_FILE
+    if card.exists():
+        from posegpt.data.formats import read_json
+
+        typer.echo(f"card: {json.dumps(read_json(card).get('counts', {}))}")
+    shown = []
+    for task in TASKS:
+        size_of = dataset.sizes[task]
+        typer.echo(f"== {task}: {size_of} items in {split}")
+        for i in np.linspace(0, size_of - 1, min(n, size_of)).round().astype(int):
+            conversation = dataset[dataset.offsets[task] + int(i)]
+            shown.append(conversation)
+            typer.echo(_describe(conversation))
+    if out is not None:
+        if not shown:
+            raise InvalidInputError(f"{root} has no {split} samples to draw")
+        from posegpt.render.views import save_png
+
+        save_png(out, contact_sheet(dataset, shown, size))
+        typer.echo(f"wrote {out}")
+
+
+def _command(ctx: typer.Context) -> str:
+    """The command line that reproduces this run (all options spelled out)."""
+    words = ["posegpt", "data", ctx.info_name or "synth"]
+    for name, value in ctx.params.items():
+        option = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            words += [option] if value else []
+        else:
+            words += [option, str(value)]
+    return shlex.join(words)
+
+
+def _describe(conversation) -> str:
+    meta = {k: v for k, v in conversation.meta.items() if k in ("family", "situation", "kind")}
+    lines = [f"-- {conversation.task} {json.dumps(meta)} image={conversation.image}"]
+    lines += [f"   {m.role}: {m.content}" for m in conversation.messages]
+    return "\n".join(lines)
+
+
+def contact_sheet(dataset, conversations: list, size: int = 128) -> np.ndarray:
+    """One row per conversation: its image (or a blank panel) with the task written on it, then
+    its first target pose from the front and the side."""
+    from posegpt.body import load_body_model
+    from posegpt.body.rotations import camera_to_y_up
+    from posegpt.render.views import render_pose_views
+
+    body = load_body_model()
+    rows = []
+    for conversation in conversations:
+        image = dataset.load_image(conversation)
+        panel = Image.new("RGB", (size, size), (255, 255, 255))
+        if image is not None:
+            image.thumbnail((size, size))
+            panel.paste(image, ((size - image.width) // 2, (size - image.height) // 2))
+        ImageDraw.Draw(panel).text((3, 2), conversation.task, fill=(200, 0, 0))
+        pose = np.full((size, 2 * size, 3), 255, dtype=np.uint8)
+        if conversation.poses:
+            rotmat = conversation.poses[0]
+            if conversation.task in ("image2pose", "rpe"):
+                rotmat = camera_to_y_up(rotmat)
+            with torch.no_grad():
+                vertices = body(rotmat[None]).vertices[0]
+            pose = render_pose_views(vertices, body.faces, size=size)
+        rows.append(np.concatenate([np.asarray(panel), pose], axis=1))
+    return np.concatenate(rows, axis=0)

@@ -1,0 +1,246 @@
+"""`PoseDataset`: a dataset folder -> `Conversation`s for every task, by split.
+
+A dataset folder (what `posegpt data synth` writes; real data in the same layouts drop in):
+
+  text2pose/      PoseScript layout (`posegpt.data.formats`); AMASS root `text2pose/amass`
+  image2pose/     HMR npz per split: `train.npz`, `val.npz`, `test.npz`; rows with
+                  `description_<kind>` arrays also give RPE items (full image + description)
+  images/         every image; HMR `imgname` and LLaVA `image` paths are relative to it
+  speculative/    LLaVA json (+ poses) per split: `train.json`, `val.json`, `test.json`,
+                  `test_seen.json`
+  instructions/   LLaVA json per split
+  card.json       what is in it (counts, seed, command); README.md says it in words
+
+Missing parts just give no items. text2pose and image2pose conversations are worded when an
+item is read, from a random stream keyed by (seed, epoch, task, item): the same item reads the
+same within an epoch, differently across epochs (`set_epoch`). In val/test, text->pose uses each
+pose's first text (PoseScript's human-written one).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+from PIL import Image
+
+from posegpt.data.formats import (
+    IDS_FILE,
+    HmrData,
+    read_hmr,
+    read_llava,
+    read_posescript,
+)
+from posegpt.data.images import crop_square, open_image
+from posegpt.data.qa import image2pose_conversation, rpe_conversation, text2pose_conversation
+from posegpt.data.records import Conversation
+from posegpt.data.sampler import DEFAULT_GROUPS, DEFAULT_SUB_WEIGHTS, MixtureSampler
+from posegpt.data.splits import stream
+from posegpt.errors import InvalidInputError, ModelFileError
+
+TEXT2POSE_DIR = "text2pose"
+IMAGE2POSE_DIR = "image2pose"
+IMAGES_DIR = "images"
+SPECULATIVE_DIR = "speculative"
+INSTRUCTIONS_DIR = "instructions"
+CARD_FILE = "card.json"
+README_FILE = "README.md"
+#: Tasks in the order their items are laid out in a `PoseDataset`.
+TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction")
+DATASET_SPLITS = ("train", "val", "test", "test_seen")
+DESCRIPTION_PREFIX = "description_"
+#: HMR extra naming a ready-made crop of the person (else the crop is cut when loading).
+CROP_KEY = "crop_imgname"
+
+
+def face_forward(rotmat: torch.Tensor) -> torch.Tensor:
+    """Turn poses (..., 24, 3, 3) about the vertical (y) so that the body faces +z (for bodies
+    lying face up or down, so that the head points to +z)."""
+    root = rotmat[..., 0, :, :]
+    forward, up = root[..., :, 2], root[..., :, 1]
+    flat = forward[..., [0, 2]]
+    lying = flat.norm(dim=-1, keepdim=True) < 0.3
+    heading = torch.where(lying, up[..., [0, 2]], flat)
+    yaw = torch.atan2(heading[..., 0], heading[..., 1])
+    c, s, zero, one = torch.cos(-yaw), torch.sin(-yaw), torch.zeros_like(yaw), torch.ones_like(yaw)
+    turn = torch.stack([c, zero, s, zero, one, zero, -s, zero, c], -1).reshape(*yaw.shape, 3, 3)
+    out = rotmat.clone()
+    out[..., 0, :, :] = turn @ root
+    return out
+
+
+class PoseDataset(torch.utils.data.Dataset):
+    """Conversations of every task from a dataset folder, for one split.
+
+    tasks: the tasks to load (default all); amass_root: where the PoseScript ids' AMASS paths
+    point (default `text2pose/amass`); canonical_yaw: turn text->pose targets to face +z (text
+    rarely says which way a body faces; PoseScript normalises it too).
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "train",
+        seed: int = 0,
+        tasks: tuple[str, ...] = TASKS,
+        amass_root: str | os.PathLike | None = None,
+        canonical_yaw: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ModelFileError(f"dataset folder {self.root} does not exist")
+        if split not in DATASET_SPLITS:
+            raise InvalidInputError(f"split must be one of {DATASET_SPLITS}, got {split!r}")
+        unknown = set(tasks) - set(TASKS)
+        if unknown:
+            raise InvalidInputError(f"unknown tasks {sorted(unknown)}; valid: {TASKS}")
+        self.split, self.seed, self.epoch = split, seed, 0
+        self.text, self.text_ids = self._load_text(tasks, amass_root, canonical_yaw)
+        self.hmr = self._load_hmr(tasks)
+        self.rpe_items = self._rpe_items() if "rpe" in tasks else []
+        self.conversations = {
+            task: self._load_llava(folder) if task in tasks else []
+            for task, folder in (
+                ("speculative", SPECULATIVE_DIR),
+                ("instruction", INSTRUCTIONS_DIR),
+            )
+        }
+        self.sizes = {
+            "text2pose": len(self.text_ids),
+            "image2pose": len(self.hmr) if self.hmr is not None and "image2pose" in tasks else 0,
+            "rpe": len(self.rpe_items),
+            "speculative": len(self.conversations["speculative"]),
+            "instruction": len(self.conversations["instruction"]),
+        }
+        starts = np.cumsum([0, *self.sizes.values()]).tolist()
+        self.offsets = dict(zip(TASKS, starts, strict=False))
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def _load_text(self, tasks, amass_root, canonical_yaw):
+        folder = self.root / TEXT2POSE_DIR
+        if "text2pose" not in tasks or not (folder / IDS_FILE).exists():
+            return None, []
+        data = read_posescript(folder, amass_root, splits=(self.split,))
+        if canonical_yaw and len(data.ids):
+            data.poses = face_forward(data.poses)
+        return data, data.splits.get(self.split, [])
+
+    def _load_hmr(self, tasks) -> HmrData | None:
+        path = self.root / IMAGE2POSE_DIR / f"{self.split}.npz"
+        if not ({"image2pose", "rpe"} & set(tasks)) or not path.exists():
+            return None
+        return read_hmr(path)
+
+    def _rpe_items(self) -> list[tuple[int, str]]:
+        if self.hmr is None:
+            return []
+        kinds = sorted(k for k in self.hmr.extras if k.startswith(DESCRIPTION_PREFIX))
+        return [
+            (row, kind)
+            for row in range(len(self.hmr))
+            for kind in kinds
+            if str(self.hmr.extras[kind][row]).strip()
+        ]
+
+    def _load_llava(self, folder: str) -> list[Conversation]:
+        path = self.root / folder / f"{self.split}.json"
+        if not path.exists():
+            return []
+        conversations = read_llava(path)
+        for c in conversations:
+            if c.image is not None:
+                c.image = f"{IMAGES_DIR}/{c.image}"
+        return conversations
+
+    # -- access -------------------------------------------------------------------------------
+
+    def set_epoch(self, epoch: int) -> None:
+        """Word the text2pose / image2pose / RPE items afresh (deterministically per epoch)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return sum(self.sizes.values())
+
+    def task_of(self, index: int) -> tuple[str, int]:
+        """(task, index within the task) of a dataset index."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self)}")
+        for task in reversed(TASKS):
+            if index >= self.offsets[task] and self.sizes[task]:
+                return task, index - self.offsets[task]
+        raise IndexError(index)
+
+    def __getitem__(self, index: int) -> Conversation:
+        task, i = self.task_of(int(index))
+        if task in self.conversations:
+            return self.conversations[task][i]
+        rng = stream(self.seed, f"{self.epoch}/{task}/{i}")
+        split = "test" if self.split == "test_seen" else self.split
+        if task == "text2pose":
+            pose_id = self.text_ids[i]
+            texts = self.text.texts(pose_id)
+            text = texts[int(rng.integers(len(texts)))] if split == "train" else texts[0]
+            meta = {"id": pose_id, "split": self.split}
+            return text2pose_conversation(
+                text, self.text.pose(pose_id), rng, split, self.seed, meta
+            )
+        if task == "image2pose":
+            image, meta = self._crop(i)
+            return image2pose_conversation(image, self.hmr.pose[i], rng, split, self.seed, meta)
+        row, kind = self.rpe_items[i]
+        meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
+        target = str(self.hmr.extras[kind][row])
+        image = self._image_path(self.hmr.imgname[row])
+        return rpe_conversation(image, target, self.hmr.pose[row], rng, split, self.seed, meta)
+
+    def _crop(self, row: int) -> tuple[str, dict]:
+        """The image of HMR row `row` (a ready crop, or the full image + `crop_box` in meta)."""
+        meta: dict = {"row": row, "split": self.split}
+        crop = self.hmr.extras.get(CROP_KEY)
+        if crop is not None and str(crop[row]):
+            return self._image_path(crop[row]), meta
+        meta["crop_box"] = self.hmr.box(row)
+        return self._image_path(self.hmr.imgname[row]), meta
+
+    def _image_path(self, name: str) -> str:
+        """An image name from a data file -> a path relative to the dataset root. Human3.6M
+        names ("S1_Directions_1.54138969_000001.jpg") also resolve in their subject/sequence
+        folders ("S1/S1_Directions_1.54138969/...")."""
+        rel = PurePosixPath(str(name))
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise ModelFileError(f"image path {name!r} must be relative and stay in the dataset")
+        images = self.root / IMAGES_DIR
+        if not (images / rel).exists() and len(rel.parts) == 1 and "_" in rel.stem:
+            subject, sequence = rel.stem.split("_", 1)[0], rel.stem.rsplit("_", 1)[0]
+            if (images / subject / sequence / rel).exists():
+                rel = PurePosixPath(subject, sequence, rel)
+        return f"{IMAGES_DIR}/{rel}"
+
+    def load_image(self, conversation: Conversation) -> Image.Image | None:
+        """The conversation's image (RGB, cropped to `meta["crop_box"]` if set), or None."""
+        if conversation.image is None:
+            return None
+        image = open_image(self.root / conversation.image)
+        box = conversation.meta.get("crop_box")
+        return crop_square(image, box) if box is not None else image
+
+    def sampler(
+        self,
+        batch_size: int,
+        groups: dict[str, float] | None = None,
+        sub_weights: dict[str, dict[str, float]] | None = None,
+        num_batches: int | None = None,
+    ) -> MixtureSampler:
+        """A `MixtureSampler` over this dataset's tasks (the paper's 2 : 1 : 1 by default)."""
+        return MixtureSampler(
+            self.sizes,
+            batch_size,
+            seed=self.seed,
+            groups=groups or DEFAULT_GROUPS,
+            sub_weights=sub_weights or DEFAULT_SUB_WEIGHTS,
+            offsets=self.offsets,
+            num_batches=num_batches,
+        )

@@ -1,0 +1,107 @@
+"""Dataset items -> `Conversation`s for the pose-request tasks, worded with the templates.
+
+Each builder takes the item (text, image path, description, situation) and its target pose
+(24, 3, 3), draws the wording from `rng`, and returns a one-turn conversation whose answer holds
+one `<POSE>`. `split` picks the question templates allowed (held-out wordings for val/test).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from posegpt.body.rotations import check_rotmat
+from posegpt.data.records import Conversation, Message
+from posegpt.data.speculative import Situation, SpgSplit, speculative_query
+from posegpt.data.templates import (
+    image2pose_question,
+    pick,
+    pose_answer,
+    rpe_question,
+    text2pose_question,
+)
+from posegpt.errors import InvalidInputError
+
+#: SPG answers say what the person is probably doing before giving the pose.
+SPECULATIVE_ANSWERS: tuple[str, ...] = (
+    "Most likely {behaviour}. {answer}",
+    "I would guess {behaviour}. {answer}",
+    "Probably {behaviour}. {answer}",
+    "A plausible pose: {behaviour}. {answer}",
+    "Something like {behaviour}. {answer}",
+)
+
+
+def _pose(rotmat: torch.Tensor) -> torch.Tensor:
+    rotmat = check_rotmat(rotmat)
+    if rotmat.shape != (24, 3, 3):
+        raise InvalidInputError(f"a target pose is (24, 3, 3), got {tuple(rotmat.shape)}")
+    return rotmat
+
+
+def _one_turn(
+    question: str, answer: str, rotmat: torch.Tensor, task: str, image: str | None, meta: dict
+) -> Conversation:
+    return Conversation(
+        messages=[Message("user", question), Message("assistant", answer)],
+        poses=[_pose(rotmat)],
+        image=image,
+        task=task,
+        meta=dict(meta),
+    )
+
+
+def text2pose_conversation(
+    description: str,
+    rotmat: torch.Tensor,
+    rng: np.random.Generator,
+    split: str = "train",
+    seed: int = 0,
+    meta: dict | None = None,
+) -> Conversation:
+    """ "{description} Give the SMPL pose." -> "Sure, the SMPL pose is <POSE>." """
+    question = text2pose_question(description, rng, split, seed)
+    return _one_turn(question, pose_answer(rng), rotmat, "text2pose", None, meta or {})
+
+
+def image2pose_conversation(
+    image: str,
+    rotmat: torch.Tensor,
+    rng: np.random.Generator,
+    split: str = "train",
+    seed: int = 0,
+    meta: dict | None = None,
+) -> Conversation:
+    """An image of one person (a crop) -> its pose."""
+    question = image2pose_question(rng, split, seed)
+    return _one_turn(question, pose_answer(rng), rotmat, "image2pose", image, meta or {})
+
+
+def rpe_conversation(
+    image: str,
+    target: str,
+    rotmat: torch.Tensor,
+    rng: np.random.Generator,
+    split: str = "train",
+    seed: int = 0,
+    meta: dict | None = None,
+) -> Conversation:
+    """A full image and a description `target` of one person in it -> that person's pose."""
+    question = rpe_question(target, rng, split, seed)
+    return _one_turn(question, pose_answer(rng), rotmat, "rpe", image, meta or {})
+
+
+def speculative_conversation(
+    situation: Situation,
+    behaviour: str,
+    rotmat: torch.Tensor,
+    rng: np.random.Generator,
+    split: SpgSplit,
+    meta: dict | None = None,
+) -> Conversation:
+    """A situation ("proposing marriage") -> a guess of the pose (`behaviour`, a phrase of the
+    pose's family: "kneeling on the left knee") and the pose."""
+    question = speculative_query(situation, rng, split)
+    answer = pick(SPECULATIVE_ANSWERS, rng).format(behaviour=behaviour, answer=pose_answer(rng))
+    info = {"situation": situation.name, "split": split.name, **(meta or {})}
+    return _one_turn(question, answer, rotmat, "speculative", None, info)

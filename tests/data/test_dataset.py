@@ -1,0 +1,162 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import roma
+import torch
+from PIL import Image
+
+from posegpt.data.dataset import PoseDataset, face_forward
+from posegpt.data.formats import (
+    HmrData,
+    coco17_to_hmr24,
+    write_hmr,
+    write_llava,
+    write_posescript,
+)
+from posegpt.data.records import POSE_TOKEN, Conversation, Message
+from posegpt.errors import InvalidInputError, ModelFileError
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
+H36M = REAL / "mmpose_smpl/h36m"
+
+
+def yawed(n: int, seed: int = 0) -> torch.Tensor:
+    """Upright poses facing random directions (random body joints, root = a turn about y)."""
+    torch.manual_seed(seed)
+    rotmat = roma.random_rotmat((n, 24))
+    rotmat[:, 0] = roma.rotvec_to_rotmat(torch.rand(n, 1) * 6 * torch.tensor([[0.0, 1.0, 0.0]]))
+    return rotmat
+
+
+def test_face_forward_turns_bodies_to_face_z():
+    out = face_forward(yawed(6))
+    assert torch.allclose(out[:, 0], torch.eye(3).expand(6, 3, 3), atol=1e-5)
+    lying = roma.rotvec_to_rotmat(torch.tensor([[-np.pi / 2, 0, 0], [0, 1.0, 0]]))
+    lying = roma.rotvec_to_rotmat(torch.tensor([[0, 0.7, 0.0]])) @ lying[:1]
+    pose = torch.eye(3).repeat(1, 24, 1, 1)
+    pose[:, 0] = lying
+    head = face_forward(pose)[0, 0] @ torch.tensor([0.0, 1.0, 0.0])
+    assert head[0].abs() < 1e-5 and head[2] > 0.99  # face up: the head points to +z
+
+
+def small_dataset(root: Path) -> None:
+    """A dataset folder written with the format writers: 6 text poses, 3 people, 2 SPG and
+    2 instruction conversations (all splits)."""
+    poses = yawed(6, seed=1)
+    write_posescript(
+        root / "text2pose",
+        poses,
+        {i: f"human {i}" for i in range(6)},
+        {i: [f"auto {i}"] for i in range(6)},
+        {"train": [0, 1, 2, 3], "val": [4], "test": [5]},
+    )
+    image = np.zeros((80, 80, 3), dtype=np.uint8)
+    image[:, 40:] = 255
+    (root / "images/scenes").mkdir(parents=True)
+    Image.fromarray(image).save(root / "images/scenes/a.png")
+    hmr = HmrData(
+        imgname=np.array(["scenes/a.png"] * 3),
+        center=np.array([[40, 40], [20, 20], [60, 60]], dtype=np.float32),
+        scale=np.array([0.2, 0.1, 0.1], dtype=np.float32),
+        pose=yawed(3, seed=2),
+        shape=np.zeros((3, 10), dtype=np.float32),
+        part=coco17_to_hmr24(np.zeros((3, 17, 3))),
+        extras={
+            "description_outfit": np.array(["the man in red", "the woman in blue", ""]),
+            "description_shape": np.array(["the tall man", "the short woman", "the child"]),
+        },
+    )
+    write_hmr(root / "image2pose/train.npz", hmr)
+    spg = Conversation(
+        [Message("user", "Pose of someone praying?"), Message("assistant", f"{POSE_TOKEN}.")],
+        [torch.eye(3).repeat(24, 1, 1)],
+        task="speculative",
+    )
+    chat = Conversation(
+        [Message("user", "<image>\nHow many?"), Message("assistant", "Three.")],
+        image="scenes/a.png",
+    )
+    write_llava(root / "speculative/train.json", [spg, spg])
+    write_llava(root / "instructions/train.json", [chat, chat])
+
+
+def test_dataset_reads_every_task(tmp_path):
+    small_dataset(tmp_path)
+    dataset = PoseDataset(tmp_path, "train", seed=0, canonical_yaw=True)
+    assert dataset.sizes == {
+        "text2pose": 4,
+        "image2pose": 3,
+        "rpe": 5,  # two kinds x three rows, less one empty description
+        "speculative": 2,
+        "instruction": 2,
+    }
+    assert len(dataset) == 16
+    tasks = [dataset[i].task for i in range(len(dataset))]
+    assert (
+        tasks
+        == ["text2pose"] * 4
+        + ["image2pose"] * 3
+        + ["rpe"] * 5
+        + ["speculative"] * 2
+        + ["instruction"] * 2
+    )
+    text = dataset[0]
+    assert text.poses[0].shape == (24, 3, 3)
+    assert torch.allclose(text.poses[0][0], torch.eye(3), atol=1e-5)  # turned to face +z
+    assert any(w in text.messages[0].content for w in ("Human 0", "Auto 0"))
+    crop = dataset[4]
+    assert crop.image == "images/scenes/a.png" and crop.meta["crop_box"] == (20.0, 20.0, 60.0, 60.0)
+    picture = dataset.load_image(crop)
+    assert picture.size == (40, 40)
+    pixels = np.asarray(picture)
+    assert pixels[:, :20].max() == 0 and pixels[:, 21:].min() == 255  # the crop's right half
+    rpe = dataset[7]
+    assert rpe.task == "rpe" and rpe.image == "images/scenes/a.png"
+    assert "the man in red" in rpe.messages[0].content
+    assert dataset.load_image(dataset[15]).size == (80, 80)
+    assert dataset[0].messages == PoseDataset(tmp_path, "train", seed=0)[0].messages
+    val = PoseDataset(tmp_path, "val")
+    assert val.sizes["text2pose"] == 1 and "Human 4" in val[0].messages[0].content
+    assert val.sizes["image2pose"] == 0 and val.sizes["speculative"] == 0
+
+
+def test_dataset_sampler_batches_index_the_dataset(tmp_path):
+    small_dataset(tmp_path)
+    dataset = PoseDataset(tmp_path)
+    batches = list(dataset.sampler(batch_size=8, num_batches=4))
+    tasks = [dataset[i].task for batch in batches for i in batch]
+    groups = {"image2pose": 0, "text2pose": 0, "instruction": 0}
+    for task in tasks:
+        groups[{"rpe": "image2pose", "speculative": "text2pose"}.get(task, task)] += 1
+    assert groups == {"image2pose": 16, "text2pose": 8, "instruction": 8}
+
+
+def test_dataset_bad_inputs(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        PoseDataset(tmp_path / "nope")
+    with pytest.raises(InvalidInputError, match="split"):
+        PoseDataset(tmp_path, "dev")
+    with pytest.raises(InvalidInputError, match="unknown tasks"):
+        PoseDataset(tmp_path, tasks=("text2pose", "dance"))
+    small_dataset(tmp_path)
+    (tmp_path / "images/scenes/a.png").write_bytes(b"broken")
+    dataset = PoseDataset(tmp_path)
+    with pytest.raises(ModelFileError, match="a.png"):
+        dataset.load_image(dataset[4])
+    with pytest.raises(IndexError):
+        dataset[len(dataset)]
+
+
+@pytest.mark.skipif(not (H36M / "test_h36m.npz").exists(), reason="shared real data not present")
+def test_real_hmr_data_drop_in(tmp_path):
+    """The real Human3.6M sample, linked (not copied) into a dataset folder."""
+    (tmp_path / "image2pose").mkdir()
+    (tmp_path / "image2pose/test.npz").symlink_to(H36M / "test_h36m.npz")
+    (tmp_path / "images").symlink_to(H36M)
+    dataset = PoseDataset(tmp_path, "test")
+    assert dataset.sizes["image2pose"] == 4 and dataset.sizes["rpe"] == 0
+    sample = dataset[0]
+    assert sample.image == "images/S1/S1_Directions_1.54138969/S1_Directions_1.54138969_000001.jpg"
+    crop = dataset.load_image(sample)
+    assert crop.width == crop.height > 100

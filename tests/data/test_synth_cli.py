@@ -1,0 +1,116 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from posegpt.cli import app
+from posegpt.data.dataset import PoseDataset
+from posegpt.data.formats import read_hmr, read_llava, read_posescript
+from posegpt.data.records import POSE_TOKEN
+from posegpt.data.speculative import spg_split
+
+TINY = [
+    "--text-poses", "12", "--scenes", "3", "--spg", "8", "--instructions", "12",
+    "--image-size", "64", "--crop-size", "48", "--quiet",
+]  # fmt: skip
+#: Smaller still, without scenes, for the re-run checks.
+TINIER = [
+    "--text-poses", "4", "--scenes", "0", "--spg", "4", "--instructions", "4", "--quiet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth") / "ds"
+    result = CliRunner().invoke(app, ["data", "synth", "--out", str(root), "--seed", "0", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output
+    return root
+
+
+def test_card_counts_match_the_files(dataset):
+    card = json.loads((dataset / "card.json").read_text())
+    counts = card["counts"]
+    text = read_posescript(dataset / "text2pose")
+    assert {s: len(ids) for s, ids in text.splits.items()} == counts["text2pose"]
+    assert sum(counts["text2pose"].values()) == 12
+    for split, n in counts["image2pose"].items():
+        if n:
+            hmr = read_hmr(dataset / f"image2pose/{split}.npz")
+            assert len(hmr) == n
+            assert counts["rpe"][split] == 5 * n
+            assert all((dataset / "images" / name).exists() for name in hmr.imgname)
+            assert all((dataset / "images" / name).exists() for name in hmr.extras["crop_imgname"])
+    assert len(list((dataset / "images/scenes").rglob("*.png"))) == 3
+    for split, n in counts["speculative"].items():
+        assert len(read_llava(dataset / f"speculative/{split}.json")) == n
+    assert sum(counts["speculative"].values()) == 8
+    assert sum(counts["instruction"].values()) == 12
+    assert sum(card["families"]["text2pose"].values()) == 12
+    assert card["seed"] == 0 and card["command"].startswith("posegpt data synth --out")
+    assert "--text-poses 12" in card["command"]
+    assert card["speed"]["text_pairs_per_s"] > 0 and card["disk_bytes"]["images"] > 0
+    assert "| text2pose |" in (dataset / "README.md").read_text()
+
+
+def test_dataset_reads_back_every_split(dataset):
+    card = json.loads((dataset / "card.json").read_text())
+    for split in ("train", "val", "test", "test_seen"):
+        data = PoseDataset(dataset, split)
+        for task, size in data.sizes.items():
+            assert size == card["counts"][task].get(split, 0), (task, split)
+        for i in range(len(data)):
+            conversation = data[i]
+            markers = sum(m.content.count(POSE_TOKEN) for m in conversation.messages)
+            assert markers == len(conversation.poses)
+            if conversation.image:
+                assert (dataset / conversation.image).exists()
+    spg = spg_split(0)
+    val_situations = {s.name for s in spg["val"].situations}
+    for conversation in read_llava(dataset / "speculative/val.json"):
+        assert conversation.meta["situation"] in val_situations
+
+
+def test_rerun_refuses_then_overwrites_identically(tmp_path):
+    runner = CliRunner()
+    out = str(tmp_path / "ds")
+    assert runner.invoke(app, ["data", "synth", "--out", out, *TINIER]).exit_code == 0
+    before = (tmp_path / "ds/speculative/train.json").read_text()
+    (tmp_path / "ds/keep.txt").write_text("not ours")
+    result = runner.invoke(app, ["data", "synth", "--out", out, *TINIER])
+    assert result.exit_code != 0 and "--overwrite" in str(result.exception)
+    result = runner.invoke(app, ["data", "synth", "--out", out, "--overwrite", *TINIER])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ds/speculative/train.json").read_text() == before
+    assert (tmp_path / "ds/keep.txt").exists()
+    other = runner.invoke(
+        app, ["data", "synth", "--out", str(tmp_path / "b"), "--seed", "1", *TINIER]
+    )
+    assert other.exit_code == 0
+    assert (tmp_path / "b/speculative/train.json").read_text() != before
+
+
+def test_show_prints_samples_and_draws_a_sheet(dataset, tmp_path):
+    sheet = tmp_path / "sheet.png"
+    result = CliRunner().invoke(
+        app, ["data", "show", str(dataset), "--n", "1", "--out", str(sheet), "--size", "64"]
+    )
+    assert result.exit_code == 0, result.output
+    for task in ("text2pose", "image2pose", "rpe", "speculative", "instruction"):
+        assert f"== {task}" in result.output
+    assert POSE_TOKEN in result.output
+    from PIL import Image
+
+    with Image.open(sheet) as image:
+        assert image.width == 3 * 64 and image.height == 5 * 64  # a sample per task
+
+
+def test_bad_options_give_clean_errors(tmp_path):
+    runner = CliRunner()
+    out = ["data", "synth", "--out", str(tmp_path)]
+    result = runner.invoke(app, [*out, *TINIER, "--val-fraction", "0.85"])
+    assert result.exit_code != 0 and "fractions" in str(result.exception)
+    result = runner.invoke(app, [*out, *TINIER, "--scenes", "-1"])
+    assert result.exit_code != 0 and "scenes" in str(result.exception)
+    result = runner.invoke(app, ["data", "show", str(tmp_path / "missing")])
+    assert result.exit_code != 0 and "does not exist" in str(result.exception)
