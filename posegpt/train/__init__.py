@@ -1,1 +1,6 @@
+"""Training: `train(TrainConfig) -> TrainResult` (posegpt.train.loop), configs from YAML
+(posegpt.train.config), checkpoints, metrics, and the `posegpt train` command.
 
+Kept import-free so that `posegpt.train.tcmalloc` can re-execute the process before the heavy
+imports: import from the submodules.
+"""

@@ -1,0 +1,399 @@
+"""`train(config)`: the training loop, on one CPU or under `accelerate launch` (many GPUs or
+nodes, DeepSpeed ZeRO 0-2) without changes.
+
+A fresh run trains the tokenizer on the training conversations (scratch presets), builds the
+model from a seed, and writes into `config.out`:
+  config.yaml      the run's config
+  metrics.jsonl    training records every `log_every` steps, validation records
+  loss.png         the loss curves
+  checkpoints/     the newest `keep_checkpoints` checkpoints (posegpt.train.checkpoint)
+  final/           the trained model (`save_pretrained`; LoRA merged in)
+`resume=True` continues from the newest checkpoint with the same data order, RNG states and
+optimizer state, so an interrupted run ends with the weights of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+from transformers import PreTrainedTokenizerFast, get_scheduler
+
+from posegpt.data.dataset import PoseDataset
+from posegpt.data.sampler import MixtureSampler
+from posegpt.errors import InvalidInputError
+from posegpt.model import (
+    PoseGPTConfig,
+    build_model,
+    load_tokenizer,
+    merge_lora,
+    save_pretrained,
+    train_tokenizer,
+)
+from posegpt.train.checkpoint import (
+    CHECKPOINTS,
+    TOKENIZER,
+    list_checkpoints,
+    load_checkpoint,
+    read_trainer_state,
+    save_checkpoint,
+)
+from posegpt.train.config import TrainConfig, save_config
+from posegpt.train.data import (
+    ConversationSource,
+    EncodedDataset,
+    RankBatches,
+    corpus,
+    evaluation_keys,
+    make_loader,
+)
+from posegpt.train.evaluate import evaluate
+from posegpt.train.metrics import LossWindow, MetricsLog, plot_losses
+
+METRICS = "metrics.jsonl"
+LOSS_PLOT = "loss.png"
+FINAL = "final"
+CONFIG = "config.yaml"
+
+#: Called on the main process after every optimizer step with the number of steps done.
+StepCallback = Callable[[int], None]
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced."""
+
+    out: Path
+    final_dir: Path
+    steps: int
+    train: dict[str, Any]  # the last training record
+    val: dict[str, Any] | None  # the last validation record
+    samples_per_s: float  # over this session's steps
+    seconds: float
+    main_process: bool  # False in the other processes of a distributed run
+
+
+def train(
+    config: TrainConfig,
+    train_data: ConversationSource | None = None,
+    val_data: ConversationSource | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_step: StepCallback | None = None,
+) -> TrainResult:
+    """Train a PoseGPT as `config` says, on `train_data` (default: the `config.data` folder's
+    train split) with validation on `val_data` (default: its val split)."""
+    out = Path(config.out)
+    if config.preset == "llava-1.5" and config.llava_path is None:
+        raise InvalidInputError("the llava-1.5 preset needs --llava-path: a local llava-hf folder")
+    train_data, val_data = _sources(config, train_data, val_data)
+    if sum(train_data.sizes.values()) == 0:
+        raise InvalidInputError("the training data has no conversations")
+    if config.num_workers:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # workers fork after training it
+    # cpu=True is what makes a multi-process CPU run (torchrun) use gloo; DeepSpeed, which
+    # `accelerate launch --use_deepspeed` announces in the environment, needs it False.
+    deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available() and not deepspeed,
+        mixed_precision="bf16" if config.bf16 else "no",
+        gradient_accumulation_steps=config.grad_accum,
+    )
+    try:
+        return _run(config, accelerator, out, train_data, val_data, resume, progress, on_step)
+    finally:
+        accelerator.end_training()  # destroys the process group (else DeepSpeed hangs at exit)
+        # Accelerate's state is process-wide; clear it so that a later run can set its own.
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+
+
+def _run(
+    config: TrainConfig,
+    accelerator: Accelerator,
+    out: Path,
+    train_data: ConversationSource,
+    val_data: ConversationSource | None,
+    resume: bool,
+    progress: bool,
+    on_step: StepCallback | None,
+) -> TrainResult:
+    started = time.perf_counter()
+    main = accelerator.is_main_process
+    checkpoint = _checkpoint_to_resume(config, out, resume)
+    session = _Session.build(config, accelerator, train_data, checkpoint)
+    metrics = MetricsLog(out / METRICS)
+    if checkpoint is not None and main:
+        metrics.keep_until(session.step)
+    elif main:
+        out.mkdir(parents=True, exist_ok=True)
+        metrics.path.unlink(missing_ok=True)
+        save_config(config, out / CONFIG)
+    batches = iter(session.loader(train_data))
+    val_loader = session.evaluation_loader(val_data) if val_data is not None else None
+
+    bar = tqdm(
+        total=session.total,
+        initial=session.step,
+        desc="train",
+        unit="step",
+        disable=not (progress and main),
+    )
+    first_step, window = session.step, LossWindow(accelerator)
+    last_train: dict[str, Any] = {}
+    last_val: dict[str, Any] | None = None
+    while session.step < session.total:
+        lr, grad_norm = session.optimizer_step(batches, window)
+        step, done = session.step, session.step == session.total
+        bar.update()
+        if _due(step, config.log_every, done):
+            samples = config.batch_size * config.grad_accum * accelerator.num_processes
+            last_train = window.record(step, samples)
+            last_train.update(lr=lr, epoch=round(session.position / len(session.sampler), 4))
+            if grad_norm is not None:
+                last_train["grad_norm"] = float(grad_norm)
+            if main:
+                metrics.append(last_train)
+                bar.set_postfix(
+                    loss=f"{last_train['loss']:.4f}",
+                    pose=f"{last_train['pose']:.4f}",
+                    samples_s=f"{last_train['samples_per_s']:.1f}",
+                )
+        if on_step is not None and main:
+            on_step(step)
+        if val_loader is not None and _due(step, config.eval_every, done):
+            last_val = {"step": step, **evaluate(session.model, val_loader, accelerator)}
+            if main:
+                metrics.append(last_val)
+                if progress:
+                    bar.write(_describe(last_val))
+        if _due(step, config.checkpoint_every, done):
+            session.save(out)
+            if main:
+                plot_losses(metrics.read(), out / LOSS_PLOT)
+    bar.close()
+
+    final = out / FINAL
+    accelerator.wait_for_everyone()
+    if main:
+        records = metrics.read()
+        last_train = last_train or next((r for r in reversed(records) if "loss" in r), {})
+        last_val = last_val or next((r for r in reversed(records) if "val_loss" in r), None)
+        plot_losses(records, out / LOSS_PLOT)
+        save_pretrained(merge_lora(accelerator.unwrap_model(session.model)), final)
+    accelerator.wait_for_everyone()
+    rate = window.samples_per_s if session.step > first_step else 0.0
+    seconds = time.perf_counter() - started
+    return TrainResult(out, final, session.step, last_train, last_val, rate, seconds, main)
+
+
+def _due(step: int, every: int, done: bool) -> bool:
+    """Whether a periodic action (every `every` steps, 0: never; always at the end) is due."""
+    return done or (every > 0 and step % every == 0)
+
+
+@dataclass
+class _Session:
+    """The model, optimizer, schedule and data position of one training session."""
+
+    config: TrainConfig
+    accelerator: Accelerator
+    tokenizer: PreTrainedTokenizerFast
+    model_config: PoseGPTConfig
+    collate_fn: functools.partial
+    model: torch.nn.Module  # prepared by the accelerator
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    sampler: MixtureSampler
+    total: int  # steps of the run
+    step: int = 0  # optimizer steps done
+    position: int = 0  # batches consumed, by all processes
+
+    @classmethod
+    def build(
+        cls,
+        config: TrainConfig,
+        accelerator: Accelerator,
+        train_data: ConversationSource,
+        checkpoint: Path | None,
+    ) -> _Session:
+        """A fresh model from the seed, or the state saved in `checkpoint`."""
+        tokenizer = _tokenizer(config, train_data, checkpoint)
+        set_seed(config.seed)
+        model = build_model(config.model_config(), tokenizer, config.llava_path)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            trainable, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        sampler = MixtureSampler(
+            train_data.sizes,
+            config.batch_size,
+            seed=config.seed,
+            groups=config.mix,
+            offsets=train_data.offsets,
+        )
+        total = config.total_steps(len(sampler), accelerator.num_processes)
+        scheduler = get_scheduler(
+            config.schedule,
+            optimizer,
+            num_warmup_steps=min(config.warmup_steps, total),
+            num_training_steps=total,
+        )
+        _configure_deepspeed(accelerator, config)
+        prepared, optimizer = accelerator.prepare(model, optimizer)
+        session = cls(
+            config,
+            accelerator,
+            model.tokenizer,
+            model.config,
+            model.collate_fn,
+            prepared,
+            optimizer,
+            scheduler,
+            sampler,
+            total,
+        )
+        if checkpoint is not None:
+            load_checkpoint(accelerator, checkpoint)
+            trainer = read_trainer_state(checkpoint)
+            scheduler.load_state_dict(trainer["scheduler"])
+            session.step, session.position = trainer["step"], trainer["position"]
+        return session
+
+    def _encoded(self, source: ConversationSource) -> EncodedDataset:
+        max_len = self.config.max_seq_len or self.model_config.max_length
+        return EncodedDataset(source, self.tokenizer, self.model_config, max_len)
+
+    def loader(self, source: ConversationSource) -> DataLoader:
+        """This process's training batches, from the session's data position on."""
+        acc = self.accelerator
+        batches = RankBatches(self.sampler, self.position, acc.process_index, acc.num_processes)
+        cfg = self.config
+        return make_loader(
+            self._encoded(source), batches, self.collate_fn, cfg.num_workers, cfg.seed
+        )
+
+    def evaluation_loader(self, source: ConversationSource) -> DataLoader | None:
+        """This process's share of the validation items (None when there are none)."""
+        cfg, acc = self.config, self.accelerator
+        if not len(source):
+            return None
+        keys = evaluation_keys(source, cfg.eval_items, acc.process_index, acc.num_processes)
+        chunks = [keys[i : i + cfg.batch_size] for i in range(0, len(keys), cfg.batch_size)]
+        return make_loader(
+            self._encoded(source), chunks, self.collate_fn, cfg.num_workers, cfg.seed
+        )
+
+    def optimizer_step(
+        self, batches: Iterator[dict[str, torch.Tensor]], window: LossWindow
+    ) -> tuple[float, torch.Tensor | None]:
+        """One optimizer step over `grad_accum` micro-batches; (its lr, the gradient norm)."""
+        acc, cfg = self.accelerator, self.config
+        lr, grad_norm = self.scheduler.get_last_lr()[0], None
+        self.model.train()
+        for _ in range(cfg.grad_accum):
+            batch = {k: v.to(acc.device) for k, v in next(batches).items()}
+            with acc.accumulate(self.model):
+                output = self.model(batch)
+                acc.backward(output.loss)
+                if acc.sync_gradients:
+                    grad_norm = acc.clip_grad_norm_(self.model.parameters(), cfg.clip_norm)
+                self.optimizer.step()
+                self.optimizer.zero_grad()
+            window.add(output, 1 / cfg.grad_accum)
+        self.scheduler.step()
+        self.step += 1
+        self.position += cfg.grad_accum * acc.num_processes
+        return lr, grad_norm
+
+    def save(self, out: Path) -> None:
+        """Checkpoint the session (all processes)."""
+        trainer = {
+            "step": self.step,
+            "position": self.position,
+            "scheduler": self.scheduler.state_dict(),
+            "config": self.config.to_dict(),
+        }
+        cfg = self.config
+        save_checkpoint(
+            self.accelerator, out, self.step, trainer, self.tokenizer, cfg.keep_checkpoints
+        )
+
+
+def _describe(record: dict[str, Any]) -> str:
+    values = " ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "step")
+    return f"step {record['step']}: {values}"
+
+
+def _sources(
+    config: TrainConfig,
+    train_data: ConversationSource | None,
+    val_data: ConversationSource | None,
+) -> tuple[ConversationSource, ConversationSource | None]:
+    """The given sources, or the train and val splits of the `config.data` folder."""
+    if train_data is not None:
+        return train_data, val_data
+    if config.data is None:
+        raise InvalidInputError("no training data: set `data` (a dataset folder) or pass --data")
+    return (
+        PoseDataset(config.data, "train", seed=config.seed),
+        val_data or PoseDataset(config.data, "val", seed=config.seed),
+    )
+
+
+def _checkpoint_to_resume(config: TrainConfig, out: Path, resume: bool) -> Path | None:
+    """The newest checkpoint when resuming (None if there is none yet); refuses to start a
+    fresh run over an earlier run's checkpoints, or to resume with a different setup."""
+    checkpoints = list_checkpoints(out)
+    if not resume:
+        if checkpoints:
+            raise InvalidInputError(
+                f"{out / CHECKPOINTS} holds an earlier run: pass --resume to continue it, "
+                "or choose another output folder"
+            )
+        return None
+    if not checkpoints:
+        return None
+    latest = checkpoints[-1]
+    stored = TrainConfig(**read_trainer_state(latest)["config"])
+    changed = config.changes_from(stored)
+    if changed:
+        raise InvalidInputError(
+            f"cannot resume {out}: the config differs from the run's in {', '.join(changed)}"
+        )
+    return latest
+
+
+def _tokenizer(
+    config: TrainConfig, train_data: ConversationSource, checkpoint: Path | None
+) -> PreTrainedTokenizerFast | None:
+    """The checkpoint's tokenizer, one trained on the training texts (scratch presets), or
+    None (the llava-hf checkpoint brings its own)."""
+    if checkpoint is not None:
+        return load_tokenizer(checkpoint / TOKENIZER)
+    if config.model_config().llava_path is not None:
+        return None
+    return train_tokenizer(corpus(train_data), vocab_size=config.vocab_size)
+
+
+def _configure_deepspeed(accelerator: Accelerator, config: TrainConfig) -> None:
+    """Give DeepSpeed the batch sizes and clipping (the loop has no prepared DataLoader)."""
+    plugin = accelerator.state.deepspeed_plugin
+    if plugin is not None:
+        plugin.deepspeed_config.update(
+            train_micro_batch_size_per_gpu=config.batch_size,
+            gradient_accumulation_steps=config.grad_accum,
+            train_batch_size=config.batch_size * config.grad_accum * accelerator.num_processes,
+            gradient_clipping=config.clip_norm,
+        )

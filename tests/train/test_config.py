@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from posegpt.cli import app
+from posegpt.errors import InvalidInputError
+from posegpt.train.config import TrainConfig, load_config, parse_override, save_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@pytest.mark.parametrize("name", ["tiny", "default", "llava-1.5-lora"])
+def test_shipped_configs_load(name):
+    config = load_config(CONFIGS / f"{name}.yaml")
+    assert config.model_config().preset == config.preset
+
+
+def test_paper_recipe():
+    config = load_config(CONFIGS / "llava-1.5-lora.yaml")
+    model = config.model_config()
+    assert (model.mode, model.lora_r, model.lora_alpha, model.freeze_vision) == (
+        "lora",
+        128,
+        256,
+        True,
+    )
+    assert (config.learning_rate, config.batch_size, config.grad_accum) == (2e-4, 16, 2)
+    assert (config.weight_decay, model.ce_weight, model.pose_weight) == (0.0, 1.0, 0.1)
+    assert config.mix == {"image2pose": 2.0, "text2pose": 1.0, "instruction": 1.0}
+
+
+def test_lr_defaults_by_preset():
+    assert load_config(None, {"preset": "small"}).learning_rate == 1e-3
+    assert load_config(None, {"preset": "medium"}).learning_rate == 3e-4
+    assert load_config(None, {"preset": "medium", "lr": 1e-4}).learning_rate == 1e-4
+
+
+def test_unknown_key_is_named(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("preset: tiny\nlearning_rat: 0.1\n")
+    with pytest.raises(InvalidInputError, match="learning_rat"):
+        load_config(path)
+    with pytest.raises(InvalidInputError, match="hidden_sise"):
+        load_config(None, {"model.hidden_sise": 8})
+    with pytest.raises(InvalidInputError, match="imag2pose"):
+        load_config(None, {"mix.imag2pose": 1})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"batch_size": "8"}, "batch_size"),
+        ({"bf16": 1}, "bf16"),
+        ({"steps": 10, "epochs": 1}, "exactly one"),
+        ({"lr": -1.0}, "lr"),
+        ({"schedule": "cosine_restarts"}, "schedule"),
+        ({"preset": "huge"}, "preset"),
+        ({"model": {"ce_weight": 2.0}}, "top level"),
+        ({"max_seq_len": 100_000}, "max_seq_len"),
+    ],
+)
+def test_bad_values_are_named(overrides, message):
+    with pytest.raises(InvalidInputError, match=message):
+        load_config(None, overrides)
+
+
+def test_overrides_and_round_trip(tmp_path):
+    config = load_config(
+        CONFIGS / "tiny.yaml",
+        dict(map(parse_override, ["lr=5e-4", "bf16=true", "model.hidden_size=32", "steps=7"])),
+    )
+    assert (config.lr, config.bf16, config.model["hidden_size"], config.steps) == (
+        5e-4,
+        True,
+        32,
+        7,
+    )
+    assert config.model_config().hidden_size == 32
+    save_config(config, tmp_path / "config.yaml")
+    assert load_config(tmp_path / "config.yaml") == config
+    assert config.changes_from(TrainConfig(**{**config.to_dict(), "out": "elsewhere"})) == []
+    assert config.changes_from(TrainConfig(**{**config.to_dict(), "lr": 1e-3})) == ["lr"]
+    with pytest.raises(InvalidInputError, match="key=value"):
+        parse_override("lr")
+
+
+def test_epochs_give_steps():
+    config = load_config(None, {"steps": None, "epochs": 2.5, "grad_accum": 2})
+    assert config.total_steps(batches_per_epoch=10, processes=1) == 13
+    assert config.total_steps(batches_per_epoch=10, processes=4) == 4
+
+
+def test_cli_reports_bad_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("stepz: 3\n")
+    result = CliRunner().invoke(app, ["train", "--config", str(path), "--no-tcmalloc"])
+    assert isinstance(result.exception, InvalidInputError)
+    assert "stepz" in str(result.exception)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from posegpt.data.dataset import PoseDataset
+from posegpt.data.records import Conversation, Message
+from posegpt.data.sampler import MixtureSampler
+from posegpt.errors import InvalidInputError
+from posegpt.model import PRESETS, train_tokenizer
+from posegpt.train.data import (
+    ConversationList,
+    EncodedDataset,
+    RankBatches,
+    corpus,
+    evaluation_keys,
+)
+
+SIZES = {"text2pose": 5, "image2pose": 7, "instruction": 3}
+
+
+def take(batches: RankBatches, n: int) -> list:
+    return list(itertools.islice(iter(batches), n))
+
+
+def test_resumed_order_continues_the_sequence():
+    sampler = MixtureSampler(SIZES, batch_size=4, seed=1)
+    assert len(sampler) == 4  # so 10 batches cross two epoch boundaries
+    whole = take(RankBatches(sampler), 10)
+    assert take(RankBatches(sampler, start=6), 4) == whole[6:]
+    assert {epoch for batch in whole for epoch, _ in batch} == {0, 1, 2}
+
+
+def test_ranks_share_the_sequence():
+    sampler = MixtureSampler(SIZES, batch_size=4, seed=1)
+    whole = take(RankBatches(sampler), 6)
+    ranks = [take(RankBatches(sampler, start=2, rank=r, world=2), 2) for r in range(2)]
+    assert ranks[0] == [whole[2], whole[4]] and ranks[1] == [whole[3], whole[5]]
+
+
+def test_evaluation_keys_split_the_items():
+    data = ConversationList([_chat(f"question {i}?", "Yes.") for i in range(10)])
+    keys = evaluation_keys(data, 5, rank=0, world=1)
+    shards = [evaluation_keys(data, 5, rank=r, world=2) for r in range(2)]
+    assert sorted(shards[0] + shards[1]) == sorted(keys) and len(set(keys)) == 5
+
+
+def test_conversation_list_orders_by_task():
+    items = [_chat("a?", "b.", "instruction"), _chat("c?", "d.", "speculative")]
+    data = ConversationList(items)
+    assert data[data.offsets["speculative"]].task == "speculative"
+    assert data.sizes["instruction"] == 1
+    with pytest.raises(InvalidInputError, match="unknown tasks"):
+        ConversationList([_chat("a?", "b.", "dancing")])
+
+
+def test_encoding_cuts_long_conversations_and_their_poses(make_poses):
+    poses = list(make_poses(2, seed=0))
+    item = _chat("Two poses?", "First <POSE>, then" + " more words" * 6 + " <POSE>.")
+    item.poses = poses
+    data = ConversationList([item])
+    tokenizer = train_tokenizer(corpus(data), vocab_size=300)
+    full = EncodedDataset(data, tokenizer, PRESETS["tiny"], max_len=256)[(0, 0)]
+    assert torch.equal(full["poses"], torch.stack(poses))
+    cut = EncodedDataset(data, tokenizer, PRESETS["tiny"], max_len=len(full["input_ids"]) - 4)
+    assert torch.equal(cut[(0, 0)]["poses"], poses[0][None])
+
+
+def test_encoding_checks_images_and_poses(data):
+    tokenizer = train_tokenizer(corpus(data), vocab_size=300)
+    encoded = EncodedDataset(data, tokenizer, PRESETS["tiny"], max_len=256)
+    sample = encoded[(0, data.offsets["image2pose"])]
+    assert sample["pixel_values"].shape == (3, 32, 32)
+    data.items[0].poses = []
+    with pytest.raises(InvalidInputError, match="poses"):
+        encoded[(0, 0)]
+    data.items[0].image = "0.png"
+    with pytest.raises(InvalidInputError, match="image"):
+        encoded[(0, 0)]
+
+
+def test_reads_a_dataset_folder(dataset_dir):
+    data = PoseDataset(dataset_dir, "train")
+    texts = list(corpus(data))
+    assert len(texts) == 2 * len(data) and any("<image>" in t for t in texts)
+
+
+def _chat(question: str, answer: str, task: str = "instruction") -> Conversation:
+    return Conversation([Message("user", question), Message("assistant", answer)], task=task)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from posegpt.data.records import Conversation, Message
+from posegpt.errors import InvalidInputError
+from posegpt.model import load_pretrained
+from posegpt.train.data import ConversationList
+from posegpt.train.loop import train
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, make_data, make_config):
+    """A 50-step tiny run with validation and checkpoints."""
+    root = tmp_path_factory.mktemp("run")
+    data = make_data(root / "images")
+    config = make_config(root / "out", steps=50, eval_every=25, checkpoint_every=20)
+    return train(config, data, data, progress=False)
+
+
+def test_loss_goes_down(run):
+    records = [json.loads(line) for line in (run.out / "metrics.jsonl").read_text().splitlines()]
+    train_losses = [r["loss"] for r in records if "loss" in r]
+    val = [r for r in records if "val_loss" in r]
+    assert len(train_losses) == 10 and train_losses[-1] < 0.7 * train_losses[0]
+    assert [r["step"] for r in val] == [25, 50] and val[1]["val_loss"] < val[0]["val_loss"]
+    assert {"ce", "pose", "lr", "samples_per_s", "grad_norm"} <= records[0].keys()
+    assert {"val_ce", "val_pose_l1", "val_geodesic_deg"} <= val[0].keys()
+    assert run.train["step"] == 50 and run.val["step"] == 50 and run.samples_per_s > 0
+
+
+def test_outputs_load_back(run):
+    with Image.open(run.out / "loss.png") as image:
+        assert image.size == (640, 400)
+    assert (run.out / "config.yaml").exists()
+    checkpoints = sorted(p.name for p in (run.out / "checkpoints").iterdir())
+    assert checkpoints == ["step-00000040", "step-00000050"]  # keep_checkpoints=2
+    model = load_pretrained(run.final_dir)
+    reply = model.chat([{"role": "user", "content": "The person waves. Give the SMPL pose."}])
+    assert isinstance(reply.text, str)
+    saved = load_file(run.out / "checkpoints/step-00000050/state/model.safetensors")
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(saved[name], tensor), name
+
+
+def test_gradient_accumulation_matches_a_bigger_batch(tmp_path, make_config, make_poses):
+    """accumulation 2 x batch 2 = batch 4: one task (the same items per step) and equal answers
+    (so the mean CE over the batch equals the mean of the micro-batch means)."""
+    items = [
+        Conversation(
+            [Message("user", f"{text} Give the SMPL pose."), Message("assistant", "<POSE>.")],
+            [pose],
+            task="text2pose",
+        )
+        for text, pose in zip(["Arms up.", "A deep squat.", "Kick.", "Lean left now."] * 2,
+                              make_poses(8, seed=3), strict=True)
+    ]  # fmt: skip
+    data = ConversationList(items)
+    common = {"steps": 4, "warmup_steps": 0, "schedule": "constant_with_warmup", "log_every": 1}
+    big = train(make_config(tmp_path / "big", batch_size=4, **common), data, progress=False)
+    accum = train(
+        make_config(tmp_path / "accum", batch_size=2, grad_accum=2, **common), data, progress=False
+    )
+    a = load_file(big.final_dir / "model.safetensors")
+    b = load_file(accum.final_dir / "model.safetensors")
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
+    assert abs(big.train["loss"] - accum.train["loss"]) < 1e-5
+
+
+def test_lora_run_exports_merged_model(tmp_path, data, make_config):
+    config = make_config(tmp_path / "lora", steps=5, model={"mode": "lora", "lora_r": 4})
+    result = train(config, data, progress=False)
+    model = load_pretrained(result.final_dir)
+    assert model.config.mode == "lora"
+    assert not any("lora" in name for name in model.state_dict())  # merged for export
+
+
+def test_refuses_to_overwrite_a_run(tmp_path, data, make_config):
+    config = make_config(tmp_path / "out", steps=2, bf16=True)
+    assert train(config, data, progress=False).steps == 2  # bf16 autocast runs on the CPU too
+    with pytest.raises(InvalidInputError, match="--resume"):
+        train(config, data, progress=False)
+    changed = make_config(tmp_path / "out", steps=2, lr=0.5)
+    with pytest.raises(InvalidInputError, match="lr"):
+        train(changed, data, resume=True, progress=False)
+
+
+def test_needs_data_and_backbone(tmp_path, make_config, data):
+    with pytest.raises(InvalidInputError, match="data"):
+        train(make_config(tmp_path / "out", steps=1))
+    with pytest.raises(InvalidInputError, match="llava-path"):
+        train(make_config(tmp_path / "out", steps=1, preset="llava-1.5"), data)
