@@ -1,0 +1,48 @@
+"""Baselines benchmarked side by side with posegpt, all behind the `Method` interface.
+
+- `MeanPose`: the mean training pose (text and image tasks);
+- `NearestCaption`: the training pose whose text is closest to the request (MiniLM);
+- `TextRegressor`: PoseScript-style MLP on MiniLM embeddings -> 6D -> rotations;
+- `CropRegressor`: HMR-style small CNN on person crops -> 6D -> rotations;
+- `KeypointFit`: the paper's "-S" pipeline, keypoints written as text then an SMPLify-style fit;
+- `LargestPerson(m)`: RPE with an oracle detector, `m` reading the largest person's crop.
+"""
+
+from __future__ import annotations
+
+from posegpt.body.base import BodyModel
+from posegpt.eval.baselines.base import IMAGE_TASKS, TEXT_TASKS, Budget, Method
+from posegpt.eval.baselines.crop import CropRegressor, LargestPerson
+from posegpt.eval.baselines.keypoints import KeypointFit
+from posegpt.eval.baselines.mean_pose import MeanPose
+from posegpt.eval.baselines.text import NearestCaption, TextRegressor
+from posegpt.eval.text_embedder import SentenceEmbedder
+
+__all__ = [
+    "IMAGE_TASKS",
+    "TEXT_TASKS",
+    "Budget",
+    "CropRegressor",
+    "KeypointFit",
+    "LargestPerson",
+    "MeanPose",
+    "Method",
+    "NearestCaption",
+    "TextRegressor",
+    "make_baselines",
+]
+
+
+def make_baselines(body: BodyModel, embedder: SentenceEmbedder, budget: Budget) -> list[Method]:
+    """Every baseline, unfitted, sharing one sentence embedder and one training budget. The
+    largest-person variants wrap (and share the training of) the image baselines."""
+    crop, keypoints = CropRegressor(budget), KeypointFit(body, budget)
+    return [
+        MeanPose(),
+        NearestCaption(embedder),
+        TextRegressor(embedder, budget),
+        crop,
+        LargestPerson(crop),
+        keypoints,
+        LargestPerson(keypoints),
+    ]

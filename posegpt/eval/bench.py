@@ -1,0 +1,418 @@
+"""`posegpt bench`: posegpt and every baseline on the same held-out data, side by side.
+
+Protocol:
+- Methods learn from the dataset's train split and select their best epoch on val; the test
+  split is only predicted (never used for any choice). The retrieval evaluator is trained on
+  the train split's text-pose pairs (best epoch on val) or loaded (`retrieval`); its recall on
+  the true test poses is reported as the "ground truth" reference row.
+- text2pose: the test descriptions (first text of each pose); R@K of the generated poses
+  against their descriptions, and pose errors against the true poses.
+- spg / spg_seen: speculative queries of unseen situations and wordings (SPG "test") and of
+  seen situations in unseen wordings ("test_seen"). As in the paper, where each query was
+  derived from a PoseScript description of its true pose, R@K pairs each generated pose with a
+  description of the true pose (the captioner's, a stand-in for PoseScript's), since a
+  retrieval model trained on pose descriptions cannot read situations; pose errors are also
+  given, though many poses fit a situation.
+- image2pose: person crops; MPJPE, PA-MPJPE, MPJRE.
+- rpe: whole pictures + one description of one person; per description kind and averaged
+  over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
+- retention (methods that chat): accuracy on held-out non-pose questions and the `<POSE>`
+  emission rate (exactly one pose per pose request, none otherwise); `posegpt.eval.retention`.
+- speed: ms per pose one request at a time, poses/s in one batched call (posegpt answers one
+  request at a time, so its "batch" is sequential).
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from posegpt.body import load_body_model
+from posegpt.body.base import BodyModel
+from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.eval.baselines import IMAGE_TASKS, TEXT_TASKS, Budget, Method, make_baselines
+from posegpt.eval.bench_data import (
+    BenchData,
+    Caption,
+    load_bench_data,
+    load_real_hmr,
+    load_real_posescript,
+)
+from posegpt.eval.chat_method import PoseGPTMethod
+from posegpt.eval.items import ImageSet, TextSet
+from posegpt.eval.report import PAPER_NUMBERS
+from posegpt.eval.retention import evaluate_retention
+from posegpt.eval.retrieval import RetrievalModel, TextPosePairs, train_retrieval
+from posegpt.eval.tasks import (
+    POSE_METRICS,
+    RETRIEVAL_METRICS,
+    Scored,
+    measure_speed,
+    retrieval_metrics,
+    score_image,
+    score_text,
+)
+from posegpt.eval.text_embedder import SentenceEmbedder
+from posegpt.model import PoseGPT
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How big a run is: test items per benchmark (None: all), training items per set, the
+    baselines' budget and the retrieval evaluator's epochs."""
+
+    max_items: int | None
+    max_train: int | None
+    budget: Budget
+    retrieval_epochs: int
+
+
+MODES = {
+    "quick": Mode(48, 2000, Budget(epochs=15, fit_steps=100), retrieval_epochs=10),
+    "full": Mode(None, None, Budget(epochs=40, fit_steps=200), retrieval_epochs=30),
+}
+TITLES = {
+    "text2pose": "text -> pose, explicit descriptions",
+    "spg": "SPG, unseen situations and wordings",
+    "spg_seen": "SPG, seen situations, unseen wordings",
+    "image2pose": "image -> pose on person crops",
+    "rpe": "RPE: whole picture + description of one person",
+    "retention": "conversation retention (non-pose questions) and <POSE> emission",
+    "speed": "speed on this machine",
+}
+GROUND_TRUTH = "ground truth (retrieval evaluator)"
+RETRIEVAL_DIR = "retrieval"
+#: Items per benchmark drawn in the figure.
+FIGURE_ITEMS = 1
+
+
+@dataclass
+class BenchConfig:
+    """What to benchmark. model: a PoseGPT folder, "default" (the installed default model) or
+    None (baselines only; also when the model cannot be loaded, with a warning); retrieval: a
+    trained retrieval evaluator folder (default: train one); real_*: real test sets in their own
+    formats."""
+
+    data: Path
+    out: Path
+    model: str | None = None
+    retrieval: Path | None = None
+    quick: bool = False
+    seed: int = 0
+    max_items: int | None = None
+    gallery: int | None = None
+    body: str | None = None
+    real_posescript: Path | None = None
+    amass_root: Path | None = None
+    real_hmr: list[Path] = field(default_factory=list)
+    real_images: Path | None = None
+    progress: bool = True
+    command: str = ""
+
+    @property
+    def mode(self) -> Mode:
+        """The quick or full mode, with this run's `max_items` and seed."""
+        mode = MODES["quick" if self.quick else "full"]
+        if self.max_items is not None and self.max_items < 2:
+            raise InvalidInputError(f"max_items must be >= 2, got {self.max_items}")
+        return replace(
+            mode,
+            max_items=self.max_items if self.max_items is not None else mode.max_items,
+            budget=replace(mode.budget, seed=self.seed),
+        )
+
+
+def run_bench(cfg: BenchConfig) -> dict:
+    """Fit the baselines, run every benchmark for every method; returns the results (see
+    `posegpt.eval.report` for their files)."""
+    started = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    mode = cfg.mode
+    body = load_body_model(cfg.body)
+    embedder = SentenceEmbedder()
+    stages: dict[str, float] = {}
+    with _timed(stages, "model loading"):  # first, so that a bad path shows before any work
+        model, model_error = _load_model(cfg.model)
+    with _timed(stages, "data"):
+        data = load_bench_data(cfg.data, _captioner(body), cfg.seed, mode.max_items, mode.max_train)
+    with _timed(stages, "retrieval evaluator"):
+        evaluator = _evaluator(cfg, data.retrieval_pairs, embedder, mode.retrieval_epochs, "")
+    baselines = make_baselines(body, embedder, mode.budget)
+    methods, training = _fit_baselines(baselines, data, cfg.progress)
+    if model is not None:
+        methods.insert(0, PoseGPTMethod(model, progress=cfg.progress))
+    results: dict = {"meta": _meta(cfg, mode, body), "methods": [m.name for m in methods]}
+    results["meta"]["model_error"] = model_error
+    bench = _Runner(cfg, body, methods)
+    with _timed(stages, "benchmarks"):
+        if data.text2pose is not None:
+            bench.text("text2pose", data.text2pose, evaluator)
+        for name, items in data.spg.items():
+            bench.text(name, items, evaluator)
+        if data.crops is not None:
+            bench.image("image2pose", data.crops)
+        if data.rpe is not None:
+            bench.image("rpe", data.rpe)
+        _real(cfg, bench, embedder, evaluator, mode)
+    chatters = [m for m in methods if m.chats]
+    if chatters and data.instructions:
+        with _timed(stages, "retention"):
+            bench.retention(chatters, data)
+    with _timed(stages, "speed"):
+        bench.speed(data.text2pose, data.crops)
+    results["benchmarks"] = bench.tables
+    results["samples"] = bench.samples
+    results["training"] = training
+    results["paper"] = list(PAPER_NUMBERS)
+    results["protocol"] = __doc__.split("Protocol:\n", 1)[1]
+    results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+    results["meta"]["seconds_by_stage"] = {k: round(v, 1) for k, v in stages.items()}
+    return results
+
+
+@contextmanager
+def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    stages[name] = time.perf_counter() - start
+
+
+class _Runner:
+    """Runs benchmarks and collects one table per benchmark (rows: every method)."""
+
+    def __init__(self, cfg: BenchConfig, body: BodyModel, methods: list[Method]) -> None:
+        self.cfg, self.body, self.methods = cfg, body, methods
+        self.tables: dict[str, dict] = {}
+        self.samples: dict[str, dict] = {}
+        self.pose_counts: dict[str, list[int]] = {}
+
+    def _table(self, name: str, columns: list[str], items: int, title: str | None = None) -> dict:
+        table = {
+            "title": title or TITLES[name],
+            "n": items,
+            "columns": columns,
+            "rows": {m.name: dict.fromkeys(columns) for m in self.methods},
+            "reference": {},
+            "seconds": {},
+        }
+        self.tables[name] = table
+        return table
+
+    def _record(
+        self, name: str, table: dict, method: Method, scored: Scored, items: TextSet | ImageSet
+    ) -> None:
+        table["rows"][method.name].update(
+            {k: v for k, v in scored.metrics.items() if k in table["columns"]}
+        )
+        table["seconds"][method.name] = round(scored.seconds, 2)
+        self.pose_counts.setdefault(method.name, []).extend(scored.pose_counts)
+        sample = self.samples.setdefault(name, _sample(items))
+        sample["pred"][method.name] = scored.poses[:FIGURE_ITEMS].tolist()
+
+    def _methods(self, task: str) -> Iterator[Method]:
+        chosen = [m for m in self.methods if task in m.tasks]
+        bar = tqdm(chosen, desc=task, unit="method", disable=not self.cfg.progress)
+        for method in bar:
+            bar.set_postfix_str(method.name)
+            yield method
+
+    def text(
+        self,
+        name: str,
+        items: TextSet,
+        evaluator: RetrievalModel | None,
+        title: str | None = None,
+    ) -> None:
+        task = "spg" if name.startswith("spg") else "text2pose"
+        columns = [*RETRIEVAL_METRICS, *POSE_METRICS] if evaluator else list(POSE_METRICS)
+        table = self._table(name, columns, len(items), title)
+        if evaluator is not None and len(items) > 1:
+            refs = items.references or items.texts
+            table["reference"][GROUND_TRUTH] = retrieval_metrics(
+                evaluator, refs, items.poses, self.cfg.gallery, self.cfg.seed
+            )
+        for method in self._methods(task):
+            scored = score_text(
+                method, items, self.body, evaluator, self.cfg.gallery, self.cfg.seed
+            )
+            self._record(name, table, method, scored, items)
+
+    def image(self, name: str, items: ImageSet, title: str | None = None) -> None:
+        task = "rpe" if items.kinds is not None else "image2pose"
+        columns = list(POSE_METRICS)
+        if items.kinds is not None:
+            kinds = sorted(set(items.kinds))
+            columns += [f"{m}_{k}" for m in POSE_METRICS for k in kinds]
+        table = self._table(name, columns, len(items), title)
+        for method in self._methods(task):
+            self._record(name, table, method, score_image(method, items, self.body), items)
+
+    def retention(self, methods: list[Method], data: BenchData) -> None:
+        columns = ["accuracy", "exact", "emission_asked", "emission_other", "emission"]
+        table = self._table("retention", columns, len(data.instructions))
+        for method in methods:
+            scores = evaluate_retention(
+                method, data.instructions, data.load_image, self.cfg.progress
+            )
+            asked = self.pose_counts.get(method.name, [])
+            right = sum(c == 1 for c in asked)
+            total = len(asked) + scores["n"]
+            table["rows"][method.name].update(
+                accuracy=scores["accuracy"],
+                exact=scores["exact"],
+                emission_asked=100.0 * right / len(asked) if asked else None,
+                emission_other=scores["emission"],
+                emission=100.0 * (right + scores["emission_ok"]) / total,
+            )
+            table.setdefault("details", {})[method.name] = scores
+
+    def speed(self, text: TextSet | None, crops: ImageSet | None) -> None:
+        table = self._table("speed", ["ms_per_pose", "poses_per_s", "batch"], 0)
+        for method in tqdm(
+            self.methods, desc="speed", unit="method", disable=not self.cfg.progress
+        ):
+            measured = measure_speed(method, text, crops)
+            if measured is not None:
+                table["rows"][method.name].update(measured)
+
+
+def _sample(items: TextSet | ImageSet) -> dict:
+    """The first FIGURE_ITEMS items' labels and true poses, for the figure."""
+    if isinstance(items, TextSet):
+        labels = items.texts[:FIGURE_ITEMS]
+    else:
+        labels = (items.descriptions or items.prompts or [""] * len(items))[:FIGURE_ITEMS]
+    return {
+        "labels": list(labels),
+        "camera_frame": isinstance(items, ImageSet),
+        "gt": items.poses[:FIGURE_ITEMS].tolist(),
+        "pred": {},
+    }
+
+
+def _captioner(body: BodyModel) -> Caption:
+    """caption(pose, seed): a detailed description of a pose by the data engine's captioner."""
+    from posegpt.data.captioner import PoseCaptioner
+
+    captioner = PoseCaptioner(body)
+    return lambda pose, seed: captioner.caption(pose, "long", seed)
+
+
+def _load_model(spec: str | None) -> tuple[PoseGPT | None, str | None]:
+    """The PoseGPT model of `--model` (a folder, or "default" for the installed default) and
+    None, or (None, why) when it cannot be loaded: the benchmark then runs the baselines only."""
+    if spec is None:
+        return None, None
+    from posegpt.serve.loading import load_chat_model
+
+    try:
+        return load_chat_model(None if spec == "default" else spec), None
+    except ModelFileError as err:
+        print(f"posegpt bench: warning: no posegpt row: {err}", file=sys.stderr, flush=True)
+        return None, str(err)
+
+
+def _evaluator(
+    cfg: BenchConfig,
+    pairs: dict[str, TextPosePairs],
+    embedder: SentenceEmbedder,
+    epochs: int,
+    tag: str,
+) -> RetrievalModel | None:
+    """The retrieval evaluator: loaded from `cfg.retrieval` (main data only), else trained on
+    the train pairs (best epoch on val) and saved beside the results; None without pairs."""
+    if cfg.retrieval is not None and not tag:
+        return RetrievalModel.load(cfg.retrieval, embedder)
+    train = pairs.get("train")
+    if train is None or len(train) < 2:
+        return None
+    model = train_retrieval(
+        train, pairs.get("val"), epochs, seed=cfg.seed, embedder=embedder, progress=cfg.progress
+    )
+    model.save(Path(cfg.out) / (f"{RETRIEVAL_DIR}_{tag}" if tag else RETRIEVAL_DIR))
+    return model
+
+
+def _fit_baselines(
+    methods: list[Method], data: BenchData, progress: bool
+) -> tuple[list[Method], dict[str, dict]]:
+    """Fit each baseline on the training data (dropping those with no training data for any
+    of their tasks); returns the fitted ones and a summary of each one's training."""
+    kept, training = [], {}
+    for method in methods:
+        has_text = data.train.text is not None and set(method.tasks) & set(TEXT_TASKS)
+        has_images = data.train.crops is not None and set(method.tasks) & set(IMAGE_TASKS)
+        if not (has_text or has_images):
+            continue
+        if progress:
+            tqdm.write(f"fitting {method.name}")
+        start = time.perf_counter()
+        method.fit(data.train, progress)
+        training[method.name] = {"seconds": round(time.perf_counter() - start, 1)}
+        training[method.name].update(_history(method))
+        kept.append(method)
+    return kept, training
+
+
+def _real(
+    cfg: BenchConfig,
+    bench: _Runner,
+    embedder: SentenceEmbedder,
+    evaluator: RetrievalModel | None,
+    mode: Mode,
+) -> None:
+    """The real test sets the user pointed at."""
+    if cfg.real_posescript is not None:
+        items, pairs = load_real_posescript(
+            cfg.real_posescript, cfg.amass_root, cfg.seed, mode.max_items
+        )
+        own = _evaluator(cfg, pairs, embedder, mode.retrieval_epochs, "posescript")
+        bench.text(
+            "real_posescript", items, own or evaluator, "text -> pose, PoseScript test (real)"
+        )
+    for path in cfg.real_hmr:
+        path = Path(path)
+        items = load_real_hmr(path, cfg.real_images or path.parent, cfg.seed, mode.max_items)
+        bench.image(f"real_{path.stem}", items, f"image -> pose on crops, {path.stem} (real)")
+
+
+def _history(method: Method) -> dict:
+    """A summary of a learned baseline's training records (empty for the others)."""
+    history = getattr(method, "history", None)
+    if not history:
+        return {}
+    summary = {"epochs": len(history), "final_loss": history[-1]["loss"]}
+    val = [r["val_loss"] for r in history if "val_loss" in r]
+    if val:
+        summary["best_val_loss"] = min(val)
+        summary["best_epoch"] = 1 + val.index(min(val))
+    return summary
+
+
+def _meta(cfg: BenchConfig, mode: Mode, body: BodyModel) -> dict:
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}
+    config["real_hmr"] = [str(p) for p in cfg.real_hmr]
+    return {
+        "command": cfg.command,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mode": "quick" if cfg.quick else "full",
+        "config": config,
+        "budget": asdict(mode.budget),
+        "max_items": mode.max_items,
+        "body_model": body.name,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+            "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
+    }

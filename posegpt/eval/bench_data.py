@@ -1,0 +1,255 @@
+"""The benchmark's data: training / validation pairs for the methods and the held-out test sets,
+from a posegpt dataset folder (`posegpt data synth`, or real data in its layouts) and from real
+test sets in their own formats (PoseScript layout + AMASS, HMR npz).
+
+Test items are worded as `PoseDataset` words them for its test split (held-out question
+templates); the SPG retrieval texts are descriptions of the true poses written by the
+captioner (see `posegpt.eval.bench`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+from PIL import Image
+
+from posegpt.data.dataset import DESCRIPTION_PREFIX, PoseDataset, face_forward
+from posegpt.data.formats import HmrData, read_hmr
+from posegpt.data.images import crop_square, open_image
+from posegpt.data.records import Conversation
+from posegpt.data.splits import stream
+from posegpt.data.templates import image2pose_question, text2pose_question
+from posegpt.errors import ModelFileError
+from posegpt.eval.items import ImageSet, LazyImages, TextSet, TrainData
+from posegpt.eval.retrieval import TextPosePairs, read_text_pose_pairs
+
+#: The SPG test splits: unseen situations and wordings, and seen situations in unseen wordings.
+SPG_TEST_SPLITS = {"spg": "test", "spg_seen": "test_seen"}
+
+#: caption(pose (24, 3, 3), seed) -> a description of the pose.
+Caption = Callable[[torch.Tensor, int], str]
+
+
+@dataclass
+class BenchData:
+    """Training data and the test sets. `real` holds named real test sets; `retrieval_pairs`
+    the text-pose pairs (by split) the retrieval evaluator learns from."""
+
+    train: TrainData
+    text2pose: TextSet | None = None
+    spg: dict[str, TextSet] = field(default_factory=dict)
+    crops: ImageSet | None = None
+    rpe: ImageSet | None = None
+    instructions: list[Conversation] = field(default_factory=list)
+    load_image: Callable[[Conversation], Image.Image | None] | None = None
+    retrieval_pairs: dict[str, TextPosePairs] = field(default_factory=dict)
+    real: dict[str, TextSet | ImageSet] = field(default_factory=dict)
+
+
+def pick_rows(n: int, limit: int | None, seed: int, salt: str) -> list[int]:
+    """All rows, or `limit` of them drawn at random (seeded), in order."""
+    if limit is None or n <= limit:
+        return list(range(n))
+    return sorted(int(i) for i in stream(seed, salt).choice(n, size=limit, replace=False))
+
+
+def load_bench_data(
+    root: str | os.PathLike,
+    caption: Caption,
+    seed: int = 0,
+    max_items: int | None = None,
+    max_train: int | None = None,
+) -> BenchData:
+    """Everything the benchmark needs from the dataset folder `root`. `caption(pose, seed)`
+    describes a pose (the SPG retrieval texts); `max_items` caps each test set (RPE: people,
+    each with all descriptions), `max_train` each training set (random, seeded subsets)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ModelFileError(f"dataset folder {root} does not exist")
+    train = TrainData(
+        text=_text_train(root, "train", seed, max_train, all_texts=True),
+        text_val=_text_train(root, "val", seed, max_train, all_texts=False),
+        crops=_crops(PoseDataset(root, "train", seed, ("image2pose",)), max_train, seed),
+        crops_val=_crops(PoseDataset(root, "val", seed, ("image2pose",)), max_train, seed),
+    )
+    test = PoseDataset(root, "test", seed, ("text2pose", "image2pose", "rpe", "instruction"))
+    data = BenchData(
+        train,
+        text2pose=_text2pose(test, max_items, seed),
+        crops=_crops(test, max_items, seed),
+        rpe=_rpe(test, max_items, seed),
+        instructions=_subset(test.conversations["instruction"], max_items, seed, "instruction"),
+        load_image=test.load_image,
+    )
+    for name, split in SPG_TEST_SPLITS.items():
+        spg = PoseDataset(root, split, seed, ("speculative",)).conversations["speculative"]
+        if spg:
+            data.spg[name] = _spg(_subset(spg, max_items, seed, name), caption, seed, name)
+    try:
+        data.retrieval_pairs = read_text_pose_pairs(root)
+    except ModelFileError:
+        data.retrieval_pairs = {}
+    return data
+
+
+def _subset(items: list, limit: int | None, seed: int, salt: str) -> list:
+    return [items[i] for i in pick_rows(len(items), limit, seed, salt)]
+
+
+def _none_if_empty(items: TextSet | ImageSet) -> TextSet | ImageSet | None:
+    return items if len(items) else None
+
+
+def _text_train(
+    root: Path, split: str, seed: int, limit: int | None, all_texts: bool
+) -> TextSet | None:
+    """Text->pose pairs of a split: each pose with every text (or its first), and the SPG
+    queries with their poses."""
+    data = PoseDataset(root, split, seed, ("text2pose", "speculative"))
+    texts, poses = [], []
+    for pose_id in _subset(data.text_ids, limit, seed, f"train/{split}/text"):
+        pose_texts = data.text.texts(pose_id)
+        for text in pose_texts if all_texts else pose_texts[:1]:
+            texts.append(text)
+            poses.append(data.text.pose(pose_id))
+    for conversation in _subset(data.conversations["speculative"], limit, seed, f"train/{split}"):
+        texts.append(conversation.messages[0].content)
+        poses.append(conversation.poses[0])
+    if not texts:
+        return None
+    return TextSet(texts, torch.stack(poses))
+
+
+def _text2pose(data: PoseDataset, limit: int | None, seed: int) -> TextSet | None:
+    start = data.offsets["text2pose"]
+    texts, prompts, poses = [], [], []
+    for i in pick_rows(data.sizes["text2pose"], limit, seed, "test/text2pose"):
+        conversation = data[start + i]
+        texts.append(data.text.texts(conversation.meta["id"])[0])
+        prompts.append(conversation.messages[0].content)
+        poses.append(conversation.poses[0])
+    if not texts:
+        return None
+    return TextSet(texts, torch.stack(poses), prompts, list(texts))
+
+
+def _spg(conversations: list[Conversation], caption: Caption, seed: int, name: str) -> TextSet:
+    queries = [c.messages[0].content for c in conversations]
+    poses = torch.stack([c.poses[0] for c in conversations])
+    described = [
+        caption(pose, int(stream(seed, f"bench/{name}/{i}").integers(2**31)))
+        for i, pose in enumerate(poses)
+    ]
+    return TextSet(queries, poses, queries, described)
+
+
+def _crops(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
+    """The image->pose items of a split: person crops, poses, crop keypoints."""
+    size = data.sizes["image2pose"]
+    if not size:
+        return None
+    start = data.offsets["image2pose"]
+    rows = pick_rows(size, limit, seed, f"{data.split}/image2pose")
+    conversations = [data[start + i] for i in rows]
+    return ImageSet(
+        LazyImages([_loader(data, c) for c in conversations]),
+        torch.stack([c.poses[0] for c in conversations]),
+        [c.messages[0].content for c in conversations],
+        crop_keypoints(data.hmr, rows),
+    )
+
+
+def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
+    """RPE items: whole pictures, the description of one person, and everyone's boxes; the
+    `limit` people of `_crops` (each with every description kind)."""
+    if not data.sizes["rpe"]:
+        return None
+    start, hmr = data.offsets["rpe"], data.hmr
+    boxes: dict[str, list] = {}
+    for row in range(len(hmr)):
+        boxes.setdefault(str(hmr.imgname[row]), []).append(hmr.box(row))
+    # The people of the image->pose items (same draw), each with all their descriptions.
+    people = set(pick_rows(len(hmr), limit, seed, f"{data.split}/image2pose"))
+    items = [data[start + i] for i, (row, _) in enumerate(data.rpe_items) if row in people]
+    rows = [c.meta["row"] for c in items]
+    kinds = [c.meta["kind"] for c in items]
+    return ImageSet(
+        LazyImages([_loader(data, c) for c in items]),
+        torch.stack([c.poses[0] for c in items]),
+        [c.messages[0].content for c in items],
+        descriptions=[
+            str(hmr.extras[DESCRIPTION_PREFIX + k][r]) for k, r in zip(kinds, rows, strict=True)
+        ],
+        kinds=kinds,
+        people=[boxes[str(hmr.imgname[r])] for r in rows],
+        groups=[str(hmr.imgname[r]) for r in rows],
+    )
+
+
+def _loader(data: PoseDataset, conversation: Conversation) -> Callable[[], Image.Image]:
+    return lambda: data.load_image(conversation)
+
+
+def crop_keypoints(hmr: HmrData, rows: list[int]) -> np.ndarray:
+    """(N, 17, 3) COCO-17 keypoints of HMR rows in their square crop: x, y in [0, 1] of the
+    crop box, visibility as given."""
+    keypoints = hmr.coco17()[rows].astype(np.float32)
+    for k, row in enumerate(rows):
+        x0, y0, x1, _ = hmr.box(row)
+        keypoints[k, :, :2] = (keypoints[k, :, :2] - (x0, y0)) / (x1 - x0)
+    return keypoints
+
+
+# -- real test sets in their own formats ----------------------------------------------------
+
+
+def load_real_posescript(
+    root: str | os.PathLike,
+    amass_root: str | os.PathLike | None,
+    seed: int = 0,
+    max_items: int | None = None,
+) -> tuple[TextSet, dict[str, TextPosePairs]]:
+    """The test split of a PoseScript-layout folder as a text->pose test set (first text, pose
+    turned to face +z), and all its splits' pairs (for a retrieval evaluator)."""
+    pairs = read_text_pose_pairs(root, amass_root=amass_root)
+    test = pairs.get("test")
+    if test is None or len(test) == 0:
+        raise ModelFileError(f"{root} has no PoseScript test pairs")
+    rows = pick_rows(len(test), max_items, seed, "real/posescript")
+    texts = [test.texts[i][0] for i in rows]
+    prompts = [
+        text2pose_question(t, stream(seed, f"real/posescript/{i}"), "test", seed)
+        for i, t in zip(rows, texts, strict=True)
+    ]
+    return TextSet(texts, face_forward(test.poses[rows]), prompts, list(texts)), pairs
+
+
+def load_real_hmr(
+    path: str | os.PathLike,
+    image_root: str | os.PathLike,
+    seed: int = 0,
+    max_items: int | None = None,
+) -> ImageSet:
+    """An HMR npz (3DPW, Human3.6M, ...) as an image->pose test set: each row's square person
+    box cropped from its image under `image_root`."""
+    hmr = read_hmr(path)
+    if len(hmr) == 0:
+        raise ModelFileError(f"{path} holds no people")
+    image_root = Path(image_root)
+    rows = pick_rows(len(hmr), max_items, seed, f"real/{Path(path).stem}")
+
+    def loader(row: int) -> Callable[[], Image.Image]:
+        name = PurePosixPath(str(hmr.imgname[row]))
+        if name.is_absolute() or ".." in name.parts:
+            raise ModelFileError(f"{path}: image path {name} must stay under the image folder")
+        return lambda: crop_square(open_image(image_root / name), hmr.box(row))
+
+    prompts = [image2pose_question(stream(seed, f"real/hmr/{i}"), "test", seed) for i in rows]
+    return ImageSet(
+        LazyImages([loader(r) for r in rows]), hmr.pose[rows], prompts, crop_keypoints(hmr, rows)
+    )

@@ -1,0 +1,130 @@
+"""`posegpt eval ...`: train and run the text<->pose retrieval evaluator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from posegpt.errors import InvalidInputError
+
+app = typer.Typer(help="Evaluation: metrics and the retrieval evaluator.", no_args_is_help=True)
+
+METRICS_FILE = "metrics.json"
+
+DATA_HELP = "PoseScript-layout folder, or a posegpt dataset folder (uses its text2pose/)."
+AMASS_HELP = "Where the PoseScript ids' AMASS paths point (default: DATA/amass)."
+GALLERY_HELP = "Rank within galleries of about this many pairs (default: the whole split)."
+
+
+def _format(metrics: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.1f}" for k, v in metrics.items() if "R@" in k or k == "mean")
+
+
+@app.command("train-retrieval")
+def train_retrieval_command(
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to write the model into."),
+    epochs: int = typer.Option(30, "--epochs", help="Passes over the training pairs."),
+    batch_size: int = typer.Option(256, "--batch-size", help="Pairs per step (InfoNCE batch)."),
+    lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate (one-cycle schedule)."),
+    seed: int = typer.Option(0, "--seed"),
+    gallery: int | None = typer.Option(None, "--gallery", help=GALLERY_HELP),
+    amass_root: Path | None = typer.Option(None, "--amass-root", help=AMASS_HELP),
+) -> None:
+    """Train the retrieval evaluator on the train split (best epoch on val), then report its
+    recall on the ground-truth test pairs: the ceiling for generated poses."""
+    from posegpt.eval.retrieval import evaluate_retrieval, read_text_pose_pairs, train_retrieval
+    from posegpt.files import atomic_write_text
+
+    pairs = read_text_pose_pairs(data, amass_root=amass_root)
+    if len(pairs.get("train", [])) < 2:
+        raise InvalidInputError(f"{data} has fewer than 2 training text-pose pairs")
+    typer.echo("pairs: " + ", ".join(f"{k} {len(v)}" for k, v in pairs.items()))
+    model = train_retrieval(pairs["train"], pairs.get("val"), epochs, batch_size, lr, seed)
+    model.save(out)
+    report: dict = {"train_seconds": round(model.train_seconds, 1), "history": model.history}
+    report["pairs"] = {k: len(v) for k, v in pairs.items()}
+    test = pairs.get("test")
+    if test is not None and len(test) > 1:
+        report["test"] = evaluate_retrieval(model, test.first_texts(), test.poses, gallery)
+        typer.echo(f"ground-truth test pairs: {_format(report['test'])}")
+    atomic_write_text(out / METRICS_FILE, json.dumps(report, indent=2))
+    typer.echo(f"trained in {model.train_seconds:.1f} s; wrote {out}")
+
+
+@app.command("retrieval")
+def retrieval_command(
+    model_dir: Path = typer.Option(..., "--model", help="Folder written by train-retrieval."),
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
+    split: str = typer.Option("test", "--split", help="Split to evaluate."),
+    gallery: int | None = typer.Option(None, "--gallery", help=GALLERY_HELP),
+    amass_root: Path | None = typer.Option(None, "--amass-root", help=AMASS_HELP),
+) -> None:
+    """Recall@5/10/20 (T2P, P2T) of a trained retrieval evaluator on a split's pairs."""
+    from posegpt.eval.retrieval import RetrievalModel, evaluate_retrieval, read_text_pose_pairs
+
+    pairs = read_text_pose_pairs(data, splits=[split], amass_root=amass_root).get(split)
+    if pairs is None or len(pairs) < 2:
+        raise InvalidInputError(f"{data} has fewer than 2 text-pose pairs in split {split!r}")
+    model = RetrievalModel.load(model_dir)
+    metrics = evaluate_retrieval(model, pairs.first_texts(), pairs.poses, gallery)
+    typer.echo(f"{split} ({len(pairs)} pairs): {_format(metrics)}")
+
+
+def bench_command(
+    data: Path = typer.Option(..., "--data", help="Dataset folder (posegpt data synth)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json/.md and PNG."),
+    model: str | None = typer.Option(
+        None, "--model", help="PoseGPT folder, or 'default' (the installed model)."
+    ),
+    retrieval: Path | None = typer.Option(
+        None, "--retrieval", help="Trained retrieval evaluator (default: train one on DATA)."
+    ),
+    quick: bool = typer.Option(False, "--quick", help="Small subsets, short training."),
+    max_items: int | None = typer.Option(None, "--max-items", help="Test items per benchmark."),
+    seed: int = typer.Option(0, "--seed"),
+    gallery: int | None = typer.Option(None, "--gallery", help=GALLERY_HELP),
+    body: str | None = typer.Option(None, "--body", help="Body model: anny, smpl or a path."),
+    real_posescript: Path | None = typer.Option(
+        None, "--real-posescript", help="A PoseScript-layout folder: its test split."
+    ),
+    amass_root: Path | None = typer.Option(None, "--amass-root", help=AMASS_HELP),
+    real_hmr: list[Path] = typer.Option(
+        [], "--real-hmr", help="HMR npz test set (3DPW, H36M, ...); repeatable."
+    ),
+    real_images: Path | None = typer.Option(
+        None, "--real-images", help="Image folder of --real-hmr (default: the npz's folder)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Benchmark posegpt and the baselines side by side on the held-out splits."""
+    import shlex
+    import sys
+
+    from posegpt.body import load_body_model
+    from posegpt.eval.bench import BenchConfig, run_bench
+    from posegpt.eval.report import write_report
+
+    cfg = BenchConfig(
+        data=data,
+        out=out,
+        model=model,
+        retrieval=retrieval,
+        quick=quick,
+        seed=seed,
+        max_items=max_items,
+        gallery=gallery,
+        body=body,
+        real_posescript=real_posescript,
+        amass_root=amass_root,
+        real_hmr=list(real_hmr),
+        real_images=real_images,
+        progress=not quiet,
+        command=shlex.join(["posegpt", *sys.argv[1:]]),
+    )
+    results = run_bench(cfg)
+    paths = write_report(results, out, load_body_model(body))
+    typer.echo(paths["markdown"].read_text(encoding="utf-8").split("\n## 1.")[0])
+    typer.echo("wrote " + ", ".join(str(p) for p in paths.values()))

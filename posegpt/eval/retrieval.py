@@ -1,0 +1,376 @@
+"""Text<->pose retrieval evaluator (PoseScript / PoseGPT style).
+
+A pose encoder (MLP over the 24 joints' 6D rotations, the body turned to face +z first, since
+texts rarely say which way a body faces) and a text encoder (frozen all-MiniLM-L6-v2 + a
+trainable MLP head) map into one shared, L2-normalised space. Training uses the symmetric
+InfoNCE loss with a learnable temperature on text-pose pairs, one of a pose's texts drawn at
+random per epoch. Trained on real (ground-truth) poses, the model then scores generated ones.
+
+Protocol (`evaluate_retrieval`): one text per pose; the N pairs are shuffled (seeded) and cut
+into N // G galleries of near-equal size (each >= G; one gallery of all N if G is None or
+>= N). In each gallery every text ranks all the gallery's poses (T2P) and every pose ranks all
+its texts (P2T); R@K is the percentage of queries whose own partner is in the top K (ties count
+against it), averaged over all queries. "mean" is the mean of the six recalls (PoseScript's
+mRecall over K = 5, 10, 20).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm import tqdm
+
+from posegpt.body.rotations import check_rotmat, rotmat_to_6d
+from posegpt.body.skeleton import NUM_JOINTS
+from posegpt.data.dataset import TEXT2POSE_DIR, face_forward
+from posegpt.data.formats import IDS_FILE, POSESCRIPT_SPLITS, PoseScriptData, read_posescript
+from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.eval.metrics import DEFAULT_K, recall_at_k
+from posegpt.eval.text_embedder import EMBED_DIM, MODEL_NAME, SentenceEmbedder
+from posegpt.files import atomic_path, atomic_write_text
+
+FORMAT, VERSION = "posegpt-retrieval", 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+#: Largest layer width accepted from a config file.
+MAX_WIDTH = 8192
+#: Poses / texts encoded per forward pass when evaluating.
+EVAL_CHUNK = 4096
+#: Upper bound of the learned logit scale (CLIP's).
+MAX_LOGIT_SCALE = 100.0
+
+
+@dataclass
+class RetrievalConfig:
+    """Sizes of the retrieval model. The text side's width is fixed by `text_model`."""
+
+    embed_dim: int = 256
+    hidden_dim: int = 512
+    pose_layers: int = 2
+    dropout: float = 0.1
+    temperature: float = 0.07  # initial value; learned
+    text_model: str = MODEL_NAME
+    text_dim: int = EMBED_DIM
+
+    def __post_init__(self) -> None:
+        for name in ("embed_dim", "hidden_dim", "pose_layers", "text_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 1 <= value <= MAX_WIDTH:
+                raise InvalidInputError(f"{name} must be an integer in [1, {MAX_WIDTH}]")
+        if not 0.0 <= self.dropout < 1.0 or not 0.0 < self.temperature <= 1.0:
+            raise InvalidInputError("dropout must be in [0, 1) and temperature in (0, 1]")
+
+
+@dataclass
+class TextPosePairs:
+    """Poses (N, 24, 3, 3) with their texts: `texts[i]` lists pose i's texts (>= 1); the first
+    is the one evaluation uses."""
+
+    poses: torch.Tensor
+    texts: list[list[str]]
+
+    def __post_init__(self) -> None:
+        self.poses = check_rotmat(self.poses)
+        if self.poses.ndim != 4 or len(self.poses) != len(self.texts):
+            raise InvalidInputError(
+                f"need one text list per pose: {tuple(self.poses.shape)} poses, "
+                f"{len(self.texts)} text lists"
+            )
+        if any(not ts or not all(isinstance(t, str) for t in ts) for ts in self.texts):
+            raise InvalidInputError("every pose needs at least one text")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def first_texts(self) -> list[str]:
+        return [ts[0] for ts in self.texts]
+
+    @classmethod
+    def from_posescript(cls, data: PoseScriptData, split: str) -> TextPosePairs:
+        """The pairs of one split of a PoseScript-layout dataset."""
+        ids = data.splits.get(split, [])
+        poses = torch.stack([data.pose(i) for i in ids]) if ids else data.poses[:0]
+        return cls(poses, [data.texts(i) for i in ids])
+
+
+def read_text_pose_pairs(
+    root: str | os.PathLike,
+    splits: Sequence[str] = POSESCRIPT_SPLITS,
+    amass_root: str | os.PathLike | None = None,
+) -> dict[str, TextPosePairs]:
+    """The text-pose pairs of each split found under `root`: a PoseScript-layout folder, or a
+    posegpt dataset folder holding one in `text2pose/`."""
+    root = Path(root)
+    if not (root / IDS_FILE).exists() and (root / TEXT2POSE_DIR / IDS_FILE).exists():
+        root = root / TEXT2POSE_DIR
+    if not (root / IDS_FILE).exists():
+        raise ModelFileError(f"{root} holds no PoseScript-layout data (no {IDS_FILE})")
+    data = read_posescript(root, amass_root=amass_root, splits=splits)
+    return {name: TextPosePairs.from_posescript(data, name) for name in data.splits}
+
+
+def _mlp(dims: Sequence[int], dropout: float) -> nn.Sequential:
+    """Linear layers through `dims`, LayerNorm + GELU + dropout between them."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(dims) - 2:
+            layers += [nn.LayerNorm(b), nn.GELU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+def pose_features(rotmat: torch.Tensor) -> torch.Tensor:
+    """(N, 24, 3, 3) -> (N, 144): the 6D rotations of the pose turned to face +z."""
+    return rotmat_to_6d(face_forward(rotmat.float())).reshape(len(rotmat), NUM_JOINTS * 6)
+
+
+class RetrievalModel(nn.Module):
+    """Pose and text encoders into one space. `embedder` supplies the frozen sentence
+    embeddings (default: MiniLM, loaded on first use); it is not part of the saved weights."""
+
+    def __init__(
+        self, config: RetrievalConfig | None = None, embedder: SentenceEmbedder | None = None
+    ) -> None:
+        super().__init__()
+        self.config = config = config or RetrievalConfig()
+        self.embedder = embedder or SentenceEmbedder()
+        if (self.embedder.name, self.embedder.dim) != (config.text_model, config.text_dim):
+            raise InvalidInputError(
+                f"config wants text model {config.text_model} ({config.text_dim}-d), "
+                f"got {self.embedder.name} ({self.embedder.dim}-d)"
+            )
+        hidden = [config.hidden_dim] * config.pose_layers
+        self.pose_encoder = _mlp([NUM_JOINTS * 6, *hidden, config.embed_dim], config.dropout)
+        self.text_head = _mlp(
+            [config.text_dim, config.hidden_dim, config.embed_dim], config.dropout
+        )
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.temperature)))
+        #: Per-epoch records and wall time of `train_retrieval` (empty / 0 when loaded).
+        self.history: list[dict[str, float]] = []
+        self.train_seconds = 0.0
+
+    def project_text(self, sentence_embeddings: torch.Tensor) -> torch.Tensor:
+        """(N, text_dim) frozen sentence embeddings -> (N, embed_dim) unit vectors."""
+        return F.normalize(self.text_head(sentence_embeddings), dim=-1)
+
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N, embed_dim) unit vectors for `texts`."""
+        return self.project_text(self.embedder.embed(texts))
+
+    def encode_pose(self, rotmat: torch.Tensor) -> torch.Tensor:
+        """(N, embed_dim) unit vectors for poses (N, 24, 3, 3) (any facing direction)."""
+        rotmat = check_rotmat(rotmat)
+        if rotmat.ndim != 4:
+            raise InvalidInputError(f"poses must be (N, 24, 3, 3), got {tuple(rotmat.shape)}")
+        return self.project_pose(pose_features(rotmat))
+
+    def project_pose(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, 144) `pose_features` -> (N, embed_dim) unit vectors."""
+        return F.normalize(self.pose_encoder(features), dim=-1)
+
+    def scale(self) -> torch.Tensor:
+        """The learned inverse temperature, clamped."""
+        return self.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write `config.json` and `model.safetensors` into `directory` (atomically each)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        with atomic_path(directory / WEIGHTS_FILE) as tmp:
+            save_file(tensors, str(tmp), metadata={"format": FORMAT})
+        meta = {"format": FORMAT, "version": VERSION, "config": asdict(self.config)}
+        atomic_write_text(directory / CONFIG_FILE, json.dumps(meta, indent=2))
+        return directory
+
+    @classmethod
+    def load(
+        cls, directory: str | os.PathLike, embedder: SentenceEmbedder | None = None
+    ) -> RetrievalModel:
+        """Load a model written by `save` (safetensors only; nothing is unpickled)."""
+        directory = Path(directory)
+        config = _read_config(directory / CONFIG_FILE)
+        model = cls(config, embedder)
+        path = directory / WEIGHTS_FILE
+        try:
+            state = load_file(str(path))
+            model.load_state_dict(state, strict=True)
+        except (OSError, SafetensorError, RuntimeError) as err:
+            raise ModelFileError(f"cannot load retrieval weights {path}: {err}") from err
+        return model.eval()
+
+
+def _read_config(path: Path) -> RetrievalConfig:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelFileError(f"cannot read retrieval config {path}: {err}") from err
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a {FORMAT} config")
+    if meta.get("version") != VERSION:
+        raise ModelFileError(f"{path}: unsupported version {meta.get('version')}")
+    values = meta.get("config")
+    known = {f.name for f in fields(RetrievalConfig)}
+    if not isinstance(values, dict) or set(values) - known:
+        raise ModelFileError(f"{path}: 'config' must be an object with keys from {sorted(known)}")
+    try:
+        return RetrievalConfig(**values)
+    except InvalidInputError as err:
+        raise ModelFileError(f"{path}: {err}") from err
+
+
+def _symmetric_info_nce(logits: torch.Tensor) -> torch.Tensor:
+    target = torch.arange(len(logits))
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def train_retrieval(
+    pairs_train: TextPosePairs,
+    pairs_val: TextPosePairs | None = None,
+    epochs: int = 30,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    seed: int = 0,
+    config: RetrievalConfig | None = None,
+    embedder: SentenceEmbedder | None = None,
+    progress: bool = True,
+) -> RetrievalModel:
+    """Train a `RetrievalModel` on text-pose pairs. Sentence embeddings are computed once per
+    unique text. With `pairs_val`, the weights of the epoch with the best validation "mean"
+    recall are kept. `model.history` lists per-epoch loss (and validation recall)."""
+    if len(pairs_train) < 2:
+        raise InvalidInputError("need at least 2 training pairs")
+    if epochs < 1 or batch_size < 2 or lr <= 0:
+        raise InvalidInputError("need epochs >= 1, batch_size >= 2 and lr > 0")
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = RetrievalModel(config, embedder)
+    vocab = list(dict.fromkeys(t for ts in pairs_train.texts for t in ts))
+    table = model.embedder.embed(vocab, progress=progress)
+    row = {t: i for i, t in enumerate(vocab)}
+    text_rows = [np.array([row[t] for t in ts]) for ts in pairs_train.texts]
+    features = pose_features(pairs_train.poses)
+    validate = pairs_val is not None and len(pairs_val) > 1
+    if validate:
+        val_sentences = model.embedder.embed(pairs_val.first_texts(), progress=progress)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * math.ceil(len(pairs_train) / batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
+    best, best_state, history = -1.0, None, []
+    bar = tqdm(range(epochs), desc="retrieval", unit="epoch", disable=not progress)
+    for epoch in bar:
+        model.train()
+        order = rng.permutation(len(pairs_train))
+        losses = []
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
+            if len(idx) < 2:
+                continue
+            texts = [text_rows[i][rng.integers(len(text_rows[i]))] for i in idx]
+            pose = model.project_pose(features[idx])
+            text = model.project_text(table[texts])
+            loss = _symmetric_info_nce(model.scale() * pose @ text.T)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
+        if validate:
+            record.update(_evaluate_encoded(model, val_sentences, pairs_val.poses))
+            if record["mean"] > best:
+                best = record["mean"]
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        history.append(record)
+        bar.set_postfix({k: round(v, 3) for k, v in record.items() if k in ("loss", "mean")})
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.history = history
+    model.train_seconds = time.perf_counter() - start
+    return model.eval()
+
+
+@torch.no_grad()
+def evaluate_retrieval(
+    model: RetrievalModel,
+    texts: Sequence[str],
+    poses: torch.Tensor,
+    gallery_size: int | None = None,
+    seed: int = 0,
+    k_values: Sequence[int] = DEFAULT_K,
+) -> dict[str, float]:
+    """Recall@K (percent) of text->pose ("t2p_R@K") and pose->text ("p2t_R@K") retrieval of
+    pairs (texts[i], poses[i]), their "mean", the number of pairs "n" and the smallest gallery
+    size "gallery"; protocol in the module docstring."""
+    if len(texts) != len(poses):
+        raise InvalidInputError(f"need one pose per text, got {len(texts)} and {len(poses)}")
+    sentences = model.embedder.embed(texts)
+    return _evaluate_encoded(model, sentences, poses, gallery_size, seed, k_values)
+
+
+@torch.no_grad()
+def _evaluate_encoded(
+    model: RetrievalModel,
+    sentences: torch.Tensor,
+    poses: torch.Tensor,
+    gallery_size: int | None = None,
+    seed: int = 0,
+    k_values: Sequence[int] = DEFAULT_K,
+) -> dict[str, float]:
+    """`evaluate_retrieval` from precomputed sentence embeddings (N, text_dim)."""
+    was_training = model.training
+    model.eval()
+    n = len(sentences)
+    text = torch.cat(
+        [model.project_text(sentences[i : i + EVAL_CHUNK]) for i in range(0, n, EVAL_CHUNK)]
+    )
+    pose = torch.cat(
+        [model.encode_pose(poses[i : i + EVAL_CHUNK]) for i in range(0, n, EVAL_CHUNK)]
+    )
+    model.train(was_training)
+    return retrieval_recalls(text, pose, gallery_size, seed, k_values)
+
+
+def retrieval_recalls(
+    text: torch.Tensor,
+    pose: torch.Tensor,
+    gallery_size: int | None = None,
+    seed: int = 0,
+    k_values: Sequence[int] = DEFAULT_K,
+) -> dict[str, float]:
+    """The recalls of `evaluate_retrieval` from matching embeddings text[i] <-> pose[i]."""
+    n = len(text)
+    if n < 2 or pose.shape != text.shape:
+        raise InvalidInputError(
+            f"need >= 2 pairs of equal-size embeddings, got {tuple(text.shape)} and "
+            f"{tuple(pose.shape)}"
+        )
+    if gallery_size is not None and gallery_size < 2:
+        raise InvalidInputError(f"gallery_size must be >= 2, got {gallery_size}")
+    count = 1 if gallery_size is None else max(1, n // gallery_size)
+    order = torch.as_tensor(np.random.default_rng(seed).permutation(n))
+    galleries = torch.tensor_split(order, count)
+    totals: dict[str, float] = {}
+    for gallery in galleries:
+        similarity = text[gallery] @ pose[gallery].T
+        for direction, sim in (("t2p", similarity), ("p2t", similarity.T)):
+            for key, value in recall_at_k(sim, k_values=k_values).items():
+                name = f"{direction}_{key}"
+                totals[name] = totals.get(name, 0.0) + value * len(gallery) / n
+    totals["mean"] = float(np.mean(list(totals.values())))
+    totals["n"] = float(n)
+    totals["gallery"] = float(min(len(g) for g in galleries))
+    return totals

@@ -1,0 +1,188 @@
+"""`posegpt bench`: every method on every benchmark of a tiny synthetic dataset, and the scoring
+rules it relies on."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from posegpt.cli import app
+from posegpt.data.records import Conversation, Message
+from posegpt.errors import ModelFileError
+from posegpt.eval.baselines import Method
+from posegpt.eval.items import ImageSet, LazyImages
+from posegpt.eval.report import FIGURE_FILE, JSON_FILE, MARKDOWN_FILE
+from posegpt.eval.retention import answer_matches, references
+from posegpt.eval.tasks import predict_images
+from posegpt.model import build_model, save_pretrained, train_tokenizer
+
+TINY = [
+    "--text-poses", "20", "--scenes", "4", "--spg", "20", "--instructions", "20",
+    "--image-size", "80", "--crop-size", "64", "--quiet",
+]  # fmt: skip
+BASELINES = {
+    "mean pose": {"text2pose", "spg", "spg_seen", "image2pose", "rpe", "speed"},
+    "nearest caption": {"text2pose", "spg", "spg_seen", "speed"},
+    "text regressor": {"text2pose", "spg", "spg_seen", "speed"},
+    "crop regressor": {"image2pose", "rpe", "speed"},
+    "crop regressor + largest person": {"rpe"},
+    "keypoints as text + fit": {"image2pose", "rpe", "speed"},
+    "keypoints as text + fit + largest person": {"rpe"},
+}
+POSEGPT = {"text2pose", "spg", "spg_seen", "image2pose", "rpe", "retention", "speed"}
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    """A tiny dataset, a tiny untrained PoseGPT, and one quick bench run over them."""
+    root = tmp_path_factory.mktemp("bench")
+    runner = CliRunner()
+    result = runner.invoke(app, ["data", "synth", "--out", str(root / "data"), *TINY])
+    assert result.exit_code == 0, result.output
+    corpus = ["Sure, the SMPL pose is <POSE>.", "The person raises the left arm."] * 20
+    torch.manual_seed(0)
+    save_pretrained(build_model("tiny", train_tokenizer(corpus, vocab_size=400)), root / "model")
+    args = ["bench", "--data", str(root / "data"), "--out", str(root / "out"), "--quick"]
+    args += ["--model", str(root / "model"), "--max-items", "4", "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return root, result.output
+
+
+def test_bench_quick_writes_every_row_and_column(bench_run):
+    root, output = bench_run
+    out = root / "out"
+    results = json.loads((out / JSON_FILE).read_text())
+    assert results["methods"] == ["posegpt", *BASELINES]
+    tables = results["benchmarks"]
+    assert set(tables) == {
+        "text2pose",
+        "spg",
+        "spg_seen",
+        "image2pose",
+        "rpe",
+        "retention",
+        "speed",
+    }
+    for name, table in tables.items():
+        assert set(table["rows"]) == set(results["methods"])
+        for method, row in table["rows"].items():
+            assert list(row) == table["columns"]
+            supported = POSEGPT if method == "posegpt" else BASELINES[method]
+            for column, value in row.items():
+                if name in supported:
+                    assert value is not None and math.isfinite(value), (name, method, column)
+                else:
+                    assert value is None, (name, method, column)
+    assert {"t2p_R@10", "p2t_R@20", "pa_mpjpe", "mpjre"} <= set(tables["text2pose"]["columns"])
+    assert {f"pa_mpjpe_{k}" for k in ("behaviour", "outfit", "pose", "shape", "summary")} <= set(
+        tables["rpe"]["columns"]
+    )
+    for name in ("text2pose", "spg", "spg_seen"):  # the evaluator's own recall: a reference row
+        reference = tables[name]["reference"]["ground truth (retrieval evaluator)"]
+        assert 0.0 <= reference["t2p_R@5"] <= 100.0
+    assert (out / "retrieval" / "model.safetensors").exists()
+    assert 0.0 <= tables["retention"]["rows"]["posegpt"]["emission"] <= 100.0
+
+    markdown = (out / MARKDOWN_FILE).read_text()
+    for heading in ("## Summary", "## Reference only: the paper's published numbers", "RPE"):
+        assert heading in markdown
+    assert all(f"| {method} |" in markdown for method in results["methods"])
+    assert "| *ground truth (retrieval evaluator)* |" in markdown
+    assert "## Summary" in output  # the summary is printed too
+
+    with Image.open(out / FIGURE_FILE) as figure:
+        assert figure.width >= 160 * 5 and figure.height >= 5 * 160  # 5 benchmarks, >= 5 panels
+
+
+def test_bench_warns_about_an_unloadable_model_before_any_work(tmp_path):
+    args = ["bench", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*args, "--model", str(tmp_path / "nope"), "--quick"])
+    assert "warning: no posegpt row" in result.output  # said first; then the missing data stops it
+    assert isinstance(result.exception, ModelFileError) and "missing" in str(result.exception)
+    assert not (tmp_path / "out").exists()
+
+
+def test_retention_scoring_rules():
+    assert answer_matches("Yes, it is.", "Yes.")
+    assert not answer_matches("No.", "Yes.")
+    assert answer_matches("I can see 3 people here.", "There are three people in the image.")
+    assert not answer_matches("I can see two people.", "There are three people in the image.")
+    assert answer_matches("the man is waving his hand", "The man in red is waving his hand.")
+    assert not answer_matches("Hello there!", "The man in red is waving his hand.")
+    chat = Conversation(
+        [Message("user", "Thanks!"), Message("assistant", "Glad I could help.")],
+        meta={"kind": "chat", "topic": "thanks"},
+    )
+    answers = references(chat)
+    assert answers[0] == "Glad I could help." and len(answers) > 1
+    assert any(answer_matches("My pleasure.", a) for a in answers)
+
+
+class CountingMethod(Method):
+    """Answers each picture with a pose that encodes how many pictures it was asked about."""
+
+    tasks = ("rpe",)
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def predict_image(
+        self,
+        images: Sequence[Image.Image],
+        descriptions: Sequence[str] | None = None,
+        prompts: Sequence[str] | None = None,
+        people: Sequence | None = None,
+    ) -> torch.Tensor:
+        self.calls.append(len(images))
+        return torch.eye(3).expand(len(images), 24, 3, 3).clone()
+
+
+def test_methods_that_ignore_descriptions_answer_once_per_picture():
+    pictures = [Image.new("RGB", (4, 4), c) for c in ("red", "blue")]
+    items = ImageSet(
+        LazyImages([lambda i=i: pictures[i % 2] for i in range(5)]),
+        torch.eye(3).expand(5, 24, 3, 3),
+        descriptions=["a", "b", "c", "d", "e"],
+        groups=["p0", "p1", "p0", "p1", "p0"],
+    )
+    method = CountingMethod()
+    assert predict_images(method, items).shape == (5, 24, 3, 3)
+    assert method.calls == [2]
+
+
+def test_real_test_sets_load_from_their_own_formats(tmp_path):
+    from posegpt.body.rotations import identity_pose
+    from posegpt.data.formats import HmrData, coco17_to_hmr24, write_hmr, write_posescript
+    from posegpt.eval.bench_data import load_real_hmr, load_real_posescript
+
+    Image.new("RGB", (100, 80), "white").save(tmp_path / "frame.png")
+    keypoints = torch.zeros(2, 17, 3)
+    keypoints[:, 0] = torch.tensor([50.0, 30.0, 1.0])  # the nose, at the box centre
+    hmr = HmrData(
+        imgname=["frame.png", "frame.png"],
+        center=[[50.0, 30.0], [40.0, 40.0]],
+        scale=[0.2, 0.3],  # 40- and 60-pixel boxes
+        pose=identity_pose(2),
+        shape=torch.zeros(2, 10).numpy(),
+        part=coco17_to_hmr24(keypoints.numpy()),
+    )
+    write_hmr(tmp_path / "3dpw_test.npz", hmr)
+    crops = load_real_hmr(tmp_path / "3dpw_test.npz", tmp_path)
+    assert len(crops) == 2 and crops.images[1].size == (60, 60)
+    assert crops.keypoints[0, 0].tolist() == [0.5, 0.5, 1.0]
+    assert crops.prompts[0].startswith("<image>")
+
+    texts = {i: f"Pose number {i} with the arms down." for i in range(6)}
+    splits = {"train": [0, 1, 2], "val": [3], "test": [4, 5]}
+    write_posescript(tmp_path / "posescript", identity_pose(6), texts, {}, splits)
+    test, pairs = load_real_posescript(tmp_path / "posescript", None)
+    assert test.texts == [texts[4], texts[5]] and test.references == test.texts
+    assert all(t in p for t, p in zip(test.texts, test.prompts, strict=True))
+    assert len(pairs["train"]) == 3
