@@ -11,3 +11,7 @@ class InvalidInputError(PoseGPTError, ValueError):
 
 class ModelFileError(PoseGPTError, OSError):
     """A model, body-model or checkpoint file is missing, unreadable or corrupt."""
+
+
+class TooLargeError(InvalidInputError):
+    """An input (message, image, conversation) exceeds a size limit."""

@@ -1,0 +1,167 @@
+"""`posegpt chat` (interactive, or one question with --prompt) and `posegpt serve` (web + API)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from posegpt.errors import PoseGPTError
+
+if TYPE_CHECKING:
+    from posegpt.serve.engine import ChatEngine, EngineReply, Session
+
+HELP = "commands: /image PATH (photo for the next message), /reset, /save [FILE], /help, /quit"
+#: Most connections `serve` holds open at once; more get 503 from the HTTP server itself.
+MAX_CONNECTIONS = 64
+
+MODEL = typer.Option(
+    None, "--model", envvar="POSEGPT_MODEL", help="Model folder (default: the packaged model)."
+)
+BODY_MODEL = typer.Option(
+    None, "--smpl-model-path", envvar="SMPL_MODEL_PATH", help="Your SMPL model file/folder."
+)
+MAX_NEW_TOKENS = typer.Option(64, "--max-new-tokens", min=1, help="Longest reply, in tokens.")
+TEMPERATURE = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0: greedy decoding.")
+SEED = typer.Option(0, "--seed", help="Seed for sampling (with --temperature > 0).")
+
+
+def chat(
+    prompt: str | None = typer.Option(
+        None, "--prompt", "-p", help="Ask this once, write the answer to --out and exit."
+    ),
+    image: Path | None = typer.Option(None, "--image", help="A photo for the first message."),
+    out: Path = typer.Option(
+        Path("posegpt-chat"), "--out", "-o", help="Folder for answer.json and the pose files."
+    ),
+    model: str | None = MODEL,
+    body_model: str | None = BODY_MODEL,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    temperature: float = TEMPERATURE,
+    seed: int = SEED,
+) -> None:
+    """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
+    from posegpt.files import atomic_write_text
+
+    engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
+    session = engine.new_session(folder=out)
+    if prompt is None:
+        _interactive(engine, session, image)
+        return
+    reply = engine.reply(session, prompt, image)
+    answer = reply.to_json(lambda path: path.name)
+    atomic_write_text(out / "answer.json", json.dumps(answer, indent=2) + "\n")
+    _show(reply)
+    typer.echo(f"wrote {out / 'answer.json'}")
+
+
+def serve(
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (the server has no login)."
+    ),
+    port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Folder for the pose files (default: a temporary folder)."
+    ),
+    max_pending: int = typer.Option(
+        32, "--max-pending", min=1, help="Replies in progress or waiting; more get 503."
+    ),
+    model: str | None = MODEL,
+    body_model: str | None = BODY_MODEL,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    temperature: float = TEMPERATURE,
+    seed: int = SEED,
+) -> None:
+    """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
+    import uvicorn
+
+    from posegpt.serve.web import create_app
+
+    with tempfile.TemporaryDirectory(prefix="posegpt-serve-") as tmp:
+        folder = Path(tmp) if out is None else out
+        engine = _engine(model, body_model, folder, max_new_tokens, temperature, seed, max_pending)
+        typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
+        uvicorn.run(
+            create_app(engine),
+            host=host,
+            port=port,
+            limit_concurrency=MAX_CONNECTIONS,
+            timeout_keep_alive=5,
+        )
+
+
+def _engine(
+    model: str | None,
+    body_model: str | None,
+    out: Path,
+    max_new_tokens: int,
+    temperature: float,
+    seed: int,
+    max_pending: int = 1,
+) -> ChatEngine:
+    from posegpt.body import load_body_model
+    from posegpt.serve.engine import ChatEngine
+    from posegpt.serve.loading import load_chat_model
+
+    return ChatEngine(
+        load_chat_model(model),
+        load_body_model(body_model),
+        out,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        temperature=temperature,
+        max_pending=max_pending,
+    )
+
+
+def _interactive(engine: ChatEngine, session: Session, image: Path | None) -> None:
+    """Read messages and commands from stdin until /quit or end of input."""
+    from posegpt.files import atomic_write_text
+
+    typer.echo(f"posegpt chat: type a message. {HELP}")
+    turns: list[dict] = []
+    pixels = None if image is None else engine.load_image(image)
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            break
+        command, _, arg = line.partition(" ")
+        try:
+            if not line:
+                continue
+            if command == "/quit":
+                break
+            if command == "/help":
+                typer.echo(HELP)
+            elif command == "/image":
+                pixels = engine.load_image(Path(arg.strip()))
+                typer.echo("image set for the next message")
+            elif command == "/reset":
+                session.reset()
+                turns.clear()
+                pixels = None
+                typer.echo("conversation reset")
+            elif command == "/save":
+                path = Path(arg.strip()) if arg.strip() else session.folder / "conversation.json"
+                atomic_write_text(path, json.dumps({"turns": turns}, indent=2) + "\n")
+                typer.echo(f"wrote {path}")
+            elif command.startswith("/"):
+                typer.echo(f"unknown command {command}; {HELP}")
+            else:
+                reply = engine.reply(session, line, pixels)
+                pixels = None
+                turns.append({"prompt": line, **reply.to_json(lambda path: path.name)})
+                _show(reply)
+        except PoseGPTError as err:
+            typer.echo(f"posegpt: error: {err}", err=True)
+
+
+def _show(reply: EngineReply) -> None:
+    typer.echo(f"posegpt> {reply.text}")
+    for pose in reply.poses:
+        if pose.files:
+            typer.echo("  " + "  ".join(str(path) for path in pose.files.values()))

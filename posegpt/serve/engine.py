@@ -1,0 +1,295 @@
+"""The chat engine every front end shares: sessions, bounded history, poses with their files.
+
+One engine wraps one model and one body model. Replies are generated one at a time under a lock
+(on a few CPU cores parallel generation gains nothing and multiplies memory); pictures are
+decoded under it too, so one full-size picture at most is in memory. Rendering and file output
+run outside the lock. Admission is bounded: at most `max_pending` replies may be in progress or
+waiting; beyond that `reply` fails at once with ServerBusyError, so an overloaded server answers
+"busy" quickly instead of piling up work. A Session is one conversation, not thread-safe.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from posegpt.body.base import BodyModel
+from posegpt.body.io import save_mesh, save_pose
+from posegpt.body.rotations import camera_to_y_up, rotmat_to_axis_angle
+from posegpt.data.records import Message
+from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
+from posegpt.model import IMAGE_TOKEN, PoseGPT
+from posegpt.model.image import load_image
+from posegpt.render.views import PALETTE, render_pose_views, save_png
+from posegpt.serve.store import OutputStore
+
+#: Largest picture accepted, in pixels (checked from the header, before decoding).
+MAX_IMAGE_PIXELS = 16_000_000
+#: Most poses per reply that get files (every pose still gets its rotations).
+MAX_POSE_FILES = 4
+#: Colour of the exported meshes: the renderer's first body colour, as RGBA bytes.
+MESH_RGBA = (*(round(255 * c) for c in PALETTE[0]), 255)
+
+#: A picture (PIL, encoded bytes, file path) or pixel values already made by `load_image`.
+ImageSource = Image.Image | bytes | str | os.PathLike | torch.Tensor
+
+
+class ServerBusyError(PoseGPTError):
+    """Too many replies are in progress; the caller should retry shortly."""
+
+
+@dataclass
+class PoseResult:
+    """One pose of a reply: rotations and the files written for it (kind -> path)."""
+
+    rotmat: torch.Tensor  # (24, 3, 3)
+    axis_angle: torch.Tensor  # (72,)
+    files: dict[str, Path]  # "npz", "glb", "png"; empty beyond MAX_POSE_FILES
+
+
+@dataclass
+class EngineReply:
+    """The assistant's text (with its `<POSE>` markers) and one PoseResult per marker."""
+
+    text: str
+    poses: list[PoseResult]
+
+    def to_json(self, file_ref: Callable[[Path], str]) -> dict:
+        """A JSON-ready dict; `file_ref` turns each file path into what the caller shows."""
+        return {
+            "text": self.text,
+            "poses": [
+                {
+                    "axis_angle": pose.axis_angle.tolist(),
+                    "rotmat": pose.rotmat.tolist(),
+                    "files": {kind: file_ref(path) for kind, path in pose.files.items()},
+                }
+                for pose in self.poses
+            ],
+        }
+
+
+@dataclass
+class Session:
+    """One conversation: its messages, its current image and the folder its files go to."""
+
+    folder: Path
+    history: list[Message] = field(default_factory=list)
+    image: torch.Tensor | None = None  # pixel values of the current image
+    image_turn: int | None = None  # index in `history` of the user message that brought it
+    poses_written: int = 0  # pose files are numbered on across resets, never overwritten
+
+    def reset(self) -> None:
+        """Forget the conversation and the image (files already written stay)."""
+        self.history.clear()
+        self.image = None
+        self.image_turn = None
+
+
+class ChatEngine:
+    """Answers chat turns with a PoseGPT and writes each pose as .npz, .glb and .png."""
+
+    def __init__(
+        self,
+        model: PoseGPT,
+        body: BodyModel,
+        out_dir: str | os.PathLike,
+        max_turns: int = 8,
+        max_prompt_chars: int = 4000,
+        max_new_tokens: int = 64,
+        seed: int = 0,
+        *,
+        temperature: float = 0.0,
+        max_pending: int = 32,
+        max_sessions: int = 256,
+        wait_timeout: float = 60.0,
+        render_size: int = 256,
+    ) -> None:
+        if max_turns < 1 or max_prompt_chars < 1 or max_new_tokens < 1 or max_pending < 1:
+            raise InvalidInputError("engine limits must be positive")
+        self.model = model.eval()
+        self.body = body.eval()
+        self.store = OutputStore(out_dir, max_sessions)
+        self.max_turns = max_turns
+        self.max_prompt_chars = max_prompt_chars
+        self.max_new_tokens = max_new_tokens
+        self.seed = seed
+        self.temperature = _check_temperature(temperature)
+        self.max_pending = max_pending
+        self.wait_timeout = wait_timeout
+        self.render_size = render_size
+        self._model_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._pending = 0
+
+    @property
+    def pending(self) -> int:
+        """Replies in progress or waiting for the model."""
+        return self._pending
+
+    def new_session(
+        self, folder: str | os.PathLike | None = None, history: Sequence[Message] = ()
+    ) -> Session:
+        """A conversation writing into `folder` (default: a new folder of the output store),
+        optionally continuing from earlier `history` messages."""
+        for message in history:
+            self._check_text(message.content, allow_empty=True)
+        path = self.store.reserve_folder() if folder is None else Path(folder)
+        return Session(path, [Message(m.role, m.content) for m in history])
+
+    def reply(
+        self,
+        session: Session,
+        text: str,
+        image: ImageSource | None = None,
+        *,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> EngineReply:
+        """Answer `text` (with an optional new image) in `session`, which then holds the turn.
+
+        Sampling (temperature > 0) is seeded with `seed` (default: the engine's) plus the turn
+        number, so a conversation replays identically; temperature 0 decodes greedily.
+        """
+        self._check_text(text)
+        if IMAGE_TOKEN in text:
+            raise InvalidInputError(f"send pictures as an image, not as the {IMAGE_TOKEN} marker")
+        tokens = self.max_new_tokens if max_new_tokens is None else max_new_tokens
+        if not 1 <= tokens <= self.max_new_tokens:
+            raise InvalidInputError(f"max_new_tokens must be in 1..{self.max_new_tokens}")
+        temperature = self.temperature if temperature is None else _check_temperature(temperature)
+        turn = sum(m.role == "user" for m in session.history)
+        with self._admitted():
+            with self._model():
+                pixels = session.image if image is None else self.load_image(image)
+                image_turn = len(session.history) if image is not None else session.image_turn
+                history = [*session.history, Message("user", text)]
+                messages = self._window(history, image_turn if pixels is not None else None, tokens)
+                answer = self.model.chat(
+                    messages,
+                    image=pixels,
+                    max_new_tokens=tokens,
+                    do_sample=temperature > 0,
+                    temperature=temperature or 1.0,
+                    seed=(self.seed if seed is None else seed) + turn,
+                )
+                rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
+                # With a picture the root is in its camera frame (as in HMR): shown upright.
+                shown = rotmats if pixels is None else camera_to_y_up(rotmats)
+                with torch.no_grad():
+                    vertices = self.body(shown).vertices if len(rotmats) else rotmats
+            poses = [
+                self._pose(session, r, v, with_files=i < MAX_POSE_FILES)
+                for i, (r, v) in enumerate(zip(rotmats, vertices, strict=True))
+            ]
+        self._commit(session, [*history, Message("assistant", answer.text)], pixels, image_turn)
+        return EngineReply(answer.text, poses)
+
+    def _commit(
+        self,
+        session: Session,
+        history: list[Message],
+        pixels: torch.Tensor | None,
+        image_turn: int | None,
+    ) -> None:
+        """Store the conversation in `session`, keeping only the last `max_turns` turns."""
+        system = history[:1] if history[0].role == "system" else []
+        starts = [i for i, m in enumerate(history) if m.role == "user"]
+        cut = starts[-self.max_turns] if len(starts) > self.max_turns else len(system)
+        session.history = system + history[cut:]
+        session.image = pixels
+        if image_turn is not None:  # a cut image turn moves to the first user message kept
+            image_turn = len(system) + max(image_turn - cut, 0)
+        session.image_turn = image_turn
+
+    def _check_text(self, text: object, allow_empty: bool = False) -> None:
+        if not isinstance(text, str):
+            raise InvalidInputError("a message must be text")
+        if not allow_empty and not text.strip():
+            raise InvalidInputError("the message is empty")
+        if len(text) > self.max_prompt_chars:
+            raise TooLargeError(
+                f"the message has {len(text):,} characters; at most {self.max_prompt_chars:,}"
+            )
+
+    def load_image(self, source: ImageSource) -> torch.Tensor:
+        """A picture -> the model's pixel values; its size is checked before it is decoded."""
+        if isinstance(source, torch.Tensor):
+            return source
+        return self.model.preprocess(load_image(source, max_pixels=MAX_IMAGE_PIXELS))
+
+    def _window(
+        self, history: list[Message], image_turn: int | None, max_new_tokens: int
+    ) -> list[dict[str, str]]:
+        """The latest turns (at most `max_turns`) that fit the model's context with the reply.
+
+        A leading system message is always kept. The image marker goes on the user message that
+        brought the image, or on the first user message kept if that one was cut.
+        """
+        messages = [{"role": m.role, "content": m.content} for m in history]
+        system = messages[:1] if messages[0]["role"] == "system" else []
+        starts = [i for i, m in enumerate(messages) if m["role"] == "user"][-self.max_turns :]
+        budget = self.model.config.max_length - max_new_tokens - 1
+        for start in starts:
+            window = [dict(m) for m in messages[start:]]
+            if image_turn is not None:
+                marked = window[max(image_turn - start, 0)]
+                marked["content"] = f"{IMAGE_TOKEN}\n{marked['content']}"
+            window = system + window
+            if len(self.model.encode(window, add_generation_prompt=True)[0]) <= budget:
+                return window
+        raise TooLargeError(
+            f"the message and a {max_new_tokens}-token reply do not fit the model's "
+            f"{self.model.config.max_length}-token context"
+        )
+
+    def _pose(
+        self, session: Session, rotmat: torch.Tensor, vertices: torch.Tensor, with_files: bool
+    ) -> PoseResult:
+        """A pose of the reply; with `with_files`, written as pose_K.npz, .glb and .png."""
+        files: dict[str, Path] = {}
+        if with_files:
+            stem = session.folder / f"pose_{session.poses_written}"
+            files["npz"] = save_pose(stem.with_suffix(".npz"), rotmat)
+            files["glb"] = save_mesh(stem.with_suffix(".glb"), vertices, self.body.faces, MESH_RGBA)
+            files["png"] = stem.with_suffix(".png")
+            save_png(files["png"], render_pose_views(vertices, self.body.faces, self.render_size))
+            session.poses_written += 1
+        return PoseResult(rotmat, rotmat_to_axis_angle(rotmat).reshape(-1), files)
+
+    @contextmanager
+    def _admitted(self) -> Iterator[None]:
+        with self._count_lock:
+            if self._pending >= self.max_pending:
+                raise ServerBusyError(
+                    f"the server is busy ({self._pending} requests in progress); retry shortly"
+                )
+            self._pending += 1
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self._pending -= 1
+
+    @contextmanager
+    def _model(self) -> Iterator[None]:
+        if not self._model_lock.acquire(timeout=self.wait_timeout):
+            raise ServerBusyError("timed out waiting for the model; retry shortly")
+        try:
+            yield
+        finally:
+            self._model_lock.release()
+
+
+def _check_temperature(temperature: float) -> float:
+    if not 0.0 <= temperature <= 2.0:
+        raise InvalidInputError(f"temperature must be in [0, 2], got {temperature}")
+    return float(temperature)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from posegpt.body.io import load_mesh
+from posegpt.cli import app
+from posegpt.errors import InvalidInputError, ModelFileError
+
+runner = CliRunner()
+
+
+def test_one_shot_writes_answer_and_pose_files(model_dir, tmp_path, tiny):
+    out = tmp_path / "answer"
+    result = runner.invoke(
+        app, ["chat", "--model", str(model_dir), "--prompt", tiny.POSE_REQUEST, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert tiny.POSE_ANSWER in result.output
+    answer = json.loads((out / "answer.json").read_text())
+    assert answer["text"] == tiny.POSE_ANSWER and len(answer["poses"]) == 1
+    pose = answer["poses"][0]
+    assert pose["files"] == {"npz": "pose_0.npz", "glb": "pose_0.glb", "png": "pose_0.png"}
+    with np.load(out / "pose_0.npz") as npz:
+        assert npz["pose"].shape == (72,) and npz["rotmat"].shape == (24, 3, 3)
+        assert np.allclose(npz["pose"], pose["axis_angle"], atol=1e-6)
+        assert np.allclose(npz["rotmat"], pose["rotmat"], atol=1e-6)
+    assert len(load_mesh(out / "pose_0.glb").vertices) > 1000
+    with Image.open(out / "pose_0.png") as picture:
+        assert picture.width == 2 * picture.height
+
+
+def test_one_shot_with_photo(model_dir, tmp_path, tiny):
+    tiny.photo().save(tmp_path / "photo.png")
+    out = tmp_path / "answer"
+    args = ["chat", "--model", str(model_dir), "--prompt", tiny.PHOTO_QUESTION]
+    result = runner.invoke(app, [*args, "--image", str(tmp_path / "photo.png"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads((out / "answer.json").read_text())["poses"]) == 1
+
+
+def test_one_shot_errors_are_posegpt_errors(model_dir, tmp_path):
+    missing = runner.invoke(
+        app, ["chat", "--model", str(tmp_path), "-p", "hi", "-o", str(tmp_path)]
+    )
+    assert isinstance(missing.exception, ModelFileError)  # main() prints it as one line
+    empty = runner.invoke(app, ["chat", "--model", str(model_dir), "-p", " ", "-o", str(tmp_path)])
+    assert isinstance(empty.exception, InvalidInputError)
+    assert not (tmp_path / "answer.json").exists()
+
+
+def test_interactive_session(model_dir, tmp_path, tiny):
+    tiny.photo().save(tmp_path / "photo.png")
+    out = tmp_path / "chat"
+    lines = [
+        tiny.GREETING,
+        "/image /nonexistent.png",  # refused, the session goes on
+        f"/image {tmp_path / 'photo.png'}",
+        tiny.PHOTO_QUESTION,
+        tiny.POSE_REQUEST,
+        "/save",
+        "/frobnicate",
+        "",
+        "/reset",
+        tiny.POSE_REQUEST,
+        f"/save {tmp_path / 'after_reset.json'}",
+        "/quit",
+        "never read",
+    ]
+    result = runner.invoke(
+        app, ["chat", "--model", str(model_dir), "--out", str(out)], input="\n".join(lines) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert f"posegpt> {tiny.GREETING_ANSWER}" in result.output
+    assert "posegpt: error: cannot open the image" in result.output
+    assert "unknown command /frobnicate" in result.output
+    saved = json.loads((out / "conversation.json").read_text())["turns"]
+    assert [turn["prompt"] for turn in saved] == [
+        tiny.GREETING,
+        tiny.PHOTO_QUESTION,
+        tiny.POSE_REQUEST,
+    ]
+    assert saved[1]["text"] == "<POSE>" and saved[1]["poses"][0]["files"]["npz"] == "pose_0.npz"
+    after = json.loads((tmp_path / "after_reset.json").read_text())["turns"]
+    assert [turn["prompt"] for turn in after] == [tiny.POSE_REQUEST]
+    assert after[0]["text"] == tiny.POSE_ANSWER
+    numbers = sorted(int(p.stem.split("_")[1]) for p in out.glob("pose_*.npz"))
+    assert numbers == list(range(len(numbers))) and len(numbers) >= 3  # none overwritten
