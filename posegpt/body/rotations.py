@@ -92,6 +92,16 @@ def flip_pose(rotmat: torch.Tensor) -> torch.Tensor:
     return (m @ rotmat @ m)[..., list(FLIP_PERMUTATION), :, :]
 
 
+def camera_to_y_up(rotmat: torch.Tensor) -> torch.Tensor:
+    """Poses (..., 24, 3, 3) whose root is in the OpenCV camera frame (x right, y down, z forward,
+    as HMR/SPIN data and image answers) -> the same poses in a y-up frame facing the viewer, for
+    display: a half turn of the root about x."""
+    half_turn = torch.diag(rotmat.new_tensor([1.0, -1.0, -1.0]))
+    out = rotmat.clone()
+    out[..., 0, :, :] = half_turn @ rotmat[..., 0, :, :]
+    return out
+
+
 def identity_pose(batch: int | None = None) -> torch.Tensor:
     """The T-pose: (24, 3, 3) identities, or (batch, 24, 3, 3)."""
     eye = torch.eye(3).expand(NUM_JOINTS, 3, 3)

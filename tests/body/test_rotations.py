@@ -7,6 +7,7 @@ import torch
 
 from posegpt.body.rotations import (
     axis_angle_to_rotmat,
+    camera_to_y_up,
     check_rotmat,
     flip_pose,
     identity_pose,
@@ -90,3 +91,12 @@ def test_bad_poses_are_rejected_with_a_clear_message(bad, message):
 def test_check_rotmat_accepts_float64_numpy():
     r = check_rotmat(np.tile(np.eye(3), (24, 1, 1)))
     assert r.dtype == torch.float32
+
+
+def test_camera_to_y_up_turns_a_camera_frame_root_upright() -> None:
+    upright_in_camera = identity_pose(2)
+    upright_in_camera[:, 0] = torch.diag(torch.tensor([1.0, -1.0, -1.0]))  # y down, z forward
+    upright_in_camera[:, 5] = roma.rotvec_to_rotmat(torch.tensor([0.3, 0.0, 0.0]))
+    shown = camera_to_y_up(upright_in_camera)
+    assert torch.allclose(shown[:, 0], torch.eye(3).expand(2, 3, 3))
+    assert torch.equal(shown[:, 1:], upright_in_camera[:, 1:])  # only the root turns
