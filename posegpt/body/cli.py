@@ -33,7 +33,7 @@ def render(
     if random:
         from posegpt.data.poses import PoseGenerator
 
-        rotmat = PoseGenerator(seed=seed).sample().rotmat
+        rotmat = PoseGenerator(seed=seed, random_yaw=False).sample().rotmat  # facing the camera
     else:
         rotmat = load_pose(pose_file)
     body = load_body_model(body_model)
