@@ -23,6 +23,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 import numpy as np
+import roma
 import torch
 from PIL import Image
 
@@ -64,10 +65,8 @@ def face_forward(rotmat: torch.Tensor) -> torch.Tensor:
     lying = flat.norm(dim=-1, keepdim=True) < 0.3
     heading = torch.where(lying, up[..., [0, 2]], flat)
     yaw = torch.atan2(heading[..., 0], heading[..., 1])
-    c, s, zero, one = torch.cos(-yaw), torch.sin(-yaw), torch.zeros_like(yaw), torch.ones_like(yaw)
-    turn = torch.stack([c, zero, s, zero, one, zero, -s, zero, c], -1).reshape(*yaw.shape, 3, 3)
     out = rotmat.clone()
-    out[..., 0, :, :] = turn @ root
+    out[..., 0, :, :] = roma.euler_to_rotmat("y", -yaw[..., None]) @ root
     return out
 
 
