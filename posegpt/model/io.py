@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from transformers import LlavaConfig, LlavaForConditionalGeneration
 
 from posegpt.errors import ModelFileError, PoseGPTError
+from posegpt.files import replace_dir
 from posegpt.model.build import check_compatible, prepare_backbone
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.posegpt import PoseGPT
@@ -52,7 +53,7 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         model.tokenizer.save_pretrained(tmp / TOKENIZER)
-        _swap_in(tmp, path)
+        replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -110,14 +111,3 @@ def _replaceable(path: Path) -> bool:
     except ModelFileError:
         return False
     return True
-
-
-def _swap_in(tmp: Path, path: Path) -> None:
-    """Rename the finished folder `tmp` onto `path`, replacing what was there."""
-    if not path.exists():
-        os.replace(tmp, path)
-        return
-    old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
-    os.replace(path, old / path.name)
-    os.replace(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)

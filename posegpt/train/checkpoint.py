@@ -23,6 +23,7 @@ from transformers import PreTrainedTokenizerFast
 
 from posegpt.data.formats import read_json, write_json
 from posegpt.errors import ModelFileError
+from posegpt.files import replace_dir
 
 CHECKPOINTS = "checkpoints"
 STATE = "state"
@@ -68,9 +69,7 @@ def save_checkpoint(
         write_json(tmp / TRAINER, {"format": FORMAT, "version": VERSION, **trainer})
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        if final.exists():  # a checkpoint of the same step from an earlier, resumed attempt
-            shutil.rmtree(final)
-        tmp.rename(final)
+        replace_dir(tmp, final)  # replaces one of the same step from an earlier attempt
         for old in list_checkpoints(out)[:-keep]:
             shutil.rmtree(old)
     accelerator.wait_for_everyone()
