@@ -61,8 +61,8 @@ from posegpt.eval.tasks import (
     score_image,
     score_text,
 )
-from posegpt.eval.text_embedder import SentenceEmbedder
 from posegpt.model import PoseGPT
+from posegpt.model.text_embedder import SentenceEmbedder
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,8 @@ TITLES = {
     "retention": "conversation retention (non-pose questions) and <POSE> emission",
     "speed": "speed on this machine",
 }
+#: What `--tasks` may choose ("spg" runs both SPG test splits).
+BENCH_TASKS = ("text2pose", "spg", "image2pose", "rpe", "retention", "speed")
 GROUND_TRUTH = "ground truth (retrieval evaluator)"
 RETRIEVAL_DIR = "retrieval"
 #: Items per benchmark drawn in the figure.
@@ -97,14 +99,15 @@ FIGURE_ITEMS = 1
 
 @dataclass
 class BenchConfig:
-    """What to benchmark. model: a PoseGPT folder, "default" (the installed default model) or
-    None (baselines only; also when the model cannot be loaded, with a warning); retrieval: a
-    trained retrieval evaluator folder (default: train one); real_*: real test sets in their own
-    formats."""
+    """What to benchmark. models: PoseGPT folders or "default" (the installed default model),
+    each a row; none: baselines only (also a model that cannot be loaded is left out, with a
+    warning); tasks: a subset of BENCH_TASKS (default: all); retrieval: a trained retrieval
+    evaluator folder (default: train one); real_*: real test sets in their own formats."""
 
     data: Path
     out: Path
-    model: str | None = None
+    models: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=lambda: list(BENCH_TASKS))
     retrieval: Path | None = None
     quick: bool = False
     seed: int = 0
@@ -122,6 +125,11 @@ class BenchConfig:
     def mode(self) -> Mode:
         """The quick or full mode, with this run's `max_items` and seed."""
         mode = MODES["quick" if self.quick else "full"]
+        unknown = sorted(set(self.tasks) - set(BENCH_TASKS))
+        if unknown or not self.tasks:
+            raise InvalidInputError(
+                f"tasks must be among {', '.join(BENCH_TASKS)}, got {', '.join(self.tasks)}"
+            )
         if self.max_items is not None and self.max_items < 2:
             raise InvalidInputError(f"max_items must be >= 2, got {self.max_items}")
         return replace(
@@ -141,34 +149,36 @@ def run_bench(cfg: BenchConfig) -> dict:
     embedder = SentenceEmbedder()
     stages: dict[str, float] = {}
     with _timed(stages, "model loading"):  # first, so that a bad path shows before any work
-        model, model_error = _load_model(cfg.model)
+        models, model_errors = _load_models(cfg.models)
     with _timed(stages, "data"):
         data = load_bench_data(cfg.data, _captioner(body), cfg.seed, mode.max_items, mode.max_train)
     with _timed(stages, "retrieval evaluator"):
         evaluator = _evaluator(cfg, data.retrieval_pairs, embedder, mode.retrieval_epochs, "")
-    baselines = make_baselines(body, embedder, mode.budget)
+    tasks = set(cfg.tasks)
+    scored = tasks & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
+    baselines = [b for b in make_baselines(body, embedder, mode.budget) if scored & set(b.tasks)]
     methods, training = _fit_baselines(baselines, data, cfg.progress)
-    if model is not None:
-        methods.insert(0, PoseGPTMethod(model, progress=cfg.progress))
+    methods[:0] = [PoseGPTMethod(m, name, progress=cfg.progress) for name, m in models.items()]
     results: dict = {"meta": _meta(cfg, mode, body), "methods": [m.name for m in methods]}
-    results["meta"]["model_error"] = model_error
+    results["meta"]["model_error"] = "; ".join(model_errors) or None
     bench = _Runner(cfg, body, methods)
     with _timed(stages, "benchmarks"):
-        if data.text2pose is not None:
+        if data.text2pose is not None and "text2pose" in tasks:
             bench.text("text2pose", data.text2pose, evaluator)
-        for name, items in data.spg.items():
+        for name, items in data.spg.items() if "spg" in tasks else ():
             bench.text(name, items, evaluator)
-        if data.crops is not None:
+        if data.crops is not None and "image2pose" in tasks:
             bench.image("image2pose", data.crops)
-        if data.rpe is not None:
+        if data.rpe is not None and "rpe" in tasks:
             bench.image("rpe", data.rpe)
         _real(cfg, bench, embedder, evaluator, mode)
     chatters = [m for m in methods if m.chats]
-    if chatters and data.instructions:
+    if chatters and data.instructions and "retention" in tasks:
         with _timed(stages, "retention"):
             bench.retention(chatters, data)
-    with _timed(stages, "speed"):
-        bench.speed(data.text2pose, data.crops)
+    if "speed" in tasks:
+        with _timed(stages, "speed"):
+            bench.speed(data.text2pose, data.crops)
     results["benchmarks"] = bench.tables
     results["samples"] = bench.samples
     results["training"] = training
@@ -307,18 +317,21 @@ def _captioner(body: BodyModel) -> Caption:
     return lambda pose, seed: captioner.caption(pose, "long", seed)
 
 
-def _load_model(spec: str | None) -> tuple[PoseGPT | None, str | None]:
-    """The PoseGPT model of `--model` (a folder, or "default" for the installed default) and
-    None, or (None, why) when it cannot be loaded: the benchmark then runs the baselines only."""
-    if spec is None:
-        return None, None
+def _load_models(specs: list[str]) -> tuple[dict[str, PoseGPT], list[str]]:
+    """The PoseGPT models of `--model` (folders, or "default" for the installed default) by
+    row name ("posegpt", or "posegpt (SPEC)" when there are several), and why any could not be
+    loaded: those are left out with a warning."""
     from posegpt.serve.loading import load_chat_model
 
-    try:
-        return load_chat_model(None if spec == "default" else spec), None
-    except ModelFileError as err:
-        print(f"posegpt bench: warning: no posegpt row: {err}", file=sys.stderr, flush=True)
-        return None, str(err)
+    models, errors = {}, []
+    for spec in specs:
+        name = "posegpt" if len(specs) == 1 else f"posegpt ({spec})"
+        try:
+            models[name] = load_chat_model(None if spec == "default" else spec)
+        except ModelFileError as err:
+            print(f"posegpt bench: warning: no {name} row: {err}", file=sys.stderr, flush=True)
+            errors.append(f"{spec}: {err}")
+    return models, errors
 
 
 def _evaluator(

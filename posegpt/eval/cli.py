@@ -76,8 +76,16 @@ def retrieval_command(
 def bench_command(
     data: Path = typer.Option(..., "--data", help="Dataset folder (posegpt data synth)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json/.md and PNG."),
-    model: str | None = typer.Option(
-        None, "--model", help="PoseGPT folder, or 'default' (the installed model)."
+    model: list[str] = typer.Option(
+        [],
+        "--model",
+        help="PoseGPT folder, or 'default' (the installed model); repeat to compare models.",
+    ),
+    tasks: str | None = typer.Option(
+        None,
+        "--tasks",
+        help="Comma-separated subset of text2pose,spg,image2pose,rpe,retention,speed "
+        "(default: all).",
     ),
     retrieval: Path | None = typer.Option(
         None, "--retrieval", help="Trained retrieval evaluator (default: train one on DATA)."
@@ -110,7 +118,8 @@ def bench_command(
     cfg = BenchConfig(
         data=data,
         out=out,
-        model=model,
+        models=list(model),
+        **({"tasks": [t.strip() for t in tasks.split(",")]} if tasks is not None else {}),
         retrieval=retrieval,
         quick=quick,
         seed=seed,

@@ -38,8 +38,8 @@ from posegpt.data.dataset import TEXT2POSE_DIR, face_forward
 from posegpt.data.formats import IDS_FILE, POSESCRIPT_SPLITS, PoseScriptData, read_posescript
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.metrics import DEFAULT_K, recall_at_k
-from posegpt.eval.text_embedder import EMBED_DIM, MODEL_NAME, SentenceEmbedder
 from posegpt.files import atomic_path, atomic_write_text
+from posegpt.model.text_embedder import EMBED_DIM, MODEL_NAME, SentenceEmbedder
 
 FORMAT, VERSION = "posegpt-retrieval", 1
 CONFIG_FILE = "config.json"

@@ -43,6 +43,8 @@ class PoseGPTConfig:
     vision_feature_layer: int = -1
     image_mean: tuple[float, float, float] = CLIP_MEAN
     image_std: tuple[float, float, float] = CLIP_STD
+    # frozen sentence features of the user's words added to the LM input (text_features.py)
+    text_encoder: Literal["none", "minilm"] = "none"
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
     # loss = ce_weight * CE + pose_weight * L1(rotation matrices)
@@ -59,6 +61,10 @@ class PoseGPTConfig:
     def __post_init__(self) -> None:
         if self.mode not in ("scratch", "lora"):
             raise InvalidInputError(f"mode must be 'scratch' or 'lora', got {self.mode!r}")
+        if self.text_encoder not in ("none", "minilm"):
+            raise InvalidInputError(
+                f"text_encoder must be 'none' or 'minilm', got {self.text_encoder!r}"
+            )
         if self.image_size % self.patch_size:
             raise InvalidInputError(
                 f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"

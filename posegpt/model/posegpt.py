@@ -29,6 +29,7 @@ from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import ImageInput, preprocess_image
 from posegpt.model.pose_head import PoseHead, pose_loss
+from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
     BOS_TOKEN,
     END_TOKEN,
@@ -78,6 +79,9 @@ class PoseGPT(nn.Module):
         self.config = config
         hidden = self.backbone.config.text_config.hidden_size
         self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
+        self.text_features = (
+            UserTextFeatures(tokenizer, hidden) if config.text_encoder == "minilm" else None
+        )
         self.pose_token_id = token_id(tokenizer, POSE_TOKEN)
         self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)
         self.stop_token_ids = [token_id(tokenizer, END_TOKEN), token_id(tokenizer, EOS_TOKEN)]
@@ -122,7 +126,7 @@ class PoseGPT(nn.Module):
         input_ids = batch["input_ids"]
         pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
         out = self.llava(
-            input_ids=input_ids,
+            **self._inputs(input_ids),
             attention_mask=batch.get("attention_mask"),
             pixel_values=pixel_values,
             labels=batch.get("labels"),
@@ -219,7 +223,7 @@ class PoseGPT(nn.Module):
         """The new token ids (N,) and the last hidden state OF each of them (N, hidden)."""
         images = {} if pixel_values is None else {"pixel_values": pixel_values}
         out = self.llava.generate(
-            input_ids=input_ids,
+            **{"input_ids": input_ids, **self._inputs(input_ids)},
             attention_mask=torch.ones_like(input_ids),
             generation_config=generation,
             **images,
@@ -238,6 +242,13 @@ class PoseGPT(nn.Module):
             )
             hidden = torch.cat([hidden, step.hidden_states[-1][0]])
         return new_ids, hidden
+
+    def _inputs(self, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The backbone's input: the ids, or with text features their embeddings with them."""
+        if self.text_features is None:
+            return {"input_ids": input_ids}
+        embeds = self.backbone.get_input_embeddings()(input_ids)
+        return {"inputs_embeds": self.text_features(input_ids, embeds)}
 
     @property
     def device(self) -> torch.device:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from posegpt.cli import app
 from posegpt.data.records import Conversation, Message
-from posegpt.errors import ModelFileError
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import Method
 from posegpt.eval.items import ImageSet, LazyImages
 from posegpt.eval.report import FIGURE_FILE, JSON_FILE, MARKDOWN_FILE
@@ -186,3 +186,28 @@ def test_real_test_sets_load_from_their_own_formats(tmp_path):
     assert test.texts == [texts[4], texts[5]] and test.references == test.texts
     assert all(t in p for t, p in zip(test.texts, test.prompts, strict=True))
     assert len(pairs["train"]) == 3
+
+
+def test_bench_compares_models_on_chosen_tasks(bench_run):
+    root, _ = bench_run
+    model = str(root / "model")
+    out = root / "compare"
+    args = ["bench", "--data", str(root / "data"), "--out", str(out), "--quick", "--quiet"]
+    args += ["--model", model, "--model", "default", "--tasks", "spg,speed", "--max-items", "4"]
+    args += ["--retrieval", str(root / "out" / "retrieval")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / JSON_FILE).read_text())
+    assert set(results["benchmarks"]) == {"spg", "spg_seen", "speed"}
+    text_baselines = [m for m, tasks in BASELINES.items() if "spg" in tasks]
+    assert results["methods"] == [f"posegpt ({model})", "posegpt (default)", *text_baselines]
+    rows = results["benchmarks"]["spg"]["rows"]
+    assert rows[f"posegpt ({model})"]["t2p_R@10"] != rows["posegpt (default)"]["t2p_R@10"] or (
+        rows[f"posegpt ({model})"]["pa_mpjpe"] != rows["posegpt (default)"]["pa_mpjpe"]
+    )
+
+
+def test_bench_rejects_unknown_tasks(tmp_path):
+    args = ["bench", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--tasks", "spg,x"]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, InvalidInputError) and "tasks" in str(result.exception)

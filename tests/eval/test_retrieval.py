@@ -21,7 +21,7 @@ from posegpt.eval.retrieval import (
     evaluate_retrieval,
     train_retrieval,
 )
-from posegpt.eval.text_embedder import EMBED_DIM, SentenceEmbedder
+from posegpt.model.text_embedder import EMBED_DIM, SentenceEmbedder
 
 # Arm states: rotation vector of the left shoulder (the right one mirrors it).
 ARMS = {"raised": (0.0, 0.0, 1.2), "lowered": (0.0, 0.0, -1.2), "held forward": (0.0, -1.5, 0.0)}

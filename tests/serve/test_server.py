@@ -158,6 +158,7 @@ def test_chat_page_in_headless_chromium(server, tiny, tmp_path):
         missing = pytest.fail if os.environ.get("CI") else pytest.skip
         missing(f"{CHROMIUM} is absent (apt-get install chromium)")
     from playwright import sync_api
+
     url, _ = server
     tiny.photo().save(tmp_path / "photo.png")
     with sync_api.sync_playwright() as playwright:

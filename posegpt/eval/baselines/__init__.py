@@ -16,7 +16,7 @@ from posegpt.eval.baselines.crop import CropRegressor, LargestPerson
 from posegpt.eval.baselines.keypoints import KeypointFit
 from posegpt.eval.baselines.mean_pose import MeanPose
 from posegpt.eval.baselines.text import NearestCaption, TextRegressor
-from posegpt.eval.text_embedder import SentenceEmbedder
+from posegpt.model.text_embedder import SentenceEmbedder
 
 __all__ = [
     "IMAGE_TASKS",

