@@ -7,9 +7,7 @@ import shlex
 from pathlib import Path
 
 import numpy as np
-import torch
 import typer
-from PIL import Image, ImageDraw
 
 from posegpt.errors import InvalidInputError
 
@@ -117,6 +115,9 @@ def _describe(conversation) -> str:
 def contact_sheet(dataset, conversations: list, size: int = 128) -> np.ndarray:
     """One row per conversation: its image (or a blank panel) with the task written on it, then
     its first target pose from the front and the side."""
+    import torch
+    from PIL import Image, ImageDraw
+
     from posegpt.body import load_body_model
     from posegpt.body.rotations import camera_to_y_up
     from posegpt.render.views import render_pose_views
