@@ -12,7 +12,10 @@ Protocol:
   derived from a PoseScript description of its true pose, R@K pairs each generated pose with a
   description of the true pose (the captioner's, a stand-in for PoseScript's), since a
   retrieval model trained on pose descriptions cannot read situations; pose errors are also
-  given, though many poses fit a situation.
+  given, though many poses fit a situation. "right family %": how often the generated pose's
+  family (`posegpt.eval.families`: that of the nearest train-split SPG pose, root left out) is
+  the test item's; the classifier's accuracy on the true poses is its ceiling (reference row).
+  A situation may fit several families; only the item's own counts.
 - image2pose: person crops; MPJPE, PA-MPJPE, MPJRE.
 - rpe: whole pictures + one description of one person; per description kind and averaged
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
@@ -48,6 +51,7 @@ from posegpt.eval.bench_data import (
     load_real_posescript,
 )
 from posegpt.eval.chat_method import PoseGPTMethod
+from posegpt.eval.families import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.report import PAPER_NUMBERS
 from posegpt.eval.retention import evaluate_retention
@@ -92,6 +96,7 @@ TITLES = {
 #: What `--tasks` may choose ("spg" runs both SPG test splits).
 BENCH_TASKS = ("text2pose", "spg", "image2pose", "rpe", "retention", "speed")
 GROUND_TRUTH = "ground truth (retrieval evaluator)"
+GROUND_TRUTH_FAMILY = "ground truth (family classifier)"
 RETRIEVAL_DIR = "retrieval"
 #: Items per benchmark drawn in the figure.
 FIGURE_ITEMS = 1
@@ -161,7 +166,9 @@ def run_bench(cfg: BenchConfig) -> dict:
     methods[:0] = [PoseGPTMethod(m, name, progress=cfg.progress) for name, m in models.items()]
     results: dict = {"meta": _meta(cfg, mode, body), "methods": [m.name for m in methods]}
     results["meta"]["model_error"] = "; ".join(model_errors) or None
-    bench = _Runner(cfg, body, methods)
+    examples = data.family_examples
+    families = FamilyClassifier(examples.poses, examples.families) if examples else None
+    bench = _Runner(cfg, body, methods, families)
     with _timed(stages, "benchmarks"):
         if data.text2pose is not None and "text2pose" in tasks:
             bench.text("text2pose", data.text2pose, evaluator)
@@ -199,8 +206,14 @@ def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
 class _Runner:
     """Runs benchmarks and collects one table per benchmark (rows: every method)."""
 
-    def __init__(self, cfg: BenchConfig, body: BodyModel, methods: list[Method]) -> None:
-        self.cfg, self.body, self.methods = cfg, body, methods
+    def __init__(
+        self,
+        cfg: BenchConfig,
+        body: BodyModel,
+        methods: list[Method],
+        families: FamilyClassifier | None = None,
+    ) -> None:
+        self.cfg, self.body, self.methods, self.families = cfg, body, methods, families
         self.tables: dict[str, dict] = {}
         self.samples: dict[str, dict] = {}
         self.pose_counts: dict[str, list[int]] = {}
@@ -244,15 +257,21 @@ class _Runner:
     ) -> None:
         task = "spg" if name.startswith("spg") else "text2pose"
         columns = [*RETRIEVAL_METRICS, *POSE_METRICS] if evaluator else list(POSE_METRICS)
+        families = self.families if items.families is not None else None
+        if families is not None:
+            columns.append("family_acc")
+            accuracy = families.accuracy(items.poses, items.families)
         table = self._table(name, columns, len(items), title)
         if evaluator is not None and len(items) > 1:
             refs = items.references or items.texts
             table["reference"][GROUND_TRUTH] = retrieval_metrics(
                 evaluator, refs, items.poses, self.cfg.gallery, self.cfg.seed
             )
+        if families is not None:
+            table["reference"][GROUND_TRUTH_FAMILY] = {"family_acc": accuracy}
         for method in self._methods(task):
             scored = score_text(
-                method, items, self.body, evaluator, self.cfg.gallery, self.cfg.seed
+                method, items, self.body, evaluator, self.cfg.gallery, self.cfg.seed, families
             )
             self._record(name, table, method, scored, items)
 

@@ -38,7 +38,8 @@ Caption = Callable[[torch.Tensor, int], str]
 @dataclass
 class BenchData:
     """Training data and the test sets. `real` holds named real test sets; `retrieval_pairs`
-    the text-pose pairs (by split) the retrieval evaluator learns from."""
+    the text-pose pairs (by split) the retrieval evaluator learns from; family_examples the
+    training split's speculative queries with their pose families (`FamilyClassifier`)."""
 
     train: TrainData
     text2pose: TextSet | None = None
@@ -49,6 +50,7 @@ class BenchData:
     load_image: Callable[[Conversation], Image.Image | None] | None = None
     retrieval_pairs: dict[str, TextPosePairs] = field(default_factory=dict)
     real: dict[str, TextSet | ImageSet] = field(default_factory=dict)
+    family_examples: TextSet | None = None
 
 
 def pick_rows(n: int, limit: int | None, seed: int, salt: str) -> list[int]:
@@ -86,6 +88,9 @@ def load_bench_data(
         instructions=_subset(test.conversations["instruction"], max_items, seed, "instruction"),
         load_image=test.load_image,
     )
+    spg_train = PoseDataset(root, "train", seed, ("speculative",)).conversations["speculative"]
+    if spg_train and all("family" in c.meta for c in spg_train):
+        data.family_examples = _spg(spg_train, None, seed, "train")
     for name, split in SPG_TEST_SPLITS.items():
         spg = PoseDataset(root, split, seed, ("speculative",)).conversations["speculative"]
         if spg:
@@ -138,14 +143,21 @@ def _text2pose(data: PoseDataset, limit: int | None, seed: int) -> TextSet | Non
     return TextSet(texts, torch.stack(poses), prompts, list(texts))
 
 
-def _spg(conversations: list[Conversation], caption: Caption, seed: int, name: str) -> TextSet:
+def _spg(
+    conversations: list[Conversation], caption: Caption | None, seed: int, name: str
+) -> TextSet:
+    """SPG queries with their poses, families (when all are known) and, given `caption`,
+    descriptions of the poses (what retrieval scores against)."""
     queries = [c.messages[0].content for c in conversations]
     poses = torch.stack([c.poses[0] for c in conversations])
-    described = [
-        caption(pose, int(stream(seed, f"bench/{name}/{i}").integers(2**31)))
-        for i, pose in enumerate(poses)
-    ]
-    return TextSet(queries, poses, queries, described)
+    described = None
+    if caption is not None:
+        described = [
+            caption(pose, int(stream(seed, f"bench/{name}/{i}").integers(2**31)))
+            for i, pose in enumerate(poses)
+        ]
+    families = [c.meta.get("family") for c in conversations]
+    return TextSet(queries, poses, queries, described, None if None in families else families)
 
 
 def _crops(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:

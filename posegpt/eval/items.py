@@ -41,15 +41,17 @@ class LazyImages(Sequence):
 class TextSet:
     """Text -> pose items. texts: what a task-specific model reads (a description or a
     situation query); prompts: the user message as the test set words it (read by methods that
-    chat); references: the text retrieval scores a pose against (see `posegpt.eval.bench`)."""
+    chat); references: the text retrieval scores a pose against (see `posegpt.eval.bench`);
+    families: each item's pose family, where known (see `posegpt.eval.families`)."""
 
     texts: list[str]
     poses: torch.Tensor
     prompts: list[str] | None = None
     references: list[str] | None = None
+    families: list[str] | None = None
 
     def __post_init__(self) -> None:
-        _check_rows(self.poses, self.texts, self.prompts, self.references)
+        _check_rows(self.poses, self.texts, self.prompts, self.references, self.families)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -61,6 +63,7 @@ class TextSet:
             self.poses[rows],
             _pick(self.prompts, rows),
             _pick(self.references, rows),
+            _pick(self.families, rows),
         )
 
 

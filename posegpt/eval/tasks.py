@@ -15,6 +15,7 @@ import torch
 
 from posegpt.body.base import BodyModel
 from posegpt.eval.baselines.base import Method
+from posegpt.eval.families import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import pose_errors
 from posegpt.eval.retrieval import RetrievalModel, evaluate_retrieval
@@ -48,9 +49,11 @@ def score_text(
     evaluator: RetrievalModel | None,
     gallery: int | None = None,
     seed: int = 0,
+    families: FamilyClassifier | None = None,
 ) -> Scored:
-    """Text -> pose: retrieval recalls of the generated poses against the reference texts, and
-    pose errors against the true poses."""
+    """Text -> pose: retrieval recalls of the generated poses against the reference texts, pose
+    errors against the true poses, and with `families` and known item families, the % of
+    generated poses in the item's family ("family_acc")."""
     start = time.perf_counter()
     poses = method.predict_text(items.texts, items.prompts)
     seconds = time.perf_counter() - start
@@ -59,6 +62,8 @@ def score_text(
         metrics.update(
             retrieval_metrics(evaluator, items.references or items.texts, poses, gallery, seed)
         )
+    if families is not None and items.families is not None:
+        metrics["family_acc"] = families.accuracy(poses, items.families)
     return Scored(metrics, poses, seconds, list(getattr(method, "pose_counts", [])))
 
 
