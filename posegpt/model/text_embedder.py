@@ -61,6 +61,12 @@ class SentenceEmbedder:
         self._cache: dict[str, torch.Tensor] = {}
         self._model = None
 
+    def to(self, device: str | torch.device) -> SentenceEmbedder:
+        """Run MiniLM on `device` from now on (the cached embeddings stay valid)."""
+        if str(device) != self.device:
+            self.device, self._model = str(device), None
+        return self
+
     @property
     def model(self):
         if self._model is None:

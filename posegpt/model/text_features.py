@@ -53,6 +53,6 @@ class UserTextFeatures(nn.Module):
         if not texts:
             return embeds
         weight = self.projector[0].weight
-        features = self.embedder.embed(texts).to(weight.device, weight.dtype)
+        features = self.embedder.to(weight.device).embed(texts).to(weight.device, weight.dtype)
         added = self.projector(features).to(embeds.dtype)
         return embeds.index_put((positions[:, 0], positions[:, 1]), added, accumulate=True)
