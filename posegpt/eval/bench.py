@@ -16,7 +16,7 @@ Protocol:
   family (`posegpt.eval.families`: that of the nearest train-split SPG pose, root left out) is
   the test item's; the classifier's accuracy on the true poses is its ceiling (reference row).
   A situation may fit several families; only the item's own counts.
-- image2pose: person crops; MPJPE, PA-MPJPE, MPJRE.
+- image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG.
 - rpe: whole pictures + one description of one person; per description kind and averaged
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
 - retention (methods that chat): accuracy on held-out non-pose questions and the `<POSE>`
@@ -257,18 +257,14 @@ class _Runner:
     ) -> None:
         task = "spg" if name.startswith("spg") else "text2pose"
         columns = [*RETRIEVAL_METRICS, *POSE_METRICS] if evaluator else list(POSE_METRICS)
-        families = self.families if items.families is not None else None
-        if families is not None:
-            columns.append("family_acc")
-            accuracy = families.accuracy(items.poses, items.families)
+        families = self._family_column(items, columns)
         table = self._table(name, columns, len(items), title)
         if evaluator is not None and len(items) > 1:
             refs = items.references or items.texts
             table["reference"][GROUND_TRUTH] = retrieval_metrics(
                 evaluator, refs, items.poses, self.cfg.gallery, self.cfg.seed
             )
-        if families is not None:
-            table["reference"][GROUND_TRUTH_FAMILY] = {"family_acc": accuracy}
+        self._family_reference(table, items, families)
         for method in self._methods(task):
             scored = score_text(
                 method, items, self.body, evaluator, self.cfg.gallery, self.cfg.seed, families
@@ -281,9 +277,30 @@ class _Runner:
         if items.kinds is not None:
             kinds = sorted(set(items.kinds))
             columns += [f"{m}_{k}" for m in POSE_METRICS for k in kinds]
+        families = self._family_column(items, columns)
         table = self._table(name, columns, len(items), title)
+        self._family_reference(table, items, families)
         for method in self._methods(task):
-            self._record(name, table, method, score_image(method, items, self.body), items)
+            scored = score_image(method, items, self.body, families)
+            self._record(name, table, method, scored, items)
+
+    def _family_column(
+        self, items: TextSet | ImageSet, columns: list[str]
+    ) -> FamilyClassifier | None:
+        """The family classifier if it and the items' families exist (then a column too)."""
+        if self.families is None or items.families is None:
+            return None
+        columns.append("family_acc")
+        return self.families
+
+    @staticmethod
+    def _family_reference(
+        table: dict, items: TextSet | ImageSet, families: FamilyClassifier | None
+    ) -> None:
+        """The classifier's accuracy on the true poses: the ceiling of "right family %"."""
+        if families is not None:
+            accuracy = families.accuracy(items.poses, items.families)
+            table["reference"][GROUND_TRUTH_FAMILY] = {"family_acc": accuracy}
 
     def retention(self, methods: list[Method], data: BenchData) -> None:
         columns = ["accuracy", "exact", "emission_asked", "emission_other", "emission"]

@@ -173,6 +173,7 @@ def _crops(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         torch.stack([c.poses[0] for c in conversations]),
         [c.messages[0].content for c in conversations],
         crop_keypoints(data.hmr, rows),
+        families=_families(data.hmr, rows),
     )
 
 
@@ -200,7 +201,14 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         kinds=kinds,
         people=[boxes[str(hmr.imgname[r])] for r in rows],
         groups=[str(hmr.imgname[r]) for r in rows],
+        families=_families(hmr, rows),
     )
+
+
+def _families(hmr: HmrData, rows: list[int]) -> list[str] | None:
+    """The pose family of each row, when the data has them (synthetic scenes do)."""
+    family = hmr.extras.get("family")
+    return None if family is None else [str(family[r]) for r in rows]
 
 
 def _loader(data: PoseDataset, conversation: Conversation) -> Callable[[], Image.Image]:

@@ -76,7 +76,8 @@ class ImageSet:
     writer); descriptions / kinds: RPE's description of the person and its kind; people: the
     ground-truth boxes (x0, y0, x1, y1, pixels) of everyone in each image, the oracle detector
     of the "largest person" baselines; groups: items sharing one picture share a group id (a
-    method that reads no description answers once per group).
+    method that reads no description answers once per group); families: each item's pose
+    family, where known.
     """
 
     images: LazyImages
@@ -87,6 +88,7 @@ class ImageSet:
     kinds: list[str] | None = None
     people: list[list[Box]] | None = None
     groups: list[str] | None = None
+    families: list[str] | None = None
 
     def __post_init__(self) -> None:
         _check_rows(
@@ -98,6 +100,7 @@ class ImageSet:
             self.kinds,
             self.people,
             self.groups,
+            self.families,
         )
 
     def __len__(self) -> int:
@@ -114,6 +117,7 @@ class ImageSet:
             _pick(self.kinds, rows),
             _pick(self.people, rows),
             _pick(self.groups, rows),
+            _pick(self.families, rows),
         )
 
 

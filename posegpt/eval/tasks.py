@@ -93,9 +93,12 @@ def predict_images(method: Method, items: ImageSet) -> torch.Tensor:
     return pred[[slot[g] for g in items.groups]]
 
 
-def score_image(method: Method, items: ImageSet, body: BodyModel) -> Scored:
+def score_image(
+    method: Method, items: ImageSet, body: BodyModel, families: FamilyClassifier | None = None
+) -> Scored:
     """Image -> pose: pose errors; with description kinds (RPE), also per kind
-    ("<metric>_<kind>") and the plain metrics averaged over the kinds."""
+    ("<metric>_<kind>") and the plain metrics averaged over the kinds; with `families` and
+    known item families, the % of poses in the item's family ("family_acc")."""
     start = time.perf_counter()
     poses = predict_images(method, items)
     seconds = time.perf_counter() - start
@@ -110,6 +113,8 @@ def score_image(method: Method, items: ImageSet, body: BodyModel) -> Scored:
             metrics.update({f"{m}_{kind}": float(errors[m][rows].mean()) for m in POSE_METRICS})
         for m in POSE_METRICS:
             metrics[m] = sum(metrics[f"{m}_{kind}"] for kind in kinds) / len(kinds)
+    if families is not None and items.families is not None:
+        metrics["family_acc"] = families.accuracy(poses, items.families)
     return Scored(metrics, poses, seconds, list(getattr(method, "pose_counts", [])))
 
 

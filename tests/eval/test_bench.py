@@ -87,7 +87,7 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
     for name in ("text2pose", "spg", "spg_seen"):  # the evaluator's own recall: a reference row
         reference = tables[name]["reference"]["ground truth (retrieval evaluator)"]
         assert 0.0 <= reference["t2p_R@5"] <= 100.0
-    for name in ("spg", "spg_seen"):  # the family classifier and its ceiling
+    for name in ("spg", "spg_seen", "image2pose", "rpe"):  # the family classifier, its ceiling
         assert "family_acc" in tables[name]["columns"]
         reference = tables[name]["reference"]["ground truth (family classifier)"]
         assert 0.0 <= reference["family_acc"] <= 100.0
