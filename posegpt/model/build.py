@@ -5,8 +5,9 @@ What trains:
     post-layernorm, which the LLaVA feature path never uses (a parameter without gradient
     would stall distributed training);
   - mode "lora": LoRA adapters on the language model's attention projections, the rows of
-    PoseGPT's new tokens in the input embeddings and the LM head, and the pose head; the
-    vision tower and the projector are frozen, as in the paper.
+    PoseGPT's new tokens in the input embeddings and the LM head, the pose head and (with
+    `text_encoder="minilm"`) the text-feature projector; the vision tower and the image
+    projector are frozen, as in the paper.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ samples made by `model.encode(messages)` and `model.preprocess(image)`, then
 `out.ce_loss`, `out.pose_loss` and `out.pred_rotmat` for logging. Works under
 `torch.autocast` (the head and the pose loss run in float32).
 
+With `config.text_encoder == "minilm"` the backbone reads input embeddings with frozen MiniLM
+sentence features of the user turns added (`posegpt.model.text_features`) instead of ids.
+
 Inference interface (for posegpt.serve): `model.chat(messages, image=...)` -> `Reply(text,
 poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose of the i-th.
 """
