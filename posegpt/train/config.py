@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from posegpt.data.sampler import DEFAULT_GROUPS
+from posegpt.data.sampler import DEFAULT_GROUPS, DEFAULT_SUB_WEIGHTS
 from posegpt.errors import InvalidInputError
 from posegpt.files import atomic_write_text
 from posegpt.model import PRESETS, PoseGPTConfig, get_config
@@ -68,6 +68,8 @@ class TrainConfig:
     clip_norm: float = 1.0
     bf16: bool = False  # bf16 autocast
     mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_GROUPS))  # per batch
+    # task weights within each mix group (unset ones keep DEFAULT_SUB_WEIGHTS)
+    task_mix: dict[str, dict[str, float]] = field(default_factory=dict)
     eval_every: int = 500  # steps between validation passes (0: only at the end)
     eval_items: int = 256  # validation conversations per pass (spread over the val split)
     checkpoint_every: int = 500  # steps between checkpoints (0: only at the end)
@@ -155,11 +157,33 @@ class TrainConfig:
                 raise InvalidInputError(f"mix.{key} must be a number >= 0, got {weight!r}")
         if not any(w > 0 for w in self.mix.values()):
             raise InvalidInputError("mix needs a task group with a positive weight")
+        self.task_mix = _task_mix(self.task_mix)
         model = self.model_config()
         if self.max_seq_len is not None and self.max_seq_len > model.max_length:
             raise InvalidInputError(
                 f"max_seq_len {self.max_seq_len} exceeds the model's context {model.max_length}"
             )
+
+
+def _task_mix(values: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """DEFAULT_SUB_WEIGHTS with the weights in `values` ({group: {task: weight}}) replaced."""
+    merged = {group: dict(tasks) for group, tasks in DEFAULT_SUB_WEIGHTS.items()}
+    for group, tasks in values.items():
+        if group not in merged or not isinstance(tasks, dict):
+            raise InvalidInputError(
+                f"task_mix.{group} must map tasks of one of {', '.join(merged)} to weights"
+            )
+        for task, weight in tasks.items():
+            if task not in merged[group]:
+                raise InvalidInputError(
+                    f"unknown task_mix.{group}.{task}; valid: {', '.join(merged[group])}"
+                )
+            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
+                raise InvalidInputError(
+                    f"task_mix.{group}.{task} must be a number >= 0, got {weight!r}"
+                )
+            merged[group][task] = float(weight)
+    return merged
 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
@@ -197,13 +221,20 @@ def load_config(
     path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None
 ) -> TrainConfig:
     """The config in the YAML file `path` (if any) with `overrides` applied (dotted keys reach
-    into `model` and `mix`). Unknown keys raise InvalidInputError naming the key."""
+    into `model`, `mix` and `task_mix`: `task_mix.text2pose.speculative=2`). Unknown keys raise
+    InvalidInputError naming the key."""
     values: dict[str, Any] = _read_yaml(Path(path)) if path is not None else {}
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     for key, value in (overrides or {}).items():
         top, dot, sub = key.partition(".")
         if dot and top in ("model", "mix"):
             values[top] = {**(values.get(top) or {}), sub: value}
+        elif dot and top == "task_mix":
+            group, dot, task = sub.partition(".")
+            if not dot:
+                raise InvalidInputError(f"write task_mix overrides as task_mix.GROUP.TASK={value}")
+            groups = values.setdefault("task_mix", {})
+            groups[group] = {**(groups.get(group) or {}), task: value}
         else:
             values[key] = value
     unknown = sorted(set(values) - known)

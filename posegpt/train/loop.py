@@ -241,6 +241,7 @@ class _Session:
             config.batch_size,
             seed=config.seed,
             groups=config.mix,
+            sub_weights=config.task_mix,
             offsets=train_data.offsets,
         )
         total = config.total_steps(len(sampler), accelerator.num_processes)

@@ -99,3 +99,26 @@ def test_cli_reports_bad_key(tmp_path):
     result = CliRunner().invoke(app, ["train", "--config", str(path), "--no-tcmalloc"])
     assert isinstance(result.exception, InvalidInputError)
     assert "stepz" in str(result.exception)
+
+
+def test_task_mix_weights_tasks_within_a_group(tmp_path):
+    from posegpt.data.sampler import DEFAULT_SUB_WEIGHTS, task_weights
+
+    assert load_config().task_mix == DEFAULT_SUB_WEIGHTS
+    config = load_config(None, {"task_mix.text2pose.speculative": 3})
+    assert config.task_mix["text2pose"] == {"text2pose": 3.0, "speculative": 3.0}
+    assert config.task_mix["image2pose"] == DEFAULT_SUB_WEIGHTS["image2pose"]
+    sizes = {"image2pose": 10, "rpe": 10, "text2pose": 10, "speculative": 10, "instruction": 10}
+    shares = task_weights(sizes, config.mix, config.task_mix)
+    assert shares["speculative"] == pytest.approx(shares["text2pose"]) == pytest.approx(1 / 8)
+    path = tmp_path / "run.yaml"
+    save_config(config, path)
+    assert load_config(path).task_mix == config.task_mix
+    for overrides, message in [
+        ({"task_mix.text2pose.speculativ": 1}, "speculativ"),
+        ({"task_mix.text2pose.speculative": -1}, ">= 0"),
+        ({"task_mix.vision.rpe": 1}, "task_mix.vision"),
+        ({"task_mix.text2pose": 1}, "GROUP.TASK"),
+    ]:
+        with pytest.raises(InvalidInputError, match=message):
+            load_config(None, overrides)
