@@ -73,9 +73,11 @@ def load_bench_data(
     root = Path(root)
     if not root.is_dir():
         raise ModelFileError(f"dataset folder {root} does not exist")
+    text_tasks = ("text2pose", "speculative")
+    text_train = PoseDataset(root, "train", seed, text_tasks)
     train = TrainData(
-        text=_text_train(root, "train", seed, max_train, all_texts=True),
-        text_val=_text_train(root, "val", seed, max_train, all_texts=False),
+        text=_text_train(text_train, seed, max_train, all_texts=True),
+        text_val=_text_train(PoseDataset(root, "val", seed, text_tasks), seed, max_train, False),
         crops=_crops(PoseDataset(root, "train", seed, ("image2pose",)), max_train, seed),
         crops_val=_crops(PoseDataset(root, "val", seed, ("image2pose",)), max_train, seed),
     )
@@ -88,7 +90,7 @@ def load_bench_data(
         instructions=_subset(test.conversations["instruction"], max_items, seed, "instruction"),
         load_image=test.load_image,
     )
-    spg_train = PoseDataset(root, "train", seed, ("speculative",)).conversations["speculative"]
+    spg_train = text_train.conversations["speculative"]
     if spg_train and all("family" in c.meta for c in spg_train):
         data.family_examples = _spg(spg_train, None, seed, "train")
     for name, split in SPG_TEST_SPLITS.items():
@@ -110,12 +112,10 @@ def _none_if_empty(items: TextSet | ImageSet) -> TextSet | ImageSet | None:
     return items if len(items) else None
 
 
-def _text_train(
-    root: Path, split: str, seed: int, limit: int | None, all_texts: bool
-) -> TextSet | None:
-    """Text->pose pairs of a split: each pose with every text (or its first), and the SPG
-    queries with their poses."""
-    data = PoseDataset(root, split, seed, ("text2pose", "speculative"))
+def _text_train(data: PoseDataset, seed: int, limit: int | None, all_texts: bool) -> TextSet | None:
+    """Text->pose pairs of a split's text2pose and speculative tasks: each pose with every
+    text (or its first), and the SPG queries with their poses."""
+    split = data.split
     texts, poses = [], []
     for pose_id in _subset(data.text_ids, limit, seed, f"train/{split}/text"):
         pose_texts = data.text.texts(pose_id)
