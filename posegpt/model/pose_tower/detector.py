@@ -1,0 +1,149 @@
+"""BlazePose as the model's eyes: a picture -> every person's 33 landmarks, world landmarks, box.
+
+MediaPipe's PoseLandmarker (Tasks API, `mediapipe` 1.x) runs the bundled BlazePose `.task` file
+(see NOTICE.md beside it) on the CPU with nothing downloaded. Its multi-person detection misses
+people in groups, so `PoseDetector` also runs it on overlapping vertical strips of the picture
+and keeps one detection per person (`regions`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posegpt.model.image import ImageInput, load_image
+
+#: BlazePose's landmark count (BlazePose GHUM 3D topology).
+NUM_LANDMARKS = 33
+#: The bundled model (lite: as accurate as full on real photos, 1.6x faster; NOTICE.md).
+BUNDLE = Path(__file__).with_name("pose_landmarker_lite.task")
+#: Strips (x0, x1) in picture widths that the per-region pass runs on, after the whole picture.
+STRIPS: tuple[tuple[float, float], ...] = ((0.0, 0.55), (0.45, 1.0), (0.25, 0.75))
+#: Two detections are one person when their landmarks lie closer than this (box diagonals).
+SAME_PERSON = 0.1
+
+
+@dataclass(frozen=True)
+class Person:
+    """One detected person.
+
+    `landmarks` (33, 3): x, y as fractions of the picture's width and height (may fall outside
+    [0, 1] for parts out of the picture) and visibility in [0, 1]. `world` (33, 3): metres,
+    origin between the hips, axes as the camera's (x right, y down, z away from the camera).
+    `box` (4,): x0, y0, x1, y1 of the landmarks, clipped to the picture, in picture fractions.
+    """
+
+    landmarks: np.ndarray
+    world: np.ndarray
+    box: np.ndarray
+
+    @property
+    def score(self) -> float:
+        return float(self.landmarks[:, 2].mean())
+
+
+class PoseDetector:
+    """`detect(image)` -> list of `Person`, largest first. Thread-safe; reuse one instance."""
+
+    def __init__(
+        self,
+        bundle: str | Path = BUNDLE,
+        num_poses: int = 5,
+        min_confidence: float = 0.5,
+        regions: bool = True,
+    ) -> None:
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from mediapipe.tasks.python.vision import pose_landmarker
+
+        options = pose_landmarker.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=Path(bundle).read_bytes()),
+            num_poses=num_poses,
+            min_pose_detection_confidence=min_confidence,
+            min_pose_presence_confidence=min_confidence,
+        )
+        self._lock = threading.Lock()
+        with _quiet_native_logs():  # start-up lines, and the first run's one-time warnings
+            self._landmarker = pose_landmarker.PoseLandmarker.create_from_options(options)
+            self._run(np.zeros((64, 64, 3), np.uint8), (0, 64))
+        self.regions = regions
+        self._finalizer = weakref.finalize(self, self._landmarker.close)
+
+    def detect(self, image: ImageInput) -> list[Person]:
+        """Every person in the picture, one detection each, largest box first."""
+        picture = np.asarray(load_image(image))
+        people = self._run(picture, (0, picture.shape[1]))
+        if self.regions:
+            width = picture.shape[1]
+            for x0, x1 in STRIPS:
+                span = (round(x0 * width), round(x1 * width))
+                people = merge_people(people, self._run(picture, span))
+        return sorted(people, key=lambda p: -box_area(p.box))
+
+    def _run(self, picture: np.ndarray, span: tuple[int, int]) -> list[Person]:
+        """BlazePose on the columns `span` of an (H, W, 3) picture, in whole-picture fractions."""
+        import mediapipe as mp
+
+        height, width = picture.shape[:2]
+        strip = np.ascontiguousarray(picture[:, span[0] : span[1]])
+        with self._lock:
+            result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=strip))
+        people = []
+        for marks, world in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
+            points = np.array([[m.x, m.y, m.visibility or 0.0] for m in marks], dtype=np.float32)
+            points[:, 0] = (points[:, 0] * strip.shape[1] + span[0]) / width
+            metres = np.array([[m.x, m.y, m.z] for m in world], dtype=np.float32)
+            people.append(Person(points, metres, landmark_box(points)))
+        return people
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+@contextmanager
+def _quiet_native_logs() -> Iterator[None]:
+    """Silence what the native code writes straight to stderr (LiteRT's start-up lines)."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def landmark_box(landmarks: np.ndarray) -> np.ndarray:
+    """x0, y0, x1, y1 of the landmarks (all of them), clipped to [0, 1]."""
+    xy = np.clip(landmarks[:, :2], 0.0, 1.0)
+    return np.concatenate([xy.min(0), xy.max(0)]).astype(np.float32)
+
+
+def box_area(box: np.ndarray) -> float:
+    return float(max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0))
+
+
+def same_person(a: Person, b: Person) -> bool:
+    """Whether two detections are one person: mean landmark distance under SAME_PERSON."""
+    scale = max(np.hypot(a.box[2] - a.box[0], a.box[3] - a.box[1]), 1e-6)
+    distance = np.linalg.norm(a.landmarks[:, :2] - b.landmarks[:, :2], axis=1).mean()
+    return bool(distance < SAME_PERSON * scale)
+
+
+def merge_people(kept: Sequence[Person], new: Sequence[Person]) -> list[Person]:
+    """`kept` plus each of `new` that is nobody in it; of two of one person the surer one."""
+    people = list(kept)
+    for person in new:
+        match = next((i for i, p in enumerate(people) if same_person(p, person)), None)
+        if match is None:
+            people.append(person)
+        elif person.score > people[match].score:
+            people[match] = person
+    return people

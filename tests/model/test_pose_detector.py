@@ -1,0 +1,76 @@
+"""BlazePose detector: bundled, offline, one detection per person, boxes and world landmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from posegpt.model.pose_tower.detector import (
+    BUNDLE,
+    NUM_LANDMARKS,
+    Person,
+    PoseDetector,
+    merge_people,
+    same_person,
+)
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
+H36M_IMAGE = REAL / "mmpose_smpl/h36m/S1/S1_Directions_1.54138969/S1_Directions_1.54138969_000001.jpg"
+COCO = REAL / "mmpose_smpl/coco"
+
+
+@pytest.fixture(scope="module")
+def detector() -> PoseDetector:
+    return PoseDetector()
+
+
+def person(x: float, score: float = 0.9) -> Person:
+    marks = np.zeros((NUM_LANDMARKS, 3), np.float32)
+    marks[:, 0] = x + np.linspace(0, 0.1, NUM_LANDMARKS)
+    marks[:, 1] = np.linspace(0.2, 0.8, NUM_LANDMARKS)
+    marks[:, 2] = score
+    box = np.array([x, 0.2, x + 0.1, 0.8], np.float32)
+    return Person(marks, np.zeros((NUM_LANDMARKS, 3), np.float32), box)
+
+
+def test_the_bundle_ships_with_its_licence_notice():
+    assert BUNDLE.is_file() and BUNDLE.stat().st_size > 1_000_000
+    assert "Apache License" in BUNDLE.with_name("NOTICE.md").read_text()
+
+
+def test_merging_keeps_one_detection_per_person_the_surer_one():
+    a, b = person(0.1, 0.6), person(0.5)
+    merged = merge_people([a, b], [person(0.101, 0.9), person(0.8)])
+    assert len(merged) == 3
+    assert merged[0].score == pytest.approx(0.9)  # the surer duplicate replaced the first
+    assert same_person(a, person(0.102)) and not same_person(a, b)
+
+
+def test_nobody_in_a_blank_picture(detector):
+    assert detector.detect(Image.new("RGB", (320, 240), (120, 130, 140))) == []
+
+
+@pytest.mark.skipif(not H36M_IMAGE.is_file(), reason="real photos (../shared/data/real) absent")
+def test_one_person_in_a_real_photo_with_metric_world_landmarks(detector):
+    people = detector.detect(H36M_IMAGE)
+    assert len(people) == 1
+    found = people[0]
+    assert found.landmarks.shape == found.world.shape == (NUM_LANDMARKS, 3)
+    assert 0 <= found.box[0] < found.box[2] <= 1 and 0 <= found.box[1] < found.box[3] <= 1
+    hips = found.world[[23, 24]]
+    assert np.abs(hips.mean(0)).max() < 0.05  # world landmarks are hip-centred
+    heel_to_nose = found.world[0, 1] - found.world[[29, 30], 1].mean()
+    assert -2.0 < heel_to_nose < -1.2  # standing person, metres, y down
+
+
+@pytest.mark.skipif(not COCO.is_dir(), reason="real photos (../shared/data/real) absent")
+def test_regions_find_more_people_in_a_group_photo(detector):
+    annotations = json.loads((COCO / "test_coco.json").read_text())["annotations"]
+    truth = sum(a["image_id"] == 197388 and a["num_keypoints"] > 0 for a in annotations)
+    whole = PoseDetector(regions=False).detect(COCO / "000000197388.jpg")
+    regions = detector.detect(COCO / "000000197388.jpg")
+    assert len(whole) < len(regions) <= truth
