@@ -43,7 +43,9 @@ def build(src: Path, out: Path, variant: str) -> Path:
     """Write `out/pose_landmarker_{variant}.task`; return its path."""
     detector = with_metadata(src / "pose_detection.tflite", "pose_detector", DETECTOR_NORM)
     landmarks = with_metadata(
-        src / f"pose_landmark_{variant}.tflite", f"pose_landmarks_detector_{variant}", LANDMARKS_NORM
+        src / f"pose_landmark_{variant}.tflite",
+        f"pose_landmarks_detector_{variant}",
+        LANDMARKS_NORM,
     )
     path = out / f"pose_landmarker_{variant}.task"
     create_model_asset_bundle(
@@ -56,7 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path, help="folder with the .tflite files")
     parser.add_argument("out", type=Path, help="folder for the .task bundles")
-    parser.add_argument("--variants", nargs="+", default=["lite"], choices=["lite", "full", "heavy"])
+    parser.add_argument(
+        "--variants", nargs="+", default=["lite"], choices=["lite", "full", "heavy"]
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for variant in args.variants:

@@ -19,7 +19,9 @@ from posegpt.model.pose_tower.detector import (
 )
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
-H36M_IMAGE = REAL / "mmpose_smpl/h36m/S1/S1_Directions_1.54138969/S1_Directions_1.54138969_000001.jpg"
+H36M_IMAGE = (
+    REAL / "mmpose_smpl/h36m/S1/S1_Directions_1.54138969/S1_Directions_1.54138969_000001.jpg"
+)
 COCO = REAL / "mmpose_smpl/coco"
 
 
