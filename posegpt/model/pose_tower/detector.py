@@ -25,7 +25,7 @@ NUM_LANDMARKS = 33
 #: The bundled model (lite: as accurate as full on real photos, 1.6x faster; NOTICE.md).
 BUNDLE = Path(__file__).with_name("pose_landmarker_lite.task")
 #: Strips (x0, x1) in picture widths that the per-region pass runs on, after the whole picture.
-STRIPS: tuple[tuple[float, float], ...] = ((0.0, 0.55), (0.45, 1.0), (0.25, 0.75))
+STRIPS: tuple[tuple[float, float], ...] = ((0.0, 0.4), (0.3, 0.7), (0.6, 1.0))
 #: Two detections are one person when their landmarks lie closer than this (box diagonals).
 SAME_PERSON = 0.1
 
@@ -131,9 +131,13 @@ def box_area(box: np.ndarray) -> float:
 
 
 def same_person(a: Person, b: Person) -> bool:
-    """Whether two detections are one person: mean landmark distance under SAME_PERSON."""
+    """Whether two detections are one person: the landmarks both see (visibility over 0.5, or
+    all where they share none) lie under SAME_PERSON box diagonals apart on average."""
     scale = max(np.hypot(a.box[2] - a.box[0], a.box[3] - a.box[1]), 1e-6)
-    distance = np.linalg.norm(a.landmarks[:, :2] - b.landmarks[:, :2], axis=1).mean()
+    both = (a.landmarks[:, 2] > 0.5) & (b.landmarks[:, 2] > 0.5)
+    if not both.any():
+        both[:] = True
+    distance = np.linalg.norm(a.landmarks[both, :2] - b.landmarks[both, :2], axis=1).mean()
     return bool(distance < SAME_PERSON * scale)
 
 

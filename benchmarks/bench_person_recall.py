@@ -1,0 +1,115 @@
+"""Person recall of the BlazePose detector: synthetic scenes and real group photos.
+
+A true person counts as found when a detection's COCO-17 keypoints match theirs with object
+keypoint similarity (OKS, COCO's sigmas; area = the true keypoints' box) of at least 0.5,
+one detection per person (greedy, best OKS first). Compares the whole picture alone with the
+whole picture plus overlapping strips (`PoseDetector(regions=True)`).
+
+python benchmarks/bench_person_recall.py --synth /work/data/synth --split test \
+    --coco ../shared/data/real/mmpose_smpl/coco
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from posegpt.data.formats import read_hmr
+from posegpt.model.pose_tower.detector import PoseDetector
+from posegpt.model.pose_tower.landmarks import COCO17_LANDMARKS
+
+COCO_SIGMAS = np.array(
+    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]
+) / 10  # fmt: skip
+MATCH_OKS = 0.5
+
+
+def oks(found: np.ndarray, truth: np.ndarray) -> float:
+    """OKS of (17, 2) detected keypoints against (17, 3) true ones (pixels, visibility)."""
+    seen = truth[:, 2] > 0
+    if seen.sum() < 2:
+        return 0.0
+    xy = truth[seen, :2]
+    area = max(np.prod(xy.max(0) - xy.min(0)), 1.0)
+    d2 = ((found[seen] - xy) ** 2).sum(1)
+    return float(np.exp(-d2 / (2 * area * (2 * COCO_SIGMAS[seen]) ** 2)).mean())
+
+
+def matched(people: list, truths: list[np.ndarray], size: tuple[int, int]) -> int:
+    """How many true people (COCO-17, pixels) a detection matches, one detection each."""
+    scale = np.array(size, dtype=np.float32)
+    found = [p.landmarks[list(COCO17_LANDMARKS), :2] * scale for p in people]
+    pairs = sorted(
+        ((oks(f, t), i, j) for i, f in enumerate(found) for j, t in enumerate(truths)),
+        reverse=True,
+    )
+    used_f, used_t = set(), set()
+    for score, i, j in pairs:
+        if score >= MATCH_OKS and i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+    return len(used_t)
+
+
+def synthetic(root: Path, split: str) -> list[tuple[Path, list[np.ndarray]]]:
+    """(scene picture, true people's COCO-17) of a synthetic split."""
+    hmr = read_hmr(root / "image2pose" / f"{split}.npz")
+    scenes: dict[str, list[np.ndarray]] = defaultdict(list)
+    for name, keypoints in zip(hmr.imgname, hmr.coco17(), strict=True):
+        scenes[str(name)].append(keypoints)
+    return [(root / "images" / name, people) for name, people in sorted(scenes.items())]
+
+
+def coco(root: Path) -> list[tuple[Path, list[np.ndarray]]]:
+    """(photo, true people's COCO-17) of a COCO keypoints json (people with keypoints)."""
+    data = json.loads((root / "test_coco.json").read_text())
+    people: dict[int, list[np.ndarray]] = defaultdict(list)
+    for a in data["annotations"]:
+        if a["num_keypoints"] > 0:
+            people[a["image_id"]].append(np.array(a["keypoints"], np.float32).reshape(17, 3))
+    return [(root / im["file_name"], people[im["id"]]) for im in data["images"]]
+
+
+def measure(name: str, items: list[tuple[Path, list[np.ndarray]]]) -> None:
+    for regions in (False, True):
+        detector = PoseDetector(regions=regions)
+        truth = found = detections = 0
+        start = time.perf_counter()
+        for path, people in items:
+            detected = detector.detect(path)
+            with open(path, "rb"):
+                from PIL import Image
+
+                size = Image.open(path).size
+            truth += len(people)
+            found += matched(detected, people, size)
+            detections += len(detected)
+        ms = (time.perf_counter() - start) / len(items) * 1000
+        print(
+            f"| {name} | {'whole + strips' if regions else 'whole picture'} | {len(items)} | "
+            f"{truth} | {found / truth:.2f} | {found / max(detections, 1):.2f} | {ms:.0f} |"
+        )
+        detector.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--synth", type=Path, help="a posegpt synthetic dataset")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--coco", type=Path, help="a folder with test_coco.json and its photos")
+    args = parser.parse_args()
+    print("| pictures | detector | n | people | recall | precision | ms/picture |")
+    print("|---|---|---|---|---|---|---|")
+    if args.synth:
+        measure(f"synthetic {args.split}", synthetic(args.synth, args.split))
+    if args.coco:
+        measure("COCO photos", coco(args.coco))
+
+
+if __name__ == "__main__":
+    main()
