@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from posegpt.body.base import BodyModel, BodyOutput
-from posegpt.body.skeleton import JOINT_INDEX, KEYPOINT_NAMES, NUM_JOINTS, PARENTS
+from posegpt.body.kinematics import forward_kinematics
+from posegpt.body.skeleton import JOINT_INDEX, KEYPOINT_NAMES, NUM_JOINTS
 from posegpt.body.smpl_file import find_smpl_file, load_smpl_arrays
 
 #: Most shape coefficients used (SMPL 1.1 files carry 300).
@@ -36,26 +37,6 @@ KEYPOINT_VERTICES: dict[str, int] = {
     "left_heel": 3387,
     "right_heel": 6787,
 }
-
-
-def _kinematic_levels() -> tuple[list[int], list[tuple[slice, list[int]]], list[int]]:
-    """Forward-kinematics schedule over the joints sorted by depth in the tree ("level order").
-
-    Returns the level order; for each level below the root, its slice of the level order and
-    where its joints' parents stand in the level above; and where each joint stands in the
-    level order.
-    """
-    depth = [0] * NUM_JOINTS
-    for j in range(1, NUM_JOINTS):
-        depth[j] = depth[PARENTS[j]] + 1
-    order = sorted(range(NUM_JOINTS), key=depth.__getitem__)
-    steps = []
-    for d in range(1, max(depth) + 1):
-        above = [j for j in order if depth[j] == d - 1]
-        level = [j for j in order if depth[j] == d]
-        start = order.index(level[0])
-        steps.append((slice(start, start + len(level)), [above.index(PARENTS[j]) for j in level]))
-    return order, steps, [order.index(j) for j in range(NUM_JOINTS)]
 
 
 class SmplBody(BodyModel):
@@ -93,7 +74,6 @@ class SmplBody(BodyModel):
             for n in KEYPOINT_NAMES
         ]
         buffer("_kp_index", kp_index, torch.int64)
-        self._fk_order, self._fk_steps, self._fk_unsort = _kinematic_levels()
 
     @property
     def faces(self) -> torch.Tensor:
@@ -111,7 +91,7 @@ class SmplBody(BodyModel):
         blend = self.blend_dirs[: features.shape[1]]
         v_posed = torch.addmm(self.v_template, features, blend).view(batch, -1, 3)
 
-        rot, joints = self._forward_kinematics(rotmat, j_rest)
+        rot, joints = forward_kinematics(rotmat, j_rest)
         # Skinning transform of each joint: x -> rot @ (x - rest joint) + posed joint.
         offset = joints - (rot @ j_rest[..., None])[..., 0]
         transforms = torch.cat([rot, offset[..., None]], dim=-1).reshape(batch, NUM_JOINTS, 12)
@@ -120,19 +100,3 @@ class SmplBody(BodyModel):
 
         keypoints = torch.cat([vertices[:, self._kp_vertices], joints], dim=1)[:, self._kp_index]
         return BodyOutput(vertices, joints, keypoints)
-
-    def _forward_kinematics(
-        self, rotmat: torch.Tensor, j_rest: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global rotations (B, 24, 3, 3) and posed joint positions (B, 24, 3)."""
-        batch = rotmat.shape[0]
-        bones = torch.cat([j_rest[:, :1], j_rest[:, 1:] - j_rest[:, list(PARENTS[1:])]], dim=1)
-        # Transforms to the parent as 4x4 matrices, in level order.
-        local = torch.cat([rotmat, bones[..., None]], dim=-1)[:, self._fk_order]
-        bottom = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=local.dtype, device=local.device)
-        local = torch.cat([local, bottom.expand(batch, NUM_JOINTS, 1, 4)], dim=-2)
-        levels = [local[:, :1, :3]]  # world transforms (3x4) of each level
-        for joints, parents in self._fk_steps:
-            levels.append(levels[-1][:, parents] @ local[:, joints])
-        world = torch.cat(levels, dim=1)[:, self._fk_unsort]
-        return world[..., :3], world[..., 3]

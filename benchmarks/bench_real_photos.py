@@ -1,0 +1,131 @@
+"""Real photos: limb PA-MPJPE of image -> pose methods against mocap ground truth.
+
+Photos: the H36M frames of `mmpose_smpl/h36m/test_h36m.npz` (true SMPL poses, joints posed by
+the same body model) and `photos3d/` (MPI-INF-3DHP and CMU Panoptic, mocap 3D joints in the
+camera frame; joints with a Panoptic confidence under 0.1 left out). Each method reads the
+square person crop. Limb PA-MPJPE: Procrustes (rotation, translation, scale) on the 12 limb
+joints both skeletons share (shoulders, elbows, wrists, hips, knees, ankles), error on them.
+"spread": mean limb PA-MPJPE between the answers to different photos (0: the same answer to
+every photo). Methods: the mean training crop pose, the BlazePose fit, BlazePose's own world
+landmarks (not an SMPL pose: a reference), and posegpt models (`--model`, "default" or a folder).
+
+python benchmarks/bench_real_photos.py --data /work/data/synth --model default
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from posegpt.body import load_body_model
+from posegpt.data.formats import read_hmr
+from posegpt.data.images import crop_square, open_image
+from posegpt.eval.baselines import MeanPose
+from posegpt.eval.baselines.landmark_fit import LandmarkFit
+from posegpt.eval.bench_data import load_real_hmr
+from posegpt.eval.chat_method import PoseGPTMethod
+from posegpt.eval.items import ImageSet, LazyImages, TrainData
+from posegpt.eval.metrics import pa_mpjpe
+from posegpt.model.pose_tower.detector import PoseDetector
+from posegpt.model.pose_tower.landmarks import LIMB_JOINTS, LIMB_LANDMARKS, LIMB_NAMES
+from posegpt.serve.loading import load_chat_model
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared/data/real"
+PANOPTIC_NAMES = {"l_": "left_", "r_": "right_"}
+MIN_CONFIDENCE = 0.1
+
+
+def photos(real: Path, body) -> list[tuple[str, object, torch.Tensor, torch.Tensor]]:
+    """(name, crop, true limb joints (12, 3), mask (12,)) of every real photo."""
+    out = []
+    h36m = real / "mmpose_smpl/h36m/test_h36m.npz"
+    flat = Path(tempfile.mkdtemp())  # the npz names its images without their S*/ folders
+    for image in h36m.parent.rglob("S*/*/*.jpg"):
+        (flat / image.name).symlink_to(image)
+    items = load_real_hmr(h36m, flat)
+    joints = body(items.poses).joints[:, list(LIMB_JOINTS)]
+    for i in range(len(items)):
+        out.append(
+            (f"h36m/{i}", items.images[i], joints[i], torch.ones(len(LIMB_NAMES), dtype=bool))
+        )
+    for folder in sorted((real / "photos3d").iterdir()):
+        if not (folder / "index.json").is_file():
+            continue
+        for item in json.loads((folder / "index.json").read_text())["items"]:
+            names = [n for n in item["joint_names"]]
+            for short, long in PANOPTIC_NAMES.items():
+                names = [long + n[2:] if n.startswith(short) else n for n in names]
+            xyz = torch.tensor(item["joints3d_cam"], dtype=torch.float32)
+            conf = torch.tensor(item.get("joints3d_confidence", [1.0] * len(names)))
+            rows = [names.index(n) for n in LIMB_NAMES]
+            crop = crop_square(open_image(folder / item["image"]), tuple(item["bbox_xyxy"]))
+            out.append(
+                (f"{folder.name}/{item['image']}", crop, xyz[rows], conf[rows] >= MIN_CONFIDENCE)
+            )
+    return out
+
+
+def limb_error(pred: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -> float:
+    """Limb PA-MPJPE (mm) of (12, 3) joints on the joints in `mask`."""
+    return float(pa_mpjpe(pred[mask][None], truth[mask][None])[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="dataset whose train crops the baselines learn from",
+    )
+    parser.add_argument("--model", action="append", default=[], help='"default" or a model folder')
+    parser.add_argument("--real", type=Path, default=REAL)
+    args = parser.parse_args()
+    body = load_body_model()
+    poses = read_hmr(args.data / "image2pose" / "train.npz").pose  # the training crops' poses
+    train = TrainData(crops=ImageSet(LazyImages([lambda: None] * len(poses)), poses))
+    methods = [MeanPose(), LandmarkFit(body)]
+    for method in methods:
+        method.fit(train, progress=False)
+    for name in args.model:
+        methods.append(
+            PoseGPTMethod(load_chat_model(None if name == "default" else name), f"posegpt {name}")
+        )
+    items = photos(args.real, body)
+    detector = PoseDetector()
+    print(f"{len(items)} photos: " + ", ".join(n for n, *_ in items))
+    print(
+        "| method | limb PA-MPJPE H36M (mm) | photos3d (mm) | all (mm) | spread (mm) | ms/photo |"
+    )
+    print("|---|---|---|---|---|---|")
+    rows = [(m.name, m) for m in methods] + [("BlazePose world landmarks (reference)", None)]
+    for name, method in rows:
+        start = time.perf_counter()
+        if method is None:
+            found = [detector.detect(crop) for _, crop, *_ in items]
+            preds = torch.stack([torch.from_numpy(p[0].world[list(LIMB_LANDMARKS)]) for p in found])
+        else:
+            poses = torch.cat([method.predict_image([crop]) for _, crop, *_ in items])
+            with torch.no_grad():
+                preds = body(poses).joints[:, list(LIMB_JOINTS)]
+        ms = (time.perf_counter() - start) / len(items) * 1000
+        errors = [limb_error(p, t, m) for p, (_, _, t, m) in zip(preds, items, strict=True)]
+        h36m = [e for e, (n, *_) in zip(errors, items, strict=True) if n.startswith("h36m")]
+        other = errors[len(h36m) :]
+        pairs = [(i, j) for i in range(len(preds)) for j in range(i + 1, len(preds))]
+        spread = sum(float(pa_mpjpe(preds[i][None], preds[j][None])[0]) for i, j in pairs) / len(
+            pairs
+        )
+        mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+        cells = [mean(h36m), mean(other), mean(errors), spread, ms]
+        print(f"| {name} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
+        print("  per photo: " + " ".join(f"{e:.0f}" for e in errors))
+
+
+if __name__ == "__main__":
+    main()
