@@ -34,6 +34,8 @@ BASELINES = {
     "crop regressor + largest person": {"rpe"},
     "keypoints as text + fit": {"image2pose", "rpe", "speed"},
     "keypoints as text + fit + largest person": {"rpe"},
+    "BlazePose fit": {"image2pose", "rpe", "speed"},
+    "BlazePose fit + largest person": {"rpe"},
 }
 POSEGPT = {"text2pose", "spg", "spg_seen", "image2pose", "rpe", "retention", "speed"}
 

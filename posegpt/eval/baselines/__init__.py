@@ -5,6 +5,7 @@
 - `TextRegressor`: PoseScript-style MLP on MiniLM embeddings -> 6D -> rotations;
 - `CropRegressor`: HMR-style small CNN on person crops -> 6D -> rotations;
 - `KeypointFit`: the paper's "-S" pipeline, keypoints written as text then an SMPLify-style fit;
+- `LandmarkFit`: BlazePose (the pose tower's detector) + an SMPL fit to its world landmarks;
 - `LargestPerson(m)`: RPE with an oracle detector, `m` reading the largest person's crop.
 """
 
@@ -14,6 +15,7 @@ from posegpt.body.base import BodyModel
 from posegpt.eval.baselines.base import IMAGE_TASKS, TEXT_TASKS, Budget, Method
 from posegpt.eval.baselines.crop import CropRegressor, LargestPerson
 from posegpt.eval.baselines.keypoints import KeypointFit
+from posegpt.eval.baselines.landmark_fit import LandmarkFit
 from posegpt.eval.baselines.mean_pose import MeanPose
 from posegpt.eval.baselines.text import NearestCaption, TextRegressor
 from posegpt.model.text_embedder import SentenceEmbedder
@@ -24,6 +26,7 @@ __all__ = [
     "Budget",
     "CropRegressor",
     "KeypointFit",
+    "LandmarkFit",
     "LargestPerson",
     "MeanPose",
     "Method",
@@ -37,6 +40,7 @@ def make_baselines(body: BodyModel, embedder: SentenceEmbedder, budget: Budget) 
     """Every baseline, unfitted, sharing one sentence embedder and one training budget. The
     largest-person variants wrap (and share the training of) the image baselines."""
     crop, keypoints = CropRegressor(budget), KeypointFit(body, budget)
+    landmarks = LandmarkFit(body, budget.fit_steps)
     return [
         MeanPose(),
         NearestCaption(embedder),
@@ -45,4 +49,6 @@ def make_baselines(body: BodyModel, embedder: SentenceEmbedder, budget: Budget) 
         LargestPerson(crop),
         keypoints,
         LargestPerson(keypoints),
+        landmarks,
+        LargestPerson(landmarks),
     ]
