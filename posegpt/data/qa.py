@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from posegpt.body.rotations import check_rotmat
-from posegpt.data.records import Conversation, Message
 from posegpt.data.speculative import Situation, SpgSplit, speculative_query
 from posegpt.data.templates import (
     image2pose_question,
@@ -21,6 +20,7 @@ from posegpt.data.templates import (
     text2pose_question,
 )
 from posegpt.errors import InvalidInputError
+from posegpt.records import Conversation, Message
 
 #: SPG answers say what the person is probably doing before giving the pose.
 SPECULATIVE_ANSWERS: tuple[str, ...] = (

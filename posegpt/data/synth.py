@@ -63,12 +63,12 @@ from posegpt.data.instructions import (
 from posegpt.data.posecodes import facts, posecodes, posecodes_batch
 from posegpt.data.poses import PoseGenerator
 from posegpt.data.qa import speculative_conversation
-from posegpt.data.records import Conversation
 from posegpt.data.sampler import apportion
 from posegpt.data.speculative import SPG_SPLITS, spg_split
 from posegpt.data.splits import SPLITS, split_items, stream
 from posegpt.errors import InvalidInputError
 from posegpt.files import atomic_write_text
+from posegpt.records import Conversation
 from posegpt.render.views import save_png
 
 FORMAT, VERSION = "posegpt-dataset", 1

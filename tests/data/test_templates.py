@@ -18,7 +18,6 @@ from posegpt.data.qa import (
     speculative_conversation,
     text2pose_conversation,
 )
-from posegpt.data.records import IMAGE_TOKEN, POSE_TOKEN
 from posegpt.data.speculative import spg_split
 from posegpt.data.splits import split_items
 from posegpt.data.templates import (
@@ -30,6 +29,7 @@ from posegpt.data.templates import (
     text2pose_question,
 )
 from posegpt.errors import InvalidInputError
+from posegpt.records import IMAGE_TOKEN, POSE_TOKEN
 
 POSE = np.eye(3, dtype=np.float32)[None].repeat(24, 0)
 FACTS = [("Is the left arm raised?", "yes"), ("Which knee is bent?", "the left one")]
