@@ -347,7 +347,7 @@ def _sample(items: TextSet | ImageSet) -> dict:
 
 def _captioner(body: BodyModel) -> Caption:
     """caption(pose, seed): a detailed description of a pose by the data engine's captioner."""
-    from posegpt.data.captioner import PoseCaptioner
+    from posegpt.synth.captioner import PoseCaptioner
 
     captioner = PoseCaptioner(body)
     return lambda pose, seed: captioner.caption(pose, "long", seed)

@@ -1,24 +1,11 @@
 import numpy as np
 import pytest
 
-from posegpt.data.instructions import (
-    CHAT,
-    INSTRUCTION_KINDS,
-    behaviour_conversation,
-    chat_conversation,
-    count_conversation,
-    describe_conversation,
-    facts_conversation,
-    follow_up_conversation,
-)
-from posegpt.data.instructions import question_split as instruction_split
-from posegpt.data.qa import (
+from posegpt.data.conversations import (
     image2pose_conversation,
     rpe_conversation,
-    speculative_conversation,
     text2pose_conversation,
 )
-from posegpt.data.speculative import spg_split
 from posegpt.data.splits import split_items
 from posegpt.data.templates import (
     IMAGE2POSE_QUESTIONS,
@@ -30,6 +17,18 @@ from posegpt.data.templates import (
 )
 from posegpt.errors import InvalidInputError
 from posegpt.records import IMAGE_TOKEN, POSE_TOKEN
+from posegpt.synth.instructions import (
+    CHAT,
+    INSTRUCTION_KINDS,
+    behaviour_conversation,
+    chat_conversation,
+    count_conversation,
+    describe_conversation,
+    facts_conversation,
+    follow_up_conversation,
+)
+from posegpt.synth.instructions import question_split as instruction_split
+from posegpt.synth.speculative import speculative_conversation, spg_split
 
 POSE = np.eye(3, dtype=np.float32)[None].repeat(24, 0)
 FACTS = [("Is the left arm raised?", "yes"), ("Which knee is bent?", "the left one")]

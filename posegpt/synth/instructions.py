@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 import torch
 
-from posegpt.data.qa import text2pose_conversation
+from posegpt.data.conversations import text2pose_conversation
 from posegpt.data.splits import in_split, split_items
 from posegpt.data.templates import as_sentence, pick, with_image
 from posegpt.errors import InvalidInputError

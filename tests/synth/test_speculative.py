@@ -3,8 +3,9 @@ import re
 import numpy as np
 import pytest
 
-from posegpt.data.families import FAMILY_INFO
-from posegpt.data.speculative import (
+from posegpt.errors import InvalidInputError
+from posegpt.synth.pose_families import FAMILY_INFO
+from posegpt.synth.speculative import (
     QUERY_TEMPLATES,
     SITUATIONS,
     SPG_SPLITS,
@@ -13,7 +14,6 @@ from posegpt.data.speculative import (
     speculative_query,
     spg_split,
 )
-from posegpt.errors import InvalidInputError
 
 
 def test_lexicon_is_large_and_every_family_exists():
