@@ -18,7 +18,7 @@ from posegpt.eval.baselines import Method
 from posegpt.eval.items import ImageSet, LazyImages
 from posegpt.eval.report import FIGURE_FILE, JSON_FILE, MARKDOWN_FILE
 from posegpt.eval.retention import answer_matches, references
-from posegpt.eval.tasks import predict_images
+from posegpt.eval.scoring import predict_images
 from posegpt.model import build_model, save_pretrained, train_tokenizer
 from posegpt.records import Conversation, Message
 
