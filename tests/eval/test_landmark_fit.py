@@ -12,14 +12,14 @@ from posegpt.body import load_body_model
 from posegpt.body.kinematics import forward_kinematics
 from posegpt.body.rotations import geodesic_distance, identity_pose
 from posegpt.body.skeleton import JOINT_INDEX
-from posegpt.data.families import FAMILY_INFO
-from posegpt.data.poses import check_family, template_pose
 from posegpt.eval.baselines.landmark_fit import POINTS, LandmarkFit, fit_to_landmarks
 from posegpt.eval.baselines.smplify import GaussianPosePrior
 from posegpt.eval.items import ImageSet, LazyImages, TrainData
 from posegpt.eval.metrics import pa_mpjpe
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS
 from posegpt.model.pose_tower.landmarks import LANDMARK_INDEX, LIMB_JOINTS
+from posegpt.synth.pose_families import FAMILY_INFO
+from posegpt.synth.poses import check_family, template_pose
 
 FAMILIES = ("reaching_up", "kneeling_one_knee", "sitting_chair", "bending_forward", "lunging")
 #: Upright and facing the camera, in the camera frame (x right, y down, z forward).

@@ -28,13 +28,13 @@ from posegpt.body.base import BodyModel
 from posegpt.body.kinematics import forward_kinematics
 from posegpt.body.rotations import identity_pose, rotmat_to_6d, sixd_to_rotmat
 from posegpt.body.skeleton import JOINT_INDEX
-from posegpt.data.plausibility import limit_violation
 from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines.base import IMAGE_TASKS, Method
 from posegpt.eval.baselines.smplify import GaussianPosePrior
 from posegpt.eval.items import Box, TrainData
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person, PoseDetector
 from posegpt.model.pose_tower.landmarks import LANDMARK_INDEX
+from posegpt.synth.plausibility import limit_violation
 
 #: Points both skeletons have: name -> (SMPL joints averaged, BlazePose landmarks averaged).
 POINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
