@@ -1,7 +1,8 @@
 """Building a PoseGPT: a fresh backbone from a preset, or a local llava-hf checkpoint; LoRA.
 
 What trains:
-  - mode "scratch": every parameter, except the vision tower when `freeze_vision`, and CLIP's
+  - mode "scratch": every parameter, except the vision tower when `freeze_vision`, the vision
+    tower and image projector with the pose tower (`pose_tower`: they are unused), and CLIP's
     post-layernorm, which the LLaVA feature path never uses (a parameter without gradient
     would stall distributed training);
   - mode "lora": LoRA adapters on the language model's attention projections, the rows of
@@ -141,8 +142,10 @@ def prepare_backbone(
     post_layernorm = getattr(llava.model.vision_tower, "post_layernorm", None)
     if post_layernorm is not None:
         post_layernorm.requires_grad_(False)
-    if cfg.freeze_vision:
+    if cfg.freeze_vision or cfg.pose_tower != "none":
         llava.model.vision_tower.requires_grad_(False)
+    if cfg.pose_tower != "none":  # the pose tower fills the image placeholders: pixels unused
+        llava.model.multi_modal_projector.requires_grad_(False)
     if not lora:
         return llava
     ids = new_token_ids(tokenizer)

@@ -45,6 +45,11 @@ class PoseGPTConfig:
     image_std: tuple[float, float, float] = CLIP_STD
     # frozen sentence features of the user's words added to the LM input (text_features.py)
     text_encoder: Literal["none", "minilm"] = "none"
+    # frozen BlazePose landmarks of up to tower_slots people, tower_tokens LM tokens each, in
+    # place of the pixel tower's patches (pose_tower/); "none": the pixel tower
+    pose_tower: Literal["none", "blazepose"] = "none"
+    tower_slots: int = 4
+    tower_tokens: int = 2
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
     # loss = ce_weight * CE + pose_weight * L1(rotation matrices)
@@ -65,6 +70,12 @@ class PoseGPTConfig:
             raise InvalidInputError(
                 f"text_encoder must be 'none' or 'minilm', got {self.text_encoder!r}"
             )
+        if self.pose_tower not in ("none", "blazepose"):
+            raise InvalidInputError(
+                f"pose_tower must be 'none' or 'blazepose', got {self.pose_tower!r}"
+            )
+        if self.tower_slots < 1 or self.tower_tokens < 1:
+            raise InvalidInputError("tower_slots and tower_tokens must be >= 1")
         if self.image_size % self.patch_size:
             raise InvalidInputError(
                 f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"
@@ -74,7 +85,10 @@ class PoseGPTConfig:
 
     @property
     def image_seq_length(self) -> int:
-        """How many `<image>` tokens one image becomes: one per patch (CLS dropped)."""
+        """How many `<image>` tokens one image becomes: one per patch (CLS dropped), or with the
+        pose tower `tower_tokens` per person slot."""
+        if self.pose_tower == "blazepose":
+            return self.tower_slots * self.tower_tokens
         return (self.image_size // self.patch_size) ** 2
 
     def to_dict(self) -> dict[str, Any]:

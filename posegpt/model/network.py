@@ -8,6 +8,9 @@ samples made by `model.encode(messages)` and `model.preprocess(image)`, then
 
 With `config.text_encoder == "minilm"` the backbone reads input embeddings with frozen MiniLM
 sentence features of the user turns added (`posegpt.model.text_features`) instead of ids.
+With `config.pose_tower == "blazepose"` an image's `<image>` placeholders hold the pose
+tower's person tokens (`posegpt.model.pose_tower`) instead of pixel-tower patches, and an
+image input (`pixel_values` in batches) is its (slots, FEATURE_DIM) person features.
 
 Inference interface (for posegpt.serve): `model.chat(messages, image=...)` -> `Reply(text,
 poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose of the i-th.
@@ -30,8 +33,17 @@ from posegpt.errors import InvalidInputError
 from posegpt.model.chat_format import Message, check_messages, encode_conversation
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
-from posegpt.model.image import ImageInput, preprocess_image
+from posegpt.model.image import ImageInput, load_image, preprocess_image
 from posegpt.model.pose_head import PoseHead, pose_loss
+from posegpt.model.pose_tower.cache import TowerInputs
+from posegpt.model.pose_tower.features import (
+    FEATURE_DIM,
+    NOBODY_REPLY,
+    guessed_note,
+    guessed_parts,
+    nobody,
+)
+from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
     BOS_TOKEN,
@@ -82,6 +94,12 @@ class PoseGPT(nn.Module):
         self.config = config
         hidden = self.backbone.config.text_config.hidden_size
         self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
+        self.pose_tower = (
+            PoseTowerProjector(hidden, config.tower_slots, config.tower_tokens)
+            if config.pose_tower == "blazepose"
+            else None
+        )
+        self._tower_inputs = None  # the frozen detector, made on first use (not a submodule)
         self.text_features = (
             UserTextFeatures(tokenizer, hidden) if config.text_encoder == "minilm" else None
         )
@@ -109,8 +127,11 @@ class PoseGPT(nn.Module):
         )
 
     def preprocess(self, image: ImageInput) -> torch.Tensor:
-        """A picture -> (3, S, S) pixel values for this model's vision tower."""
+        """A picture -> (3, S, S) pixel values for this model's vision tower, or with the pose
+        tower (slots, FEATURE_DIM) person features (BlazePose runs here)."""
         cfg = self.config
+        if self.pose_tower is not None:
+            return self.tower_inputs(None, None, lambda: load_image(image))
         return preprocess_image(image, cfg.image_size, cfg.image_mean, cfg.image_std)
 
     @property
@@ -129,9 +150,9 @@ class PoseGPT(nn.Module):
         input_ids = batch["input_ids"]
         pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
         out = self.llava(
-            **self._inputs(input_ids),
+            **self._inputs(input_ids, pixel_values),
             attention_mask=batch.get("attention_mask"),
-            pixel_values=pixel_values,
+            pixel_values=None if self.pose_tower is not None else pixel_values,
             labels=batch.get("labels"),
             output_hidden_states=-1,
         )
@@ -170,6 +191,9 @@ class PoseGPT(nn.Module):
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
         input_ids, pixel_values = self._prompt(messages, image)
+        towered = self.pose_tower is not None and pixel_values is not None
+        if towered and nobody(pixel_values[0]):
+            return Reply(NOBODY_REPLY, [])
         if input_ids.shape[1] + max_new_tokens + 1 > self.config.max_length:
             raise InvalidInputError(
                 f"the conversation ({input_ids.shape[1]} tokens) and reply ({max_new_tokens}) "
@@ -199,7 +223,10 @@ class PoseGPT(nn.Module):
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
         poses = self.pose_head(hidden[positions]).cpu() if len(positions) else []
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
-        return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
+        text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
+        if towered and len(poses) and guessed_parts(pixel_values[0]):
+            text = f"{text} {guessed_note(guessed_parts(pixel_values[0]))}"
+        return Reply(text, list(poses))
 
     def _prompt(
         self, messages: Sequence[Message], image: ImageInput | torch.Tensor | None
@@ -224,9 +251,11 @@ class PoseGPT(nn.Module):
         generation: GenerationConfig,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The new token ids (N,) and the last hidden state OF each of them (N, hidden)."""
-        images = {} if pixel_values is None else {"pixel_values": pixel_values}
+        images = {}
+        if pixel_values is not None and self.pose_tower is None:
+            images = {"pixel_values": pixel_values}
         out = self.llava.generate(
-            **{"input_ids": input_ids, **self._inputs(input_ids)},
+            **{"input_ids": input_ids, **self._inputs(input_ids, pixel_values)},
             attention_mask=torch.ones_like(input_ids),
             generation_config=generation,
             **images,
@@ -246,12 +275,28 @@ class PoseGPT(nn.Module):
             hidden = torch.cat([hidden, step.hidden_states[-1][0]])
         return new_ids, hidden
 
-    def _inputs(self, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The backbone's input: the ids, or with text features their embeddings with them."""
-        if self.text_features is None:
+    @property
+    def tower_inputs(self) -> TowerInputs:
+        """Pictures -> pose tower features (the detector is made on first use)."""
+        if self._tower_inputs is None:
+            self._tower_inputs = TowerInputs(None, self.config.tower_slots)
+        return self._tower_inputs
+
+    def _inputs(
+        self, input_ids: torch.Tensor, images: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The backbone's input: the ids, or their embeddings with the text features added and
+        (pose tower) the person tokens written at the `<image>` placeholders."""
+        towered = self.pose_tower is not None and images is not None
+        if self.text_features is None and not towered:
             return {"input_ids": input_ids}
         embeds = self.backbone.get_input_embeddings()(input_ids)
-        return {"inputs_embeds": self.text_features(input_ids, embeds)}
+        if self.text_features is not None:
+            embeds = self.text_features(input_ids, embeds)
+        if towered:
+            tokens = self.pose_tower(images).to(embeds.dtype)
+            embeds = embeds.masked_scatter((input_ids == self.image_token_id)[..., None], tokens)
+        return {"inputs_embeds": embeds}
 
     @property
     def device(self) -> torch.device:
@@ -259,7 +304,15 @@ class PoseGPT(nn.Module):
 
     def _pixel_values(self, image: ImageInput | torch.Tensor) -> torch.Tensor:
         """(1, 3, S, S) pixel values from a picture or from ready pixel values."""
-        if isinstance(image, torch.Tensor):
+        if isinstance(image, torch.Tensor) and self.pose_tower is not None:
+            shape = (self.config.tower_slots, FEATURE_DIM)
+            if image.shape != shape or not image.is_floating_point():
+                raise InvalidInputError(
+                    f"pose tower features must be a float {shape} tensor, "
+                    f"got {image.dtype} {tuple(image.shape)}"
+                )
+            pixels = image
+        elif isinstance(image, torch.Tensor):
             size = self.config.image_size
             if image.shape != (3, size, size) or not image.is_floating_point():
                 raise InvalidInputError(
@@ -282,6 +335,6 @@ class PoseGPT(nn.Module):
                 f"{images} image(s) need {images * self.image_seq_length} {IMAGE_TOKEN} "
                 f"placeholders, found {placeholders}"
             )
-        if pixel_values is None:
-            return None
+        if pixel_values is None or self.pose_tower is not None:
+            return pixel_values
         return pixel_values.to(self.backbone.model.vision_tower.dtype)

@@ -28,6 +28,7 @@ from posegpt.data.images import crop_square, open_image
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError
 from posegpt.model import PoseGPTConfig, encode_conversation, preprocess_image
+from posegpt.model.pose_tower.cache import TowerInputs
 from posegpt.model.tokenizer import IMAGE_TOKEN, token_id
 from posegpt.records import POSE_TOKEN, Conversation
 
@@ -94,7 +95,8 @@ def corpus(source: ConversationSource) -> Iterator[str]:
 
 
 class EncodedDataset(Dataset):
-    """Keys (epoch, index) -> model samples: `input_ids`, `labels`, `poses`, `pixel_values`.
+    """Keys (epoch, index) -> model samples: `input_ids`, `labels`, `poses`, `pixel_values`
+    (with the pose tower: the picture's person features, from the dataset's stored detections).
 
     Conversations longer than `max_len` tokens are cut at the end; poses whose `<POSE>` was
     cut are dropped. Picklable, so DataLoader workers can use it.
@@ -110,6 +112,9 @@ class EncodedDataset(Dataset):
         self.source, self.tokenizer, self.config, self.max_len = source, tokenizer, config, max_len
         self.pose_id = token_id(tokenizer, POSE_TOKEN)
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
+        self.tower = None
+        if config.pose_tower != "none":
+            self.tower = TowerInputs(getattr(source, "root", None), config.tower_slots)
 
     def __getitem__(self, key: Key) -> dict[str, torch.Tensor]:
         epoch, index = key
@@ -141,7 +146,11 @@ class EncodedDataset(Dataset):
         poses = [torch.as_tensor(p, dtype=torch.float32) for p in conversation.poses[:kept]]
         if poses:
             sample["poses"] = torch.stack(poses)
-        if has_image:
+        if has_image and self.tower is not None:  # stored detections (pose_tower/cache.py)
+            crop_box = conversation.meta.get("crop_box")
+            load = functools.partial(self.source.load_image, conversation)
+            sample["pixel_values"] = self.tower(conversation.image, crop_box, load)
+        elif has_image:
             image = self.source.load_image(conversation)
             sample["pixel_values"] = preprocess_image(
                 image, cfg.image_size, cfg.image_mean, cfg.image_std

@@ -1,0 +1,108 @@
+"""The pose tower's detections, computed once per dataset and stored, so training never runs
+BlazePose per step.
+
+`build_cache(root)` runs the detector over every picture under `root/images` and writes
+`root/pose_tower/detections.npz`: `names` (N,) image paths relative to `root`, `count` (N,)
+people found, and per picture up to STORED people's `landmarks`, `world` (N, STORED, 33, 3) and
+`box` (N, STORED, 4). `TowerInputs` serves model inputs from it; a picture it lacks (e.g. a
+crop box of a real dataset) is detected when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from posegpt.errors import ModelFileError
+from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person, PoseDetector
+from posegpt.model.pose_tower.features import tower_features
+
+CACHE_DIR, CACHE_FILE = "pose_tower", "detections.npz"
+#: Most people stored per picture.
+STORED = 6
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def cache_path(root: str | os.PathLike) -> Path:
+    return Path(root) / CACHE_DIR / CACHE_FILE
+
+
+def build_cache(
+    root: str | os.PathLike, detector: PoseDetector | None = None, progress: bool = True
+) -> Path:
+    """Detect the people in every picture under `root/images`; write and return the cache."""
+    root = Path(root)
+    names = sorted(
+        p.relative_to(root).as_posix()
+        for p in (root / "images").rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if not names:
+        raise ModelFileError(f"no pictures under {root / 'images'}")
+    detector = detector or PoseDetector()
+    shape = (len(names), STORED, NUM_LANDMARKS, 3)
+    arrays = {
+        "names": np.array(names),
+        "count": np.zeros(len(names), np.int32),
+        "landmarks": np.zeros(shape, np.float32),
+        "world": np.zeros(shape, np.float32),
+        "box": np.zeros((len(names), STORED, 4), np.float32),
+    }
+    for i, name in enumerate(tqdm(names, desc="pose tower", disable=not progress)):
+        people = detector.detect(root / name)[:STORED]
+        arrays["count"][i] = len(people)
+        for j, person in enumerate(people):
+            arrays["landmarks"][i, j] = person.landmarks
+            arrays["world"][i, j] = person.world
+            arrays["box"][i, j] = person.box
+    path = cache_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def read_cache(root: str | os.PathLike) -> dict[str, list[Person]]:
+    """Image path (relative to `root`) -> the people stored for it; empty without a cache."""
+    path = cache_path(root)
+    if not path.is_file():
+        return {}
+    with np.load(path, allow_pickle=False) as npz:
+        data = {k: npz[k] for k in npz.files}
+    return {
+        str(name): [
+            Person(data["landmarks"][i, j], data["world"][i, j], data["box"][i, j])
+            for j in range(int(data["count"][i]))
+        ]
+        for i, name in enumerate(data["names"])
+    }
+
+
+class TowerInputs:
+    """(image path, crop box) -> (slots, FEATURE_DIM) tower features, from the cache of the
+    dataset at `root`, else by running the detector on `load()`'s picture."""
+
+    def __init__(self, root: str | os.PathLike | None, slots: int) -> None:
+        self.root, self.slots = root, slots
+        self._people: dict[str, list[Person]] | None = None
+        self._detector: PoseDetector | None = None
+
+    def __call__(
+        self, image: str | None, crop_box: object, load: Callable[[], Image.Image]
+    ) -> torch.Tensor:
+        if self._people is None:
+            self._people = read_cache(self.root) if self.root is not None else {}
+        people = self._people.get(str(image)) if image is not None and crop_box is None else None
+        if people is None:
+            if self._detector is None:
+                self._detector = PoseDetector()
+            people = self._detector.detect(load())
+        return tower_features(people, self.slots)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_detector": None}

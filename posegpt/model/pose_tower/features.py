@@ -1,0 +1,88 @@
+"""Detected people -> the pose tower's input: one normalised feature row per person slot.
+
+Per person (FEATURE_DIM values): the 33 image landmarks relative to the person's box (centred,
+divided by the box's longer side) with their visibility, the 33 world landmarks (metres,
+hip-centred, camera axes), the box's centre and size as fractions of the picture (the place in
+the picture), and a 1 marking the slot as used. Up to `slots` people, the largest kept, left to
+right; empty slots are all zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person, box_area
+
+FEATURE_DIM = NUM_LANDMARKS * 3 * 2 + 4 + 1
+#: Where each part of a feature row starts (slices into FEATURE_DIM).
+IMAGE_PART = slice(0, NUM_LANDMARKS * 3)
+WORLD_PART = slice(NUM_LANDMARKS * 3, NUM_LANDMARKS * 6)
+BOX_PART = slice(NUM_LANDMARKS * 6, NUM_LANDMARKS * 6 + 4)
+USED = FEATURE_DIM - 1
+
+
+def person_row(person: Person) -> np.ndarray:
+    """(FEATURE_DIM,) features of one person (see the module docstring)."""
+    x0, y0, x1, y1 = (float(v) for v in person.box)
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2], np.float32)
+    side = max(x1 - x0, y1 - y0, 1e-3)
+    marks = person.landmarks.astype(np.float32).copy()
+    marks[:, :2] = (marks[:, :2] - centre) / side
+    box = np.array([centre[0], centre[1], x1 - x0, y1 - y0], np.float32)
+    world = person.world.astype(np.float32).reshape(-1)
+    return np.concatenate([marks.reshape(-1), world, box, [1.0]]).astype(np.float32)
+
+
+def chosen(people: Sequence[Person], slots: int) -> list[Person]:
+    """The `slots` largest people, left to right."""
+    largest = sorted(people, key=lambda p: -box_area(p.box))[:slots]
+    return sorted(largest, key=lambda p: float(p.box[0] + p.box[2]))
+
+
+def tower_features(people: Sequence[Person], slots: int) -> torch.Tensor:
+    """(slots, FEATURE_DIM) float32 features of the people in one picture."""
+    out = np.zeros((slots, FEATURE_DIM), np.float32)
+    for i, person in enumerate(chosen(people, slots)):
+        out[i] = person_row(person)
+    return torch.from_numpy(out)
+
+
+#: The reply to a picture in which the tower finds nobody (no pose is made up).
+NOBODY_REPLY = "I can't see anyone in this picture, so I have no pose to give."
+#: Body parts named when their landmarks are not seen: part -> BlazePose landmarks.
+PARTS: dict[str, tuple[int, ...]] = {
+    "head": (0, 7, 8),
+    "left arm": (13, 15),
+    "right arm": (14, 16),
+    "left leg": (25, 27),
+    "right leg": (26, 28),
+}
+#: A part counts as guessed when its landmarks' mean visibility is under this.
+SEEN = 0.5
+
+
+def nobody(features: torch.Tensor) -> bool:
+    """Whether (slots, FEATURE_DIM) features hold no person."""
+    return not bool(features[:, USED].any())
+
+
+def guessed_parts(features: torch.Tensor) -> list[str]:
+    """The parts of the largest person of (slots, FEATURE_DIM) features that were not seen."""
+    used = features[features[:, USED] > 0]
+    if not len(used):
+        return []
+    largest = used[int((used[:, BOX_PART][:, 2] * used[:, BOX_PART][:, 3]).argmax())]
+    visibility = largest[IMAGE_PART].view(NUM_LANDMARKS, 3)[:, 2]
+    return [part for part, marks in PARTS.items() if float(visibility[list(marks)].mean()) < SEEN]
+
+
+def guessed_note(parts: list[str]) -> str:
+    """A sentence naming the guessed parts ("" when none)."""
+    if not parts:
+        return ""
+    names = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    verb = "is" if len(parts) == 1 else "are"
+    return f"(The {names} {verb} not visible in the picture, so guessed.)"

@@ -1,0 +1,92 @@
+"""The pose tower in the model: person features -> tokens at the <image> placeholders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from posegpt.model import build_model, get_config, load_pretrained, save_pretrained
+from posegpt.model.pose_tower.cache import TowerInputs, build_cache, read_cache
+from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person
+from posegpt.model.pose_tower.features import (
+    FEATURE_DIM,
+    NOBODY_REPLY,
+    USED,
+    guessed_note,
+    guessed_parts,
+    tower_features,
+)
+
+QUESTION = [{"role": "user", "content": "<image>\nCan you predict the SMPL pose?"}]
+
+
+def person(x0: float, width: float, legs_seen: bool = True) -> Person:
+    rng = np.random.default_rng(int(x0 * 100))
+    marks = np.column_stack(
+        [x0 + width * rng.random(NUM_LANDMARKS), rng.random(NUM_LANDMARKS), np.ones(NUM_LANDMARKS)]
+    ).astype(np.float32)
+    if not legs_seen:
+        marks[25:, 2] = 0.05
+    box = np.array([x0, 0.0, x0 + width, 1.0], np.float32)
+    return Person(marks, rng.normal(size=(NUM_LANDMARKS, 3)).astype(np.float32), box)
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    torch.manual_seed(0)
+    return build_model(get_config("tiny", pose_tower="blazepose"), tokenizer)
+
+
+def test_features_keep_the_largest_people_left_to_right():
+    people = [person(0.7, 0.1), person(0.1, 0.3), person(0.4, 0.2)]
+    features = tower_features(people, slots=2)
+    assert features.shape == (2, FEATURE_DIM)
+    assert features[:, USED].tolist() == [1.0, 1.0]
+    centres = features[:, -5]  # box centre x
+    assert 0.2 < centres[0] < centres[1] < 0.6  # the two largest, left to right
+    assert not tower_features([], slots=3).any()
+
+
+def test_the_image_placeholders_read_the_person_tokens(model, make_batch):
+    batch = make_batch(model)
+    assert batch["input_ids"].eq(model.image_token_id).sum() == 4 * 2  # slots x tokens
+    batch["pixel_values"] = tower_features([person(0.2, 0.3)], 4)[None]
+    first = model(batch).logits
+    batch["pixel_values"] = tower_features([person(0.5, 0.3)], 4)[None]
+    assert not torch.allclose(first, model(batch).logits)  # the features reach the LM
+    out = model(batch)
+    out.loss.backward()
+    assert model.pose_tower.mlp[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.backbone.model.vision_tower.parameters())
+    model.zero_grad()
+
+
+def test_nobody_in_the_picture_gets_words_and_no_pose(model):
+    reply = model.chat(QUESTION, image=tower_features([], 4), max_new_tokens=4)
+    assert reply.text == NOBODY_REPLY and reply.poses == []
+
+
+def test_unseen_parts_are_named_as_guessed():
+    features = tower_features([person(0.1, 0.5, legs_seen=False), person(0.7, 0.1)], 4)
+    assert guessed_parts(features) == ["left leg", "right leg"]
+    assert guessed_note(["left leg", "right leg"]).startswith("(The left leg and right leg are")
+    assert guessed_parts(tower_features([person(0.1, 0.5)], 4)) == []
+
+
+def test_save_and_load_keep_the_projector(model, tmp_path):
+    save_pretrained(model, tmp_path / "m")
+    loaded = load_pretrained(tmp_path / "m")
+    assert loaded.config.pose_tower == "blazepose"
+    assert torch.equal(loaded.pose_tower.mlp[0].weight, model.pose_tower.mlp[0].weight)
+
+
+def test_stored_detections_are_served_without_running_the_detector(tmp_path):
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "images" / "empty.png")
+    build_cache(tmp_path, progress=False)
+    assert read_cache(tmp_path) == {"images/empty.png": []}
+    inputs = TowerInputs(tmp_path, slots=2)
+    never = lambda: pytest.fail("the detector ran")  # noqa: E731
+    assert not inputs("images/empty.png", None, never).any()
