@@ -6,7 +6,8 @@ camera frame; joints with a Panoptic confidence under 0.1 left out). Each method
 square person crop. Limb PA-MPJPE: Procrustes (rotation, translation, scale) on the 12 limb
 joints both skeletons share (shoulders, elbows, wrists, hips, knees, ankles), error on them.
 "spread": mean limb PA-MPJPE between the answers to different photos (0: the same answer to
-every photo). Methods: the mean training crop pose, the BlazePose fit, BlazePose's own world
+every photo). Methods: the mean training crop pose, the crop regressor (trained here on the
+dataset's crops, as in `posegpt bench`), the BlazePose fit, BlazePose's own world
 landmarks (not an SMPL pose: a reference), and posegpt models (`--model`, "default" or a folder).
 
 python benchmarks/bench_real_photos.py --data /work/data/synth --model default
@@ -23,9 +24,10 @@ from pathlib import Path
 import torch
 
 from posegpt.body import load_body_model
+from posegpt.data.dataset import CROP_KEY
 from posegpt.data.formats import read_hmr
 from posegpt.data.images import crop_square, open_image
-from posegpt.eval.baselines import MeanPose
+from posegpt.eval.baselines import CropRegressor, MeanPose
 from posegpt.eval.baselines.landmark_fit import LandmarkFit
 from posegpt.eval.bench_data import load_real_hmr
 from posegpt.eval.chat_method import PoseGPTMethod
@@ -70,6 +72,14 @@ def photos(real: Path, body) -> list[tuple[str, object, torch.Tensor, torch.Tens
     return out
 
 
+def crops(root: Path, split: str) -> ImageSet:
+    """The person crops of a synthetic dataset's split, with their poses."""
+    hmr = read_hmr(root / "image2pose" / f"{split}.npz")
+    names = hmr.extras[CROP_KEY]
+    loaders = [lambda n=str(n): open_image(root / "images" / n) for n in names]
+    return ImageSet(LazyImages(loaders), hmr.pose)
+
+
 def limb_error(pred: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -> float:
     """Limb PA-MPJPE (mm) of (12, 3) joints on the joints in `mask`."""
     return float(pa_mpjpe(pred[mask][None], truth[mask][None])[0])
@@ -87,9 +97,8 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=REAL)
     args = parser.parse_args()
     body = load_body_model()
-    poses = read_hmr(args.data / "image2pose" / "train.npz").pose  # the training crops' poses
-    train = TrainData(crops=ImageSet(LazyImages([lambda: None] * len(poses)), poses))
-    methods = [MeanPose(), LandmarkFit(body)]
+    train = TrainData(crops=crops(args.data, "train"), crops_val=crops(args.data, "val"))
+    methods = [MeanPose(), CropRegressor(), LandmarkFit(body)]
     for method in methods:
         method.fit(train, progress=False)
     for name in args.model:
