@@ -19,6 +19,8 @@ Protocol:
 - image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG.
 - rpe: whole pictures + one description of one person; per description kind and averaged
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
+  "right_person": % of answers nearest the described person's true pose among the people of
+  the picture (`posegpt.eval.right_person`; pictures of two or more people).
 - retention (methods that chat): accuracy on held-out non-pose questions and the `<POSE>`
   emission rate (exactly one pose per pose request, none otherwise); `posegpt.eval.retention`.
 - speed: ms per pose one request at a time, poses/s in one batched call (posegpt answers one
@@ -56,6 +58,7 @@ from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.report import PAPER_NUMBERS
 from posegpt.eval.retention import evaluate_retention
 from posegpt.eval.retrieval import RetrievalModel, TextPosePairs, train_retrieval
+from posegpt.eval.right_person import candidates
 from posegpt.eval.scoring import (
     POSE_METRICS,
     RETRIEVAL_METRICS,
@@ -277,6 +280,9 @@ class _Runner:
         if items.kinds is not None:
             kinds = sorted(set(items.kinds))
             columns += [f"{m}_{k}" for m in POSE_METRICS for k in kinds]
+            if candidates(items):
+                qualified = sorted({items.kinds[row] for row in candidates(items)})
+                columns += ["right_person", *(f"right_person_{k}" for k in qualified)]
         families = self._family_column(items, columns)
         table = self._table(name, columns, len(items), title)
         self._family_reference(table, items, families)

@@ -19,6 +19,7 @@ from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import pose_errors
 from posegpt.eval.retrieval import RetrievalModel, evaluate_retrieval
+from posegpt.eval.right_person import right_person_rates
 
 POSE_METRICS = ("mpjpe", "pa_mpjpe", "mpjre")
 RETRIEVAL_METRICS = tuple(f"{d}_R@{k}" for d in ("t2p", "p2t") for k in (5, 10, 20)) + ("mean",)
@@ -62,6 +63,7 @@ def score_text(
         metrics.update(
             retrieval_metrics(evaluator, items.references or items.texts, poses, gallery, seed)
         )
+    metrics.update(right_person_rates(poses, items, body))
     if families is not None and items.families is not None:
         metrics["family_acc"] = families.accuracy(poses, items.families)
     return Scored(metrics, poses, seconds, list(getattr(method, "pose_counts", [])))
@@ -98,7 +100,8 @@ def score_image(
 ) -> Scored:
     """Image -> pose: pose errors; with description kinds (RPE), also per kind
     ("<metric>_<kind>") and the plain metrics averaged over the kinds; with `families` and
-    known item families, the % of poses in the item's family ("family_acc")."""
+    known item families, the % of poses in the item's family ("family_acc"); on RPE pictures
+    of several people, the % of answers nearest the described person ("right_person")."""
     start = time.perf_counter()
     poses = predict_images(method, items)
     seconds = time.perf_counter() - start
@@ -113,6 +116,7 @@ def score_image(
             metrics.update({f"{m}_{kind}": float(errors[m][rows].mean()) for m in POSE_METRICS})
         for m in POSE_METRICS:
             metrics[m] = sum(metrics[f"{m}_{kind}"] for kind in kinds) / len(kinds)
+    metrics.update(right_person_rates(poses, items, body))
     if families is not None and items.families is not None:
         metrics["family_acc"] = families.accuracy(poses, items.families)
     return Scored(metrics, poses, seconds, list(getattr(method, "pose_counts", [])))
