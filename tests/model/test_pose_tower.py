@@ -39,13 +39,13 @@ def model(tokenizer):
     return build_model(get_config("tiny", pose_tower="blazepose"), tokenizer)
 
 
-def test_features_keep_the_largest_people_left_to_right():
-    people = [person(0.7, 0.1), person(0.1, 0.3), person(0.4, 0.2)]
+def test_features_keep_the_largest_people_largest_first():
+    people = [person(0.7, 0.1), person(0.4, 0.2), person(0.1, 0.3)]
     features = tower_features(people, slots=2)
     assert features.shape == (2, FEATURE_DIM)
     assert features[:, USED].tolist() == [1.0, 1.0]
-    centres = features[:, -5]  # box centre x
-    assert 0.2 < centres[0] < centres[1] < 0.6  # the two largest, left to right
+    widths = features[:, -3]  # box width
+    assert widths.tolist() == pytest.approx([0.3, 0.2])
     assert not tower_features([], slots=3).any()
 
 

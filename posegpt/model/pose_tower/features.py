@@ -3,8 +3,9 @@
 Per person (FEATURE_DIM values): the 33 image landmarks relative to the person's box (centred,
 divided by the box's longer side) with their visibility, the 33 world landmarks (metres,
 hip-centred, camera axes), the box's centre and size as fractions of the picture (the place in
-the picture), and a 1 marking the slot as used. Up to `slots` people, the largest kept, left to
-right; empty slots are all zeros.
+the picture), and a 1 marking the slot as used. Up to `slots` people, largest first (in a crop
+the person asked about; in a scene, where each stands is in their box features); empty slots
+are all zeros.
 """
 
 from __future__ import annotations
@@ -37,9 +38,8 @@ def person_row(person: Person) -> np.ndarray:
 
 
 def chosen(people: Sequence[Person], slots: int) -> list[Person]:
-    """The `slots` largest people, left to right."""
-    largest = sorted(people, key=lambda p: -box_area(p.box))[:slots]
-    return sorted(largest, key=lambda p: float(p.box[0] + p.box[2]))
+    """The `slots` largest people, largest first (in a crop, the person asked about)."""
+    return sorted(people, key=lambda p: -box_area(p.box))[:slots]
 
 
 def tower_features(people: Sequence[Person], slots: int) -> torch.Tensor:
