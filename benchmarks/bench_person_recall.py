@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from posegpt.data.formats import read_hmr
+from posegpt.data.images import open_image
 from posegpt.model.pose_tower.detector import PoseDetector
 from posegpt.model.pose_tower.landmarks import COCO17_LANDMARKS
 
@@ -81,11 +82,9 @@ def measure(name: str, items: list[tuple[Path, list[np.ndarray]]]) -> None:
         truth = found = detections = 0
         start = time.perf_counter()
         for path, people in items:
-            detected = detector.detect(path)
-            with open(path, "rb"):
-                from PIL import Image
-
-                size = Image.open(path).size
+            picture = open_image(path)
+            detected = detector.detect(picture)
+            size = picture.size
             truth += len(people)
             found += matched(detected, people, size)
             detections += len(detected)
