@@ -73,6 +73,9 @@ def test_unseen_parts_are_named_as_guessed():
     assert guessed_parts(features) == ["left leg", "right leg"]
     assert guessed_note(["left leg", "right leg"]).startswith("(The left leg and right leg are")
     assert guessed_parts(tower_features([person(0.1, 0.5)], 4)) == []
+    below = person(0.1, 0.5)
+    below.landmarks[[26, 28, 30, 32], 1] = 1.3  # the right leg out of the picture, "visible"
+    assert guessed_parts(tower_features([below], 4)) == ["right leg"]
 
 
 def test_save_and_load_keep_the_projector(model, tmp_path):

@@ -54,13 +54,14 @@ def tower_features(people: Sequence[Person], slots: int) -> torch.Tensor:
 NOBODY_REPLY = "I can't see anyone in this picture, so I have no pose to give."
 #: Body parts named when their landmarks are not seen: part -> BlazePose landmarks.
 PARTS: dict[str, tuple[int, ...]] = {
-    "head": (0, 7, 8),
-    "left arm": (13, 15),
-    "right arm": (14, 16),
-    "left leg": (25, 27),
-    "right leg": (26, 28),
+    "head": (0, 2, 5, 7, 8),
+    "left arm": (13, 15, 17, 19),
+    "right arm": (14, 16, 18, 20),
+    "left leg": (25, 27, 29, 31),
+    "right leg": (26, 28, 30, 32),
 }
-#: A part counts as guessed when its landmarks' mean visibility is under this.
+#: A landmark is seen when its visibility is at least this and it lies in the picture; a part
+#: is guessed when under half of its landmarks are seen.
 SEEN = 0.5
 
 
@@ -75,8 +76,12 @@ def guessed_parts(features: torch.Tensor) -> list[str]:
     if not len(used):
         return []
     largest = used[int((used[:, BOX_PART][:, 2] * used[:, BOX_PART][:, 3]).argmax())]
-    visibility = largest[IMAGE_PART].view(NUM_LANDMARKS, 3)[:, 2]
-    return [part for part, marks in PARTS.items() if float(visibility[list(marks)].mean()) < SEEN]
+    marks = largest[IMAGE_PART].view(NUM_LANDMARKS, 3)
+    centre, size = largest[BOX_PART][:2], largest[BOX_PART][2:]
+    xy = centre + marks[:, :2] * size.max().clamp(min=1e-3)  # back to picture fractions
+    inside = ((xy >= 0) & (xy <= 1)).all(dim=1)
+    seen = (marks[:, 2] >= SEEN) & inside
+    return [part for part, ids in PARTS.items() if float(seen[list(ids)].float().mean()) < 0.5]
 
 
 def guessed_note(parts: list[str]) -> str:
