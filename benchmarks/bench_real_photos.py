@@ -95,10 +95,17 @@ def main() -> None:
     )
     parser.add_argument("--model", action="append", default=[], help='"default" or a model folder')
     parser.add_argument("--real", type=Path, default=REAL)
+    parser.add_argument(
+        "--no-crop-regressor", action="store_true", help="skip training the crop regressor"
+    )
     args = parser.parse_args()
     body = load_body_model()
     train = TrainData(crops=crops(args.data, "train"), crops_val=crops(args.data, "val"))
-    methods = [MeanPose(), CropRegressor(), LandmarkFit(body)]
+    methods = [
+        MeanPose(),
+        *([] if args.no_crop_regressor else [CropRegressor()]),
+        LandmarkFit(body),
+    ]
     for method in methods:
         method.fit(train, progress=False)
     for name in args.model:
