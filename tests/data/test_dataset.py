@@ -17,9 +17,6 @@ from posegpt.data.formats import (
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.records import POSE_TOKEN, Conversation, Message
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
-H36M = REAL / "mmpose_smpl/h36m"
-
 
 def yawed(n: int, seed: int = 0) -> torch.Tensor:
     """Upright poses facing random directions (random body joints, root = a turn about y)."""
@@ -148,12 +145,12 @@ def test_dataset_bad_inputs(tmp_path):
         dataset[len(dataset)]
 
 
-@pytest.mark.skipif(not (H36M / "test_h36m.npz").exists(), reason="shared real data not present")
-def test_real_hmr_data_drop_in(tmp_path):
+def test_real_hmr_data_drop_in(tmp_path, real_data):
     """The real Human3.6M sample, linked (not copied) into a dataset folder."""
+    h36m = real_data("mmpose_smpl/h36m")
     (tmp_path / "image2pose").mkdir()
-    (tmp_path / "image2pose/test.npz").symlink_to(H36M / "test_h36m.npz")
-    (tmp_path / "images").symlink_to(H36M)
+    (tmp_path / "image2pose/test.npz").symlink_to(real_data("mmpose_smpl/h36m/test_h36m.npz"))
+    (tmp_path / "images").symlink_to(h36m)
     dataset = PoseDataset(tmp_path, "test")
     assert dataset.sizes["image2pose"] == 4 and dataset.sizes["rpe"] == 0
     sample = dataset[0]

@@ -10,15 +10,8 @@ from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.synth.plausibility import is_plausible
 from posegpt.synth.real_poses import RealPoseSource, load_amass_poses, load_hmr_poses
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
-AMASS = REAL / "amass_sample/amass_sample.npz"
-HMR = REAL / "mmpose_smpl/h36m/test_h36m.npz"
-
-
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"real sample data not found at {path}")
-    return path
+AMASS = "amass_sample/amass_sample.npz"
+HMR = "mmpose_smpl/h36m/test_h36m.npz"
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +25,11 @@ def _head_minus_pelvis(body, rotmat):
     return joints[:, JOINT_INDEX["head"]] - joints[:, JOINT_INDEX["pelvis"]]
 
 
-def test_amass_poses_load_plausible_and_turn_y_up(body):
-    raw = load_amass_poses(_need(AMASS), stride=20)
-    upright = load_amass_poses(AMASS, stride=20, y_up=True)
-    n = len(np.load(AMASS, allow_pickle=False)["poses"])
+def test_amass_poses_load_plausible_and_turn_y_up(body, real_data):
+    amass = real_data(AMASS)
+    raw = load_amass_poses(amass, stride=20)
+    upright = load_amass_poses(amass, stride=20, y_up=True)
+    n = len(np.load(amass, allow_pickle=False)["poses"])
     assert raw.shape == (len(range(0, n, 20)), 24, 3, 3) and raw.dtype == torch.float32
     assert torch.equal(raw[:, 1:], upright[:, 1:])  # only the global orientation turns
     assert torch.equal(raw[:, 22:], torch.eye(3).expand(len(raw), 2, 3, 3))  # SMPL hands
@@ -44,18 +38,19 @@ def test_amass_poses_load_plausible_and_turn_y_up(body):
     assert is_plausible(raw).float().mean() > 0.95
 
 
-def test_hmr_poses_load_with_their_arrays(body):
-    rotmat, extras = load_hmr_poses(_need(HMR))
+def test_hmr_poses_load_with_their_arrays(body, real_data):
+    hmr = real_data(HMR)
+    rotmat, extras = load_hmr_poses(hmr)
     assert rotmat.shape == (4, 24, 3, 3)
     assert set(extras) == {"imgname", "center", "scale", "shape", "part"}
     assert extras["imgname"][0].endswith(".jpg") and extras["part"].shape == (4, 24, 3)
     assert (_head_minus_pelvis(body, rotmat)[:, 1] < -0.3).all()  # camera frame: y down
-    upright, _ = load_hmr_poses(HMR, y_up=True)
+    upright, _ = load_hmr_poses(hmr, y_up=True)
     assert (_head_minus_pelvis(body, upright)[:, 1] > 0.3).all()
 
 
-def test_real_pose_source_samples_like_the_generator(body):
-    poses = load_amass_poses(_need(AMASS), stride=10, y_up=True)
+def test_real_pose_source_samples_like_the_generator(body, real_data):
+    poses = load_amass_poses(real_data(AMASS), stride=10, y_up=True)
     source = RealPoseSource(poses, name="amass", seed=0, body=body)
     samples = source.sample_many(70)
     again = RealPoseSource(poses, name="amass", seed=0, body=body).sample_many(70)
