@@ -58,6 +58,18 @@ def test_amass_round_trip_keeps_body_and_drops_hands(tmp_path):
         read_amass(tmp_path / "seq_poses.npz", [7])
 
 
+def test_amass_bad_files(tmp_path):
+    np.savez(tmp_path / "a.npz", trans=np.zeros((3, 3)))
+    with pytest.raises(ModelFileError, match="no 'poses'"):
+        read_amass(tmp_path / "a.npz")
+    np.savez(tmp_path / "b.npz", poses=np.zeros((3, 10)))
+    with pytest.raises(ModelFileError, match="need >= 66"):
+        read_amass(tmp_path / "b.npz")
+    np.savez(tmp_path / "c.npz", poses=np.full((1, 156), np.nan))
+    with pytest.raises(ModelFileError, match="finite"):
+        read_amass(tmp_path / "c.npz")
+
+
 def test_posescript_round_trip(tmp_path):
     poses = random_poses(25, seed=1)
     human = {i: f"pose {i} in words" for i in range(25)}
