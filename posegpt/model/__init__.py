@@ -9,7 +9,7 @@ from posegpt.model.chat_format import (
 )
 from posegpt.model.collate import collate
 from posegpt.model.config import PRESETS, PoseGPTConfig, get_config
-from posegpt.model.image import load_image, preprocess_image
+from posegpt.model.image import preprocess_image
 from posegpt.model.io import DEFAULT_MODEL_DIR, load_chat_model, load_pretrained, save_pretrained
 from posegpt.model.network import PoseGPT, PoseGPTOutput, Reply
 from posegpt.model.tokenizer import (
@@ -36,7 +36,6 @@ __all__ = [
     "format_conversation",
     "get_config",
     "load_chat_model",
-    "load_image",
     "load_pretrained",
     "load_tokenizer",
     "merge_lora",

@@ -27,10 +27,11 @@ from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTra
 
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
+from posegpt.images import ImageInput
 from posegpt.model.chat_format import Message, check_messages, encode_conversation
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
-from posegpt.model.image import ImageInput, preprocess_image
+from posegpt.model.image import preprocess_image
 from posegpt.model.pose_head import PoseHead, pose_loss
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (

@@ -24,8 +24,8 @@ from posegpt.body.base import BodyModel
 from posegpt.body.io import save_mesh, save_pose
 from posegpt.body.rotations import camera_to_y_up, rotmat_to_axis_angle
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
+from posegpt.images import load_image
 from posegpt.model import IMAGE_TOKEN, PoseGPT
-from posegpt.model.image import load_image
 from posegpt.records import Message
 from posegpt.render.views import PALETTE, render_pose_views, save_png
 from posegpt.serve.store import OutputStore
