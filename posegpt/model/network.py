@@ -2,9 +2,9 @@
 
 Training interface (for posegpt.train): build a batch with `collate` (`model.collate_fn`) from
 samples made by `model.encode(messages)` and `model.preprocess(image)`, then
-`out = model(batch)`; `out.loss` = ce_weight x CE + pose_weight x L1(rotation matrices), with
-`out.ce_loss`, `out.pose_loss` and `out.pred_rotmat` for logging. Works under
-`torch.autocast` (the head and the pose loss run in float32).
+`out = model(batch)`: `out.ce_loss` (next-token cross-entropy), `out.pose_loss` (L1 between
+rotation matrices) and `out.pred_rotmat`; the training side weighs the two losses
+(`TrainConfig.loss`). Works under `torch.autocast` (the head and the pose loss run in float32).
 
 With `config.text_encoder == "minilm"` the backbone reads input embeddings with frozen MiniLM
 sentence features of the user turns added (`posegpt.model.text_features`) instead of ids.
@@ -51,9 +51,8 @@ MAX_NEW_TOKENS = 1024
 
 @dataclass
 class PoseGPTOutput:
-    """What `PoseGPT.forward` returns. Losses are None when the batch has no labels."""
+    """What `PoseGPT.forward` returns. `ce_loss` is None when the batch has no labels."""
 
-    loss: torch.Tensor | None
     ce_loss: torch.Tensor | None
     pose_loss: torch.Tensor
     pred_rotmat: torch.Tensor  # (N, 24, 3, 3), one per True in the batch's pose_mask
@@ -144,11 +143,7 @@ class PoseGPT(nn.Module):
                 f"{len(targets)} pose targets"
             )
         pred = self.pose_head(out.hidden_states[-1][pose_mask])
-        p_loss = pose_loss(pred, targets)
-        loss = None
-        if out.loss is not None:
-            loss = self.config.ce_weight * out.loss + self.config.pose_weight * p_loss
-        return PoseGPTOutput(loss, out.loss, p_loss, pred, out.logits)
+        return PoseGPTOutput(out.loss, pose_loss(pred, targets), pred, out.logits)
 
     @torch.inference_mode()
     def chat(

@@ -2,8 +2,9 @@
 
 A YAML file holds any subset of the fields below; `load_config` fills the rest from the
 defaults, applies command-line overrides (`key=value`, `model.key=value`) and checks every
-key and type, naming the first bad one. The fields `model`, `preset`, `llava_path`,
-`ce_weight` and `pose_weight` decide the model (`model_config()`); `lr` defaults by preset.
+key and type, naming the first bad one. The fields `model`, `preset` and `llava_path` decide
+the model (`model_config()`); `ce_weight` and `pose_weight` weigh its two losses (`loss()`, the
+one place the training objective is written); `lr` defaults by preset.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ RESUMABLE_CHANGES = frozenset(
         "log_every",
     )
 )
-#: PoseGPTConfig fields set at the top level of TrainConfig, not under `model`.
+#: Settings of the top level of TrainConfig that a user might put under `model` by mistake.
 _TOP_LEVEL_MODEL_FIELDS = ("preset", "llava_path", "ce_weight", "pose_weight")
 
 
@@ -79,7 +80,7 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes
     max_seq_len: int | None = None  # longer conversations are cut (default: the model's)
     ce_weight: float = 1.0  # loss = ce_weight x CE + pose_weight x L1(rotation matrices)
-    pose_weight: float = 0.1
+    pose_weight: float = 0.1  # (the paper's weights)
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -91,9 +92,14 @@ class TrainConfig:
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR.get(self.preset, 3e-4)
 
+    def loss(self, ce: Any, pose: Any) -> Any:
+        """The training objective from the model's two losses (tensors or floats):
+        ce_weight x cross-entropy + pose_weight x L1 between rotation matrices."""
+        return self.ce_weight * ce + self.pose_weight * pose
+
     def model_config(self) -> PoseGPTConfig:
         """The PoseGPTConfig this run builds."""
-        values = {"ce_weight": self.ce_weight, "pose_weight": self.pose_weight, **self.model}
+        values = dict(self.model)
         if self.llava_path is not None:
             values["llava_path"] = self.llava_path
         return get_config(self.preset, **values)
