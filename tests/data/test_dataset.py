@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import roma
 import torch
 from PIL import Image
 
-from posegpt.data.dataset import PoseDataset, face_forward
+from posegpt.data.dataset import TASK_LOADERS, TASKS, PoseDataset, face_forward
 from posegpt.data.formats import (
     HmrData,
     coco17_to_hmr24,
@@ -15,7 +16,7 @@ from posegpt.data.formats import (
     write_posescript,
 )
 from posegpt.errors import InvalidInputError, ModelFileError
-from posegpt.records import POSE_TOKEN, Conversation, Message
+from posegpt.records import POSE_TOKEN, Conversation, Message, Task
 
 
 def yawed(n: int, seed: int = 0) -> torch.Tensor:
@@ -157,3 +158,8 @@ def test_real_hmr_data_drop_in(tmp_path, real_data):
     assert sample.image == "images/S1/S1_Directions_1.54138969/S1_Directions_1.54138969_000001.jpg"
     crop = dataset.load_image(sample)
     assert crop.width == crop.height > 100
+
+
+def test_every_task_has_one_loader():
+    """A task is one `TASK_LOADERS` entry, laid out in `TASKS` order, named in `records.Task`."""
+    assert tuple(TASK_LOADERS) == TASKS and set(TASKS) == set(get_args(Task))
