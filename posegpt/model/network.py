@@ -28,7 +28,7 @@ from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTra
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
 from posegpt.images import ImageInput
-from posegpt.model.chat_format import Message, check_messages, encode_conversation
+from posegpt.model.chat_format import MessageLike, check_messages, encode_conversation
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
@@ -44,6 +44,7 @@ from posegpt.model.tokenizer import (
     ROLE_TOKENS,
     token_id,
 )
+from posegpt.records import with_image
 
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
@@ -101,7 +102,7 @@ class PoseGPT(nn.Module):
         return self.config.image_seq_length
 
     def encode(
-        self, messages: Sequence[Message], add_generation_prompt: bool = False
+        self, messages: Sequence[MessageLike], add_generation_prompt: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`encode_conversation` with this model's tokenizer and image length."""
         return encode_conversation(
@@ -148,7 +149,7 @@ class PoseGPT(nn.Module):
     @torch.inference_mode()
     def chat(
         self,
-        messages: Sequence[Message],
+        messages: Sequence[MessageLike],
         image: ImageInput | torch.Tensor | None = None,
         max_new_tokens: int = 64,
         do_sample: bool = False,
@@ -198,7 +199,7 @@ class PoseGPT(nn.Module):
         return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
 
     def _prompt(
-        self, messages: Sequence[Message], image: ImageInput | torch.Tensor | None
+        self, messages: Sequence[MessageLike], image: ImageInput | torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(1, T) prompt ids ending in the assistant marker, and (1, 3, S, S) pixels or None."""
         messages = check_messages(messages)
@@ -209,7 +210,7 @@ class PoseGPT(nn.Module):
             pixel_values = self._pixel_values(image)
             if not any(IMAGE_TOKEN in m["content"] for m in messages):
                 first = next(m for m in messages if m["role"] == "user")
-                first["content"] = f"{IMAGE_TOKEN}\n{first['content']}"
+                first["content"] = with_image(first["content"])
         input_ids = self.encode(messages, add_generation_prompt=True)[0][None].to(self.device)
         return input_ids, self._check_images(input_ids, pixel_values)
 
