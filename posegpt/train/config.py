@@ -16,14 +16,16 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from posegpt.data.sampler import DEFAULT_GROUPS, DEFAULT_SUB_WEIGHTS
 from posegpt.errors import InvalidInputError
 from posegpt.files import atomic_write_text
-from posegpt.model import PRESETS, PoseGPTConfig, get_config
+
+if TYPE_CHECKING:
+    from posegpt.model import PoseGPTConfig
 
 #: Learning rate by preset when `lr` is not set (DESIGN.md: 1e-3 failed for M20M; paper 2e-4).
 DEFAULT_LR = {"tiny": 1e-3, "small": 1e-3, "medium": 3e-4, "llava-1.5": 2e-4}
@@ -43,6 +45,20 @@ RESUMABLE_CHANGES = frozenset(
         "log_every",
     )
 )
+#: Settings `posegpt train` also takes as flags (`--batch-size 8`), with their help; any other
+#: setting is `--set key=value`.
+FLAGS = {
+    "data": "Dataset folder (posegpt data synth).",
+    "out": "Run folder to write.",
+    "preset": "tiny, small, medium or llava-1.5.",
+    "llava_path": "Local llava-hf checkpoint folder (llava-1.5 preset).",
+    "steps": "Optimizer steps.",
+    "batch_size": "Per process.",
+    "grad_accum": "Micro-batches per step.",
+    "lr": "Peak learning rate.",
+    "bf16": "bf16 autocast.",
+    "seed": "Random seed.",
+}
 #: Settings of the top level of TrainConfig that a user might put under `model` by mistake.
 _TOP_LEVEL_MODEL_FIELDS = ("preset", "llava_path", "ce_weight", "pose_weight")
 
@@ -99,6 +115,8 @@ class TrainConfig:
 
     def model_config(self) -> PoseGPTConfig:
         """The PoseGPTConfig this run builds."""
+        from posegpt.model import get_config
+
         values = dict(self.model)
         if self.llava_path is not None:
             values["llava_path"] = self.llava_path
@@ -127,6 +145,9 @@ class TrainConfig:
             object.__setattr__(self, f.name, value)
 
     def _check_values(self) -> None:
+        # posegpt.model imports torch: imported on use, so that the `posegpt` command starts fast
+        from posegpt.model import PRESETS, PoseGPTConfig
+
         if self.preset not in PRESETS:
             raise InvalidInputError(
                 f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}"
