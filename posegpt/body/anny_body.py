@@ -2,7 +2,7 @@
 
 anny (Apache-2.0 code, CC0 MakeHuman data) shares SMPL's conventions when its pose is given as
 local rotations: identity is a T-pose, y-up, facing +z, the subject's left at +x. So each SMPL
-joint rotation is copied onto the matching soma bone (DESIGN.md); the SMPL "hand" rotation
+joint rotation is copied onto the matching soma bone (`smpl_to_soma_bones`); the SMPL "hand" rotation
 drives the four finger bases. Shape is anny's six phenotype values in [0, 1].
 """
 
