@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posegpt.model.image import ImageInput, load_image
+from posegpt.images import ImageInput, load_image
 
 #: BlazePose's landmark count (BlazePose GHUM 3D topology).
 NUM_LANDMARKS = 33
