@@ -57,7 +57,7 @@ def test_the_image_placeholders_read_the_person_tokens(model, make_batch):
     batch["pixel_values"] = tower_features([person(0.5, 0.3)], 4)[None]
     assert not torch.allclose(first, model(batch).logits)  # the features reach the LM
     out = model(batch)
-    out.loss.backward()
+    (out.ce_loss + out.pose_loss).backward()
     assert model.pose_tower.mlp[0].weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.backbone.model.vision_tower.parameters())
     model.zero_grad()
