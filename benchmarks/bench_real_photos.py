@@ -33,9 +33,9 @@ from posegpt.eval.bench_data import load_real_hmr
 from posegpt.eval.chat_method import PoseGPTMethod
 from posegpt.eval.items import ImageSet, LazyImages, TrainData
 from posegpt.eval.metrics import pa_mpjpe
+from posegpt.model import load_chat_model
 from posegpt.model.pose_tower.detector import PoseDetector
 from posegpt.model.pose_tower.landmarks import LIMB_JOINTS, LIMB_LANDMARKS, LIMB_NAMES
-from posegpt.serve.loading import load_chat_model
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared/data/real"
 PANOPTIC_NAMES = {"l_": "left_", "r_": "right_"}
