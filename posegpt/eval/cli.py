@@ -84,7 +84,7 @@ def bench_command(
     tasks: str | None = typer.Option(
         None,
         "--tasks",
-        help="Comma-separated subset of text2pose,spg,image2pose,rpe,retention,speed "
+        help="Comma-separated subset of text2pose,spg,image2pose,rpe,retention,speed,everyday "
         "(default: all).",
     ),
     retrieval: Path | None = typer.Option(

@@ -56,6 +56,16 @@ LABELS = {
     "ms_per_pose": "ms / pose (one at a time)",
     "poses_per_s": "poses / s (batched)",
     "batch": "batch",
+    "pass": "pass %",
+    "pass_request": "pass % (one pose)",
+    "pass_multi": "pass % (several poses)",
+    "pass_other": "pass % (no pose wanted)",
+    "one_pose": "exactly one pose %",
+    "no_pose": "no pose when none wanted %",
+    "multi_count": "right count, several poses %",
+    "two_pose": "two poses when two asked %",
+    "agreement": "text/pose agree %",
+    "named": "words name a family %",
 }
 #: Headline columns of the summary table: (benchmark, metric).
 SUMMARY = (
@@ -71,6 +81,8 @@ SUMMARY = (
     ("rpe", "family_acc"),
     ("retention", "accuracy"),
     ("retention", "emission"),
+    ("everyday", "pass"),
+    ("everyday", "agreement"),
     ("speed", "ms_per_pose"),
 )
 UNITS = "MPJPE and PA-MPJPE in mm, MPJRE = mean joint rotation error in radians x 100, R@K in %."
