@@ -8,12 +8,13 @@ import torch
 
 from posegpt.body import load_body_model
 from posegpt.body.rotations import identity_pose
-from posegpt.data import instructions, speculative, templates
-from posegpt.data.poses import PoseGenerator
+from posegpt.data import templates
 from posegpt.errors import InvalidInputError
 from posegpt.eval.everyday.items import load_everyday
 from posegpt.eval.everyday.naming import named_family, pose_words
 from posegpt.eval.everyday.score import Answer, score_everyday
+from posegpt.synth import instructions, speculative
+from posegpt.synth.poses import PoseGenerator
 
 FORMS = {
     "request": {

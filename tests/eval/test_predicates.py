@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from posegpt.body import load_body_model
-from posegpt.data.poses import PoseGenerator
 from posegpt.errors import InvalidInputError
 from posegpt.eval.predicates import parse
+from posegpt.synth.poses import PoseGenerator
 
 SAMPLES = 6
 #: family -> predicates that hold on its samples; "{side}" / "{other}": the sample's side.
@@ -64,7 +64,7 @@ FAILS = {
 @pytest.fixture(scope="module")
 def samples():
     generator = PoseGenerator(seed=3, body=load_body_model())
-    return {f: generator.sample_many(SAMPLES, family=f) for f in {*HOLDS, *FAILS}}
+    return {f: generator.sample_many(SAMPLES, family=f) for f in sorted({*HOLDS, *FAILS})}
 
 
 def _sided(text: str, sample) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from posegpt.data.families import FAMILY_LIST, SIDES
-from posegpt.data.records import POSE_TOKEN
+from posegpt.records import POSE_TOKEN
+from posegpt.synth.pose_families import FAMILY_LIST, SIDES
 
 _WORD = re.compile(r"[a-z0-9]+")
 

@@ -6,7 +6,7 @@ family also has imperatives for everyday requests ("sit on a chair and read a bo
 `checks`: predicates (`posegpt.eval.predicates` grammar) every sample must satisfy, tested like
 the hand-written families' joint limits and self-intersection.
 
-The table is read once by `posegpt.data.families` (which passes its `Family` class and the
+The table is read once by `posegpt.synth.pose_families` (which passes its `Family` class and the
 hand-written families in, so that this module never imports it).
 """
 
@@ -56,6 +56,8 @@ def load_world_families(
             raise InvalidInputError(f"{path}: family {family.name!r} is defined twice")
         if not says:
             raise InvalidInputError(f"{path}: family {family.name!r} needs an imperative")
+        if family.side is not None and "{side}" not in (family.sided_phrase or ""):
+            raise InvalidInputError(f"{path}: sided family {family.name!r} needs a sided phrase")
         if family.side is None and any("{side}" in s for s in says):
             raise InvalidInputError(f"{path}: {family.name!r} names a side but has none")
         try:
@@ -81,7 +83,7 @@ def load_world_families(
         for posture_name in action["postures"]:
             posture = postures.get(posture_name)
             if posture is None:
-                raise InvalidInputError(f"{path}: action {action_name!r}: no posture {posture_name!r}")
+                raise InvalidInputError(f"{path}: {action_name!r}: no posture {posture_name!r}")
             legs = _joints(posture["joints"], path, posture_name)
             gerund = posture["gerund"]
             family = make(

@@ -3,7 +3,7 @@
 A family gives, for the joints that matter, three Euler angles in degrees, each a number, a
 (lo, hi) range sampled uniformly, or a function of the family's shared `variables` (so that,
 e.g., the hips can compensate a tilted pelvis). Angles use the joint's convention in
-`posegpt.data.plausibility.JOINT_LIMITS`, except the shoulder, written as (twist, elevation,
+`posegpt.synth.plausibility.JOINT_LIMITS`, except the shoulder, written as (twist, elevation,
 azimuth) in "xzy": elevation -90 hangs the arm down, +90 raises it; azimuth -90 swings it
 forward, +90 back; twist > 0 turns the elbow's bend inwards. Sided joints are always written
 with LEFT-side signs; "knee" sets both knees, "left_knee"/"right_knee" one of them. "spine"
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from posegpt.data.world import load_world_families
+from posegpt.synth.world import load_world_families
 
 Range = tuple[float, float]
 Angle = float | Range | Callable[[Mapping[str, float]], float]
@@ -890,7 +890,7 @@ FAMILY_LIST: tuple[Family, ...] = (
     ),
 )
 
-#: The larger world: families from the data table `world/families.yaml` (`posegpt.data.world`).
+#: The larger world: families from the data table `world/families.yaml` (`posegpt.synth.world`).
 WORLD = load_world_families(Family, {f.name: f for f in FAMILY_LIST})
 FAMILY_LIST = FAMILY_LIST + WORLD.families
 
