@@ -58,6 +58,7 @@ from posegpt.files import atomic_write_text
 from posegpt.records import Conversation
 from posegpt.render.views import save_png
 from posegpt.synth.captioner import PoseCaptioner, caption_with_claims
+from posegpt.synth.everyday import EVERYDAY_MIX, everyday_makers
 from posegpt.synth.instructions import (
     behaviour_conversation,
     chat_conversation,
@@ -81,6 +82,7 @@ INSTRUCTION_MIX = {
     "count": 0.1,
     "follow_up": 0.15,
     "chat": 0.15,
+    **EVERYDAY_MIX,
 }
 #: Folders a run writes; --overwrite clears these (and nothing else).
 OUTPUTS = (TEXT2POSE_DIR, IMAGE2POSE_DIR, IMAGES_DIR, SPECULATIVE_DIR, INSTRUCTIONS_DIR)
@@ -487,6 +489,7 @@ def _instruction_makers(
             )
 
         makers["follow_up"] = follow_up
+    makers.update(everyday_makers(text.samples, text.human, poses))
     return makers
 
 

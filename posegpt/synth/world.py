@@ -1,4 +1,5 @@
-"""The larger world of pose families, read from the data table `world/families.yaml`.
+"""The larger world: pose families and speculative situations, read from the data tables
+`world/families.yaml` and `world/situations.yaml`.
 
 Composed families join a posture (legs, torso, root: "sitting on a chair") with an action (arms
 and head: "reading a book"), named `<posture>_<action>`; whole families are written out. Each
@@ -23,6 +24,7 @@ from posegpt.errors import InvalidInputError
 
 WORLD_DIR = Path(__file__).with_name("world")
 FAMILIES_FILE = WORLD_DIR / "families.yaml"
+SITUATIONS_FILE = WORLD_DIR / "situations.yaml"
 #: Template keys an action sets (arms and head); a posture sets the others.
 ARM_PARTS = ("collar", "shoulder", "elbow", "wrist", "hand", "neck", "head")
 
@@ -132,4 +134,24 @@ def _angles(value: Any, path: Path, name: str) -> tuple:
             out.append(float(angle))
         else:
             raise InvalidInputError(f"{path}: {name!r}: bad angle {angle!r}")
+    return tuple(out)
+
+
+def load_world_situations(make: Callable[..., Any], path: Path = SITUATIONS_FILE) -> tuple:
+    """The table's situations, made with `make` (the `Situation` class): each activity, and
+    each activity in each of its settings (phrasings joined, `base` = the activity)."""
+    table = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    settings, everywhere = table["settings"], table.get("everywhere", [])
+    out = []
+    for row in table["activities"]:
+        if len(row) != 5:
+            raise InvalidInputError(f"{path}: activity rows have five fields, got {row!r}")
+        name, kind, families, phrasings, places = row
+        families = tuple(families.split())
+        out.append(make(name, kind, families, tuple(phrasings)))
+        for place in dict.fromkeys([*places, *everywhere]):
+            if place not in settings:
+                raise InvalidInputError(f"{path}: {name!r}: unknown setting {place!r}")
+            joined = tuple(f"{p} {s}" for p in phrasings for s in settings[place])
+            out.append(make(f"{name}_in_{place}", kind, families, joined, base=name))
     return tuple(out)
