@@ -401,13 +401,8 @@ def _shares(total: int, shares: dict[str, float]) -> dict[str, int]:
 
 
 def _by_family(generator: PoseGenerator, families: list[str]) -> list:
-    """One pose per entry of `families`, drawn family by family (one batch each)."""
-    out: list = [None] * len(families)
-    for family in dict.fromkeys(families):
-        slots = [i for i, f in enumerate(families) if f == family]
-        for slot, sample in zip(slots, generator.sample_many(len(slots), family), strict=True):
-            out[slot] = sample
-    return out
+    """One pose per entry of `families`, in shared batches whatever the families."""
+    return generator.sample_many(len(families), families=families)
 
 
 # -- instructions ---------------------------------------------------------------------------
