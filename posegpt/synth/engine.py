@@ -10,7 +10,8 @@
                   `scene_id`, `person_index`, `num_people`, `family`
   speculative/    SPG conversations, LLaVA json + poses per SPG split (train, val, test,
                   test_seen: held-out situations and wordings, `posegpt.synth.speculative`)
-  instructions/   instruction conversations, LLaVA json (+ poses for follow-ups) per split
+  instructions/   instruction conversations, LLaVA json (+ poses for follow-ups and everyday
+                  requests) per split; with the everyday kinds of `posegpt.synth.everyday`
   card.json, README.md  counts per task / split / family, seed, command, time, speed, disk use
 
 Everything is drawn from streams keyed by the seed: the same seed writes the same dataset.
@@ -74,7 +75,8 @@ from posegpt.synth.speculative import SPG_SPLITS, speculative_conversation, spg_
 FORMAT, VERSION = "posegpt-dataset", 1
 #: Most items of one kind that one run may write.
 MAX_ITEMS = 10_000_000
-#: Share of instruction conversations per kind (image kinds need scenes, follow-ups text poses).
+#: Share of instruction conversations per kind (image kinds need scenes, follow-ups and
+#: everyday requests text poses).
 INSTRUCTION_MIX = {
     "facts": 0.25,
     "describe": 0.2,
