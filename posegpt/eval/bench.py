@@ -25,7 +25,7 @@ Protocol:
   and multi-pose requests, questions wanting no pose), each asked in a fresh conversation and
   scored by the number of poses and geometric predicates on each pose; text/pose agreement
   compares the family a reply's words name with the family classifier's. Baselines answer
-  every text with one pose. `max_items` applies per category.
+  every text with one pose. `max_items` applies per category, taking each form in turn.
 - speed: ms per pose one request at a time, poses/s in one batched call (posegpt answers one
   request at a time, so its "batch" is sequential).
 """
@@ -56,7 +56,7 @@ from posegpt.eval.bench_data import (
     load_real_posescript,
 )
 from posegpt.eval.chat_method import PoseGPTMethod
-from posegpt.eval.everyday.items import CATEGORIES, EverydayItem, load_everyday
+from posegpt.eval.everyday.items import EverydayItem, load_everyday, subset
 from posegpt.eval.everyday.score import COLUMNS as EVERYDAY_COLUMNS
 from posegpt.eval.everyday.score import ask_all, score_everyday
 from posegpt.eval.family_classifier import FamilyClassifier
@@ -335,9 +335,7 @@ class _Runner:
             table.setdefault("details", {})[method.name] = scores
 
     def everyday(self, items: list[EverydayItem], max_items: int | None) -> None:
-        if max_items is not None:
-            by_category = [[i for i in items if i.category == c] for c in CATEGORIES]
-            items = [i for chosen in by_category for i in chosen[:max_items]]
+        items = subset(items, max_items)
         table = self._table("everyday", list(EVERYDAY_COLUMNS), len(items))
         classify = self.families.predict if self.families is not None else None
         for method in self._methods("text2pose"):

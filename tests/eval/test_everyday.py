@@ -10,7 +10,7 @@ from posegpt.body import load_body_model
 from posegpt.body.rotations import identity_pose
 from posegpt.data import templates
 from posegpt.errors import InvalidInputError
-from posegpt.eval.everyday.items import load_everyday
+from posegpt.eval.everyday.items import load_everyday, subset
 from posegpt.eval.everyday.naming import named_family, pose_words
 from posegpt.eval.everyday.score import Answer, score_everyday
 from posegpt.synth import everyday, instructions, speculative
@@ -118,6 +118,16 @@ def test_no_training_template_produces_a_benchmark_sentence():
         text = _normal(item.text)
         assert text not in sentences, item.text
         assert not any(p.match(text) for p in patterns), item.text
+
+
+def test_a_subset_asks_every_form_of_each_category():
+    items = load_everyday()
+    chosen = subset(items, 12)
+    for category, forms in FORMS.items():
+        picked = [i for i in chosen if i.category == category]
+        assert len(picked) == 12 and {i.form for i in picked} >= set(list(forms)[:2])
+        assert len({i.form for i in picked}) == min(12, len(forms))
+    assert subset(items, None) == items
 
 
 def test_malformed_items_are_refused(tmp_path):

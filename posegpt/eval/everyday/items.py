@@ -61,3 +61,24 @@ def _item(row: dict, where: str) -> EverydayItem:
     if not expected[0] <= item.poses <= expected[1] or len(item.predicates) != item.poses:
         raise InvalidInputError(f"{where}: {item.category} needs one predicate list per pose")
     return item
+
+
+def subset(items: list[EverydayItem], max_items: int | None) -> list[EverydayItem]:
+    """At most `max_items` items per category, taken in turn from each form (so that a short
+    run still asks every form), in file order within a form."""
+    if max_items is None:
+        return list(items)
+    chosen: list[EverydayItem] = []
+    for category in CATEGORIES:
+        forms: dict[str, list[EverydayItem]] = {}
+        for item in items:
+            if item.category == category:
+                forms.setdefault(item.form, []).append(item)
+        queues = list(forms.values())
+        taken = 0
+        while taken < max_items and any(queues):
+            for queue in queues:
+                if queue and taken < max_items:
+                    chosen.append(queue.pop(0))
+                    taken += 1
+    return chosen
