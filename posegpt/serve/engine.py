@@ -32,6 +32,8 @@ from posegpt.serve.store import OutputStore
 
 #: Largest picture accepted, in pixels (checked from the header, before decoding).
 MAX_IMAGE_PIXELS = 16_000_000
+#: Largest sampling seed (a turn number is added to it; torch takes seeds below 2**64).
+MAX_SEED = 2**63 - 1
 #: Most poses per reply that get files (every pose still gets its rotations).
 MAX_POSE_FILES = 4
 #: Colour of the exported meshes: the renderer's first body colour, as RGBA bytes.
@@ -120,7 +122,7 @@ class ChatEngine:
         self.max_turns = max_turns
         self.max_prompt_chars = max_prompt_chars
         self.max_new_tokens = max_new_tokens
-        self.seed = seed
+        self.seed = _check_seed(seed)
         self.temperature = _check_temperature(temperature)
         self.max_pending = max_pending
         self.wait_timeout = wait_timeout
@@ -166,6 +168,7 @@ class ChatEngine:
         if not 1 <= tokens <= self.max_new_tokens:
             raise InvalidInputError(f"max_new_tokens must be in 1..{self.max_new_tokens}")
         temperature = self.temperature if temperature is None else _check_temperature(temperature)
+        seed = self.seed if seed is None else _check_seed(seed)
         turn = sum(m.role == "user" for m in session.history)
         with self._admitted():
             with self._model():
@@ -179,7 +182,7 @@ class ChatEngine:
                     max_new_tokens=tokens,
                     do_sample=temperature > 0,
                     temperature=temperature or 1.0,
-                    seed=(self.seed if seed is None else seed) + turn,
+                    seed=seed + turn,
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
                 # With a picture the root is in its camera frame (as in HMR): shown upright.
@@ -219,6 +222,13 @@ class ChatEngine:
             raise TooLargeError(
                 f"the message has {len(text):,} characters; at most {self.max_prompt_chars:,}"
             )
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise InvalidInputError(
+                f"the message holds a lone surrogate (U+{ord(text[err.start]):04X}) at "
+                f"character {err.start}: it is not valid Unicode text"
+            ) from None
 
     def load_image(self, source: ImageSource) -> torch.Tensor:
         """A picture -> the model's pixel values; its size is checked before it is decoded."""
@@ -290,6 +300,14 @@ class ChatEngine:
 
 
 def _check_temperature(temperature: float) -> float:
-    if not 0.0 <= temperature <= 2.0:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise InvalidInputError("temperature must be a number")
+    if not 0.0 <= temperature <= 2.0:  # also refuses NaN
         raise InvalidInputError(f"temperature must be in [0, 2], got {temperature}")
     return float(temperature)
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidInputError(f"seed must be a whole number in 0..{MAX_SEED}")
+    return seed
