@@ -25,7 +25,7 @@ def _post_raw(client: TestClient, body: str):
 
 
 def _ask(text: str = "hello", extra: str = "") -> str:
-    return '{"messages": [{"role": "user", "content": "%s"}]%s}' % (text, extra)
+    return '{"messages": [{"role": "user", "content": "' + text + '"}]' + extra + "}"
 
 
 @pytest.mark.parametrize(
@@ -34,9 +34,9 @@ def _ask(text: str = "hello", extra: str = "") -> str:
         (', "temperature": NaN', "temperature"),
         (', "temperature": Infinity', "temperature"),
         (', "temperature": -Infinity', "temperature"),
-        (', "seed": %d' % 2**64, "seed"),
-        (', "seed": %d' % 2**63, "seed"),
-        (', "max_new_tokens": %d' % 2**70, "max_new_tokens"),
+        (f', "seed": {2**64}', "seed"),
+        (f', "seed": {2**63}', "seed"),
+        (f', "max_new_tokens": {2**70}', "max_new_tokens"),
     ],
 )
 def test_out_of_range_numbers_get_4xx(client, extra, words):
