@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -78,3 +80,13 @@ def test_engine_refuses_bad_numbers_and_text(model, body, tmp_path):
         engine.reply(session, "\ud800")
     with pytest.raises(InvalidInputError):
         ChatEngine(model, body, tmp_path, seed=2**64)
+
+
+def test_elongated_picture_gets_400_not_a_huge_square(client, tiny):
+    """A 100000x100 PNG of about a kilobyte: refused from its header, never padded to a square."""
+    bomb = base64.b64encode(tiny.png_bomb(100_000, 100)).decode()
+    response = client.post(
+        "/v1/chat", json={"messages": [{"role": "user", "content": "hi"}], "image": bomb}
+    )
+    assert response.status_code == 400, response.text
+    assert "20:1" in response.json()["detail"]
