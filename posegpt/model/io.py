@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
 from accelerate import init_empty_weights
 from huggingface_hub.errors import StrictDataclassError
 from peft import PeftModel
@@ -79,6 +80,12 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         state = load_file(path / WEIGHTS)
     except (OSError, SafetensorError) as err:
         raise ModelFileError(f"cannot read {path / WEIGHTS}: {err}") from err
+    broken = [name for name, tensor in state.items() if not torch.isfinite(tensor).all()]
+    if broken:
+        raise ModelFileError(
+            f"{path / WEIGHTS} holds NaN or infinite weights in {len(broken)} tensor(s), e.g. "
+            f"{broken[0]}: the run that wrote it diverged or the file is damaged"
+        )
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as err:

@@ -26,7 +26,7 @@ from torch import nn
 from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTrainedTokenizerFast
 
 from posegpt.body.skeleton import NUM_JOINTS
-from posegpt.errors import InvalidInputError
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model.chat_format import Message, check_messages, encode_conversation
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
@@ -46,6 +46,10 @@ from posegpt.model.tokenizer import (
 
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
+_NOT_FINITE = (
+    "the model computed non-finite {what} (NaN or infinity): its weights are broken "
+    "(a diverged training run or a damaged file); no answer is given"
+)
 
 
 @dataclass
@@ -185,6 +189,7 @@ class PoseGPT(nn.Module):
             suppress_tokens=self._banned_token_ids,
             return_dict_in_generate=True,
             output_hidden_states=-1,
+            output_logits=True,
         )
         was_training = self.training
         self.eval()
@@ -198,6 +203,8 @@ class PoseGPT(nn.Module):
             self.train(was_training)
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
         poses = self.pose_head(hidden[positions]).cpu() if len(positions) else []
+        if len(positions) and not torch.isfinite(poses).all():
+            raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
 
@@ -231,6 +238,8 @@ class PoseGPT(nn.Module):
             generation_config=generation,
             **images,
         )
+        if not all(torch.isfinite(step).all() for step in out.logits):
+            raise ModelFileError(_NOT_FINITE.format(what="token scores"))
         prompt_length = input_ids.shape[1]
         new_ids = out.sequences[0, prompt_length:]
         # hidden_states[0] covers the prompt, then one state per new token fed back in; the
