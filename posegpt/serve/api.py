@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from posegpt.data.records import Message
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.serve.engine import MAX_SEED, ChatEngine, ServerBusyError
+
+logger = logging.getLogger("posegpt.serve")
 
 #: Largest request body accepted (a base64 photo of about 12 MB).
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -154,7 +157,11 @@ def _validation_response(request: Request, err: RequestValidationError) -> JSONR
 def _error_response(request: Request, err: Exception) -> JSONResponse:
     if isinstance(err, ServerBusyError):
         return JSONResponse({"detail": str(err)}, status_code=503, headers={"Retry-After": "1"})
+    if not isinstance(err, InvalidInputError):  # a model or file problem on the server's side
+        logger.error("reply failed: %s", err)  # the details (paths) stay in the server's log
+        return JSONResponse(
+            {"detail": "the server could not complete the reply; see the server's log"},
+            status_code=500,
+        )
     status = 413 if isinstance(err, TooLargeError) else 400
-    if not isinstance(err, InvalidInputError):
-        status = 500  # a model or file problem on the server's side
     return JSONResponse({"detail": str(err)}, status_code=status)

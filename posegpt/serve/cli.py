@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from posegpt.serve.engine import ChatEngine, EngineReply, Session
 
 HELP = "commands: /image PATH (photo for the next message), /reset, /save [FILE], /help, /quit"
-#: Most connections `serve` holds open at once; more get 503 from the HTTP server itself.
-MAX_CONNECTIONS = 64
 
 MODEL = typer.Option(
     None, "--model", envvar="POSEGPT_MODEL", help="Model folder (default: the packaged model)."
@@ -78,19 +76,14 @@ def serve(
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
 
+    from posegpt.serve.server import server_config
+    from posegpt.serve.store import temporary_root
     from posegpt.serve.web import create_app
 
-    with tempfile.TemporaryDirectory(prefix="posegpt-serve-") as tmp:
-        folder = Path(tmp) if out is None else out
+    with temporary_root() if out is None else nullcontext(out) as folder:
         engine = _engine(model, body_model, folder, max_new_tokens, temperature, seed, max_pending)
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
-        uvicorn.run(
-            create_app(engine),
-            host=host,
-            port=port,
-            limit_concurrency=MAX_CONNECTIONS,
-            timeout_keep_alive=5,
-        )
+        uvicorn.Server(server_config(create_app(engine), host, port)).run()
 
 
 def _engine(

@@ -87,6 +87,7 @@ class Session:
     image: torch.Tensor | None = None  # pixel values of the current image
     image_turn: int | None = None  # index in `history` of the user message that brought it
     poses_written: int = 0  # pose files are numbered on across resets, never overwritten
+    in_store: bool = False  # a folder of the output store, claimed when first written to
 
     def reset(self) -> None:
         """Forget the conversation and the image (files already written stay)."""
@@ -119,6 +120,7 @@ class ChatEngine:
         self.model = model.eval()
         self.body = body.eval()
         self.store = OutputStore(out_dir, max_sessions)
+        self.store.check_writable()
         self.max_turns = max_turns
         self.max_prompt_chars = max_prompt_chars
         self.max_new_tokens = max_new_tokens
@@ -144,7 +146,7 @@ class ChatEngine:
         for message in history:
             self._check_text(message.content, allow_empty=True)
         path = self.store.reserve_folder() if folder is None else Path(folder)
-        return Session(path, [Message(m.role, m.content) for m in history])
+        return Session(path, [Message(m.role, m.content) for m in history], in_store=folder is None)
 
     def reply(
         self,
@@ -267,6 +269,8 @@ class ChatEngine:
         """A pose of the reply; with `with_files`, written as pose_K.npz, .glb and .png."""
         files: dict[str, Path] = {}
         if with_files:
+            if session.in_store:
+                self.store.claim(session.folder)
             stem = session.folder / f"pose_{session.poses_written}"
             files["npz"] = save_pose(stem.with_suffix(".npz"), rotmat)
             files["glb"] = save_mesh(stem.with_suffix(".glb"), vertices, self.body.faces, MESH_RGBA)

@@ -150,7 +150,7 @@ def test_store_prunes_and_finds_only_its_own_files(tmp_path):
     folders = [store.reserve_folder() for _ in range(3)]
     assert not any(folder.exists() for folder in folders)  # nothing written, nothing made
     for age, folder in enumerate(folders):  # the first is the least recently written
-        folder.mkdir(parents=True)
+        store.claim(folder)
         (folder / "pose_0.png").write_bytes(b"png")
         stamp = time.time() - 100 + age
         os.utime(folder, (stamp, stamp))
@@ -171,7 +171,7 @@ def test_store_prunes_and_finds_only_its_own_files(tmp_path):
         assert store.find(folder, name) is None
     (tmp_path / "out" / "keep-me").mkdir()  # folders the store did not make are never pruned
     for _ in range(3):
-        store.reserve_folder().mkdir()
+        store.claim(store.reserve_folder())
     assert (tmp_path / "out" / "keep-me").is_dir()
 
 
