@@ -19,8 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from posegpt.data.records import Message
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
+from posegpt.records import Message
 from posegpt.serve.engine import MAX_SEED, ChatEngine, ServerBusyError
 
 logger = logging.getLogger("posegpt.serve")
