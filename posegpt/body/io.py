@@ -10,7 +10,7 @@ import torch
 import trimesh
 
 from posegpt.body.npz import NUMERIC_KINDS, read_npz
-from posegpt.body.rotations import check_rotmat, rotmat_to_axis_angle, to_rotmat
+from posegpt.body.rotations import POSE_FRAME, check_rotmat, rotmat_to_axis_angle, to_rotmat
 from posegpt.errors import InvalidInputError, ModelFileError, TooLargeError
 from posegpt.files import atomic_path, atomic_write_text
 
@@ -28,7 +28,8 @@ def _suffix(path: Path, allowed: tuple[str, ...], what: str) -> str:
 
 
 def save_pose(path: str | Path, rotmat: torch.Tensor) -> Path:
-    """Write one pose: `pose` (72,) axis-angle and `rotmat` (24, 3, 3), as .npz or .json."""
+    """Write one pose: `pose` (72,) axis-angle and `rotmat` (24, 3, 3), as .npz or .json, with
+    `frame` naming the root's frame (`posegpt.body.rotations.POSE_FRAME`: y up, facing +z)."""
     path = Path(path)
     suffix = _suffix(path, POSE_SUFFIXES, "pose")
     rotmat = check_rotmat(rotmat)
@@ -39,9 +40,10 @@ def save_pose(path: str | Path, rotmat: torch.Tensor) -> Path:
         "rotmat": rotmat.numpy().astype(np.float32),
     }
     if suffix == ".json":
-        return atomic_write_text(path, json.dumps({k: v.tolist() for k, v in arrays.items()}))
+        data = {k: v.tolist() for k, v in arrays.items()}
+        return atomic_write_text(path, json.dumps({**data, "frame": POSE_FRAME}))
     with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays, frame=np.array(POSE_FRAME))
     return path
 
 

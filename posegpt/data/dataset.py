@@ -14,7 +14,9 @@ A dataset folder (what `posegpt data synth` writes; real data in the same layout
 Missing parts just give no items. text2pose and image2pose conversations are worded when an
 item is read, from a random stream keyed by (seed, epoch, task, item): the same item reads the
 same within an epoch, differently across epochs (`set_epoch`). In val/test, text->pose uses each
-pose's first text (PoseScript's human-written one).
+pose's first text (PoseScript's human-written one). Every pose target is in
+`posegpt.body.rotations.POSE_FRAME`: image2pose/RPE roots are turned from the HMR files' camera
+frame as they are read.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import roma
 import torch
 from PIL import Image
 
+from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.conversations import (
     image2pose_conversation,
     rpe_conversation,
@@ -192,12 +195,16 @@ class PoseDataset(torch.utils.data.Dataset):
             )
         if task == "image2pose":
             image, meta = self._crop(i)
-            return image2pose_conversation(image, self.hmr.pose[i], rng, split, self.seed, meta)
+            return image2pose_conversation(image, self._pose(i), rng, split, self.seed, meta)
         row, kind = self.rpe_items[i]
         meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
         target = str(self.hmr.extras[kind][row])
         image = self._image_path(self.hmr.imgname[row])
-        return rpe_conversation(image, target, self.hmr.pose[row], rng, split, self.seed, meta)
+        return rpe_conversation(image, target, self._pose(row), rng, split, self.seed, meta)
+
+    def _pose(self, row: int) -> torch.Tensor:
+        """The pose of HMR row `row` in POSE_FRAME (HMR files hold the camera frame)."""
+        return camera_to_y_up(self.hmr.pose[row])
 
     def _crop(self, row: int) -> tuple[str, dict]:
         """The image of HMR row `row` (a ready crop, or the full image + `crop_box` in meta)."""

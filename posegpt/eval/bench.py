@@ -339,7 +339,6 @@ def _sample(items: TextSet | ImageSet) -> dict:
         labels = (items.descriptions or items.prompts or [""] * len(items))[:FIGURE_ITEMS]
     return {
         "labels": list(labels),
-        "camera_frame": isinstance(items, ImageSet),
         "gt": items.poses[:FIGURE_ITEMS].tolist(),
         "pred": {},
     }

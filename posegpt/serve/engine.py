@@ -22,7 +22,7 @@ from PIL import Image
 
 from posegpt.body.base import BodyModel
 from posegpt.body.io import save_mesh, save_pose
-from posegpt.body.rotations import camera_to_y_up, rotmat_to_axis_angle
+from posegpt.body.rotations import rotmat_to_axis_angle
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.model import IMAGE_TOKEN, PoseGPT
 from posegpt.model.image import load_image
@@ -187,10 +187,9 @@ class ChatEngine:
                     seed=seed + turn,
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
-                # With a picture the root is in its camera frame (as in HMR): shown upright.
-                shown = rotmats if pixels is None else camera_to_y_up(rotmats)
+                # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.
                 with torch.no_grad():
-                    vertices = self.body(shown).vertices if len(rotmats) else rotmats
+                    vertices = self.body(rotmats).vertices if len(rotmats) else rotmats
             poses = [
                 self._pose(session, r, v, with_files=i < MAX_POSE_FILES)
                 for i, (r, v) in enumerate(zip(rotmats, vertices, strict=True))

@@ -6,6 +6,7 @@ import roma
 import torch
 from PIL import Image
 
+from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.dataset import PoseDataset, face_forward
 from posegpt.data.formats import (
     HmrData,
@@ -160,3 +161,19 @@ def test_real_hmr_data_drop_in(tmp_path):
     assert sample.image == "images/S1/S1_Directions_1.54138969/S1_Directions_1.54138969_000001.jpg"
     crop = dataset.load_image(sample)
     assert crop.width == crop.height > 100
+
+
+def test_image_targets_are_in_the_pose_frame(tmp_path):
+    """HMR files hold camera-frame roots (y down); image2pose and RPE targets are turned into
+    POSE_FRAME (y up, facing the camera), the frame of every answer."""
+    small_dataset(tmp_path)
+    dataset = PoseDataset(tmp_path, "train", seed=0)
+    hmr = dataset.hmr
+    start = dataset.offsets["image2pose"]
+    for i in range(3):
+        target = dataset[start + i].poses[0]
+        assert torch.allclose(target, camera_to_y_up(hmr.pose[i]), atol=1e-6)
+        assert torch.allclose(target[1:], hmr.pose[i][1:])  # only the root turns
+    row, _ = dataset.rpe_items[0]
+    rpe = dataset[dataset.offsets["rpe"]]
+    assert torch.allclose(rpe.poses[0], camera_to_y_up(hmr.pose[row]), atol=1e-6)
