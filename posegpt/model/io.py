@@ -16,7 +16,6 @@ from pathlib import Path
 import torch
 from accelerate import init_empty_weights
 from huggingface_hub.errors import StrictDataclassError
-from peft import PeftModel
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import LlavaConfig, LlavaForConditionalGeneration
@@ -25,7 +24,7 @@ from posegpt.errors import ModelFileError, PoseGPTError
 from posegpt.files import replace_dir
 from posegpt.model.build import check_compatible, prepare_backbone
 from posegpt.model.config import PoseGPTConfig
-from posegpt.model.network import PoseGPT
+from posegpt.model.network import PoseGPT, is_lora
 from posegpt.model.tokenizer import load_tokenizer
 
 FORMAT = "posegpt"
@@ -50,7 +49,7 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
             "version": VERSION,
             "config": model.config.to_dict(),
             "backbone": model.backbone.config.to_dict(),
-            "lora": isinstance(model.llava, PeftModel),
+            "lora": is_lora(model.llava),
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         model.tokenizer.save_pretrained(tmp / TOKENIZER)

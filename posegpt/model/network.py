@@ -16,12 +16,13 @@ poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from peft import PeftModel
 from torch import nn
 from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTrainedTokenizerFast
 
@@ -43,6 +44,9 @@ from posegpt.model.tokenizer import (
     ROLE_TOKENS,
     token_id,
 )
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
@@ -69,6 +73,12 @@ class Reply:
 
     text: str
     poses: list[torch.Tensor]
+
+
+def is_lora(module: nn.Module) -> bool:
+    """True if `module` is a peft LoRA wrapper (peft is imported only by models that use it)."""
+    peft = sys.modules.get("peft")
+    return peft is not None and isinstance(module, peft.PeftModel)
 
 
 class PoseGPT(nn.Module):
@@ -98,7 +108,7 @@ class PoseGPT(nn.Module):
     @property
     def backbone(self) -> LlavaForConditionalGeneration:
         """The LlavaForConditionalGeneration (under the LoRA wrapper, if any)."""
-        return self.llava.get_base_model() if isinstance(self.llava, PeftModel) else self.llava
+        return self.llava.get_base_model() if is_lora(self.llava) else self.llava
 
     @property
     def image_seq_length(self) -> int:
