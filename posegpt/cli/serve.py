@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from contextlib import nullcontext
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,11 +48,14 @@ def chat_command(
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
 
+    if prompt is None:
+        with spinner("posegpt: loading the model"):
+            engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
+            engine.warm_up()
+        _interactive(engine, engine.new_session(folder=out), image)
+        return
     engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
     session = engine.new_session(folder=out)
-    if prompt is None:
-        _interactive(engine, session, image)
-        return
     reply = engine.reply(session, prompt, image)
     answer = reply.to_json(lambda path: path.name)
     atomic_write_text(out / "answer.json", json.dumps(answer, indent=2) + "\n")
@@ -108,6 +115,32 @@ def _engine(
         temperature=temperature,
         max_pending=max_pending,
     )
+
+
+@contextmanager
+def spinner(message: str) -> Iterator[None]:
+    """Show `message` with a spinner on stderr while the block runs (a plain line when stderr
+    is not a terminal)."""
+    if not sys.stderr.isatty():
+        print(f"{message}...", file=sys.stderr, flush=True)
+        yield
+        return
+    done = threading.Event()
+
+    def spin() -> None:
+        for frame in itertools.cycle("|/-\\"):
+            print(f"\r{message} {frame}", end="", file=sys.stderr, flush=True)
+            if done.wait(0.1):
+                break
+        print(f"\r{message} done", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _interactive(engine: ChatEngine, session: Session, image: Path | None) -> None:

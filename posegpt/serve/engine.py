@@ -22,7 +22,7 @@ from PIL import Image
 
 from posegpt.body.base import BodyModel
 from posegpt.body.io import save_mesh, save_pose
-from posegpt.body.rotations import rotmat_to_axis_angle
+from posegpt.body.rotations import identity_pose, rotmat_to_axis_angle
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.model import IMAGE_TOKEN, PoseGPT
 from posegpt.model.image import load_image
@@ -132,6 +132,14 @@ class ChatEngine:
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
+
+    def warm_up(self) -> None:
+        """Load what is otherwise loaded by the first reply (the text encoder, generation and
+        skinning code): one short reply to "hello" that writes nothing."""
+        with self._model(), torch.no_grad():
+            answer = self.model.chat([{"role": "user", "content": "hello"}], max_new_tokens=1)
+            self.body(identity_pose(1))
+        del answer
 
     @property
     def pending(self) -> int:
