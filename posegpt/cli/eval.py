@@ -74,7 +74,12 @@ def retrieval_command(
 
 
 def bench_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder (posegpt data synth)."),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Dataset folder (posegpt data synth; default: a small synthetic set, built once "
+        "and cached in ~/.cache/posegpt).",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json/.md and PNG."),
     model: list[str] = typer.Option(
         [],
@@ -115,6 +120,10 @@ def bench_command(
     from posegpt.eval.bench import BenchConfig, run_bench
     from posegpt.eval.report import write_report
 
+    if data is None:
+        from posegpt.eval.cached_data import cached_bench_data
+
+        data = cached_bench_data(seed, progress=not quiet)
     cfg = BenchConfig(
         data=data,
         out=out,
