@@ -182,10 +182,7 @@ def figure(results: dict, body: BodyModel) -> np.ndarray:
             poses += [
                 (m, sample["pred"][m][item]) for m in results["methods"] if m in sample["pred"]
             ]
-            panels = [
-                _panel(title, pose, body, i == 0)
-                for i, (title, pose) in enumerate(poses)
-            ]
+            panels = [_panel(title, pose, body, i == 0) for i, (title, pose) in enumerate(poses)]
             strip = np.concatenate(panels, axis=1)
             caption = Image.new("RGB", (strip.shape[1], LABEL_HEIGHT), (255, 255, 255))
             words = " ".join(text.replace(IMAGE_TOKEN, " ").split())
