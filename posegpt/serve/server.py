@@ -4,8 +4,10 @@
   (or of the previous response on a kept-alive connection); idle kept-alive connections close
   after KEEP_ALIVE seconds. uvicorn alone has no header deadline, so connections that never
   finish their headers would hold a slot for ever.
-- One client address may hold at most MAX_PER_CLIENT connections; more are closed at once.
-  At most MAX_CONNECTIONS connections and requests are served at once (more get 503).
+- One client address may hold at most MAX_PER_CLIENT connections: requests on more get a 503
+  (JSON, `Retry-After`) and their connection is closed, and they have only OVER_LIMIT_TIMEOUT
+  seconds to send their headers. At most MAX_CONNECTIONS connections and requests are served
+  at once (more get 503).
 - Bound to a loopback address (the default), the server answers only requests whose Host header
   names a loopback host, so a web page cannot reach it through DNS rebinding.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 from collections import Counter
 from typing import ClassVar
 
@@ -28,6 +31,8 @@ MAX_CONNECTIONS = 64
 MAX_PER_CLIENT = 16
 #: Seconds a client has to send a request's headers.
 HEADER_TIMEOUT = 10.0
+#: Seconds a connection beyond MAX_PER_CLIENT has to send its request's headers.
+OVER_LIMIT_TIMEOUT = 1.0
 #: Seconds an idle kept-alive connection stays open.
 KEEP_ALIVE = 5
 #: Host header values accepted when the server listens on a loopback address.
@@ -46,9 +51,7 @@ class GuardedH11Protocol(H11Protocol):
         self._address = self.client[0] if self.client else None
         self._deadline: asyncio.TimerHandle | None = None
         self._open[self._address] += 1
-        if self._open[self._address] > self.max_per_client:
-            transport.close()
-            return
+        self._over_limit = self._open[self._address] > self.max_per_client
         self._arm_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -59,8 +62,13 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def handle_events(self) -> None:
-        cycle = self.cycle
-        super().handle_events()
+        cycle, app = self.cycle, self.app
+        if self._over_limit:
+            self.app = _too_many_connections
+        try:
+            super().handle_events()
+        finally:
+            self.app = app
         if self.cycle is not cycle:  # a new request's headers are complete
             self._disarm_deadline()
 
@@ -70,7 +78,8 @@ class GuardedH11Protocol(H11Protocol):
             self._arm_deadline()  # the next request's headers have the same deadline
 
     def _arm_deadline(self) -> None:
-        self._deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+        timeout = OVER_LIMIT_TIMEOUT if self._over_limit else self.header_timeout
+        self._deadline = self.loop.call_later(timeout, self._headers_too_slow)
 
     def _disarm_deadline(self) -> None:
         if self._deadline is not None:
@@ -83,6 +92,21 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.is_closing()
         ):
             self.transport.close()
+
+
+async def _too_many_connections(scope, receive, send) -> None:
+    """The answer to a request on a connection beyond MAX_PER_CLIENT (then closed)."""
+    body = json.dumps(
+        {"detail": "the server is busy: too many connections from your address; retry shortly"}
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def is_loopback(host: str) -> bool:
