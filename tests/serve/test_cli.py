@@ -131,3 +131,24 @@ def test_warm_up_loads_the_text_encoder(tmp_path, body):
     engine.warm_up()
     assert load_minilm.cache_info().currsize == 1
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_small_models_answer_on_one_thread(model_dir, monkeypatch):
+    """A small model runs on one CPU thread (on 2 busy cores, 2 threads made a reply ~40x
+    slower); OMP_NUM_THREADS, when set, is left to decide."""
+    import torch
+
+    from posegpt.cli.serve import _load_model
+
+    threads = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        torch.set_num_threads(2)
+        _load_model(str(model_dir))
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        torch.set_num_threads(2)
+        _load_model(str(model_dir))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
