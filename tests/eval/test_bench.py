@@ -55,6 +55,7 @@ def bench_run(tmp_path_factory):
     return root, result.output
 
 
+@pytest.mark.slow  # the bench_run fixture takes ~45 s
 def test_bench_quick_writes_every_row_and_column(bench_run):
     root, output = bench_run
     out = root / "out"
@@ -193,6 +194,7 @@ def test_real_test_sets_load_from_their_own_formats(tmp_path):
     assert len(pairs["train"]) == 3
 
 
+@pytest.mark.slow
 def test_bench_compares_models_on_chosen_tasks(bench_run):
     root, _ = bench_run
     model = str(root / "model")
