@@ -33,7 +33,7 @@ def cache_dir() -> Path:
 
 def cached_bench_data(seed: int = 0, progress: bool = True) -> Path:
     """The small synthetic dataset for `seed`: reused if built before, else built now (about a
-    minute on 2 cores), saying which on stderr."""
+    minutes on 2 cores), saying which on stderr."""
     sizes = "-".join(str(v) for v in SIZES.values())
     path = cache_dir() / f"bench-synth-seed{seed}-{sizes}-{IMAGE_SIZE}-{CROP_SIZE}"
     if (path / CARD_FILE).is_file():
@@ -41,7 +41,7 @@ def cached_bench_data(seed: int = 0, progress: bool = True) -> Path:
         return path
     print(
         f"posegpt: no --data given: building a small synthetic set in {path} "
-        "(once, about a minute; later runs reuse it)",
+        "(once, 1-2 minutes; later runs reuse it)",
         file=sys.stderr,
         flush=True,
     )
