@@ -32,7 +32,7 @@ def cache_dir() -> Path:
 
 
 def cached_bench_data(seed: int = 0, progress: bool = True) -> Path:
-    """The small synthetic dataset for `seed`: reused if built before, else built now (about a
+    """The small synthetic dataset for `seed`: reused if built before, else built now (1-2
     minutes on 2 cores), saying which on stderr."""
     sizes = "-".join(str(v) for v in SIZES.values())
     path = cache_dir() / f"bench-synth-seed{seed}-{sizes}-{IMAGE_SIZE}-{CROP_SIZE}"
