@@ -46,6 +46,7 @@ class MiniLM:
 
     def __init__(self, path: str, device: str = "cpu") -> None:
         from transformers import BertModel, BertTokenizerFast
+        from transformers.utils import logging as hf_logging
 
         folder = Path(path)
         try:
@@ -60,8 +61,14 @@ class MiniLM:
             pooling.get("pooling_mode_mean_tokens")
         ):
             raise ModelFileError(f"{folder} is not a mean-pooled, normalised MiniLM")
-        self.tokenizer = BertTokenizerFast.from_pretrained(path, local_files_only=True)
-        self.model = BertModel.from_pretrained(path, local_files_only=True).to(device).eval()
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every chat
+        try:
+            self.tokenizer = BertTokenizerFast.from_pretrained(path, local_files_only=True)
+            self.model = BertModel.from_pretrained(path, local_files_only=True).to(device).eval()
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
         self.device = device
 
     @torch.no_grad()
