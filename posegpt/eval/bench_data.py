@@ -186,8 +186,12 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
     boxes: dict[str, list] = {}
     for row in range(len(hmr)):
         boxes.setdefault(str(hmr.imgname[row]), []).append(hmr.box(row))
-    # The people of the image->pose items (same draw), each with all their descriptions.
-    people = set(pick_rows(len(hmr), limit, seed, f"{data.split}/image2pose"))
+    # `limit` of the people with descriptions, each with all their descriptions; where every
+    # person has them (synthetic scenes), the people of the image->pose items (same draw).
+    described = sorted({row for row, _ in data.rpe_items})
+    people = {
+        described[i] for i in pick_rows(len(described), limit, seed, f"{data.split}/image2pose")
+    }
     items = [data[start + i] for i, (row, _) in enumerate(data.rpe_items) if row in people]
     rows = [c.meta["row"] for c in items]
     kinds = [c.meta["kind"] for c in items]
