@@ -32,8 +32,8 @@ from posegpt.data.formats import (
 )
 from posegpt.data.prepare.common import Output, require
 from posegpt.data.prepare.posescript import load_amass_frames, read_pose_index, read_texts
-from posegpt.data.records import POSE_TOKEN, Conversation, Message
 from posegpt.errors import ModelFileError
+from posegpt.records import POSE_TOKEN, Conversation, Message
 
 NAME = "posefix"
 PAIRS_FILE = "pair_id_2_pose_ids.json"

@@ -21,8 +21,8 @@ import numpy as np
 
 from posegpt.data.formats import read_json
 from posegpt.data.prepare.common import Output, PersonRows, progress, require
-from posegpt.data.records import IMAGE_TOKEN
 from posegpt.errors import ModelFileError
+from posegpt.records import IMAGE_TOKEN
 
 NAME = "rpe"
 FILE_PATTERN = re.compile(r"refine_vqa_(\w+?)_withGT\.json")
