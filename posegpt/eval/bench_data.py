@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from posegpt.data.dataset import DESCRIPTION_PREFIX, PoseDataset, face_forward
+from posegpt.data.dataset import DESCRIPTION_PREFIX, IMAGE2POSE_DIR, PoseDataset, face_forward
 from posegpt.data.formats import HmrData, read_hmr
 from posegpt.data.images import crop_square, open_image
 from posegpt.data.splits import stream
@@ -174,6 +174,7 @@ def _crops(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         [c.messages[0].content for c in conversations],
         crop_keypoints(data.hmr, rows),
         families=_families(data.hmr, rows),
+        sources=_sources(data, rows),
     )
 
 
@@ -206,7 +207,17 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         people=[boxes[str(hmr.imgname[r])] for r in rows],
         groups=[str(hmr.imgname[r]) for r in rows],
         families=_families(hmr, rows),
+        sources=_sources(data, rows),
     )
+
+
+def _sources(data: PoseDataset, rows: list[int]) -> list[str] | None:
+    """The converted dataset of each HMR row (the first folder of its image name, where
+    `image2pose/<name>/` exists), or None when no row has one."""
+    names = [str(data.hmr.imgname[r]).split("/", 1)[0] for r in rows]
+    known = {p.name for p in (data.root / IMAGE2POSE_DIR).glob("*/") if p.is_dir()}
+    sources = [n if n in known else "" for n in names]
+    return sources if any(sources) else None
 
 
 def _families(hmr: HmrData, rows: list[int]) -> list[str] | None:
