@@ -246,16 +246,18 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def _image_path(self, name: str) -> str:
         """An image name from a data file -> a path relative to the dataset root. Human3.6M
-        names ("S1_Directions_1.54138969_000001.jpg") also resolve in their subject/sequence
-        folders ("S1/S1_Directions_1.54138969/...")."""
+        names ("S1_Directions_1.54138969_000001.jpg", also under a converted dataset's folder:
+        "h36m/S1_...") also resolve in their subject/sequence folders
+        ("S1/S1_Directions_1.54138969/...")."""
         rel = PurePosixPath(str(name))
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
             raise ModelFileError(f"image path {name!r} must be relative and stay in the dataset")
         images = self.root / IMAGES_DIR
-        if not (images / rel).exists() and len(rel.parts) == 1 and "_" in rel.stem:
+        if not (images / rel).exists() and len(rel.parts) <= 2 and "_" in rel.stem:
             subject, sequence = rel.stem.split("_", 1)[0], rel.stem.rsplit("_", 1)[0]
-            if (images / subject / sequence / rel).exists():
-                rel = PurePosixPath(subject, sequence, rel)
+            nested = rel.parent / subject / sequence / rel.name
+            if (images / nested).exists():
+                rel = nested
         return f"{IMAGES_DIR}/{rel}"
 
     def load_image(self, conversation: Conversation) -> Image.Image | None:

@@ -235,7 +235,10 @@ def test_h36m_npz_keeps_rows_and_resolves_subject_folders(tmp_path):
     )
     assert card["counts"] == {"val": 2}
     hmr = read_hmr(out / "image2pose/h36m/val.npz")
-    assert list(hmr.imgname) == [f"h36m/S9/S9_Walking_1.55011271/{name}", "h36m/flat.jpg"]
+    assert list(hmr.imgname) == [f"h36m/{name}", "h36m/flat.jpg"]
+    # read back, the flat Human3.6M name resolves in its subject/sequence folder
+    dataset = PoseDataset(out, "val", tasks=("image2pose",))
+    assert dataset[0].image == f"images/h36m/S9/S9_Walking_1.55011271/{name}"
     torch.testing.assert_close(hmr.pose, _rotmat(pose), atol=ATOL, rtol=0)
     assert hmr.extras["S"].shape == (2, 24, 4)
     np.savez(tmp_path / "mosh.npz", pose=pose, shape=np.zeros((2, 10)))

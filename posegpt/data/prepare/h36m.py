@@ -4,16 +4,15 @@
 Input: one npz per split (`h36m_train.npz`, `h36m_valid_protocol1.npz`, `test_h36m.npz`, ...)
 with `imgname`, `center`, `scale`, `pose` (N, 72), optional `shape`, `part` (N, 24, 3), `S`
 (N, 24, 4) and other per-row arrays, which are kept. The split comes from `--split` or the
-file name (train / val / valid / test). Image names are made relative to images/h36m: a flat
-Human3.6M name ("S1_Directions_1.54138969_000001.jpg") that is not directly under `--images`
-but in its subject/sequence folder ("S1/S1_Directions_1.54138969/...") gets that folder.
+file name (train / val / valid / test). Image names are made relative to images/h36m (a flat
+Human3.6M name also resolves in its subject/sequence folder when read: `PoseDataset`).
 Pose-only files (MoSh `pose` + `shape`, no `imgname`) have no picture to learn from and are
 refused with a message saying so.
 """
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
@@ -38,17 +37,7 @@ def split_of(path: Path, split: str | None) -> str:
     return found.pop()
 
 
-def image_name(name: str, images: Path | None) -> str:
-    """`name` under images/NAME, in its subject/sequence folder when that is where it is."""
-    rel = PurePosixPath(name)
-    if images is not None and not (images / rel).exists() and len(rel.parts) == 1:
-        subject, sequence = rel.stem.split("_", 1)[0], rel.stem.rsplit("_", 1)[0]
-        if (images / subject / sequence / rel).exists():
-            rel = PurePosixPath(subject, sequence, rel)
-    return f"{NAME}/{rel}"
-
-
-def convert_file(path: Path, images: Path | None) -> HmrData:
+def convert_file(path: Path) -> HmrData:
     """One HMR-style npz, its image names made relative to images/."""
     if "imgname" not in read_npz(path):
         raise ModelFileError(
@@ -56,7 +45,7 @@ def convert_file(path: Path, images: Path | None) -> HmrData:
             "pictures to train image->pose on"
         )
     data = read_hmr(path)
-    data.imgname = np.asarray([image_name(str(n), images) for n in data.imgname])
+    data.imgname = np.asarray([f"{NAME}/{n}" for n in data.imgname])
     return data
 
 
@@ -80,7 +69,7 @@ def prepare(
         by_split[key] = path
     output, counts = Output(out, NAME), {}
     for key, path in progress(by_split.items(), "Human3.6M files", show, len(by_split)):
-        data = convert_file(path, images)
+        data = convert_file(path)
         target = out / IMAGE2POSE_DIR / NAME / f"{key}.npz"
         output.written.append(write_hmr(target, data))
         counts[key] = len(data)
