@@ -17,14 +17,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import CLIPImageProcessor, LlavaForConditionalGeneration, PreTrainedTokenizerFast
+from transformers import CLIPImageProcessor
 from typer.testing import CliRunner
 
-from posegpt.body.rotations import axis_angle_to_rotmat
 from posegpt.cli import app
-from posegpt.model import get_config, load_pretrained
-from posegpt.model.build import llava_config
+from posegpt.model import load_pretrained
 from posegpt.model.image import pad_to_square
 from posegpt.train.checkpoint import list_checkpoints
 
@@ -39,124 +36,42 @@ CAPTIONS = [
 ]
 
 
-def _json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data))
-
-
 def _image(path: Path, seed: int, size: tuple[int, int] = (96, 72)) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
 
 
-def _downloads(root: Path) -> dict[str, Path]:
+def _downloads(root: Path, published) -> Path:
     """Tiny files in the published layouts of PoseScript + AMASS, COCO-EFT, RPE and
     LLaVA-Instruct, with their images."""
     rng = np.random.default_rng(0)
-    np.savez(
-        root / "amass/CMU/01/01_01_poses.npz",
-        poses=(rng.normal(size=(12, 156)) * 0.3).astype(np.float32),
-    ) if (root / "amass/CMU/01").mkdir(parents=True) is None else None
+    (root / "amass/CMU/01").mkdir(parents=True)
+    poses = (rng.normal(size=(12, 156)) * 0.3).astype(np.float32)
+    np.savez(root / "amass/CMU/01/01_01_poses.npz", poses=poses)
     ps = root / "posescript"
-    _json(
-        ps / "ids_2_dataset_sequence_and_frame_index_100k.json",
-        {str(i): ["AMASS", "CMU/01/01_01_poses.npz", i] for i in range(12)},
-    )
-    _json(ps / "posescript_human_6293.json", {str(i): CAPTIONS[i % 4] for i in range(12)})
-    _json(ps / "train_ids_100k.json", list(range(8)))
-    _json(ps / "val_ids_100k.json", [8, 9])
-    _json(ps / "test_ids_100k.json", [10, 11])
+    index = {str(i): ["AMASS", "CMU/01/01_01_poses.npz", i] for i in range(12)}
+    published.json(ps / "ids_2_dataset_sequence_and_frame_index_100k.json", index)
+    published.json(ps / "posescript_human_6293.json", {str(i): CAPTIONS[i % 4] for i in range(12)})
+    for split, ids in (("train", range(8)), ("val", [8, 9]), ("test", [10, 11])):
+        published.json(ps / f"{split}_ids_100k.json", list(ids))
     fits = []
     for i in range(6):
         name = f"COCO_train2014_{i:012d}.jpg"
         _image(root / "coco/train2014" / name, i)
-        pose = axis_angle_to_rotmat(rng.normal(size=(1, 72)).astype(np.float32) * 0.3)[0]
-        keypoints = np.concatenate([np.zeros((25, 3)), rng.uniform(10, 60, (24, 3))])
-        fits.append(
-            {
-                "imageName": name,
-                "bbox_center": [48.0, 36.0],
-                "bbox_scale": 0.3,
-                "parm_pose": pose.tolist(),
-                "parm_shape": [0.0] * 10,
-                "gt_keypoint_2d": keypoints.tolist(),
-                "annotId": i,
-            }
-        )
-    _json(root / "eft/COCO2014-All-ver01.json", {"meta": {"dbname": "COCO2014-All"}, "data": fits})
-    entries = []
-    for i, (kind, request) in enumerate(
-        [("behavior", "Who is waving?"), ("shape", "The taller one.")]
-    ):
+        fits.append(published.eft_entry(rng, name))
+    eft = {"meta": {"dbname": "COCO2014-All"}, "data": fits}
+    published.json(root / "eft/COCO2014-All-ver01.json", eft)
+    for i, (kind, request) in enumerate([("behavior", "Who is waving?"), ("shape", "Taller.")]):
         image = f"3DPW/imageFiles/courtyard_00/image_{i:05d}.jpg"
         _image(root / "rpe" / image, 10 + i, (128, 96))
-        entries.append(
-            {
-                "id": f"{i:06d}",
-                "image": f"{i:06d}.png",
-                "real_image": image,
-                "conversations": [
-                    {"from": "human", "value": f"<image>\n{request}"},
-                    {"from": "gpt", "value": "Sure, it is <POSE>."},
-                ],
-                "ground_truth": {
-                    "joint_cam": rng.normal(size=(24, 3)).tolist(),
-                    "smpl_param": {
-                        "pose": (rng.normal(size=72) * 0.3).tolist(),
-                        "shape": [0.0] * 10,
-                    },
-                    "bbox": [20, 10, 40, 60],
-                },
-            }
-        )
-        _json(root / f"rpe/refine_vqa_{kind}_withGT.json", [entries[-1]])
-    _json(
-        root / "llava/llava_instruct_150k.json",
-        [
-            {
-                "id": "1",
-                "image": "COCO_train2014_000000000000.jpg",
-                "conversations": [
-                    {"from": "human", "value": "<image>\nWhat colour dominates?"},
-                    {"from": "gpt", "value": "Many colours, like noise."},
-                ],
-            },
-            {
-                "id": "2",
-                "conversations": [
-                    {"from": "human", "value": "Hi"},
-                    {"from": "gpt", "value": "Hello!"},
-                ],
-            },
-        ],
-    )
-    return {"root": root}
-
-
-def _llava_checkpoint(path: Path) -> None:
-    """A tiny random llava-hf folder with LLaVA-1.5's CLIP image processor (336 px)."""
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    specials = ["<pad>", "<s>", "</s>", "<image>"]
-    corpus = CAPTIONS + ["Sure, the SMPL pose is", "Give the SMPL pose.", "What colour? Hello!"]
-    bpe.train_from_iterator(
-        corpus * 4, trainers.BpeTrainer(vocab_size=300, special_tokens=specials)
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        pad_token="<pad>",
-        bos_token="<s>",
-        eos_token="</s>",
-        extra_special_tokens=["<image>"],
-    )
-    cfg = get_config("tiny", image_size=SIDE, patch_size=PATCH, max_length=1024)
-    LlavaForConditionalGeneration(llava_config(cfg, tokenizer)).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    CLIPImageProcessor(
-        size={"shortest_edge": SIDE}, crop_size={"height": SIDE, "width": SIDE}
-    ).save_pretrained(path)
+        pose = rng.normal(size=72) * 0.3
+        entry = published.rpe_entry(rng, image, [20, 10, 40, 60], request, pose)
+        published.json(root / f"rpe/refine_vqa_{kind}_withGT.json", [entry])
+    items = published.llava_items()
+    _image(root / "coco/train2014" / items[0]["image"], 20)
+    published.json(root / "llava/llava_instruct_150k.json", items)
+    return root
 
 
 def _deepspeed_env() -> dict[str, str] | None:
@@ -201,9 +116,9 @@ def _run(runner: CliRunner, *args: str) -> str:
 
 
 @pytest.mark.slow
-def test_paper_recipe_on_a_tiny_llava_checkpoint(tmp_path):
+def test_paper_recipe_on_a_tiny_llava_checkpoint(tmp_path, published, write_llava_checkpoint):
     runner = CliRunner()
-    src = _downloads(tmp_path / "downloads")["root"]
+    src = _downloads(tmp_path / "downloads", published)
     data = tmp_path / "data"
     _run(
         runner,
@@ -248,7 +163,10 @@ def test_paper_recipe_on_a_tiny_llava_checkpoint(tmp_path):
     # the COCO-EFT people double as the image->pose test set of this tiny run
     (data / "image2pose/coco-eft/test.npz").symlink_to(data / "image2pose/coco-eft/train.npz")
     ckpt = tmp_path / "llava-1.5-tiny-hf"
-    _llava_checkpoint(ckpt)
+    corpus = CAPTIONS + ["Sure, the SMPL pose is", "Give the SMPL pose.", "What colour? Hello!"]
+    write_llava_checkpoint(
+        ckpt, corpus * 4, SIDE, image_size=SIDE, patch_size=PATCH, max_length=1024
+    )
 
     env = _deepspeed_env()
     run = tmp_path / "run"

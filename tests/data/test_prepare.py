@@ -25,11 +25,6 @@ REAL_H36M = Path(__file__).resolve().parents[3] / "shared/data/real/mmpose_smpl/
 ATOL = 1e-5
 
 
-def _write_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data))
-
-
 def _random_aa(rng: np.random.Generator, n: int, values: int = 72) -> np.ndarray:
     return (rng.normal(size=(n, values)) * 0.3).astype(np.float32)
 
@@ -42,7 +37,7 @@ def _rotmat(aa: np.ndarray) -> torch.Tensor:
 
 
 @pytest.fixture
-def posescript_src(tmp_path: Path) -> tuple[Path, Path]:
+def posescript_src(tmp_path: Path, published) -> tuple[Path, Path]:
     """A PoseScript + PoseFix release folder (one folder, as users often unpack them) and an
     AMASS root with two SMPL-H sequences."""
     rng = np.random.default_rng(0)
@@ -56,17 +51,21 @@ def posescript_src(tmp_path: Path) -> tuple[Path, Path]:
         "9": ["AMASS", "CMU/01/01_01_poses.npz", 0],
         "11": ["AMASS", "KIT/3/walk_poses.npz", 1],
     }
-    _write_json(src / "ids_2_dataset_sequence_and_frame_index_100k.json", index)
-    _write_json(src / "posescript_human_6293.json", {"5": "The body leans left.", "11": "Squat."})
-    _write_json(src / "posescript_auto_100k.json", {"5": ["auto 5a", "auto 5b"], "7": ["auto 7"]})
-    _write_json(src / "train_ids_100k.json", [5, 9, 11])
-    _write_json(src / "test_ids_100k.json", [7])
-    _write_json(src / "pair_id_2_pose_ids.json", [[5, 7], [7, 11], [9, 5]])
-    _write_json(src / "train_in_sequence_pair_ids.json", [0])
-    _write_json(src / "train_out_sequence_pair_ids.json", [2])
-    _write_json(src / "test_out_sequence_pair_ids.json", [1])
-    _write_json(src / "posefix_human_6157.json", {"0": "Raise your left arm."})
-    _write_json(
+    published.json(src / "ids_2_dataset_sequence_and_frame_index_100k.json", index)
+    published.json(
+        src / "posescript_human_6293.json", {"5": "The body leans left.", "11": "Squat."}
+    )
+    published.json(
+        src / "posescript_auto_100k.json", {"5": ["auto 5a", "auto 5b"], "7": ["auto 7"]}
+    )
+    published.json(src / "train_ids_100k.json", [5, 9, 11])
+    published.json(src / "test_ids_100k.json", [7])
+    published.json(src / "pair_id_2_pose_ids.json", [[5, 7], [7, 11], [9, 5]])
+    published.json(src / "train_in_sequence_pair_ids.json", [0])
+    published.json(src / "train_out_sequence_pair_ids.json", [2])
+    published.json(src / "test_out_sequence_pair_ids.json", [1])
+    published.json(src / "posefix_human_6157.json", {"0": "Raise your left arm."})
+    published.json(
         src / "posefix_auto_135305.json",
         {"0": ["auto 0"], "1": ["Bend the knees."], "2": ["Turn."]},
     )
@@ -294,23 +293,13 @@ def test_bedlam_scene_files(tmp_path):
 # -- EFT ------------------------------------------------------------------------------------
 
 
-def _eft_entry(rng: np.random.Generator, name: str) -> dict:
-    return {
-        "imageName": name,
-        "bbox_center": [200.5, 150.25],
-        "bbox_scale": 1.25,
-        "parm_pose": _rotmat(_random_aa(rng, 1))[0].tolist(),
-        "parm_shape": rng.normal(size=10).tolist(),
-        "parm_cam": [0.9, 0.0, 0.1],
-        "gt_keypoint_2d": rng.uniform(0, 300, size=(49, 3)).tolist(),
-        "annotId": 1234,
-    }
-
-
-def test_coco_eft_fits(tmp_path):
+def test_coco_eft_fits(tmp_path, published):
     rng = np.random.default_rng(4)
-    entries = [_eft_entry(rng, "COCO_train2014_000000000036.jpg"), _eft_entry(rng, "x.jpg")]
-    _write_json(
+    entries = [
+        published.eft_entry(rng, "COCO_train2014_000000000036.jpg"),
+        published.eft_entry(rng, "x.jpg"),
+    ]
+    published.json(
         tmp_path / "eft/COCO2014-All-ver01.json",
         {"meta": {"dbname": "COCO2014-All"}, "data": entries},
     )
@@ -329,7 +318,7 @@ def test_coco_eft_fits(tmp_path):
     assert hmr.extras["annot_id"].tolist() == [1234, 1234]
     assert len(HMR24_NAMES) == 24
     entries[1]["parm_pose"] = [[1, 0, 0]]
-    _write_json(tmp_path / "bad/MPII_ver01.json", {"meta": {}, "data": entries})
+    published.json(tmp_path / "bad/MPII_ver01.json", {"meta": {}, "data": entries})
     with pytest.raises(ModelFileError, match="entry 1.*parm_pose"):
         prepare_dataset("mpii-eft", tmp_path / "bad", out, show=False)
 
@@ -337,22 +326,9 @@ def test_coco_eft_fits(tmp_path):
 # -- LLaVA-Instruct and RPE -----------------------------------------------------------------
 
 
-def test_llava_instruct_kept_word_for_word(tmp_path):
-    items = [
-        {
-            "id": "000000033471",
-            "image": "000000033471.jpg",
-            "conversations": [
-                {"from": "human", "value": "<image>\nWhat are the colors of the bus?"},
-                {"from": "gpt", "value": "White and red."},
-            ],
-        },
-        {
-            "id": "t1",
-            "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}],
-        },
-    ]
-    _write_json(tmp_path / "llava_instruct_150k.json", items)
+def test_llava_instruct_kept_word_for_word(tmp_path, published):
+    items = published.llava_items()
+    published.json(tmp_path / "llava_instruct_150k.json", items)
     out = tmp_path / "data"
     card = prepare_dataset("llava-instruct", tmp_path, out, show=False)
     assert card["counts"] == {"train": 2, "with_image": 1, "turns": 4}
@@ -365,52 +341,28 @@ def test_llava_instruct_kept_word_for_word(tmp_path):
     chats = PoseDataset(out, "train", tasks=("instruction",)).conversations["instruction"]
     assert chats[0].image == "images/llava-instruct/000000033471.jpg"
     items[1]["conversations"][0]["from"] = "robot"
-    _write_json(tmp_path / "llava_instruct_150k.json", items)
+    published.json(tmp_path / "llava_instruct_150k.json", items)
     with pytest.raises(ModelFileError, match="item 1"):
         prepare_dataset("llava-instruct", tmp_path, out, show=False)
 
 
-def _rpe_entry(rng, image: str, box: list, request: str, pose: np.ndarray) -> dict:
-    return {
-        "id": "000000",
-        "image": "000000.png",
-        "real_image": image,
-        "conversations": [
-            {"from": "human", "value": f"<image>\n{request}"},
-            {"from": "gpt", "value": "Sure, it is <POSE>."},
-        ],
-        "ground_truth": {
-            "joint_cam": rng.normal(size=(24, 3)).tolist(),
-            "fitted_joint_cam": rng.normal(size=(24, 3)).tolist(),
-            "joint_img": rng.normal(size=(24, 2)).tolist(),
-            "smpl_param": {
-                "shape": [0.1] * 10,
-                "pose": pose.tolist(),
-                "trans": [0, 0, 3],
-                "gender": "male",
-            },
-            "bbox": box,
-        },
-    }
-
-
-def test_rpe_groups_descriptions_by_person(tmp_path):
+def test_rpe_groups_descriptions_by_person(tmp_path, published):
     rng = np.random.default_rng(5)
     pose = _random_aa(rng, 2)
     image = "3DPW/imageFiles/downtown_runForBus_01/image_00326.jpg"
     behavior = [
-        _rpe_entry(
+        published.rpe_entry(
             rng,
             image,
             [10, 20, 100, 200],
             "The man is about to sit down, can you give the SMPL pose of this person?",
             pose[0],
         ),
-        _rpe_entry(rng, image, [300, 20, 80, 160], "Who is running?", pose[1]),
+        published.rpe_entry(rng, image, [300, 20, 80, 160], "Who is running?", pose[1]),
     ]
-    shape = [_rpe_entry(rng, image, [10, 20, 100, 200], "The taller person.", pose[0])]
-    _write_json(tmp_path / "rpe/refine_vqa_behavior_withGT.json", behavior)
-    _write_json(tmp_path / "rpe/refine_vqa_shape_withGT.json", shape)
+    shape = [published.rpe_entry(rng, image, [10, 20, 100, 200], "The taller person.", pose[0])]
+    published.json(tmp_path / "rpe/refine_vqa_behavior_withGT.json", behavior)
+    published.json(tmp_path / "rpe/refine_vqa_shape_withGT.json", shape)
     out = tmp_path / "data"
     card = prepare_dataset("rpe", tmp_path / "rpe", out, show=False)
     assert card["counts"] == {"behavior": 2, "shape": 1, "test": 2}
@@ -432,13 +384,19 @@ def test_rpe_groups_descriptions_by_person(tmp_path):
     ]
 
 
-def test_parts_of_several_datasets_read_as_one(tmp_path):
+def test_parts_of_several_datasets_read_as_one(tmp_path, published):
     rng = np.random.default_rng(6)
-    _write_json(tmp_path / "eft/MPII_ver01.json", {"meta": {}, "data": [_eft_entry(rng, "a.jpg")]})
+    published.json(
+        tmp_path / "eft/MPII_ver01.json", {"meta": {}, "data": [published.eft_entry(rng, "a.jpg")]}
+    )
     pose = _random_aa(rng, 1)
-    _write_json(
+    published.json(
         tmp_path / "rpe/refine_vqa_pose_withGT.json",
-        [_rpe_entry(rng, "3DPW/imageFiles/s/image_00001.jpg", [0, 0, 10, 10], "Arms up.", pose[0])],
+        [
+            published.rpe_entry(
+                rng, "3DPW/imageFiles/s/image_00001.jpg", [0, 0, 10, 10], "Arms up.", pose[0]
+            )
+        ],
     )
     out = tmp_path / "data"
     prepare_dataset("mpii-eft", tmp_path / "eft", out, show=False)
@@ -449,11 +407,12 @@ def test_parts_of_several_datasets_read_as_one(tmp_path):
     assert list(dataset.hmr.extras["description_pose"]) == ["", "Arms up."]
 
 
-def test_cli_prints_the_card_and_reports_errors(tmp_path):
+def test_cli_prints_the_card_and_reports_errors(tmp_path, published):
     runner = CliRunner()
     rng = np.random.default_rng(7)
-    _write_json(
-        tmp_path / "COCO2014-All-ver01.json", {"meta": {}, "data": [_eft_entry(rng, "a.jpg")]}
+    published.json(
+        tmp_path / "COCO2014-All-ver01.json",
+        {"meta": {}, "data": [published.eft_entry(rng, "a.jpg")]},
     )
     out = tmp_path / "data"
     args = ["data", "prepare", "coco-eft", "--src", str(tmp_path), "--out", str(out), "-q"]
