@@ -21,7 +21,6 @@ from posegpt.data.prepare import prepare_dataset
 from posegpt.data.prepare.pw3d import OPENPOSE18_IN_HMR24
 from posegpt.errors import InvalidInputError, ModelFileError
 
-REAL_H36M = Path(__file__).resolve().parents[3] / "shared/data/real/mmpose_smpl/h36m"
 ATOL = 1e-5
 
 
@@ -248,11 +247,10 @@ def test_h36m_npz_keeps_rows_and_resolves_subject_folders(tmp_path):
         prepare_dataset("h36m", tmp_path / "fits.npz", out, show=False)
 
 
-def test_h36m_real_sample(tmp_path):
-    if not (REAL_H36M / "test_h36m.npz").exists():
-        pytest.skip("real Human3.6M sample (../shared/data/real) absent")
+def test_h36m_real_sample(tmp_path, real_data):
+    real_h36m = real_data("mmpose_smpl/h36m/test_h36m.npz").parent
     out = tmp_path / "data"
-    card = prepare_dataset("h36m", REAL_H36M / "test_h36m.npz", out, images=REAL_H36M, show=False)
+    card = prepare_dataset("h36m", real_h36m / "test_h36m.npz", out, images=real_h36m, show=False)
     assert card["counts"] == {"test": 4}
     dataset = PoseDataset(out, "test", tasks=("image2pose",))
     image = dataset.load_image(dataset[0])
@@ -338,7 +336,7 @@ def test_llava_instruct_kept_word_for_word(tmp_path, published):
         and written[0]["image"] == "llava-instruct/000000033471.jpg"
     )
     assert written[0]["conversations"] == items[0]["conversations"]
-    chats = PoseDataset(out, "train", tasks=("instruction",)).conversations["instruction"]
+    chats = PoseDataset(out, "train", tasks=("instruction",)).items["instruction"]
     assert chats[0].image == "images/llava-instruct/000000033471.jpg"
     items[1]["conversations"][0]["from"] = "robot"
     published.json(tmp_path / "llava_instruct_150k.json", items)
