@@ -234,6 +234,9 @@ class _Session:
         tokenizer = _tokenizer(config, train_data, checkpoint)
         set_seed(config.seed)
         model = build_model(config.model_config(), tokenizer, config.llava_path)
+        if config.gradient_checkpointing:
+            kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
+            model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             trainable, lr=config.learning_rate, weight_decay=config.weight_decay
