@@ -104,6 +104,10 @@ def test_posescript_rerun_is_idempotent_and_missing_amass_is_clear(posescript_sr
         prepare_dataset("posescript", src, out, amass_root=amass, show=False)
     card = prepare_dataset("posescript", src, out, amass_root=amass, skip_missing=True, show=False)
     assert card["counts"]["test"] == 0 and card["skipped"]["amass_file_missing"] == 2
+    # a split gone from the download is gone from the output too
+    (src / "test_ids_100k.json").unlink()
+    prepare_dataset("posescript", src, out, amass_root=amass, skip_missing=True, show=False)
+    assert not (out / "text2pose/test_ids_100k.json").exists()
     with pytest.raises(ModelFileError, match="--amass-root"):
         prepare_dataset("posescript", src, out, show=False)
 

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from posegpt.body.rotations import axis_angle_to_rotmat
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.data.formats import HMR24_NAMES, SHAPE_DIM, HmrData, write_hmr, write_json
 from posegpt.errors import InvalidInputError, ModelFileError
@@ -86,8 +87,6 @@ class PersonRows:
         """One person: `pose` as (24, 3, 3) rotation matrices or 72 axis-angle values."""
         pose = np.asarray(pose, dtype=np.float32)
         if pose.shape == (NUM_JOINTS * 3,):
-            from posegpt.body.rotations import axis_angle_to_rotmat
-
             pose = axis_angle_to_rotmat(pose.reshape(1, -1))[0].numpy()
         if pose.shape != (NUM_JOINTS, 3, 3):
             raise ModelFileError(f"{imgname}: a pose must be 72 values or (24, 3, 3)")

@@ -144,6 +144,8 @@ def prepare(
         ids=ids,
         sequences=NAME,
     )
+    for name in set(POSESCRIPT_SPLITS) - set(splits):  # a split an earlier run wrote
+        (root / SPLIT_FILE.format(name)).unlink(missing_ok=True)
     output = Output(out, NAME)
     output.written = sorted(p for p in root.rglob("*") if p.is_file())
     counts = {name: sum(1 for i in split if i in poses) for name, split in splits.items()}
