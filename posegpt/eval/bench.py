@@ -48,6 +48,7 @@ from tqdm import tqdm
 
 from posegpt.body import load_body_model
 from posegpt.body.base import BodyModel
+from posegpt.body.rotations import identity_pose
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import IMAGE_TASKS, TEXT_TASKS, Budget, Method, make_baselines
 from posegpt.eval.bench_data import (
@@ -160,6 +161,17 @@ class BenchConfig:
         )
 
 
+def h36m_joints(regressor: Path | None, body: BodyModel) -> JointSet | None:
+    """Human3.6M's 14-joint set from the regressor file, checked against `body` at once (a
+    regressor made for SMPL's mesh needs the SMPL body), or None without a file."""
+    if regressor is None:
+        return None
+    joints = load_joint_regressor(regressor)
+    with torch.no_grad():
+        joints.select(body(identity_pose(1)))
+    return joints
+
+
 def run_bench(cfg: BenchConfig) -> dict:
     """Fit the baselines, run every benchmark for every method; returns the results (see
     `posegpt.eval.report` for their files)."""
@@ -167,6 +179,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     torch.manual_seed(cfg.seed)
     mode = cfg.mode
     body = load_body_model(cfg.body)
+    h36m = h36m_joints(cfg.h36m_regressor, body)  # a wrong file or body fails before any work
     embedder = SentenceEmbedder()
     stages: dict[str, float] = {}
     with _timed(stages, "model loading"):  # first, so that a bad path shows before any work
@@ -184,7 +197,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     results["meta"]["model_error"] = "; ".join(model_errors) or None
     examples = data.family_examples
     families = FamilyClassifier(examples.poses, examples.families) if examples else None
-    bench = _Runner(cfg, body, methods, families)
+    bench = _Runner(cfg, body, methods, families, h36m)
     with _timed(stages, "benchmarks"):
         if data.text2pose is not None and "text2pose" in tasks:
             bench.text("text2pose", data.text2pose, evaluator)
@@ -228,8 +241,10 @@ class _Runner:
         body: BodyModel,
         methods: list[Method],
         families: FamilyClassifier | None = None,
+        h36m: JointSet | None = None,
     ) -> None:
         self.cfg, self.body, self.methods, self.families = cfg, body, methods, families
+        self.h36m = h36m  # Human3.6M's 14 joints, given a regressor
         self.tables: dict[str, dict] = {}
         self.samples: dict[str, dict] = {}
         self.pose_counts: dict[str, list[int]] = {}
@@ -353,9 +368,7 @@ class _Runner:
         """The joints a source dataset's protocol scores (see the module docstring)."""
         if source == "rpe":
             return SMPL22
-        if source == "h36m" and self.cfg.h36m_regressor is not None:
-            return load_joint_regressor(self.cfg.h36m_regressor)
-        return SMPL24
+        return self.h36m if source == "h36m" and self.h36m is not None else SMPL24
 
     def _family_column(
         self, items: TextSet | ImageSet, columns: list[str]

@@ -87,3 +87,14 @@ def test_pool_and_whole_split_recalls():
     assert all(pooled[k] > split[k] for k in pooled)
     with pytest.raises(InvalidInputError):
         pool_recalls(text[:10], text[:10], 32)
+
+
+def test_bench_checks_the_regressor_against_the_body_first(body, tmp_path):
+    from posegpt.eval.bench import h36m_joints
+
+    np.save(tmp_path / "J_regressor_h36m.npy", np.eye(17, 6890, dtype=np.float32))
+    assert h36m_joints(None, body) is None
+    assert h36m_joints(tmp_path / "J_regressor_h36m.npy", body).name == "Human3.6M 14 joints"
+    np.save(tmp_path / "other.npy", np.eye(17, 100, dtype=np.float32))
+    with pytest.raises(InvalidInputError, match="100 vertices"):
+        h36m_joints(tmp_path / "other.npy", body)
