@@ -193,6 +193,11 @@ def test_3dpw_sequences_become_camera_frame_rows(tmp_path):
     expected = joints @ sequence["cam_poses"][0][:3, :3].T + sequence["cam_poses"][0][:3, 3]
     np.testing.assert_allclose(hmr.extras["joints_cam"][0], expected, atol=1e-5)
     assert (out / "images/3dpw").resolve() == src.resolve()
+    # a re-run writes the same card and rows, and keeps the link
+    assert prepare_dataset("3dpw", src, out, show=False) == card
+    again = read_hmr(out / "image2pose/3dpw/test.npz")
+    torch.testing.assert_close(again.pose, hmr.pose, atol=0, rtol=0)
+    np.testing.assert_array_equal(again.part, hmr.part)
     assert PoseDataset(out, "test", tasks=("image2pose",)).sizes["image2pose"] == 1
 
 
