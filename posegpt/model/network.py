@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTrainedTokenizerFast
+from transformers import (
+    BaseImageProcessor,
+    GenerationConfig,
+    LlavaForConditionalGeneration,
+    PreTrainedTokenizerFast,
+)
 
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
@@ -90,11 +95,14 @@ class PoseGPT(nn.Module):
         llava: LlavaForConditionalGeneration | PeftModel,
         tokenizer: PreTrainedTokenizerFast,
         config: PoseGPTConfig,
+        image_processor: BaseImageProcessor | None = None,
     ) -> None:
         super().__init__()
         self.llava = llava
         self.tokenizer = tokenizer
         self.config = config
+        # a pretrained checkpoint's own image processor (None: posegpt's own resizing)
+        self.image_processor = image_processor
         hidden = self.backbone.config.text_config.hidden_size
         self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
         self.text_features = (
@@ -126,7 +134,9 @@ class PoseGPT(nn.Module):
     def preprocess(self, image: ImageInput) -> torch.Tensor:
         """A picture -> (3, S, S) pixel values for this model's vision tower."""
         cfg = self.config
-        return preprocess_image(image, cfg.image_size, cfg.image_mean, cfg.image_std)
+        return preprocess_image(
+            image, cfg.image_size, cfg.image_mean, cfg.image_std, self.image_processor
+        )
 
     @property
     def collate_fn(self) -> functools.partial:
