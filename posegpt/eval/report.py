@@ -14,7 +14,6 @@ import torch
 from PIL import Image, ImageDraw
 
 from posegpt.body.base import BodyModel
-from posegpt.body.rotations import camera_to_y_up
 from posegpt.files import atomic_write_text
 from posegpt.records import IMAGE_TOKEN
 from posegpt.render.views import PALETTE, render_pose_views, save_png
@@ -195,10 +194,7 @@ def figure(results: dict, body: BodyModel) -> np.ndarray:
             poses += [
                 (m, sample["pred"][m][item]) for m in results["methods"] if m in sample["pred"]
             ]
-            panels = [
-                _panel(title, pose, sample["camera_frame"], body, i == 0)
-                for i, (title, pose) in enumerate(poses)
-            ]
+            panels = [_panel(title, pose, body, i == 0) for i, (title, pose) in enumerate(poses)]
             strip = np.concatenate(panels, axis=1)
             caption = Image.new("RGB", (strip.shape[1], LABEL_HEIGHT), (255, 255, 255))
             words = " ".join(text.replace(IMAGE_TOKEN, " ").split())
@@ -214,10 +210,8 @@ def figure(results: dict, body: BodyModel) -> np.ndarray:
 
 
 @torch.no_grad()
-def _panel(title: str, pose: list, camera_frame: bool, body: BodyModel, truth: bool) -> np.ndarray:
-    rotmat = torch.tensor(pose, dtype=torch.float32)
-    if camera_frame:
-        rotmat = camera_to_y_up(rotmat)
+def _panel(title: str, pose: list, body: BodyModel, truth: bool) -> np.ndarray:
+    rotmat = torch.tensor(pose, dtype=torch.float32)  # POSE_FRAME for every task
     vertices = body(rotmat[None]).vertices[0]
     color = PALETTE[1] if truth else PALETTE[0]
     image = Image.fromarray(render_pose_views(vertices, body.faces, PANEL, ("front",), color))
