@@ -21,8 +21,20 @@ Protocol:
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
   "right_person": % of answers nearest the described person's true pose among the people of
   the picture (`posegpt.eval.right_person`; pictures of two or more people).
+- literature protocols, on data converted from the real datasets (`posegpt data prepare`):
+  text -> pose retrieval as PoseScript reports it, R@1/5/10 both ways and mRecall, over the
+  whole test split and over 32-candidate pools (separate, labelled tables: the numbers differ
+  a lot and papers mix them); image -> pose per source dataset on its protocol's joints: 3DPW
+  on SMPL's 24 joints, Human3.6M on its 14 joints (regressed from the SMPL mesh by the user's
+  `--h36m-regressor`, root at the mid-hips; without it SMPL's 24, labelled), RPE on SMPL's 22
+  joints (as the RPE-Refined script), per description kind.
 - retention (methods that chat): accuracy on held-out non-pose questions and the `<POSE>`
   emission rate (exactly one pose per pose request, none otherwise); `posegpt.eval.retention`.
+- everyday (`posegpt.eval.everyday`): held-out requests worded as people write them (single
+  and multi-pose requests, questions wanting no pose), each asked in a fresh conversation and
+  scored by the number of poses and geometric predicates on each pose; text/pose agreement
+  compares the family a reply's words name with the family classifier's. Baselines answer
+  every text with one pose. `max_items` applies per category, taking each form in turn.
 - speed: ms per pose one request at a time, poses/s in one batched call (posegpt answers one
   request at a time, so its "batch" is sequential).
 """
@@ -43,6 +55,7 @@ from tqdm import tqdm
 
 from posegpt.body import load_body_model
 from posegpt.body.base import BodyModel
+from posegpt.body.rotations import identity_pose
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import IMAGE_TASKS, TEXT_TASKS, Budget, Method, make_baselines
 from posegpt.eval.bench_data import (
@@ -53,16 +66,27 @@ from posegpt.eval.bench_data import (
     load_real_posescript,
 )
 from posegpt.eval.chat_method import PoseGPTMethod
+from posegpt.eval.everyday.items import EverydayItem, load_everyday, subset
+from posegpt.eval.everyday.score import COLUMNS as EVERYDAY_COLUMNS
+from posegpt.eval.everyday.score import ask_all, score_everyday
 from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
+from posegpt.eval.metrics import SMPL22, SMPL24, JointSet, load_joint_regressor
 from posegpt.eval.report import PAPER_NUMBERS
 from posegpt.eval.retention import evaluate_retention
-from posegpt.eval.retrieval import RetrievalModel, TextPosePairs, train_retrieval
+from posegpt.eval.retrieval import (
+    LITERATURE_PROTOCOLS,
+    RetrievalModel,
+    TextPosePairs,
+    literature_recalls,
+    train_retrieval,
+)
 from posegpt.eval.right_person import candidates
 from posegpt.eval.scoring import (
     POSE_METRICS,
     RETRIEVAL_METRICS,
     Scored,
+    image_metrics,
     measure_speed,
     retrieval_metrics,
     score_image,
@@ -95,9 +119,10 @@ TITLES = {
     "rpe": "RPE: whole picture + description of one person",
     "retention": "conversation retention (non-pose questions) and <POSE> emission",
     "speed": "speed on this machine",
+    "everyday": "everyday requests (held-out wordings): pass %, pose counts, text/pose agreement",
 }
 #: What `--tasks` may choose ("spg" runs both SPG test splits).
-BENCH_TASKS = ("text2pose", "spg", "image2pose", "rpe", "retention", "speed")
+BENCH_TASKS = ("text2pose", "spg", "image2pose", "rpe", "retention", "speed", "everyday")
 GROUND_TRUTH = "ground truth (retrieval evaluator)"
 GROUND_TRUTH_FAMILY = "ground truth (family classifier)"
 RETRIEVAL_DIR = "retrieval"
@@ -126,6 +151,7 @@ class BenchConfig:
     amass_root: Path | None = None
     real_hmr: list[Path] = field(default_factory=list)
     real_images: Path | None = None
+    h36m_regressor: Path | None = None
     progress: bool = True
     command: str = ""
 
@@ -147,6 +173,17 @@ class BenchConfig:
         )
 
 
+def h36m_joints(regressor: Path | None, body: BodyModel) -> JointSet | None:
+    """Human3.6M's 14-joint set from the regressor file, checked against `body` at once (a
+    regressor made for SMPL's mesh needs the SMPL body), or None without a file."""
+    if regressor is None:
+        return None
+    joints = load_joint_regressor(regressor)
+    with torch.no_grad():
+        joints.select(body(identity_pose(1)))
+    return joints
+
+
 def run_bench(cfg: BenchConfig) -> dict:
     """Fit the baselines, run every benchmark for every method; returns the results (see
     `posegpt.eval.report` for their files)."""
@@ -154,6 +191,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     torch.manual_seed(cfg.seed)
     mode = cfg.mode
     body = load_body_model(cfg.body)
+    h36m = h36m_joints(cfg.h36m_regressor, body)  # a wrong file or body fails before any work
     embedder = SentenceEmbedder()
     stages: dict[str, float] = {}
     with _timed(stages, "model loading"):  # first, so that a bad path shows before any work
@@ -163,7 +201,8 @@ def run_bench(cfg: BenchConfig) -> dict:
     with _timed(stages, "retrieval evaluator"):
         evaluator = _evaluator(cfg, data.retrieval_pairs, embedder, mode.retrieval_epochs, "")
     tasks = set(cfg.tasks)
-    scored = tasks & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
+    posed = tasks | ({"text2pose"} if "everyday" in tasks else set())
+    scored = posed & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
     baselines = [b for b in make_baselines(body, embedder, mode.budget) if scored & set(b.tasks)]
     methods, training = _fit_baselines(baselines, data, cfg.progress)
     methods[:0] = [PoseGPTMethod(m, name, progress=cfg.progress) for name, m in models.items()]
@@ -171,7 +210,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     results["meta"]["model_error"] = "; ".join(model_errors) or None
     examples = data.family_examples
     families = FamilyClassifier(examples.poses, examples.families) if examples else None
-    bench = _Runner(cfg, body, methods, families)
+    bench = _Runner(cfg, body, methods, families, h36m)
     with _timed(stages, "benchmarks"):
         if data.text2pose is not None and "text2pose" in tasks:
             bench.text("text2pose", data.text2pose, evaluator)
@@ -186,6 +225,9 @@ def run_bench(cfg: BenchConfig) -> dict:
     if chatters and data.instructions and "retention" in tasks:
         with _timed(stages, "retention"):
             bench.retention(chatters, data)
+    if "everyday" in tasks:
+        with _timed(stages, "everyday"):
+            bench.everyday(load_everyday(), mode.max_items)
     if "speed" in tasks:
         with _timed(stages, "speed"):
             bench.speed(data.text2pose, data.crops)
@@ -215,8 +257,10 @@ class _Runner:
         body: BodyModel,
         methods: list[Method],
         families: FamilyClassifier | None = None,
+        h36m: JointSet | None = None,
     ) -> None:
         self.cfg, self.body, self.methods, self.families = cfg, body, methods, families
+        self.h36m = h36m  # Human3.6M's 14 joints, given a regressor
         self.tables: dict[str, dict] = {}
         self.samples: dict[str, dict] = {}
         self.pose_counts: dict[str, list[int]] = {}
@@ -268,13 +312,49 @@ class _Runner:
                 evaluator, refs, items.poses, self.cfg.gallery, self.cfg.seed
             )
         self._family_reference(table, items, families)
+        predictions = {}
         for method in self._methods(task):
             scored = score_text(
                 method, items, self.body, evaluator, self.cfg.gallery, self.cfg.seed, families
             )
             self._record(name, table, method, scored, items)
+            predictions[method.name] = scored.poses
+        if evaluator is not None and len(items) > 1 and task == "text2pose":
+            self._literature_retrieval(name, items, evaluator, predictions, table["title"])
 
-    def image(self, name: str, items: ImageSet, title: str | None = None) -> None:
+    def _literature_retrieval(
+        self,
+        name: str,
+        items: TextSet,
+        evaluator: RetrievalModel,
+        predictions: dict[str, torch.Tensor],
+        title: str,
+    ) -> None:
+        """One table per LITERATURE_PROTOCOLS: R@1/5/10 both ways and mRecall of each method's
+        poses (and of the true poses, the reference row)."""
+        refs = items.references or items.texts
+        truth = literature_recalls(evaluator, refs, items.poses, self.cfg.seed)
+        scores = {
+            m: literature_recalls(evaluator, refs, p, self.cfg.seed) for m, p in predictions.items()
+        }
+        for protocol, reference in truth.items():
+            pool = LITERATURE_PROTOCOLS[protocol]
+            key = f"{name}_retrieval_" + ("split" if pool is None else f"pool{pool}")
+            columns = list(reference)
+            table = self._table(
+                key, columns, len(items), f"{title}: retrieval as PoseScript, {protocol}"
+            )
+            table["reference"][GROUND_TRUTH] = reference
+            for method, by_protocol in scores.items():
+                table["rows"][method].update(by_protocol[protocol])
+
+    def image(
+        self,
+        name: str,
+        items: ImageSet,
+        title: str | None = None,
+        joint_set: JointSet = SMPL24,
+    ) -> None:
         task = "rpe" if items.kinds is not None else "image2pose"
         columns = list(POSE_METRICS)
         if items.kinds is not None:
@@ -286,9 +366,29 @@ class _Runner:
         families = self._family_column(items, columns)
         table = self._table(name, columns, len(items), title)
         self._family_reference(table, items, families)
+        predictions = {}
         for method in self._methods(task):
-            scored = score_image(method, items, self.body, families)
+            scored = score_image(method, items, self.body, families, joint_set)
             self._record(name, table, method, scored, items)
+            predictions[method.name] = scored.poses
+        for source in sorted(set(items.sources or []) - {""}):
+            rows = [i for i, s in enumerate(items.sources) if s == source]
+            subset, joints = items.subset(rows), self._joint_set(source)
+            key = f"{name}/{source}"
+            source_title = f"{table['title']}: {source} ({joints.name})"
+            source_table = self._table(
+                key, [c for c in columns if c != "family_acc"], len(rows), source_title
+            )
+            for method, poses in predictions.items():
+                metrics = image_metrics(poses[rows], subset, self.body, None, joints)
+                known = source_table["columns"]  # right-person rates of the whole set's kinds
+                source_table["rows"][method].update({k: metrics.get(k) for k in known})
+
+    def _joint_set(self, source: str) -> JointSet:
+        """The joints a source dataset's protocol scores (see the module docstring)."""
+        if source == "rpe":
+            return SMPL22
+        return self.h36m if source == "h36m" and self.h36m is not None else SMPL24
 
     def _family_column(
         self, items: TextSet | ImageSet, columns: list[str]
@@ -327,6 +427,16 @@ class _Runner:
             )
             table.setdefault("details", {})[method.name] = scores
 
+    def everyday(self, items: list[EverydayItem], max_items: int | None) -> None:
+        items = subset(items, max_items)
+        table = self._table("everyday", list(EVERYDAY_COLUMNS), len(items))
+        classify = self.families.predict if self.families is not None else None
+        for method in self._methods("text2pose"):
+            answers = ask_all(method, items, self.cfg.progress)
+            metrics, details = score_everyday(items, answers, self.body, classify)
+            table["rows"][method.name].update(metrics)
+            table.setdefault("details", {})[method.name] = details
+
     def speed(self, text: TextSet | None, crops: ImageSet | None) -> None:
         table = self._table("speed", ["ms_per_pose", "poses_per_s", "batch"], 0)
         for method in tqdm(
@@ -345,7 +455,6 @@ def _sample(items: TextSet | ImageSet) -> dict:
         labels = (items.descriptions or items.prompts or [""] * len(items))[:FIGURE_ITEMS]
     return {
         "labels": list(labels),
-        "camera_frame": isinstance(items, ImageSet),
         "gt": items.poses[:FIGURE_ITEMS].tolist(),
         "pred": {},
     }
@@ -435,7 +544,9 @@ def _real(
     for path in cfg.real_hmr:
         path = Path(path)
         items = load_real_hmr(path, cfg.real_images or path.parent, cfg.seed, mode.max_items)
-        bench.image(f"real_{path.stem}", items, f"image -> pose on crops, {path.stem} (real)")
+        joints = bench._joint_set("h36m" if "h36m" in path.stem.lower() else "")
+        title = f"image -> pose on crops, {path.stem} (real, {joints.name})"
+        bench.image(f"real_{path.stem}", items, title, joints)
 
 
 def _history(method: Method) -> dict:

@@ -1,8 +1,9 @@
 """What the benchmarks feed the methods: text-pose and image-pose item sets, and training data.
 
-Poses are (N, 24, 3, 3) rotation matrices. Text sets are in the body's own frame turned to face
-+z (`posegpt.data.dataset.face_forward`); image sets have the root in the camera frame (HMR: x
-right, y down, z forward). Images are loaded lazily, one at a time, from the dataset.
+Poses are (N, 24, 3, 3) rotation matrices in `posegpt.body.rotations.POSE_FRAME`. Text sets are
+turned to face +z (`posegpt.data.dataset.face_forward`); image sets face as the camera saw them
+(HMR's camera-frame roots turned y-up as they are read). Images are loaded lazily, one at a
+time, from the dataset.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class ImageSet:
     ground-truth boxes (x0, y0, x1, y1, pixels) of everyone in each image, the oracle detector
     of the "largest person" baselines; groups: items sharing one picture share a group id (a
     method that reads no description answers once per group); families: each item's pose
-    family, where known.
+    family, where known; sources: the converted dataset each item comes from ("3dpw", "h36m",
+    ...: `posegpt data prepare`), "" where none.
     """
 
     images: LazyImages
@@ -89,6 +91,7 @@ class ImageSet:
     people: list[list[Box]] | None = None
     groups: list[str] | None = None
     families: list[str] | None = None
+    sources: list[str] | None = None
 
     def __post_init__(self) -> None:
         _check_rows(
@@ -101,6 +104,7 @@ class ImageSet:
             self.people,
             self.groups,
             self.families,
+            self.sources,
         )
 
     def __len__(self) -> int:
@@ -118,6 +122,7 @@ class ImageSet:
             _pick(self.people, rows),
             _pick(self.groups, rows),
             _pick(self.families, rows),
+            _pick(self.sources, rows),
         )
 
 

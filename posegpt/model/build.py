@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import (
+    AutoImageProcessor,
     AutoTokenizer,
+    BaseImageProcessor,
     CLIPVisionConfig,
     LlamaConfig,
     LlavaConfig,
@@ -28,7 +31,7 @@ from transformers import (
 
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model.config import LORA_TARGET_MODULES, PoseGPTConfig, get_config
-from posegpt.model.network import PoseGPT
+from posegpt.model.network import PoseGPT, is_lora
 from posegpt.model.tokenizer import (
     ADDED_TOKENS,
     EOS_TOKEN,
@@ -36,6 +39,12 @@ from posegpt.model.tokenizer import (
     extend_tokenizer,
     token_id,
 )
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+
+#: What a folder holding an image processor has (transformers' name).
+IMAGE_PROCESSOR_FILE = "preprocessor_config.json"
 
 
 def build_model(
@@ -51,16 +60,34 @@ def build_model(
     """
     cfg = get_config(config) if isinstance(config, str) else config
     path = llava_path or cfg.llava_path
+    processor = None
     if path is not None:
         llava, tokenizer = _load_llava(path, tokenizer)
         cfg = describe_backbone(dataclasses.replace(cfg, llava_path=os.fspath(path)), llava.config)
+        processor = load_image_processor(path)
+        if processor is not None:
+            cfg = dataclasses.replace(
+                cfg, image_mean=tuple(processor.image_mean), image_std=tuple(processor.image_std)
+            )
     elif cfg.preset == "llava-1.5":
         raise InvalidInputError("the llava-1.5 preset needs llava_path: a local llava-hf folder")
     elif tokenizer is None:
         raise InvalidInputError(f"the {cfg.preset} preset needs a tokenizer (train_tokenizer)")
     else:
         llava = LlavaForConditionalGeneration(llava_config(cfg, tokenizer))
-    return PoseGPT(prepare_backbone(llava, cfg, tokenizer, lora=cfg.mode == "lora"), tokenizer, cfg)
+    backbone = prepare_backbone(llava, cfg, tokenizer, lora=cfg.mode == "lora")
+    return PoseGPT(backbone, tokenizer, cfg, processor)
+
+
+def load_image_processor(path: str | os.PathLike) -> BaseImageProcessor | None:
+    """The image processor saved in a local folder (`preprocessor_config.json`: a llava-hf
+    checkpoint's CLIP processor, 336 px for LLaVA-1.5), or None if the folder has none."""
+    if not (Path(path) / IMAGE_PROCESSOR_FILE).exists():
+        return None
+    try:
+        return AutoImageProcessor.from_pretrained(os.fspath(path), local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise ModelFileError(f"cannot load the image processor in {path}: {err}") from err
 
 
 def llava_config(cfg: PoseGPTConfig, tokenizer: PreTrainedTokenizerFast) -> LlavaConfig:
@@ -148,6 +175,8 @@ def prepare_backbone(
         llava.model.multi_modal_projector.requires_grad_(False)
     if not lora:
         return llava
+    from peft import LoraConfig, get_peft_model
+
     ids = new_token_ids(tokenizer)
     adapters = LoraConfig(
         r=cfg.lora_r,
@@ -161,7 +190,7 @@ def prepare_backbone(
 
 def merge_lora(model: PoseGPT) -> PoseGPT:
     """Fold the LoRA adapters (and trained token rows) into the backbone, in place, for export."""
-    if isinstance(model.llava, PeftModel):
+    if is_lora(model.llava):
         model.llava = model.llava.merge_and_unload()
     return model
 

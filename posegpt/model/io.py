@@ -2,7 +2,8 @@
 model the chat front ends load (`load_chat_model`: a folder, else the packaged default).
 
 Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head), `config.json`
-(PoseGPT config, backbone config, whether adapters are present) and `tokenizer/`. A folder is
+(PoseGPT config, backbone config, whether adapters are present), `tokenizer/` and, for a model
+built on a pretrained checkpoint, that checkpoint's `image_processor/`. A folder is
 written beside its destination and renamed into place, so it is complete or absent.
 """
 
@@ -14,18 +15,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
 from accelerate import init_empty_weights
 from huggingface_hub.errors import StrictDataclassError
-from peft import PeftModel
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import LlavaConfig, LlavaForConditionalGeneration
 
 from posegpt.errors import ModelFileError, PoseGPTError
 from posegpt.files import replace_dir
-from posegpt.model.build import check_compatible, prepare_backbone
+from posegpt.model.build import check_compatible, load_image_processor, prepare_backbone
 from posegpt.model.config import PoseGPTConfig
-from posegpt.model.network import PoseGPT
+from posegpt.model.network import PoseGPT, is_lora
 from posegpt.model.tokenizer import load_tokenizer
 
 FORMAT = "posegpt"
@@ -33,6 +34,7 @@ VERSION = 1
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 TOKENIZER = "tokenizer"
+IMAGE_PROCESSOR = "image_processor"
 #: Where the trained default model ships inside the package (a `save_pretrained` folder).
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 
@@ -52,10 +54,12 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
             "version": VERSION,
             "config": model.config.to_dict(),
             "backbone": model.backbone.config.to_dict(),
-            "lora": isinstance(model.llava, PeftModel),
+            "lora": is_lora(model.llava),
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         model.tokenizer.save_pretrained(tmp / TOKENIZER)
+        if model.image_processor is not None:
+            model.image_processor.save_pretrained(tmp / IMAGE_PROCESSOR)
         replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -75,13 +79,20 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         # Parameters are created without memory and replaced by the stored tensors.
         with init_empty_weights():
             llava = LlavaForConditionalGeneration(backbone_config)
-            model = PoseGPT(prepare_backbone(llava, cfg, tokenizer, meta["lora"]), tokenizer, cfg)
+            backbone = prepare_backbone(llava, cfg, tokenizer, meta["lora"])
+            model = PoseGPT(backbone, tokenizer, cfg, load_image_processor(path / IMAGE_PROCESSOR))
     except (TypeError, ValueError, KeyError, StrictDataclassError) as err:
         raise ModelFileError(f"invalid backbone config in {path / CONFIG}: {err}") from err
     try:
         state = load_file(path / WEIGHTS)
     except (OSError, SafetensorError) as err:
         raise ModelFileError(f"cannot read {path / WEIGHTS}: {err}") from err
+    broken = [name for name, tensor in state.items() if not torch.isfinite(tensor).all()]
+    if broken:
+        raise ModelFileError(
+            f"{path / WEIGHTS} holds NaN or infinite weights in {len(broken)} tensor(s), e.g. "
+            f"{broken[0]}: the run that wrote it diverged or the file is damaged"
+        )
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as err:

@@ -19,17 +19,23 @@ poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from peft import PeftModel
 from torch import nn
-from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTrainedTokenizerFast
+from transformers import (
+    BaseImageProcessor,
+    GenerationConfig,
+    LlavaForConditionalGeneration,
+    PreTrainedTokenizerFast,
+)
 
 from posegpt.body.skeleton import NUM_JOINTS
-from posegpt.errors import InvalidInputError
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.images import ImageInput, load_image
 from posegpt.model.chat_format import MessageLike, check_messages, encode_conversation
 from posegpt.model.collate import collate
@@ -58,8 +64,15 @@ from posegpt.model.tokenizer import (
 )
 from posegpt.records import with_image
 
+if TYPE_CHECKING:
+    from peft import PeftModel
+
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
+_NOT_FINITE = (
+    "the model computed non-finite {what} (NaN or infinity): its weights are broken "
+    "(a diverged training run or a damaged file); no answer is given"
+)
 
 
 @dataclass
@@ -80,6 +93,12 @@ class Reply:
     poses: list[torch.Tensor]
 
 
+def is_lora(module: nn.Module) -> bool:
+    """True if `module` is a peft LoRA wrapper (peft is imported only by models that use it)."""
+    peft = sys.modules.get("peft")
+    return peft is not None and isinstance(module, peft.PeftModel)
+
+
 class PoseGPT(nn.Module):
     """The LLaVA backbone (plain or with LoRA adapters), the pose head, tokenizer and config."""
 
@@ -88,11 +107,14 @@ class PoseGPT(nn.Module):
         llava: LlavaForConditionalGeneration | PeftModel,
         tokenizer: PreTrainedTokenizerFast,
         config: PoseGPTConfig,
+        image_processor: BaseImageProcessor | None = None,
     ) -> None:
         super().__init__()
         self.llava = llava
         self.tokenizer = tokenizer
         self.config = config
+        # a pretrained checkpoint's own image processor (None: posegpt's own resizing)
+        self.image_processor = image_processor
         hidden = self.backbone.config.text_config.hidden_size
         self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
         self.pose_tower = (
@@ -113,7 +135,7 @@ class PoseGPT(nn.Module):
     @property
     def backbone(self) -> LlavaForConditionalGeneration:
         """The LlavaForConditionalGeneration (under the LoRA wrapper, if any)."""
-        return self.llava.get_base_model() if isinstance(self.llava, PeftModel) else self.llava
+        return self.llava.get_base_model() if is_lora(self.llava) else self.llava
 
     @property
     def image_seq_length(self) -> int:
@@ -133,7 +155,9 @@ class PoseGPT(nn.Module):
         cfg = self.config
         if self.pose_tower is not None:
             return self.tower_inputs(None, None, lambda: load_image(image))
-        return preprocess_image(image, cfg.image_size, cfg.image_mean, cfg.image_std)
+        return preprocess_image(
+            image, cfg.image_size, cfg.image_mean, cfg.image_std, self.image_processor
+        )
 
     @property
     def collate_fn(self) -> functools.partial:
@@ -206,6 +230,7 @@ class PoseGPT(nn.Module):
             suppress_tokens=self._banned_token_ids,
             return_dict_in_generate=True,
             output_hidden_states=-1,
+            output_logits=True,
         )
         was_training = self.training
         self.eval()
@@ -219,6 +244,8 @@ class PoseGPT(nn.Module):
             self.train(was_training)
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
         poses = self.pose_head(hidden[positions]).cpu() if len(positions) else []
+        if len(positions) and not torch.isfinite(poses).all():
+            raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
         if towered and len(poses) and guessed_parts(pixel_values[0]):
@@ -257,6 +284,8 @@ class PoseGPT(nn.Module):
             generation_config=generation,
             **images,
         )
+        if not all(torch.isfinite(step).all() for step in out.logits):
+            raise ModelFileError(_NOT_FINITE.format(what="token scores"))
         prompt_length = input_ids.shape[1]
         new_ids = out.sequences[0, prompt_length:]
         # hidden_states[0] covers the prompt, then one state per new token fed back in; the

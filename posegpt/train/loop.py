@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,11 +29,11 @@ from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 from tqdm import tqdm
-from transformers import PreTrainedTokenizerFast, get_scheduler
+from transformers import BaseImageProcessor, PreTrainedTokenizerFast, get_scheduler
 
 from posegpt.data.dataset import PoseDataset
 from posegpt.data.sampler import MixtureSampler
-from posegpt.errors import InvalidInputError
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model import (
     PoseGPTConfig,
     build_model,
@@ -44,6 +45,7 @@ from posegpt.model import (
 from posegpt.train.checkpoint import (
     CHECKPOINTS,
     TOKENIZER,
+    checkpoint_problem,
     list_checkpoints,
     load_checkpoint,
     read_trainer_state,
@@ -220,6 +222,7 @@ class _Session:
     total: int  # steps of the run
     step: int = 0  # optimizer steps done
     position: int = 0  # batches consumed, by all processes
+    image_processor: BaseImageProcessor | None = None  # the pretrained checkpoint's, if any
 
     @classmethod
     def build(
@@ -233,6 +236,9 @@ class _Session:
         tokenizer = _tokenizer(config, train_data, checkpoint)
         set_seed(config.seed)
         model = build_model(config.model_config(), tokenizer, config.llava_path)
+        if config.gradient_checkpointing:
+            kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
+            model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             trainable, lr=config.learning_rate, weight_decay=config.weight_decay
@@ -265,6 +271,7 @@ class _Session:
             scheduler,
             sampler,
             total,
+            image_processor=model.image_processor,
         )
         if checkpoint is not None:
             load_checkpoint(accelerator, checkpoint)
@@ -275,7 +282,9 @@ class _Session:
 
     def _encoded(self, source: ConversationSource) -> EncodedDataset:
         max_len = self.config.max_seq_len or self.model_config.max_length
-        return EncodedDataset(source, self.tokenizer, self.model_config, max_len)
+        return EncodedDataset(
+            source, self.tokenizer, self.model_config, max_len, self.image_processor
+        )
 
     def loader(self, source: ConversationSource) -> DataLoader:
         """This process's training batches, from the session's data position on."""
@@ -368,7 +377,7 @@ def _checkpoint_to_resume(config: TrainConfig, out: Path, resume: bool) -> Path 
         return None
     if not checkpoints:
         return None
-    latest = checkpoints[-1]
+    latest = _newest_intact(checkpoints)
     stored = TrainConfig(**read_trainer_state(latest)["config"])
     changed = config.changes_from(stored)
     if changed:
@@ -376,6 +385,21 @@ def _checkpoint_to_resume(config: TrainConfig, out: Path, resume: bool) -> Path 
             f"cannot resume {out}: the config differs from the run's in {', '.join(changed)}"
         )
     return latest
+
+
+def _newest_intact(checkpoints: list[Path]) -> Path:
+    """The newest checkpoint whose files are intact; says which damaged ones were passed over."""
+    problems = []
+    for checkpoint in reversed(checkpoints):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            for skipped in problems:
+                print(f"posegpt: skipping a damaged checkpoint: {skipped}", file=sys.stderr)
+            if problems:
+                print(f"posegpt: resuming from {checkpoint.name}", file=sys.stderr)
+            return checkpoint
+        problems.append(problem)
+    raise ModelFileError("no intact checkpoint to resume from: " + "; ".join(problems))
 
 
 def _tokenizer(
