@@ -13,7 +13,8 @@ positions, because BlazePose's and SMPL's skeletons differ in proportions and jo
 w_b is the lower visibility of the bone's two landmarks. The root starts where the torso
 (hips and shoulders) says, by a rigid Procrustes fit (roma). BlazePose's world landmarks have
 the camera's axes (x right, y down, z away from the camera), so the fitted root is in the
-camera frame of image answers (HMR / SPIN's OpenCV axes).
+camera frame (HMR / SPIN's OpenCV axes); `LandmarkFit` answers in POSE_FRAME (y up, facing the
+camera), as every image answer and item set (`posegpt.body.rotations.camera_to_y_up`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PIL import Image
 
 from posegpt.body.base import BodyModel
 from posegpt.body.kinematics import forward_kinematics
-from posegpt.body.rotations import identity_pose, rotmat_to_6d, sixd_to_rotmat
+from posegpt.body.rotations import camera_to_y_up, identity_pose, rotmat_to_6d, sixd_to_rotmat
 from posegpt.body.skeleton import JOINT_INDEX
 from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines.base import IMAGE_TASKS, Method
@@ -193,7 +194,7 @@ class LandmarkFit(Method):
     def fit(self, train: TrainData, progress: bool = True) -> None:
         if train.crops is None or len(train.crops) < 2:
             raise InvalidInputError("the BlazePose fit's pose prior needs training crops")
-        self.prior = GaussianPosePrior.fit(train.crops.poses)
+        self.prior = GaussianPosePrior.fit(camera_to_y_up(train.crops.poses))  # camera frame
 
     def predict_image(
         self,
@@ -215,4 +216,4 @@ class LandmarkFit(Method):
             visibility = torch.stack([torch.from_numpy(found[i].landmarks[:, 2]) for i in rows])
             fitted = fit_to_landmarks(world, visibility, self.body, self.prior, self.steps)
             poses[rows] = fitted
-        return poses
+        return camera_to_y_up(poses)  # camera frame -> POSE_FRAME, as the item sets
