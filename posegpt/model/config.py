@@ -1,9 +1,11 @@
 """PoseGPT model configuration: one dataclass and named presets.
 
 Presets: `tiny` (tests, well under 1M parameters), `small` (S5M), `medium` (M20M), all trained
-from scratch on our own tokenizer, and `llava-1.5`, which loads a local `llava-hf` checkpoint
-(`llava_path`) and fine-tunes it with LoRA as in the paper. For `llava-1.5` the backbone sizes
-below are informational: the checkpoint's own config decides the architecture.
+from scratch on our own tokenizer; `llava-1.5`, which loads a local `llava-hf` checkpoint
+(`llava_path`) and fine-tunes it with LoRA as in the paper; and `gemma-3-270m`, Gemma-3-270M
+(`posegpt.model.gemma`, Gemma Terms of Use) as the language model with LoRA, beside a small
+vision tower trained from scratch. For pretrained language models the language-model sizes below
+are informational: the checkpoint's own config decides them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 #: Modules LoRA adapts: the language model's attention projections only (not CLIP's).
 LORA_TARGET_MODULES = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
+#: Where the language model comes from: built from scratch, or Gemma-3-270M (its package).
+LANGUAGE_MODELS = ("scratch", "gemma-3-270m")
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,24 @@ class PoseGPTConfig:
     lora_alpha: int = 256
     lora_dropout: float = 0.05
     freeze_vision: bool = False
+    # LoRA mode: also train the vision tower and projector in full (when they are new)
+    lora_train_vision: bool = False
     llava_path: str | None = None
+    # the language model: from scratch, or pretrained Gemma-3-270M
+    language_model: Literal["scratch", "gemma-3-270m"] = "scratch"
+    # pretrained tokenizer cut to the training texts and common English (posegpt.model.vocab)
+    trim_vocab: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("scratch", "lora"):
             raise InvalidInputError(f"mode must be 'scratch' or 'lora', got {self.mode!r}")
+        if self.language_model not in LANGUAGE_MODELS:
+            raise InvalidInputError(
+                f"language_model must be one of {', '.join(LANGUAGE_MODELS)}, "
+                f"got {self.language_model!r}"
+            )
+        if self.language_model != "scratch" and self.llava_path is not None:
+            raise InvalidInputError("set either language_model or llava_path, not both")
         if self.text_encoder not in ("none", "minilm"):
             raise InvalidInputError(
                 f"text_encoder must be 'none' or 'minilm', got {self.text_encoder!r}"
@@ -141,6 +158,28 @@ PRESETS: dict[str, PoseGPTConfig] = {
         vision_feature_layer=-2,
         mode="lora",
         freeze_vision=True,
+    ),
+    # Gemma-3-270M + LoRA; the small preset's vision tower, trained in full. The LoRA rank and
+    # the trimmed vocabulary were chosen by measurement (BENCHMARKS.md).
+    "gemma-3-270m": PoseGPTConfig(
+        preset="gemma-3-270m",
+        hidden_size=640,
+        num_layers=18,
+        num_heads=4,
+        intermediate_size=2048,
+        max_length=1024,
+        vision_hidden_size=128,
+        vision_layers=3,
+        vision_heads=4,
+        vision_intermediate_size=512,
+        image_size=64,
+        patch_size=8,
+        mode="lora",
+        lora_r=16,
+        lora_alpha=32,
+        lora_train_vision=True,
+        language_model="gemma-3-270m",
+        trim_vocab=True,
     ),
 }
 

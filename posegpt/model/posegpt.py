@@ -27,22 +27,18 @@ from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTra
 
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
-from posegpt.model.chat_format import Message, check_messages, encode_conversation
+from posegpt.model.chat_format import (
+    IGNORE_INDEX,
+    Message,
+    check_messages,
+    encode_conversation,
+)
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import ImageInput, preprocess_image
 from posegpt.model.pose_head import PoseHead, pose_loss
 from posegpt.model.text_features import UserTextFeatures
-from posegpt.model.tokenizer import (
-    BOS_TOKEN,
-    END_TOKEN,
-    EOS_TOKEN,
-    IMAGE_TOKEN,
-    PAD_TOKEN,
-    POSE_TOKEN,
-    ROLE_TOKENS,
-    token_id,
-)
+from posegpt.model.tokenizer import END_TOKEN, IMAGE_TOKEN, POSE_TOKEN, ROLE_TOKENS, token_id
 
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
@@ -56,7 +52,7 @@ class PoseGPTOutput:
     ce_loss: torch.Tensor | None
     pose_loss: torch.Tensor
     pred_rotmat: torch.Tensor  # (N, 24, 3, 3), one per True in the batch's pose_mask
-    logits: torch.Tensor  # (B, L, vocab)
+    logits: torch.Tensor  # (N, vocab) at the N positions that predict a label, else (B, L, vocab)
 
 
 @dataclass
@@ -87,8 +83,8 @@ class PoseGPT(nn.Module):
         )
         self.pose_token_id = token_id(tokenizer, POSE_TOKEN)
         self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)
-        self.stop_token_ids = [token_id(tokenizer, END_TOKEN), token_id(tokenizer, EOS_TOKEN)]
-        banned = (IMAGE_TOKEN, PAD_TOKEN, BOS_TOKEN, *ROLE_TOKENS.values())
+        self.stop_token_ids = [token_id(tokenizer, END_TOKEN), tokenizer.eos_token_id]
+        banned = (IMAGE_TOKEN, tokenizer.pad_token, tokenizer.bos_token, *ROLE_TOKENS.values())
         self._banned_token_ids = [token_id(tokenizer, t) for t in banned]
 
     @property
@@ -124,17 +120,24 @@ class PoseGPT(nn.Module):
         """Training/evaluation pass over a `collate` batch.
 
         The pose head reads the last hidden state OF each `<POSE>` token (at the positions of
-        `pose_mask`); `pose_targets` holds their true rotation matrices in the same order.
+        `pose_mask`); `pose_targets` holds their true rotation matrices in the same order. With
+        labels, the LM head runs only at the positions that predict one (the answers): with a
+        large vocabulary the head is most of the cost.
         """
         input_ids = batch["input_ids"]
+        labels = batch.get("labels")
         pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
         out = self.llava(
             **self._inputs(input_ids),
             attention_mask=batch.get("attention_mask"),
             pixel_values=pixel_values,
-            labels=batch.get("labels"),
             output_hidden_states=-1,
+            logits_to_keep=0 if labels is None else 1,
         )
+        hidden = out.hidden_states[-1]
+        logits, ce_loss = out.logits, None
+        if labels is not None:
+            logits, ce_loss = self._answer_logits(hidden, labels)
         pose_mask = batch.get("pose_mask", torch.zeros_like(input_ids, dtype=torch.bool))
         targets = batch.get("pose_targets", torch.empty(0, NUM_JOINTS, 3, 3))
         if int(pose_mask.sum()) != len(targets):
@@ -142,12 +145,22 @@ class PoseGPT(nn.Module):
                 f"pose_mask marks {int(pose_mask.sum())} positions but there are "
                 f"{len(targets)} pose targets"
             )
-        pred = self.pose_head(out.hidden_states[-1][pose_mask])
+        pred = self.pose_head(hidden[pose_mask])
         p_loss = pose_loss(pred, targets)
         loss = None
-        if out.loss is not None:
-            loss = self.config.ce_weight * out.loss + self.config.pose_weight * p_loss
-        return PoseGPTOutput(loss, out.loss, p_loss, pred, out.logits)
+        if ce_loss is not None:
+            loss = self.config.ce_weight * ce_loss + self.config.pose_weight * p_loss
+        return PoseGPTOutput(loss, ce_loss, p_loss, pred, logits)
+
+    def _answer_logits(
+        self, hidden: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (N, vocab) at the positions whose next token is a label, and their mean CE
+        (as the backbone's own loss: position t predicts label t + 1)."""
+        targets = labels[:, 1:]
+        keep = targets != IGNORE_INDEX
+        logits = self.backbone.lm_head(hidden[:, :-1][keep])
+        return logits, nn.functional.cross_entropy(logits.float(), targets[keep])
 
     @torch.inference_mode()
     def chat(

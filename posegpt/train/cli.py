@@ -21,7 +21,7 @@ def train_command(
     ),
     data: Path | None = typer.Option(None, "--data", help="Dataset folder (posegpt data synth)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder to write."),
-    preset: str | None = typer.Option(None, "--preset", help="tiny, small, medium or llava-1.5."),
+    preset: str | None = typer.Option(None, "--preset", help="Model preset (see README)."),
     llava_path: Path | None = typer.Option(
         None, "--llava-path", help="Local llava-hf checkpoint folder (llava-1.5 preset)."
     ),

@@ -25,7 +25,13 @@ from posegpt.files import atomic_write_text
 from posegpt.model import PRESETS, PoseGPTConfig, get_config
 
 #: Learning rate by preset when `lr` is not set (DESIGN.md: 1e-3 failed for M20M; paper 2e-4).
-DEFAULT_LR = {"tiny": 1e-3, "small": 1e-3, "medium": 3e-4, "llava-1.5": 2e-4}
+DEFAULT_LR = {
+    "tiny": 1e-3,
+    "small": 1e-3,
+    "medium": 3e-4,
+    "llava-1.5": 2e-4,
+    "gemma-3-270m": 2e-4,
+}
 #: Learning-rate schedules (names of `transformers.get_scheduler`).
 SCHEDULES = ("cosine", "linear", "constant_with_warmup")
 #: Largest config file read.
