@@ -24,6 +24,8 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 LORA_TARGET_MODULES = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
 #: Where the language model comes from: built from scratch, or Gemma-3-270M (its package).
 LANGUAGE_MODELS = ("scratch", "gemma-3-270m")
+#: Frozen encoders whose features of the user's words the language model reads (text_features).
+TEXT_ENCODERS = ("none", "minilm", "gemma-3-270m")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class PoseGPTConfig:
     image_mean: tuple[float, float, float] = CLIP_MEAN
     image_std: tuple[float, float, float] = CLIP_STD
     # frozen sentence features of the user's words added to the LM input (text_features.py)
-    text_encoder: Literal["none", "minilm"] = "none"
+    text_encoder: Literal["none", "minilm", "gemma-3-270m"] = "none"
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
     # loss = ce_weight * CE + pose_weight * L1(rotation matrices)
@@ -78,9 +80,9 @@ class PoseGPTConfig:
             )
         if self.language_model != "scratch" and self.llava_path is not None:
             raise InvalidInputError("set either language_model or llava_path, not both")
-        if self.text_encoder not in ("none", "minilm"):
+        if self.text_encoder not in TEXT_ENCODERS:
             raise InvalidInputError(
-                f"text_encoder must be 'none' or 'minilm', got {self.text_encoder!r}"
+                f"text_encoder must be one of {', '.join(TEXT_ENCODERS)}, got {self.text_encoder!r}"
             )
         if self.image_size % self.patch_size:
             raise InvalidInputError(

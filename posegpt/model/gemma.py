@@ -7,7 +7,9 @@ config and tokenizer to the cache (`$POSEGPT_CACHE/gemma-3-270m`, default
 `~/.cache/posegpt/gemma-3-270m`); later loads read that copy in seconds. Nothing is
 downloaded. The weights are under the Gemma Terms of Use (https://ai.google.dev/gemma/terms):
 posegpt never ships them, and every folder holding weights derived from them gets a
-`GEMMA_NOTICE.md` (`write_notice`).
+`GEMMA_NOTICE.md` (`write_notice`). Gemma serves either as PoseGPT's language model
+(`gemma_tokenizer`, `gemma_language_model`: the `gemma-3-270m` preset) or as a frozen text tower
+whose features the small model reads (`GemmaEmbedder`: `text_encoder="gemma-3-270m"`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -26,11 +29,13 @@ from transformers import (
     AutoTokenizer,
     Gemma3ForCausalLM,
     Gemma3TextConfig,
+    Gemma3TextModel,
     PreTrainedTokenizerFast,
 )
 
 from posegpt.errors import ModelFileError
 from posegpt.files import atomic_write_text, replace_dir
+from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.model.tokenizer import ADDED_TOKENS, extend_tokenizer
 from posegpt.model.vocab import trim_tokenizer
 
@@ -40,6 +45,8 @@ INSTALL = "pip install 'posegpt[gemma]'"
 #: Written into the cache once it is complete; names the GGUF it came from.
 MARKER = "posegpt-cache.json"
 NOTICE = "GEMMA_NOTICE.md"
+#: Longest text the frozen text tower reads, in tokens.
+MAX_TEXT_TOKENS = 256
 NOTICE_TEXT = """# Gemma Terms of Use
 
 This folder holds weights derived from Gemma-3-270M (Google), which is provided under and
@@ -188,3 +195,40 @@ def gemma_language_model(
         }
     )
     return config, state
+
+
+@lru_cache(maxsize=2)
+def _frozen_gemma(device: str) -> tuple[Gemma3TextModel, PreTrainedTokenizerFast]:
+    """Gemma's transformer (no LM head) and tokenizer, frozen, shared within a process."""
+    model, tokenizer = load_gemma()
+    return model.model.to(device).requires_grad_(False).eval(), tokenizer
+
+
+class GemmaEmbedder(SentenceEmbedder):
+    """Frozen Gemma-3-270M as a text tower: each text's last hidden states, averaged over its
+    tokens, as a unit vector (used by `text_encoder="gemma-3-270m"`, like MiniLM's features)."""
+
+    name = NAME
+
+    def __init__(self, batch_size: int = 32, device: str = "cpu", cache_size: int = 0) -> None:
+        super().__init__(batch_size, device, cache_size)
+        if not (cache_dir() / MARKER).is_file():
+            build_cache(cache_dir())
+        try:
+            self.dim = Gemma3TextConfig.from_pretrained(cache_dir()).hidden_size
+        except (OSError, ValueError) as err:
+            raise _corrupt(cache_dir(), str(err)) from err
+
+    @property
+    def model(self) -> tuple[Gemma3TextModel, PreTrainedTokenizerFast]:
+        return _frozen_gemma(self.device)
+
+    def _encode(self, texts: list[str]) -> torch.Tensor:
+        model, tokenizer = self.model
+        batch = tokenizer(
+            texts, padding=True, truncation=True, max_length=MAX_TEXT_TOKENS, return_tensors="pt"
+        ).to(self.device)
+        hidden = model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        mean = (hidden * mask).sum(1) / mask.sum(1)
+        return torch.nn.functional.normalize(mean.float(), dim=-1)

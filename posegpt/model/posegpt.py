@@ -6,8 +6,8 @@ samples made by `model.encode(messages)` and `model.preprocess(image)`, then
 `out.ce_loss`, `out.pose_loss` and `out.pred_rotmat` for logging. Works under
 `torch.autocast` (the head and the pose loss run in float32).
 
-With `config.text_encoder == "minilm"` the backbone reads input embeddings with frozen MiniLM
-sentence features of the user turns added (`posegpt.model.text_features`) instead of ids.
+With `config.text_encoder` set the backbone reads input embeddings with frozen sentence features
+(MiniLM or Gemma) of the user turns added (`posegpt.model.text_features`) instead of ids.
 
 Inference interface (for posegpt.serve): `model.chat(messages, image=...)` -> `Reply(text,
 poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose of the i-th.
@@ -79,7 +79,9 @@ class PoseGPT(nn.Module):
         hidden = self.backbone.config.text_config.hidden_size
         self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
         self.text_features = (
-            UserTextFeatures(tokenizer, hidden) if config.text_encoder == "minilm" else None
+            UserTextFeatures(tokenizer, hidden, config.text_encoder)
+            if config.text_encoder != "none"
+            else None
         )
         self.pose_token_id = token_id(tokenizer, POSE_TOKEN)
         self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)

@@ -75,13 +75,13 @@ class SentenceEmbedder:
 
     @torch.no_grad()
     def embed(self, texts: Sequence[str], progress: bool = False) -> torch.Tensor:
-        """(N, 384) float32 unit vectors for `texts`; duplicates are embedded once."""
+        """(N, dim) float32 unit vectors for `texts`; duplicates are embedded once."""
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise InvalidInputError("texts must be a list of strings")
         if any(len(t) > MAX_TEXT_CHARS for t in texts):
             raise InvalidInputError(f"texts must be at most {MAX_TEXT_CHARS} characters")
         if not texts:
-            return torch.empty(0, EMBED_DIM)
+            return torch.empty(0, self.dim)
         unique = [t for t in dict.fromkeys(texts) if t not in self._cache]
         chunks = []
         for start in tqdm(
@@ -91,14 +91,16 @@ class SentenceEmbedder:
             unit="batch",
         ):
             batch = unique[start : start + self.batch_size]
-            chunks.append(
-                self.model.encode(batch, convert_to_tensor=True, normalize_embeddings=True)
-            )
-        new = torch.cat(chunks).float().cpu() if chunks else torch.empty(0, EMBED_DIM)
+            chunks.append(self._encode(batch))
+        new = torch.cat(chunks).float().cpu() if chunks else torch.empty(0, self.dim)
         found = dict(zip(unique, new, strict=True))
         out = torch.stack([found[t] if t in found else self._cache[t] for t in texts])
         self._remember(found)
         return out
+
+    def _encode(self, texts: list[str]) -> torch.Tensor:
+        """(N, dim) unit vectors of `texts` (no cache)."""
+        return self.model.encode(texts, convert_to_tensor=True, normalize_embeddings=True)
 
     def _remember(self, embeddings: dict[str, torch.Tensor]) -> None:
         """Keep the newest `cache_size` embeddings (oldest out first)."""

@@ -147,3 +147,15 @@ def test_answer_position_loss_equals_the_backbone_loss(tokenizer, make_batch):
         )
     assert torch.allclose(out.ce_loss, reference.loss, atol=1e-6)
     assert out.logits.shape == (int((batch["labels"][:, 1:] != -100).sum()), len(tokenizer))
+
+
+def test_gemma_as_a_frozen_text_tower_of_a_scratch_model(cache, tokenizer, make_batch):
+    model = build_model(get_config("tiny", text_encoder="gemma-3-270m"), tokenizer)
+    embedder = model.text_features.embedder
+    features = embedder.embed(["Someone kneels.", "Someone jumps.", "Someone kneels."])
+    assert features.shape == (3, 32) and torch.allclose(features.norm(dim=1), torch.ones(3))
+    assert torch.equal(features[0], features[2]) and not torch.equal(features[0], features[1])
+    out = model(make_batch(model))
+    out.loss.backward()
+    assert model.text_features.projector[0].weight.grad.abs().sum() > 0
+    assert not any("gemma" in name or "embedder" in name for name in model.state_dict())
