@@ -3,7 +3,8 @@
 Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head; a tensor shared
 by several names, as tied embeddings, is stored once and its other names listed in the file's
 metadata), `config.json` (PoseGPT config, backbone config, whether adapters are present),
-`tokenizer/` and, for a model built on Gemma, `GEMMA_NOTICE.md` (the Gemma Terms of Use apply).
+`tokenizer/` and, for a model built on or reading Gemma, `GEMMA_NOTICE.md` (the Gemma Terms of
+Use apply).
 A folder is written beside its destination and renamed into place, so it is complete or absent.
 """
 
@@ -59,7 +60,7 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         model.tokenizer.save_pretrained(tmp / TOKENIZER)
-        if model.config.language_model == "gemma-3-270m":
+        if "gemma-3-270m" in (model.config.language_model, model.config.text_encoder):
             write_notice(tmp)
         replace_dir(tmp, path)
     except BaseException:
