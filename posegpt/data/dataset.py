@@ -27,6 +27,11 @@ import roma
 import torch
 from PIL import Image
 
+from posegpt.data.conversations import (
+    image2pose_conversation,
+    rpe_conversation,
+    text2pose_conversation,
+)
 from posegpt.data.formats import (
     IDS_FILE,
     HmrData,
@@ -35,11 +40,10 @@ from posegpt.data.formats import (
     read_posescript,
 )
 from posegpt.data.images import crop_square, open_image
-from posegpt.data.qa import image2pose_conversation, rpe_conversation, text2pose_conversation
-from posegpt.data.records import Conversation
 from posegpt.data.sampler import DEFAULT_GROUPS, DEFAULT_SUB_WEIGHTS, MixtureSampler
 from posegpt.data.splits import stream
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.records import Conversation
 
 TEXT2POSE_DIR = "text2pose"
 IMAGE2POSE_DIR = "image2pose"

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from posegpt.data.dataset import PoseDataset
-from posegpt.data.records import Conversation, Message
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError
 from posegpt.model import PRESETS, train_tokenizer
+from posegpt.records import Conversation, Message
 from posegpt.train.data import (
     ConversationList,
     EncodedDataset,

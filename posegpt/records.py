@@ -1,4 +1,7 @@
-"""The records that flow from the data engine to training and evaluation.
+"""Shared types at the bottom layer: chat messages, conversations and the special tokens.
+
+The records flow from the data (and the synthetic data engine) to training, evaluation and
+serving; the special tokens are defined here once.
 
 A `Conversation` is what the model trains on: chat messages whose assistant turns may contain
 `<POSE>` markers, one target pose per marker (in order), and an optional image.
@@ -11,7 +14,9 @@ from typing import Literal
 
 import torch
 
+#: The token whose hidden state the pose head reads; one per pose in an assistant turn.
 POSE_TOKEN = "<POSE>"
+#: Where the image goes in a user turn (LLaVA style).
 IMAGE_TOKEN = "<image>"
 
 Task = Literal["text2pose", "image2pose", "speculative", "rpe", "instruction"]

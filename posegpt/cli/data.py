@@ -34,7 +34,7 @@ def synth(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write a synthetic dataset in the real layouts, with a dataset card."""
-    from posegpt.data.synth import SynthConfig, synthesize
+    from posegpt.synth.engine import SynthConfig, synthesize
 
     cfg = SynthConfig(
         out=out,
