@@ -75,3 +75,18 @@ def gemma_cache(tmp_path_factory):
     tokenizer.save_pretrained(folder)
     (folder / gemma.MARKER).write_text("{}", encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma_settings() -> dict:
+    """gemma-3-270m preset overrides for tests: a tiny vision tower and LoRA rank."""
+    return {
+        "vision_hidden_size": 32,
+        "vision_layers": 1,
+        "vision_heads": 2,
+        "vision_intermediate_size": 64,
+        "image_size": 32,
+        "patch_size": 8,
+        "lora_r": 4,
+        "lora_alpha": 8,
+    }

@@ -20,17 +20,6 @@ from posegpt.model.build import new_token_ids
 from posegpt.model.tokenizer import ADDED_TOKENS, token_id
 from posegpt.model.vocab import trim_tokenizer
 
-TINY_VISION = {
-    "vision_hidden_size": 32,
-    "vision_layers": 1,
-    "vision_heads": 2,
-    "vision_intermediate_size": 64,
-    "image_size": 32,
-    "patch_size": 8,
-    "lora_r": 4,
-    "lora_alpha": 8,
-}
-
 
 @pytest.fixture
 def cache(gemma_cache, monkeypatch):
@@ -82,10 +71,12 @@ def test_gemma_tokenizer_has_posegpt_tokens_as_single_ids(cache, corpus):
             assert tokenizer.encode(token, add_special_tokens=False) == [token_id(tokenizer, token)]
 
 
-def test_model_reads_gemma_rows_and_trains_lora_vision_head_and_new_rows(cache, corpus, make_batch):
+def test_model_reads_gemma_rows_and_trains_lora_vision_head_and_new_rows(
+    cache, corpus, make_batch, tiny_gemma_settings
+):
     source_model, source_tokenizer = gemma.load_gemma()
     tokenizer = gemma.gemma_tokenizer(corpus)
-    model = build_model(get_config("gemma-3-270m", **TINY_VISION), tokenizer)
+    model = build_model(get_config("gemma-3-270m", **tiny_gemma_settings), tokenizer)
     assert model.config.hidden_size == 32 and model.config.num_layers == 2
     embed = model.backbone.get_input_embeddings().weight
     word = tokenizer.encode(" person", add_special_tokens=False)[0]
@@ -106,8 +97,11 @@ def test_model_reads_gemma_rows_and_trains_lora_vision_head_and_new_rows(cache, 
     assert set(new_token_ids(tokenizer)) <= set(range(len(tokenizer)))
 
 
-def test_save_and_load_round_trip_with_the_gemma_notice(cache, corpus, make_batch, tmp_path):
-    model = build_model(get_config("gemma-3-270m", **TINY_VISION), gemma.gemma_tokenizer(corpus))
+def test_save_and_load_round_trip_with_the_gemma_notice(
+    cache, corpus, make_batch, tmp_path, tiny_gemma_settings
+):
+    config = get_config("gemma-3-270m", **tiny_gemma_settings)
+    model = build_model(config, gemma.gemma_tokenizer(corpus))
     model = merge_lora(model).eval()
     backbone = model.backbone
     assert backbone.lm_head.weight.data_ptr() == backbone.get_input_embeddings().weight.data_ptr()

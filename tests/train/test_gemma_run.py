@@ -8,17 +8,6 @@ from posegpt.model import load_pretrained
 from posegpt.model.gemma import NOTICE
 from posegpt.train.loop import train
 
-TINY = {
-    "vision_hidden_size": 32,
-    "vision_layers": 1,
-    "vision_heads": 2,
-    "vision_intermediate_size": 64,
-    "image_size": 32,
-    "patch_size": 8,
-    "lora_r": 4,
-    "lora_alpha": 8,
-}
-
 
 class Stop(Exception):
     """Stands for a killed run."""
@@ -29,14 +18,12 @@ def stop_at_3(step: int) -> None:
         raise Stop
 
 
-@pytest.mark.parametrize(
-    "preset, model",
-    [("gemma-3-270m", TINY), ("tiny", {"text_encoder": "gemma-3-270m"})],
-    ids=["lora", "tower"],
-)
+@pytest.mark.parametrize("preset", ["gemma-3-270m", "tiny"], ids=["lora", "tower"])
 def test_gemma_run_checkpoints_resumes_and_exports(
-    tmp_path, data, make_config, gemma_cache, monkeypatch, preset, model
+    tmp_path, data, make_config, gemma_cache, tiny_gemma_settings, monkeypatch, preset
 ):
+    gemma = "gemma-3-270m"
+    model = tiny_gemma_settings if preset == gemma else {"text_encoder": gemma}
     monkeypatch.setenv("POSEGPT_CACHE", str(gemma_cache))
     config = make_config(tmp_path / "run", preset=preset, steps=4, checkpoint_every=2, model=model)
     with pytest.raises(Stop):
