@@ -51,14 +51,15 @@ def samples_per_s(model, data, all_logits: bool, steps: int, threads: int) -> tu
 
     def step() -> None:
         if all_logits:
-            out = model.llava(
+            loss = model.llava(
                 input_ids=data["input_ids"],
                 attention_mask=data["attention_mask"],
                 labels=data["labels"],
-            )
+            ).loss
         else:
             out = model(data)
-        out.loss.backward()
+            loss = out.ce_loss + out.pose_loss
+        loss.backward()
         optimizer.step()
         optimizer.zero_grad()
 

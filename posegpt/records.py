@@ -19,12 +19,23 @@ POSE_TOKEN = "<POSE>"
 #: Where the image goes in a user turn (LLaVA style).
 IMAGE_TOKEN = "<image>"
 
+#: Who speaks in a chat message.
+ROLES = ("system", "user", "assistant")
+
 Task = Literal["text2pose", "image2pose", "speculative", "rpe", "instruction"]
+
+
+def with_image(text: str) -> str:
+    """`text` with the image marker on its own line in front (LLaVA's layout)."""
+    return f"{IMAGE_TOKEN}\n{text}"
 
 
 @dataclass
 class Message:
-    """One chat turn. `role` is "user" or "assistant" (or "system")."""
+    """One chat turn, the one message shape of posegpt: datasets, the model (`chat`, `encode`)
+    and the server pass these; `role` is one of ROLES. The model's entry points also accept
+    plain `{"role", "content"}` mappings and check every message there
+    (`posegpt.model.chat_format.check_messages`)."""
 
     role: str
     content: str

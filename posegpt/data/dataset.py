@@ -20,7 +20,10 @@ pose's first text (PoseScript's human-written one).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 import roma
@@ -35,6 +38,7 @@ from posegpt.data.conversations import (
 from posegpt.data.formats import (
     IDS_FILE,
     HmrData,
+    PoseScriptData,
     read_hmr,
     read_llava,
     read_posescript,
@@ -52,7 +56,7 @@ SPECULATIVE_DIR = "speculative"
 INSTRUCTIONS_DIR = "instructions"
 CARD_FILE = "card.json"
 README_FILE = "README.md"
-#: Tasks in the order their items are laid out in a `PoseDataset`.
+#: Tasks in the order their items are laid out in a `PoseDataset` (see `TASK_LOADERS`).
 TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction")
 DATASET_SPLITS = ("train", "val", "test", "test_seen")
 DESCRIPTION_PREFIX = "description_"
@@ -74,12 +78,23 @@ def face_forward(rotmat: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@dataclass(frozen=True)
+class TaskLoader:
+    """How a dataset folder gives one task's items: `items(dataset)` lists them once (a key per
+    item), `conversation(dataset, key, rng, split)` makes an item's conversation, worded from
+    `rng` (keyed by seed, epoch, task and item) with the templates of `split`."""
+
+    items: Callable[[PoseDataset], list]
+    conversation: Callable[[PoseDataset, Any, np.random.Generator, str], Conversation]
+
+
 class PoseDataset(torch.utils.data.Dataset):
     """Conversations of every task from a dataset folder, for one split.
 
     tasks: the tasks to load (default all); amass_root: where the PoseScript ids' AMASS paths
     point (default `text2pose/amass`); canonical_yaw: turn text->pose targets to face +z (text
-    rarely says which way a body faces; PoseScript normalises it too).
+    rarely says which way a body faces; PoseScript normalises it too). `items[task]` holds each
+    task's item keys (`TASK_LOADERS`), laid out in `TASKS` order.
     """
 
     def __init__(
@@ -100,42 +115,35 @@ class PoseDataset(torch.utils.data.Dataset):
         if unknown:
             raise InvalidInputError(f"unknown tasks {sorted(unknown)}; valid: {TASKS}")
         self.split, self.seed, self.epoch = split, seed, 0
-        self.text, self.text_ids = self._load_text(tasks, amass_root, canonical_yaw)
-        self.hmr = self._load_hmr(tasks)
-        self.rpe_items = self._rpe_items() if "rpe" in tasks else []
-        self.conversations = {
-            task: self._load_llava(folder) if task in tasks else []
-            for task, folder in (
-                ("speculative", SPECULATIVE_DIR),
-                ("instruction", INSTRUCTIONS_DIR),
-            )
+        self.text = self._load_text(amass_root, canonical_yaw) if "text2pose" in tasks else None
+        self.hmr = self._load_hmr() if {"image2pose", "rpe"} & set(tasks) else None
+        self.items = {
+            task: TASK_LOADERS[task].items(self) if task in tasks else [] for task in TASKS
         }
-        self.sizes = {
-            "text2pose": len(self.text_ids),
-            "image2pose": len(self.hmr) if self.hmr is not None and "image2pose" in tasks else 0,
-            "rpe": len(self.rpe_items),
-            "speculative": len(self.conversations["speculative"]),
-            "instruction": len(self.conversations["instruction"]),
-        }
+        self.sizes = {task: len(items) for task, items in self.items.items()}
         starts = np.cumsum([0, *self.sizes.values()]).tolist()
         self.offsets = dict(zip(TASKS, starts, strict=False))
 
     # -- loading ------------------------------------------------------------------------------
 
-    def _load_text(self, tasks, amass_root, canonical_yaw):
+    def _load_text(self, amass_root, canonical_yaw) -> PoseScriptData | None:
         folder = self.root / TEXT2POSE_DIR
-        if "text2pose" not in tasks or not (folder / IDS_FILE).exists():
-            return None, []
+        if not (folder / IDS_FILE).exists():
+            return None
         data = read_posescript(folder, amass_root, splits=(self.split,))
         if canonical_yaw and len(data.ids):
             data.poses = face_forward(data.poses)
-        return data, data.splits.get(self.split, [])
+        return data
 
-    def _load_hmr(self, tasks) -> HmrData | None:
+    def _load_hmr(self) -> HmrData | None:
         path = self.root / IMAGE2POSE_DIR / f"{self.split}.npz"
-        if not ({"image2pose", "rpe"} & set(tasks)) or not path.exists():
-            return None
-        return read_hmr(path)
+        return read_hmr(path) if path.exists() else None
+
+    def _text_ids(self) -> list[int]:
+        return self.text.splits.get(self.split, []) if self.text is not None else []
+
+    def _hmr_rows(self) -> list[int]:
+        return list(range(len(self.hmr))) if self.hmr is not None else []
 
     def _rpe_items(self) -> list[tuple[int, str]]:
         if self.hmr is None:
@@ -158,6 +166,25 @@ class PoseDataset(torch.utils.data.Dataset):
                 c.image = f"{IMAGES_DIR}/{c.image}"
         return conversations
 
+    # -- conversations ------------------------------------------------------------------------
+
+    def _text2pose(self, pose_id: int, rng: np.random.Generator, split: str) -> Conversation:
+        texts = self.text.texts(pose_id)
+        text = texts[int(rng.integers(len(texts)))] if split == "train" else texts[0]
+        meta = {"id": pose_id, "split": self.split}
+        return text2pose_conversation(text, self.text.pose(pose_id), rng, split, self.seed, meta)
+
+    def _image2pose(self, row: int, rng: np.random.Generator, split: str) -> Conversation:
+        image, meta = self._crop(row)
+        return image2pose_conversation(image, self.hmr.pose[row], rng, split, self.seed, meta)
+
+    def _rpe(self, item: tuple[int, str], rng: np.random.Generator, split: str) -> Conversation:
+        row, kind = item
+        meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
+        target = str(self.hmr.extras[kind][row])
+        image = self._image_path(self.hmr.imgname[row])
+        return rpe_conversation(image, target, self.hmr.pose[row], rng, split, self.seed, meta)
+
     # -- access -------------------------------------------------------------------------------
 
     def set_epoch(self, epoch: int) -> None:
@@ -178,26 +205,9 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> Conversation:
         task, i = self.task_of(int(index))
-        if task in self.conversations:
-            return self.conversations[task][i]
         rng = stream(self.seed, f"{self.epoch}/{task}/{i}")
         split = "test" if self.split == "test_seen" else self.split
-        if task == "text2pose":
-            pose_id = self.text_ids[i]
-            texts = self.text.texts(pose_id)
-            text = texts[int(rng.integers(len(texts)))] if split == "train" else texts[0]
-            meta = {"id": pose_id, "split": self.split}
-            return text2pose_conversation(
-                text, self.text.pose(pose_id), rng, split, self.seed, meta
-            )
-        if task == "image2pose":
-            image, meta = self._crop(i)
-            return image2pose_conversation(image, self.hmr.pose[i], rng, split, self.seed, meta)
-        row, kind = self.rpe_items[i]
-        meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
-        target = str(self.hmr.extras[kind][row])
-        image = self._image_path(self.hmr.imgname[row])
-        return rpe_conversation(image, target, self.hmr.pose[row], rng, split, self.seed, meta)
+        return TASK_LOADERS[task].conversation(self, self.items[task][i], rng, split)
 
     def _crop(self, row: int) -> tuple[str, dict]:
         """The image of HMR row `row` (a ready crop, or the full image + `crop_box` in meta)."""
@@ -247,3 +257,19 @@ class PoseDataset(torch.utils.data.Dataset):
             offsets=self.offsets,
             num_batches=num_batches,
         )
+
+
+def _stored(dataset: PoseDataset, conversation: Conversation, rng, split) -> Conversation:
+    """A conversation read whole from the folder (LLaVA json): no wording to draw."""
+    return conversation
+
+
+#: Each task's items and conversations, in layout order. A new task is one entry here (and its
+#: name in `posegpt.records.Task`).
+TASK_LOADERS: dict[str, TaskLoader] = {
+    "text2pose": TaskLoader(PoseDataset._text_ids, PoseDataset._text2pose),
+    "image2pose": TaskLoader(PoseDataset._hmr_rows, PoseDataset._image2pose),
+    "rpe": TaskLoader(PoseDataset._rpe_items, PoseDataset._rpe),
+    "speculative": TaskLoader(lambda d: d._load_llava(SPECULATIVE_DIR), _stored),
+    "instruction": TaskLoader(lambda d: d._load_llava(INSTRUCTIONS_DIR), _stored),
+}

@@ -65,7 +65,7 @@ from posegpt.eval.scoring import (
     score_image,
     score_text,
 )
-from posegpt.model import PoseGPT
+from posegpt.model import PoseGPT, load_chat_model
 from posegpt.model.text_embedder import SentenceEmbedder
 
 
@@ -357,8 +357,6 @@ def _load_models(specs: list[str]) -> tuple[dict[str, PoseGPT], list[str]]:
     """The PoseGPT models of `--model` (folders, or "default" for the installed default) by
     row name ("posegpt", or "posegpt (SPEC)" when there are several), and why any could not be
     loaded: those are left out with a warning."""
-    from posegpt.serve.loading import load_chat_model
-
     models, errors = {}, []
     for spec in specs:
         name = "posegpt" if len(specs) == 1 else f"posegpt ({spec})"

@@ -30,13 +30,13 @@ import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
-from tqdm import tqdm
 
 from posegpt.body.rotations import check_rotmat, rotmat_to_6d
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.data.dataset import TEXT2POSE_DIR, face_forward
 from posegpt.data.formats import IDS_FILE, POSESCRIPT_SPLITS, PoseScriptData, read_posescript
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.eval.fitting import Step, fit_best_epoch
 from posegpt.eval.metrics import DEFAULT_K, recall_at_k
 from posegpt.files import atomic_path, atomic_write_text
 from posegpt.model.text_embedder import EMBED_DIM, MODEL_NAME, SentenceEmbedder
@@ -263,16 +263,8 @@ def train_retrieval(
     row = {t: i for i, t in enumerate(vocab)}
     text_rows = [np.array([row[t] for t in ts]) for ts in pairs_train.texts]
     features = pose_features(pairs_train.poses)
-    validate = pairs_val is not None and len(pairs_val) > 1
-    if validate:
-        val_sentences = model.embedder.embed(pairs_val.first_texts(), progress=progress)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    steps = epochs * math.ceil(len(pairs_train) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
-    best, best_state, history = -1.0, None, []
-    bar = tqdm(range(epochs), desc="retrieval", unit="epoch", disable=not progress)
-    for epoch in bar:
-        model.train()
+
+    def run_epoch(step: Step) -> float:
         order = rng.permutation(len(pairs_train))
         losses = []
         for b in range(0, len(order), batch_size):
@@ -283,21 +275,21 @@ def train_retrieval(
             pose = model.project_pose(features[idx])
             text = model.project_text(table[texts])
             loss = _symmetric_info_nce(model.scale() * pose @ text.T)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
+            step(loss)
             losses.append(loss.item())
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
-        if validate:
-            record.update(_evaluate_encoded(model, val_sentences, pairs_val.poses))
-            if record["mean"] > best:
-                best = record["mean"]
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        history.append(record)
-        bar.set_postfix({k: round(v, 3) for k, v in record.items() if k in ("loss", "mean")})
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        return float(np.mean(losses))
+
+    validate = None
+    if pairs_val is not None and len(pairs_val) > 1:
+        val_sentences = model.embedder.embed(pairs_val.first_texts(), progress=progress)
+
+        def validate() -> dict[str, float]:
+            return _evaluate_encoded(model, val_sentences, pairs_val.poses)
+
+    steps = math.ceil(len(pairs_train) / batch_size)
+    history = fit_best_epoch(
+        model, run_epoch, epochs, steps, lr, validate, "mean", True, "retrieval", progress
+    )
     model.history = history
     model.train_seconds = time.perf_counter() - start
     return model.eval()

@@ -9,8 +9,8 @@ from posegpt.model.chat_format import (
 )
 from posegpt.model.collate import collate
 from posegpt.model.config import PRESETS, PoseGPTConfig, get_config
-from posegpt.model.image import load_image, preprocess_image
-from posegpt.model.io import load_pretrained, save_pretrained
+from posegpt.model.image import preprocess_image
+from posegpt.model.io import DEFAULT_MODEL_DIR, load_chat_model, load_pretrained, save_pretrained
 from posegpt.model.network import PoseGPT, PoseGPTOutput, Reply
 from posegpt.model.tokenizer import (
     IMAGE_TOKEN,
@@ -20,6 +20,7 @@ from posegpt.model.tokenizer import (
 )
 
 __all__ = [
+    "DEFAULT_MODEL_DIR",
     "IGNORE_INDEX",
     "IMAGE_TOKEN",
     "POSE_TOKEN",
@@ -34,7 +35,7 @@ __all__ = [
     "expand_image_tokens",
     "format_conversation",
     "get_config",
-    "load_image",
+    "load_chat_model",
     "load_pretrained",
     "load_tokenizer",
     "merge_lora",

@@ -1,4 +1,5 @@
-"""Saving and loading a PoseGPT folder (safetensors only: loading never unpickles).
+"""Saving and loading a PoseGPT folder (safetensors only: loading never unpickles), and the
+model the chat front ends load (`load_chat_model`: a folder, else the packaged default).
 
 Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head; a tensor shared
 by several names, as tied embeddings, is stored once and its other names listed in the file's
@@ -39,6 +40,8 @@ CONFIG = "config.json"
 TOKENIZER = "tokenizer"
 #: Safetensors metadata key: names stored as another name's tensor (tied weights).
 ALIASES = "posegpt_aliases"
+#: Where the trained default model ships inside the package (a `save_pretrained` folder).
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 
 
 def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
@@ -140,3 +143,16 @@ def _replaceable(path: Path) -> bool:
     except ModelFileError:
         return False
     return True
+
+
+def load_chat_model(path: str | os.PathLike | None = None) -> PoseGPT:
+    """Load the PoseGPT folder `path`, or the packaged default model when `path` is None."""
+    if path is None:
+        if not (DEFAULT_MODEL_DIR / CONFIG).is_file():
+            raise ModelFileError(
+                f"no model given and no default model is installed in {DEFAULT_MODEL_DIR}; "
+                "pass --model PATH (a folder written by posegpt training / save_pretrained) "
+                "or set POSEGPT_MODEL"
+            )
+        path = DEFAULT_MODEL_DIR
+    return load_pretrained(path)

@@ -2,9 +2,9 @@
 
 Training interface (for posegpt.train): build a batch with `collate` (`model.collate_fn`) from
 samples made by `model.encode(messages)` and `model.preprocess(image)`, then
-`out = model(batch)`; `out.loss` = ce_weight x CE + pose_weight x L1(rotation matrices), with
-`out.ce_loss`, `out.pose_loss` and `out.pred_rotmat` for logging. Works under
-`torch.autocast` (the head and the pose loss run in float32).
+`out = model(batch)`: `out.ce_loss` (next-token cross-entropy), `out.pose_loss` (L1 between
+rotation matrices) and `out.pred_rotmat`; the training side weighs the two losses
+(`TrainConfig.loss`). Works under `torch.autocast` (the head and the pose loss run in float32).
 
 With `config.text_encoder` set the backbone reads input embeddings with frozen sentence features
 (MiniLM or Gemma) of the user turns added (`posegpt.model.text_features`) instead of ids.
@@ -27,18 +27,20 @@ from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTra
 
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
+from posegpt.images import ImageInput
 from posegpt.model.chat_format import (
     IGNORE_INDEX,
-    Message,
+    MessageLike,
     check_messages,
     encode_conversation,
 )
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
-from posegpt.model.image import ImageInput, preprocess_image
+from posegpt.model.image import preprocess_image
 from posegpt.model.pose_head import PoseHead, pose_loss
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import END_TOKEN, IMAGE_TOKEN, POSE_TOKEN, ROLE_TOKENS, token_id
+from posegpt.records import with_image
 
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
@@ -46,9 +48,8 @@ MAX_NEW_TOKENS = 1024
 
 @dataclass
 class PoseGPTOutput:
-    """What `PoseGPT.forward` returns. Losses are None when the batch has no labels."""
+    """What `PoseGPT.forward` returns. `ce_loss` is None when the batch has no labels."""
 
-    loss: torch.Tensor | None
     ce_loss: torch.Tensor | None
     pose_loss: torch.Tensor
     pred_rotmat: torch.Tensor  # (N, 24, 3, 3), one per True in the batch's pose_mask
@@ -99,7 +100,7 @@ class PoseGPT(nn.Module):
         return self.config.image_seq_length
 
     def encode(
-        self, messages: Sequence[Message], add_generation_prompt: bool = False
+        self, messages: Sequence[MessageLike], add_generation_prompt: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`encode_conversation` with this model's tokenizer and image length."""
         return encode_conversation(
@@ -148,11 +149,7 @@ class PoseGPT(nn.Module):
                 f"{len(targets)} pose targets"
             )
         pred = self.pose_head(hidden[pose_mask])
-        p_loss = pose_loss(pred, targets)
-        loss = None
-        if ce_loss is not None:
-            loss = self.config.ce_weight * ce_loss + self.config.pose_weight * p_loss
-        return PoseGPTOutput(loss, ce_loss, p_loss, pred, logits)
+        return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits)
 
     def _answer_logits(
         self, hidden: torch.Tensor, labels: torch.Tensor
@@ -167,7 +164,7 @@ class PoseGPT(nn.Module):
     @torch.inference_mode()
     def chat(
         self,
-        messages: Sequence[Message],
+        messages: Sequence[MessageLike],
         image: ImageInput | torch.Tensor | None = None,
         max_new_tokens: int = 64,
         do_sample: bool = False,
@@ -217,7 +214,7 @@ class PoseGPT(nn.Module):
         return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
 
     def _prompt(
-        self, messages: Sequence[Message], image: ImageInput | torch.Tensor | None
+        self, messages: Sequence[MessageLike], image: ImageInput | torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(1, T) prompt ids ending in the assistant marker, and (1, 3, S, S) pixels or None."""
         messages = check_messages(messages)
@@ -228,7 +225,7 @@ class PoseGPT(nn.Module):
             pixel_values = self._pixel_values(image)
             if not any(IMAGE_TOKEN in m["content"] for m in messages):
                 first = next(m for m in messages if m["role"] == "user")
-                first["content"] = f"{IMAGE_TOKEN}\n{first['content']}"
+                first["content"] = with_image(first["content"])
         input_ids = self.encode(messages, add_generation_prompt=True)[0][None].to(self.device)
         return input_ids, self._check_images(input_ids, pixel_values)
 

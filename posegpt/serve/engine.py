@@ -24,9 +24,9 @@ from posegpt.body.base import BodyModel
 from posegpt.body.io import save_mesh, save_pose
 from posegpt.body.rotations import camera_to_y_up, rotmat_to_axis_angle
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
-from posegpt.model import IMAGE_TOKEN, PoseGPT
-from posegpt.model.image import load_image
-from posegpt.records import Message
+from posegpt.images import load_image
+from posegpt.model import PoseGPT
+from posegpt.records import IMAGE_TOKEN, Message, with_image
 from posegpt.render.views import PALETTE, render_pose_views, save_png
 from posegpt.serve.store import OutputStore
 
@@ -242,7 +242,7 @@ class ChatEngine:
             window = [dict(m) for m in messages[start:]]
             if image_turn is not None:
                 marked = window[max(image_turn - start, 0)]
-                marked["content"] = f"{IMAGE_TOKEN}\n{marked['content']}"
+                marked["content"] = with_image(marked["content"])
             window = system + window
             if len(self.model.encode(window, add_generation_prompt=True)[0]) <= budget:
                 return window

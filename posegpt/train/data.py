@@ -116,8 +116,8 @@ class EncodedDataset(Dataset):
         if getattr(self.source, "epoch", epoch) != epoch:
             self.source.set_epoch(epoch)
         conversation = self.source[index]
-        messages = [{"role": m.role, "content": m.content} for m in conversation.messages]
-        has_image = any(IMAGE_TOKEN in m["content"] for m in messages)
+        messages = conversation.messages
+        has_image = any(IMAGE_TOKEN in m.content for m in messages)
         if has_image != (conversation.image is not None):
             raise InvalidInputError(
                 f"item {index} ({conversation.task}): {IMAGE_TOKEN} in the messages and an "

@@ -174,7 +174,8 @@ def _run(
         if on_step is not None and main:
             on_step(step)
         if val_loader is not None and _due(step, config.eval_every, done):
-            last_val = {"step": step, **evaluate(session.model, val_loader, accelerator)}
+            scores = evaluate(session.model, val_loader, accelerator, config.loss)
+            last_val = {"step": step, **scores}
             if main:
                 metrics.append(last_val)
                 if progress:
@@ -308,12 +309,13 @@ class _Session:
             batch = {k: v.to(acc.device) for k, v in next(batches).items()}
             with acc.accumulate(self.model):
                 output = self.model(batch)
-                acc.backward(output.loss)
+                loss = cfg.loss(output.ce_loss, output.pose_loss)
+                acc.backward(loss)
                 if acc.sync_gradients:
                     grad_norm = acc.clip_grad_norm_(self.model.parameters(), cfg.clip_norm)
                 self.optimizer.step()
                 self.optimizer.zero_grad()
-            window.add(output, 1 / cfg.grad_accum)
+            window.add(loss, output, 1 / cfg.grad_accum)
         self.scheduler.step()
         self.step += 1
         self.position += cfg.grad_accum * acc.num_processes

@@ -14,7 +14,8 @@ from posegpt.model.build import llava_config, new_token_ids
 
 def _grads(model, make_batch) -> dict[str, torch.Tensor | None]:
     model.zero_grad(set_to_none=True)
-    model(make_batch(model)).loss.backward()
+    out = model(make_batch(model))
+    (out.ce_loss + 0.1 * out.pose_loss).backward()
     return {name: p.grad for name, p in model.named_parameters()}
 
 
