@@ -4,11 +4,13 @@ A dataset folder (what `posegpt data synth` writes; real data in the same layout
 
   text2pose/      PoseScript layout (`posegpt.data.formats`); AMASS root `text2pose/amass`
   image2pose/     HMR npz per split: `train.npz`, `val.npz`, `test.npz`; rows with
-                  `description_<kind>` arrays also give RPE items (full image + description)
+                  `description_<kind>` arrays also give RPE items (full image + description);
+                  converted real datasets add theirs in `image2pose/<name>/<split>.npz`
+                  (`posegpt data prepare`), read after the top-level file, in name order
   images/         every image; HMR `imgname` and LLaVA `image` paths are relative to it
   speculative/    LLaVA json (+ poses) per split: `train.json`, `val.json`, `test.json`,
                   `test_seen.json`
-  instructions/   LLaVA json per split
+  instructions/   LLaVA json per split (and `instructions/<name>/<split>.json`, as above)
   card.json       what is in it (counts, seed, command); README.md says it in words
 
 Missing parts just give no items. text2pose and image2pose conversations are worded when an
@@ -78,6 +80,37 @@ def face_forward(rotmat: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def concat_hmr(parts: list[HmrData]) -> HmrData:
+    """One table of the people of several HMR parts. Text extras missing from a part read as
+    empty (e.g. a dataset without RPE descriptions); other extras are kept only when every part
+    has them with the same shape per row."""
+    if len(parts) == 1:
+        return parts[0]
+    extras = {}
+    for key in sorted({k for part in parts for k in part.extras}):
+        values = [part.extras.get(key) for part in parts]
+        if all(v is None or v.dtype.kind in "US" for v in values):
+            extras[key] = np.concatenate(
+                [
+                    v.astype(str) if v is not None else np.full(len(p), "")
+                    for v, p in zip(values, parts, strict=True)
+                ]
+            )
+        elif all(v is not None for v in values) and len({v.shape[1:] for v in values}) == 1:
+            extras[key] = np.concatenate(values)
+    models = {part.body_model for part in parts}
+    return HmrData(
+        imgname=np.concatenate([p.imgname for p in parts]),
+        center=np.concatenate([p.center for p in parts]),
+        scale=np.concatenate([p.scale for p in parts]),
+        pose=torch.cat([p.pose for p in parts]),
+        shape=np.concatenate([p.shape for p in parts]),
+        part=np.concatenate([p.part for p in parts]),
+        body_model=models.pop() if len(models) == 1 else "mixed",
+        extras=extras,
+    )
+
+
 @dataclass(frozen=True)
 class TaskLoader:
     """How a dataset folder gives one task's items: `items(dataset)` lists them once (a key per
@@ -135,9 +168,15 @@ class PoseDataset(torch.utils.data.Dataset):
             data.poses = face_forward(data.poses)
         return data
 
+    def _parts(self, folder: str, suffix: str) -> list[Path]:
+        """`folder/<split><suffix>`, then each converted dataset's `folder/<name>/<split>...`."""
+        name = f"{self.split}{suffix}"
+        top = self.root / folder / name
+        return [top] * top.exists() + sorted((self.root / folder).glob(f"*/{name}"))
+
     def _load_hmr(self) -> HmrData | None:
-        path = self.root / IMAGE2POSE_DIR / f"{self.split}.npz"
-        return read_hmr(path) if path.exists() else None
+        paths = self._parts(IMAGE2POSE_DIR, ".npz")
+        return concat_hmr([read_hmr(path) for path in paths]) if paths else None
 
     def _text_ids(self) -> list[int]:
         return self.text.splits.get(self.split, []) if self.text is not None else []
@@ -157,10 +196,7 @@ class PoseDataset(torch.utils.data.Dataset):
         ]
 
     def _load_llava(self, folder: str) -> list[Conversation]:
-        path = self.root / folder / f"{self.split}.json"
-        if not path.exists():
-            return []
-        conversations = read_llava(path)
+        conversations = [c for path in self._parts(folder, ".json") for c in read_llava(path)]
         for c in conversations:
             if c.image is not None:
                 c.image = f"{IMAGES_DIR}/{c.image}"
@@ -220,16 +256,18 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def _image_path(self, name: str) -> str:
         """An image name from a data file -> a path relative to the dataset root. Human3.6M
-        names ("S1_Directions_1.54138969_000001.jpg") also resolve in their subject/sequence
-        folders ("S1/S1_Directions_1.54138969/...")."""
+        names ("S1_Directions_1.54138969_000001.jpg", also under a converted dataset's folder:
+        "h36m/S1_...") also resolve in their subject/sequence folders
+        ("S1/S1_Directions_1.54138969/...")."""
         rel = PurePosixPath(str(name))
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
             raise ModelFileError(f"image path {name!r} must be relative and stay in the dataset")
         images = self.root / IMAGES_DIR
-        if not (images / rel).exists() and len(rel.parts) == 1 and "_" in rel.stem:
+        if not (images / rel).exists() and len(rel.parts) <= 2 and "_" in rel.stem:
             subject, sequence = rel.stem.split("_", 1)[0], rel.stem.rsplit("_", 1)[0]
-            if (images / subject / sequence / rel).exists():
-                rel = PurePosixPath(subject, sequence, rel)
+            nested = rel.parent / subject / sequence / rel.name
+            if (images / nested).exists():
+                rel = nested
         return f"{IMAGES_DIR}/{rel}"
 
     def load_image(self, conversation: Conversation) -> Image.Image | None:

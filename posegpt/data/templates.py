@@ -155,5 +155,3 @@ def rpe_question(target: str, rng: np.random.Generator, split: str = "train", se
 def pose_answer(rng: np.random.Generator) -> str:
     """An assistant answer holding one `<POSE>`."""
     return pick(POSE_ANSWERS, rng)
-
-

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from posegpt.data.dataset import DESCRIPTION_PREFIX, PoseDataset, face_forward
+from posegpt.data.dataset import DESCRIPTION_PREFIX, IMAGE2POSE_DIR, PoseDataset, face_forward
 from posegpt.data.formats import HmrData, read_hmr
 from posegpt.data.images import crop_square, open_image
 from posegpt.data.splits import stream
@@ -174,6 +174,7 @@ def _crops(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         [c.messages[0].content for c in conversations],
         crop_keypoints(data.hmr, rows),
         families=_families(data.hmr, rows),
+        sources=_sources(data, rows),
     )
 
 
@@ -186,8 +187,12 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
     boxes: dict[str, list] = {}
     for row in range(len(hmr)):
         boxes.setdefault(str(hmr.imgname[row]), []).append(hmr.box(row))
-    # The people of the image->pose items (same draw), each with all their descriptions.
-    people = set(pick_rows(len(hmr), limit, seed, f"{data.split}/image2pose"))
+    # `limit` of the people with descriptions, each with all their descriptions; where every
+    # person has them (synthetic scenes), the people of the image->pose items (same draw).
+    described = sorted({row for row, _ in data.items["rpe"]})
+    people = {
+        described[i] for i in pick_rows(len(described), limit, seed, f"{data.split}/image2pose")
+    }
     items = [data[start + i] for i, (row, _) in enumerate(data.items["rpe"]) if row in people]
     rows = [c.meta["row"] for c in items]
     kinds = [c.meta["kind"] for c in items]
@@ -202,7 +207,17 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         people=[boxes[str(hmr.imgname[r])] for r in rows],
         groups=[str(hmr.imgname[r]) for r in rows],
         families=_families(hmr, rows),
+        sources=_sources(data, rows),
     )
+
+
+def _sources(data: PoseDataset, rows: list[int]) -> list[str] | None:
+    """The converted dataset of each HMR row (the first folder of its image name, where
+    `image2pose/<name>/` exists), or None when no row has one."""
+    names = [str(data.hmr.imgname[r]).split("/", 1)[0] for r in rows]
+    known = {p.name for p in (data.root / IMAGE2POSE_DIR).glob("*/") if p.is_dir()}
+    sources = [n if n in known else "" for n in names]
+    return sources if any(sources) else None
 
 
 def _families(hmr: HmrData, rows: list[int]) -> list[str] | None:

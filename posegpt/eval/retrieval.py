@@ -12,6 +12,10 @@ into N // G galleries of near-equal size (each >= G; one gallery of all N if G i
 its texts (P2T); R@K is the percentage of queries whose own partner is in the top K (ties count
 against it), averaged over all queries. "mean" is the mean of the six recalls (PoseScript's
 mRecall over K = 5, 10, 20).
+
+Literature protocols (`literature_recalls`): R@1/5/10 both ways and mRecall over the whole test
+split (PoseScript), and over 32-candidate pools (each query: its partner + 31 random others).
+The two give very different numbers; papers mix them, so the benchmark reports both, labelled.
 """
 
 from __future__ import annotations
@@ -366,3 +370,63 @@ def retrieval_recalls(
     totals["n"] = float(n)
     totals["gallery"] = float(min(len(g) for g in galleries))
     return totals
+
+
+#: The two retrieval protocols papers report (and mix): every query against the whole test
+#: split (PoseScript), and against a pool of its partner + 31 others drawn at random.
+LITERATURE_PROTOCOLS = {"whole test split": None, "32-candidate pools": 32}
+LITERATURE_K = (1, 5, 10)
+
+
+def pool_recalls(
+    text: torch.Tensor,
+    pose: torch.Tensor,
+    pool: int = 32,
+    seed: int = 0,
+    k_values: Sequence[int] = LITERATURE_K,
+) -> dict[str, float]:
+    """Recall@K (percent) with each query ranking a pool of `pool` candidates: its own partner
+    and pool - 1 others drawn at random (seeded) from the rest, in both directions."""
+    n = len(text)
+    if n < pool or pose.shape != text.shape or pool < 2:
+        raise InvalidInputError(f"need >= {pool} pairs of equal-size embeddings, got {n}")
+    rng = np.random.default_rng(seed)
+    draws = np.stack([rng.choice(n - 1, pool - 1, replace=False) for _ in range(n)])
+    others = torch.as_tensor(draws + (draws >= np.arange(n)[:, None]))  # skip the partner
+    candidates = torch.cat([torch.arange(n)[:, None], others], dim=1)  # the partner first
+    out: dict[str, float] = {}
+    for direction, queries, keys in (("t2p", text, pose), ("p2t", pose, text)):
+        similarity = torch.einsum("nd,npd->np", queries, keys[candidates])
+        gt = torch.zeros(n, dtype=torch.long)
+        for key, value in recall_at_k(similarity, gt, k_values).items():
+            out[f"{direction}_{key}"] = value
+    return out
+
+
+@torch.no_grad()
+def literature_recalls(
+    model: RetrievalModel, texts: Sequence[str], poses: torch.Tensor, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """R@1/5/10 in both directions and their mean ("mRecall") of the pairs (texts[i], poses[i])
+    under each of LITERATURE_PROTOCOLS (a protocol needing more pairs than there are is left
+    out)."""
+    if len(texts) != len(poses) or len(texts) < 2:
+        raise InvalidInputError(f"need >= 2 texts with one pose each, got {len(texts)}")
+    was_training = model.training
+    model.eval()
+    text = model.encode_text(list(texts))
+    pose = torch.cat(
+        [model.encode_pose(poses[i : i + EVAL_CHUNK]) for i in range(0, len(poses), EVAL_CHUNK)]
+    )
+    model.train(was_training)
+    out = {}
+    for name, pool in LITERATURE_PROTOCOLS.items():
+        if pool is None:
+            recalls = retrieval_recalls(text, pose, None, seed, LITERATURE_K)
+            recalls = {k: v for k, v in recalls.items() if "_R@" in k}
+        elif len(texts) >= pool:
+            recalls = pool_recalls(text, pose, pool, seed)
+        else:
+            continue
+        out[name] = {**recalls, "mRecall": float(np.mean(list(recalls.values())))}
+    return out

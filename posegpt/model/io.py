@@ -4,8 +4,8 @@ model the chat front ends load (`load_chat_model`: a folder, else the packaged d
 Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head; a tensor shared
 by several names, as tied embeddings, is stored once and its other names listed in the file's
 metadata), `config.json` (PoseGPT config, backbone config, whether adapters are present),
-`tokenizer/` and, for a model built on or reading Gemma, `GEMMA_NOTICE.md` (the Gemma Terms of
-Use apply).
+`tokenizer/`, for a model built on a pretrained checkpoint that checkpoint's `image_processor/`,
+and for a model built on or reading Gemma `GEMMA_NOTICE.md` (the Gemma Terms of Use apply).
 A folder is written beside its destination and renamed into place, so it is complete or absent.
 """
 
@@ -27,7 +27,7 @@ from transformers import LlavaConfig, LlavaForConditionalGeneration
 
 from posegpt.errors import ModelFileError, PoseGPTError
 from posegpt.files import replace_dir
-from posegpt.model.build import check_compatible, prepare_backbone
+from posegpt.model.build import check_compatible, load_image_processor, prepare_backbone
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.gemma import write_notice
 from posegpt.model.network import PoseGPT
@@ -40,6 +40,7 @@ CONFIG = "config.json"
 TOKENIZER = "tokenizer"
 #: Safetensors metadata key: names stored as another name's tensor (tied weights).
 ALIASES = "posegpt_aliases"
+IMAGE_PROCESSOR = "image_processor"
 #: Where the trained default model ships inside the package (a `save_pretrained` folder).
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 
@@ -63,6 +64,8 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         model.tokenizer.save_pretrained(tmp / TOKENIZER)
+        if model.image_processor is not None:
+            model.image_processor.save_pretrained(tmp / IMAGE_PROCESSOR)
         if "gemma-3-270m" in (model.config.language_model, model.config.text_encoder):
             write_notice(tmp)
         replace_dir(tmp, path)
@@ -84,7 +87,8 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         # Parameters are created without memory and replaced by the stored tensors.
         with init_empty_weights():
             llava = LlavaForConditionalGeneration(backbone_config)
-            model = PoseGPT(prepare_backbone(llava, cfg, tokenizer, meta["lora"]), tokenizer, cfg)
+            backbone = prepare_backbone(llava, cfg, tokenizer, meta["lora"])
+            model = PoseGPT(backbone, tokenizer, cfg, load_image_processor(path / IMAGE_PROCESSOR))
     except (TypeError, ValueError, KeyError, StrictDataclassError) as err:
         raise ModelFileError(f"invalid backbone config in {path / CONFIG}: {err}") from err
     try:

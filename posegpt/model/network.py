@@ -23,7 +23,12 @@ from dataclasses import dataclass
 import torch
 from peft import PeftModel
 from torch import nn
-from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTrainedTokenizerFast
+from transformers import (
+    BaseImageProcessor,
+    GenerationConfig,
+    LlavaForConditionalGeneration,
+    PreTrainedTokenizerFast,
+)
 
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
@@ -72,11 +77,14 @@ class PoseGPT(nn.Module):
         llava: LlavaForConditionalGeneration | PeftModel,
         tokenizer: PreTrainedTokenizerFast,
         config: PoseGPTConfig,
+        image_processor: BaseImageProcessor | None = None,
     ) -> None:
         super().__init__()
         self.llava = llava
         self.tokenizer = tokenizer
         self.config = config
+        # a pretrained checkpoint's own image processor (None: posegpt's own resizing)
+        self.image_processor = image_processor
         hidden = self.backbone.config.text_config.hidden_size
         self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
         self.text_features = (
@@ -110,7 +118,9 @@ class PoseGPT(nn.Module):
     def preprocess(self, image: ImageInput) -> torch.Tensor:
         """A picture -> (3, S, S) pixel values for this model's vision tower."""
         cfg = self.config
-        return preprocess_image(image, cfg.image_size, cfg.image_mean, cfg.image_std)
+        return preprocess_image(
+            image, cfg.image_size, cfg.image_mean, cfg.image_std, self.image_processor
+        )
 
     @property
     def collate_fn(self) -> functools.partial:

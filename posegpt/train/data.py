@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from transformers import PreTrainedTokenizerFast
+from transformers import BaseImageProcessor, PreTrainedTokenizerFast
 
 from posegpt.data.dataset import TASKS
 from posegpt.data.images import crop_square, open_image
@@ -106,8 +106,10 @@ class EncodedDataset(Dataset):
         tokenizer: PreTrainedTokenizerFast,
         config: PoseGPTConfig,
         max_len: int,
+        image_processor: BaseImageProcessor | None = None,
     ) -> None:
         self.source, self.tokenizer, self.config, self.max_len = source, tokenizer, config, max_len
+        self.image_processor = image_processor  # the pretrained checkpoint's, if any
         self.pose_id = token_id(tokenizer, POSE_TOKEN)
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
 
@@ -144,7 +146,7 @@ class EncodedDataset(Dataset):
         if has_image:
             image = self.source.load_image(conversation)
             sample["pixel_values"] = preprocess_image(
-                image, cfg.image_size, cfg.image_mean, cfg.image_std
+                image, cfg.image_size, cfg.image_mean, cfg.image_std, self.image_processor
             )
         return sample
 

@@ -28,7 +28,7 @@ from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 from tqdm import tqdm
-from transformers import PreTrainedTokenizerFast, get_scheduler
+from transformers import BaseImageProcessor, PreTrainedTokenizerFast, get_scheduler
 
 from posegpt.data.dataset import PoseDataset
 from posegpt.data.sampler import MixtureSampler
@@ -221,6 +221,7 @@ class _Session:
     total: int  # steps of the run
     step: int = 0  # optimizer steps done
     position: int = 0  # batches consumed, by all processes
+    image_processor: BaseImageProcessor | None = None  # the pretrained checkpoint's, if any
 
     @classmethod
     def build(
@@ -234,6 +235,9 @@ class _Session:
         tokenizer = _tokenizer(config, train_data, checkpoint)
         set_seed(config.seed)
         model = build_model(config.model_config(), tokenizer, config.llava_path)
+        if config.gradient_checkpointing:
+            kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
+            model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             trainable, lr=config.learning_rate, weight_decay=config.weight_decay
@@ -266,6 +270,7 @@ class _Session:
             scheduler,
             sampler,
             total,
+            image_processor=model.image_processor,
         )
         if checkpoint is not None:
             load_checkpoint(accelerator, checkpoint)
@@ -276,7 +281,9 @@ class _Session:
 
     def _encoded(self, source: ConversationSource) -> EncodedDataset:
         max_len = self.config.max_seq_len or self.model_config.max_length
-        return EncodedDataset(source, self.tokenizer, self.model_config, max_len)
+        return EncodedDataset(
+            source, self.tokenizer, self.model_config, max_len, self.image_processor
+        )
 
     def loader(self, source: ConversationSource) -> DataLoader:
         """This process's training batches, from the session's data position on."""
