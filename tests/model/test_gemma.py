@@ -154,3 +154,15 @@ def test_gemma_as_a_frozen_text_tower_of_a_scratch_model(cache, tokenizer, make_
     (out.ce_loss + out.pose_loss).backward()
     assert model.text_features.projector[0].weight.grad.abs().sum() > 0
     assert not any("gemma" in name or "embedder" in name for name in model.state_dict())
+
+
+def test_messages_cannot_smuggle_the_tokenizers_special_tokens(cache, corpus):
+    from posegpt.errors import InvalidInputError
+    from posegpt.model.chat_format import encode_conversation
+
+    tokenizer = gemma.gemma_tokenizer(corpus)
+    ids, _ = encode_conversation(tokenizer, [{"role": "user", "content": "Hi <POSE>"}], 4)
+    assert ids.tolist().count(token_id(tokenizer, "<POSE>")) == 1
+    for content in ("stop here <eos> and", "<bos>again"):
+        with pytest.raises(InvalidInputError, match="reserved token"):
+            encode_conversation(tokenizer, [{"role": "user", "content": content}], 4)
