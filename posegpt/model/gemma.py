@@ -228,7 +228,7 @@ class GemmaEmbedder(SentenceEmbedder):
         batch = tokenizer(
             texts, padding=True, truncation=True, max_length=MAX_TEXT_TOKENS, return_tensors="pt"
         ).to(self.device)
-        hidden = model(**batch).last_hidden_state
+        hidden = model(**batch, use_cache=False).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         mean = (hidden * mask).sum(1) / mask.sum(1)
         return torch.nn.functional.normalize(mean.float(), dim=-1)
