@@ -29,13 +29,12 @@ from transformers import (
     AutoTokenizer,
     Gemma3ForCausalLM,
     Gemma3TextConfig,
-    Gemma3TextModel,
     PreTrainedTokenizerFast,
 )
 
 from posegpt.errors import ModelFileError
 from posegpt.files import atomic_write_text, replace_dir
-from posegpt.model.text_embedder import SentenceEmbedder
+from posegpt.model.text_embedder import SentenceEmbedder, mean_pooled
 from posegpt.model.tokenizer import ADDED_TOKENS, extend_tokenizer
 from posegpt.model.vocab import trim_tokenizer
 
@@ -197,11 +196,24 @@ def gemma_language_model(
     return config, state
 
 
+class FrozenGemma:
+    """Gemma's transformer (no LM head) and tokenizer, frozen: mean-pooled text features."""
+
+    def __init__(self, device: str) -> None:
+        model, self.tokenizer = load_gemma()
+        self.model = model.model.to(device).requires_grad_(False).eval()
+        self.model.config.use_cache = False
+        self.device = device
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        """(N, hidden) unit vectors."""
+        return mean_pooled(self.model, self.tokenizer, texts, MAX_TEXT_TOKENS, self.device)
+
+
 @lru_cache(maxsize=2)
-def _frozen_gemma(device: str) -> tuple[Gemma3TextModel, PreTrainedTokenizerFast]:
-    """Gemma's transformer (no LM head) and tokenizer, frozen, shared within a process."""
-    model, tokenizer = load_gemma()
-    return model.model.to(device).requires_grad_(False).eval(), tokenizer
+def load_frozen_gemma(device: str = "cpu") -> FrozenGemma:
+    """The frozen Gemma text tower, shared within a process."""
+    return FrozenGemma(device)
 
 
 class GemmaEmbedder(SentenceEmbedder):
@@ -220,15 +232,5 @@ class GemmaEmbedder(SentenceEmbedder):
             raise _corrupt(cache_dir(), str(err)) from err
 
     @property
-    def model(self) -> tuple[Gemma3TextModel, PreTrainedTokenizerFast]:
-        return _frozen_gemma(self.device)
-
-    def _encode(self, texts: list[str]) -> torch.Tensor:
-        model, tokenizer = self.model
-        batch = tokenizer(
-            texts, padding=True, truncation=True, max_length=MAX_TEXT_TOKENS, return_tensors="pt"
-        ).to(self.device)
-        hidden = model(**batch, use_cache=False).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        mean = (hidden * mask).sum(1) / mask.sum(1)
-        return torch.nn.functional.normalize(mean.float(), dim=-1)
+    def model(self) -> FrozenGemma:
+        return load_frozen_gemma(self.device)
