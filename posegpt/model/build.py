@@ -1,4 +1,5 @@
-"""Building a PoseGPT: a fresh backbone from a preset, or a local llava-hf checkpoint; LoRA.
+"""Building a PoseGPT: a fresh backbone from a preset, a local llava-hf checkpoint, or Gemma-3-270M
+as the language model beside a fresh vision tower; LoRA.
 
 What trains:
   - mode "scratch": every parameter, except the vision tower when `freeze_vision`, the vision
@@ -8,7 +9,8 @@ What trains:
   - mode "lora": LoRA adapters on the language model's attention projections, the rows of
     PoseGPT's new tokens in the input embeddings and the LM head, the pose head and (with
     `text_encoder="minilm"`) the text-feature projector; the vision tower and the image
-    projector are frozen, as in the paper.
+    projector are frozen, as in the paper, unless `lora_train_vision` (a tower built from
+    scratch, as beside Gemma, must learn).
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from transformers import (
     LlamaConfig,
     LlavaConfig,
     LlavaForConditionalGeneration,
+    PretrainedConfig,
     PreTrainedTokenizerFast,
 )
 
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model.config import LORA_TARGET_MODULES, PoseGPTConfig, get_config
+from posegpt.model.gemma import gemma_language_model, gemma_tokenizer
 from posegpt.model.network import PoseGPT, is_lora
 from posegpt.model.tokenizer import (
     ADDED_TOKENS,
@@ -57,6 +61,8 @@ def build_model(
     Scratch presets need `tokenizer` (see `train_tokenizer`). With `llava_path` (required by
     the `llava-1.5` preset) the backbone and, unless given, the tokenizer come from that local
     llava-hf checkpoint; PoseGPT's tokens are added and the config takes the checkpoint's sizes.
+    With `language_model="gemma-3-270m"` the language model is Gemma's (`posegpt.model.gemma`),
+    with `tokenizer`'s vocabulary (default: Gemma's full one, see `gemma_tokenizer`).
     """
     cfg = get_config(config) if isinstance(config, str) else config
     path = llava_path or cfg.llava_path
@@ -69,6 +75,13 @@ def build_model(
             cfg = dataclasses.replace(
                 cfg, image_mean=tuple(processor.image_mean), image_std=tuple(processor.image_std)
             )
+    elif cfg.language_model == "gemma-3-270m":
+        tokenizer = tokenizer or gemma_tokenizer()
+        text, weights = gemma_language_model(tokenizer)
+        llava = LlavaForConditionalGeneration(llava_config(cfg, tokenizer, text))
+        llava.model.language_model.load_state_dict(weights, strict=True)
+        llava.tie_weights()
+        cfg = dataclasses.replace(describe_backbone(cfg, llava.config), max_length=cfg.max_length)
     elif cfg.preset == "llava-1.5":
         raise InvalidInputError("the llava-1.5 preset needs llava_path: a local llava-hf folder")
     elif tokenizer is None:
@@ -90,9 +103,13 @@ def load_image_processor(path: str | os.PathLike) -> BaseImageProcessor | None:
         raise ModelFileError(f"cannot load the image processor in {path}: {err}") from err
 
 
-def llava_config(cfg: PoseGPTConfig, tokenizer: PreTrainedTokenizerFast) -> LlavaConfig:
-    """The LlavaConfig (Llama + CLIP vision) of a scratch preset."""
-    text = LlamaConfig(
+def llava_config(
+    cfg: PoseGPTConfig,
+    tokenizer: PreTrainedTokenizerFast,
+    text: PretrainedConfig | None = None,
+) -> LlavaConfig:
+    """The LlavaConfig of a preset: CLIP vision and `text`, by default a scratch Llama."""
+    text = text or LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=cfg.hidden_size,
         num_hidden_layers=cfg.num_layers,
@@ -184,8 +201,15 @@ def prepare_backbone(
         lora_dropout=cfg.lora_dropout,
         target_modules=LORA_TARGET_MODULES,
         trainable_token_indices={"embed_tokens": ids, "lm_head": ids},
+        modules_to_save=["vision_tower", "multi_modal_projector"]
+        if cfg.lora_train_vision and not cfg.freeze_vision
+        else None,
     )
-    return get_peft_model(llava, adapters)
+    model = get_peft_model(llava, adapters)
+    for name, param in model.named_parameters():
+        if "post_layernorm" in name:
+            param.requires_grad_(False)
+    return model
 
 
 def merge_lora(model: PoseGPT) -> PoseGPT:

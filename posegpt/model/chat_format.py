@@ -24,7 +24,7 @@ from posegpt.model.tokenizer import (
     PAD_TOKEN,
     token_id,
 )
-from posegpt.records import ROLES, Message
+from posegpt.records import POSE_TOKEN, ROLES, Message
 
 #: Label value that the cross-entropy ignores.
 IGNORE_INDEX = -100
@@ -103,10 +103,16 @@ def encode_conversation(
 
     Labels equal the ids on the assistant turns' tokens (their `<|end|>` marker included) and are
     IGNORE_INDEX elsewhere (system, user, role markers, image placeholders). Like Hugging Face
-    causal LMs, labels are not shifted: the model shifts them when computing the loss.
+    causal LMs, labels are not shifted: the model shifts them when computing the loss. A message
+    holding one of the tokenizer's own special tokens (e.g. Gemma's `<eos>`) is refused.
     """
+    checked = check_messages(messages)
+    reserved = set(tokenizer.all_special_tokens) - {IMAGE_TOKEN, POSE_TOKEN}
+    for i, message in enumerate(checked):
+        if any(token in message["content"] for token in reserved):
+            raise InvalidInputError(f"message {i} contains a reserved token of the tokenizer")
     encoded = tokenizer.apply_chat_template(
-        check_messages(messages),
+        checked,
         tokenize=True,
         return_dict=True,
         return_assistant_tokens_mask=True,

@@ -1,9 +1,11 @@
 """PoseGPT model configuration: one dataclass and named presets.
 
 Presets: `tiny` (tests, well under 1M parameters), `small` (S5M), `medium` (M20M), all trained
-from scratch on our own tokenizer, and `llava-1.5`, which loads a local `llava-hf` checkpoint
-(`llava_path`) and fine-tunes it with LoRA as in the paper. For `llava-1.5` the backbone sizes
-below are informational: the checkpoint's own config decides the architecture.
+from scratch on our own tokenizer; `llava-1.5`, which loads a local `llava-hf` checkpoint
+(`llava_path`) and fine-tunes it with LoRA as in the paper; and `gemma-3-270m`, Gemma-3-270M
+(`posegpt.model.gemma`, Gemma Terms of Use) as the language model with LoRA, beside a small
+vision tower trained from scratch. For pretrained language models the language-model sizes below
+are informational: the checkpoint's own config decides them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ LEGACY_TRAINING_KEYS = ("ce_weight", "pose_weight")
 
 #: Modules LoRA adapts: the language model's attention projections only (not CLIP's).
 LORA_TARGET_MODULES = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
+#: Where the language model comes from: built from scratch, or Gemma-3-270M (its package).
+LANGUAGE_MODELS = ("scratch", "gemma-3-270m")
+#: Frozen encoders whose features of the user's words the language model reads (text_features).
+TEXT_ENCODERS = ("none", "minilm", "gemma-3-270m")
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class PoseGPTConfig:
     image_mean: tuple[float, float, float] = CLIP_MEAN
     image_std: tuple[float, float, float] = CLIP_STD
     # frozen sentence features of the user's words added to the LM input (text_features.py)
-    text_encoder: Literal["none", "minilm"] = "none"
+    text_encoder: Literal["none", "minilm", "gemma-3-270m"] = "none"
     # frozen BlazePose landmarks of up to tower_slots people, tower_tokens LM tokens each, in
     # place of the pixel tower's patches (pose_tower/); "none": the pixel tower
     pose_tower: Literal["none", "blazepose"] = "none"
@@ -61,14 +67,27 @@ class PoseGPTConfig:
     lora_alpha: int = 256
     lora_dropout: float = 0.05
     freeze_vision: bool = False
+    # LoRA mode: also train the vision tower and projector in full (when they are new)
+    lora_train_vision: bool = False
     llava_path: str | None = None
+    # the language model: from scratch, or pretrained Gemma-3-270M
+    language_model: Literal["scratch", "gemma-3-270m"] = "scratch"
+    # pretrained tokenizer cut to the training texts and common English (posegpt.model.vocab)
+    trim_vocab: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("scratch", "lora"):
             raise InvalidInputError(f"mode must be 'scratch' or 'lora', got {self.mode!r}")
-        if self.text_encoder not in ("none", "minilm"):
+        if self.language_model not in LANGUAGE_MODELS:
             raise InvalidInputError(
-                f"text_encoder must be 'none' or 'minilm', got {self.text_encoder!r}"
+                f"language_model must be one of {', '.join(LANGUAGE_MODELS)}, "
+                f"got {self.language_model!r}"
+            )
+        if self.language_model != "scratch" and self.llava_path is not None:
+            raise InvalidInputError("set either language_model or llava_path, not both")
+        if self.text_encoder not in TEXT_ENCODERS:
+            raise InvalidInputError(
+                f"text_encoder must be one of {', '.join(TEXT_ENCODERS)}, got {self.text_encoder!r}"
             )
         if self.pose_tower not in ("none", "blazepose"):
             raise InvalidInputError(
@@ -159,6 +178,23 @@ PRESETS: dict[str, PoseGPTConfig] = {
         freeze_vision=True,
     ),
 }
+# Gemma-3-270M + LoRA beside the small preset's vision tower, trained in full. LoRA rank and
+# the trimmed vocabulary were chosen by measurement (BENCHMARKS.md).
+PRESETS["gemma-3-270m"] = dataclasses.replace(
+    PRESETS["small"],
+    preset="gemma-3-270m",
+    hidden_size=640,
+    num_layers=18,
+    num_heads=4,
+    intermediate_size=2048,
+    max_length=1024,
+    mode="lora",
+    lora_r=16,
+    lora_alpha=32,
+    lora_train_vision=True,
+    language_model="gemma-3-270m",
+    trim_vocab=True,
+)
 
 
 def get_config(preset: str, **overrides: Any) -> PoseGPTConfig:

@@ -1,10 +1,12 @@
 """Saving and loading a PoseGPT folder (safetensors only: loading never unpickles), and the
 model the chat front ends load (`load_chat_model`: a folder, else the packaged default).
 
-Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head), `config.json`
-(PoseGPT config, backbone config, whether adapters are present), `tokenizer/` and, for a model
-built on a pretrained checkpoint, that checkpoint's `image_processor/`. A folder is
-written beside its destination and renamed into place, so it is complete or absent.
+Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head; a tensor shared
+by several names, as tied embeddings, is stored once and its other names listed in the file's
+metadata), `config.json` (PoseGPT config, backbone config, whether adapters are present),
+`tokenizer/`, for a model built on a pretrained checkpoint that checkpoint's `image_processor/`,
+and for a model built on or reading Gemma `GEMMA_NOTICE.md` (the Gemma Terms of Use apply).
+A folder is written beside its destination and renamed into place, so it is complete or absent.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import torch
 from accelerate import init_empty_weights
 from huggingface_hub.errors import StrictDataclassError
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from transformers import LlavaConfig, LlavaForConditionalGeneration
 
@@ -26,6 +28,7 @@ from posegpt.errors import ModelFileError, PoseGPTError
 from posegpt.files import replace_dir
 from posegpt.model.build import check_compatible, load_image_processor, prepare_backbone
 from posegpt.model.config import PoseGPTConfig
+from posegpt.model.gemma import write_notice
 from posegpt.model.network import PoseGPT, is_lora
 from posegpt.model.tokenizer import load_tokenizer
 
@@ -34,6 +37,8 @@ VERSION = 1
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 TOKENIZER = "tokenizer"
+#: Safetensors metadata key: names stored as another name's tensor (tied weights).
+ALIASES = "posegpt_aliases"
 IMAGE_PROCESSOR = "image_processor"
 #: Where the trained default model ships inside the package (a `save_pretrained` folder).
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
@@ -47,8 +52,8 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        save_file(state, tmp / WEIGHTS, metadata={"format": "pt"})
+        state, aliases = _unique_tensors(model.state_dict())
+        save_file(state, tmp / WEIGHTS, metadata={"format": "pt", ALIASES: json.dumps(aliases)})
         meta = {
             "format": FORMAT,
             "version": VERSION,
@@ -60,6 +65,8 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
         model.tokenizer.save_pretrained(tmp / TOKENIZER)
         if model.image_processor is not None:
             model.image_processor.save_pretrained(tmp / IMAGE_PROCESSOR)
+        if "gemma-3-270m" in (model.config.language_model, model.config.text_encoder):
+            write_notice(tmp)
         replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -85,7 +92,10 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         raise ModelFileError(f"invalid backbone config in {path / CONFIG}: {err}") from err
     try:
         state = load_file(path / WEIGHTS)
-    except (OSError, SafetensorError) as err:
+        with safe_open(path / WEIGHTS, "pt") as weights:
+            aliases = json.loads((weights.metadata() or {}).get(ALIASES, "{}"))
+        state.update({name: state[target] for name, target in aliases.items()})
+    except (OSError, SafetensorError, json.JSONDecodeError, KeyError, TypeError) as err:
         raise ModelFileError(f"cannot read {path / WEIGHTS}: {err}") from err
     broken = [name for name, tensor in state.items() if not torch.isfinite(tensor).all()]
     if broken:
@@ -98,6 +108,23 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
     except RuntimeError as err:
         raise ModelFileError(f"{path / WEIGHTS} does not fit the model: {err}") from err
     return model.eval()
+
+
+def _unique_tensors(
+    state: dict[str, torch.Tensor],
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """`state` with each shared tensor under its first name only, and {other name: first name}."""
+    unique: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    first: dict[tuple, str] = {}
+    for name, tensor in state.items():
+        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tensor.shape)
+        if key in first and tensor.numel():
+            aliases[name] = first[key]
+        else:
+            first[key] = name
+            unique[name] = tensor.detach().contiguous()
+    return unique, aliases
 
 
 def _read_meta(path: Path) -> dict:

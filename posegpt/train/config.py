@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     from posegpt.model import PoseGPTConfig
 
 #: Learning rate by preset when `lr` is not set (measured: 1e-3 failed for medium; the paper: 2e-4).
-DEFAULT_LR = {"tiny": 1e-3, "small": 1e-3, "medium": 3e-4, "llava-1.5": 2e-4}
+DEFAULT_LR = {
+    "tiny": 1e-3,
+    "small": 1e-3,
+    "medium": 3e-4,
+    "llava-1.5": 2e-4,
+    "gemma-3-270m": 2e-4,
+}
 #: Learning-rate schedules (names of `transformers.get_scheduler`).
 SCHEDULES = ("cosine", "linear", "constant_with_warmup")
 #: Largest config file read.

@@ -42,6 +42,7 @@ from posegpt.model import (
     save_pretrained,
     train_tokenizer,
 )
+from posegpt.model.gemma import gemma_tokenizer
 from posegpt.train.checkpoint import (
     CHECKPOINTS,
     TOKENIZER,
@@ -405,12 +406,16 @@ def _newest_intact(checkpoints: list[Path]) -> Path:
 def _tokenizer(
     config: TrainConfig, train_data: ConversationSource, checkpoint: Path | None
 ) -> PreTrainedTokenizerFast | None:
-    """The checkpoint's tokenizer, one trained on the training texts (scratch presets), or
-    None (the llava-hf checkpoint brings its own)."""
+    """The checkpoint's tokenizer, one trained on the training texts (scratch presets), Gemma's
+    (trimmed to the training texts with `trim_vocab`), or None (the llava-hf checkpoint brings
+    its own)."""
     if checkpoint is not None:
         return load_tokenizer(checkpoint / TOKENIZER)
-    if config.model_config().llava_path is not None:
+    model = config.model_config()
+    if model.llava_path is not None:
         return None
+    if model.language_model == "gemma-3-270m":
+        return gemma_tokenizer(corpus(train_data) if model.trim_vocab else None)
     return train_tokenizer(corpus(train_data), vocab_size=config.vocab_size)
 
 
