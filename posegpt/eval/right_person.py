@@ -13,14 +13,14 @@ from collections import defaultdict
 import torch
 
 from posegpt.body.base import BodyModel
-from posegpt.eval.items import ImageSet
+from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import pa_mpjpe
 
 
-def candidates(items: ImageSet) -> dict[int, list[int]]:
+def candidates(items: ImageSet | TextSet) -> dict[int, list[int]]:
     """Item -> rows of the distinct people of its picture (one row each), for the items whose
     picture has at least two people; empty without groups or kinds (not RPE)."""
-    if items.groups is None or items.kinds is None:
+    if getattr(items, "groups", None) is None or getattr(items, "kinds", None) is None:
         return {}
     rows_of: dict[str, list[int]] = defaultdict(list)
     for row, group in enumerate(items.groups):
