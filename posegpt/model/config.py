@@ -45,6 +45,9 @@ class PoseGPTConfig:
     image_std: tuple[float, float, float] = CLIP_STD
     # frozen sentence features of the user's words added to the LM input (text_features.py)
     text_encoder: Literal["none", "minilm"] = "none"
+    # tokens per input pose (pose tower, pose_input.py); 0: the model reads no poses (models
+    # saved before the tower existed load with 0)
+    pose_seq_length: int = 0
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
     # loss = ce_weight * CE + pose_weight * L1(rotation matrices)
@@ -65,6 +68,8 @@ class PoseGPTConfig:
             raise InvalidInputError(
                 f"text_encoder must be 'none' or 'minilm', got {self.text_encoder!r}"
             )
+        if not 0 <= self.pose_seq_length <= 64:
+            raise InvalidInputError(f"pose_seq_length must be 0..64, got {self.pose_seq_length}")
         if self.image_size % self.patch_size:
             raise InvalidInputError(
                 f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"
@@ -95,7 +100,7 @@ class PoseGPTConfig:
 
 
 PRESETS: dict[str, PoseGPTConfig] = {
-    "tiny": PoseGPTConfig(),
+    "tiny": PoseGPTConfig(pose_seq_length=2),
     "small": PoseGPTConfig(
         preset="small",
         hidden_size=192,
@@ -109,6 +114,7 @@ PRESETS: dict[str, PoseGPTConfig] = {
         vision_intermediate_size=512,
         image_size=64,
         patch_size=8,
+        pose_seq_length=4,
     ),
     "medium": PoseGPTConfig(
         preset="medium",
@@ -123,6 +129,7 @@ PRESETS: dict[str, PoseGPTConfig] = {
         vision_intermediate_size=1024,
         image_size=112,
         patch_size=14,
+        pose_seq_length=4,
     ),
     # The shape of llava-1.5-7b, for reference; the checkpoint at llava_path decides.
     "llava-1.5": PoseGPTConfig(
@@ -139,6 +146,7 @@ PRESETS: dict[str, PoseGPTConfig] = {
         image_size=336,
         patch_size=14,
         vision_feature_layer=-2,
+        pose_seq_length=8,
         mode="lora",
         freeze_vision=True,
     ),

@@ -9,8 +9,14 @@ samples made by `model.encode(messages)` and `model.preprocess(image)`, then
 With `config.text_encoder == "minilm"` the backbone reads input embeddings with frozen MiniLM
 sentence features of the user turns added (`posegpt.model.text_features`) instead of ids.
 
-Inference interface (for posegpt.serve): `model.chat(messages, image=...)` -> `Reply(text,
-poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose of the i-th.
+With `config.pose_seq_length > 0` the pose tower (`posegpt.model.pose_input`) reads input
+poses: each `<pose_in>` placeholder of a user message becomes that many embeddings of its pose
+(`input_poses` in the batch).
+
+Inference interface (for posegpt.serve): `model.chat(messages, image=..., poses=...)` ->
+`Reply(text, poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose
+of the i-th. Messages may carry `poses`: an assistant message's answer poses enter the next
+user message automatically.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import ImageInput, preprocess_image
 from posegpt.model.pose_head import PoseHead, pose_loss
+from posegpt.model.pose_input import PoseTower, attach_poses, check_input_poses
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
     BOS_TOKEN,
@@ -39,6 +46,7 @@ from posegpt.model.tokenizer import (
     EOS_TOKEN,
     IMAGE_TOKEN,
     PAD_TOKEN,
+    POSE_INPUT_TOKEN,
     POSE_TOKEN,
     ROLE_TOKENS,
     token_id,
@@ -85,11 +93,16 @@ class PoseGPT(nn.Module):
         self.text_features = (
             UserTextFeatures(tokenizer, hidden) if config.text_encoder == "minilm" else None
         )
+        self.pose_tower = (
+            PoseTower(hidden, config.pose_seq_length) if config.pose_seq_length else None
+        )
         self.pose_token_id = token_id(tokenizer, POSE_TOKEN)
         self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)
+        self.pose_input_id = token_id(tokenizer, POSE_INPUT_TOKEN) if self.pose_tower else None
         self.stop_token_ids = [token_id(tokenizer, END_TOKEN), token_id(tokenizer, EOS_TOKEN)]
-        banned = (IMAGE_TOKEN, PAD_TOKEN, BOS_TOKEN, *ROLE_TOKENS.values())
-        self._banned_token_ids = [token_id(tokenizer, t) for t in banned]
+        banned = (IMAGE_TOKEN, POSE_INPUT_TOKEN, PAD_TOKEN, BOS_TOKEN, *ROLE_TOKENS.values())
+        vocab = tokenizer.get_vocab()
+        self._banned_token_ids = [token_id(tokenizer, t) for t in banned if t in vocab]
 
     @property
     def backbone(self) -> LlavaForConditionalGeneration:
@@ -103,9 +116,13 @@ class PoseGPT(nn.Module):
     def encode(
         self, messages: Sequence[Message], add_generation_prompt: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """`encode_conversation` with this model's tokenizer and image length."""
+        """`encode_conversation` with this model's tokenizer, image and pose lengths."""
         return encode_conversation(
-            self.tokenizer, messages, self.image_seq_length, add_generation_prompt
+            self.tokenizer,
+            messages,
+            self.image_seq_length,
+            add_generation_prompt,
+            self.config.pose_seq_length,
         )
 
     def preprocess(self, image: ImageInput) -> torch.Tensor:
@@ -129,7 +146,7 @@ class PoseGPT(nn.Module):
         input_ids = batch["input_ids"]
         pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
         out = self.llava(
-            **self._inputs(input_ids),
+            **self._inputs(input_ids, batch.get("input_poses")),
             attention_mask=batch.get("attention_mask"),
             pixel_values=pixel_values,
             labels=batch.get("labels"),
@@ -154,6 +171,7 @@ class PoseGPT(nn.Module):
         self,
         messages: Sequence[Message],
         image: ImageInput | torch.Tensor | None = None,
+        poses: object = None,
         max_new_tokens: int = 64,
         do_sample: bool = False,
         temperature: float = 1.0,
@@ -164,12 +182,15 @@ class PoseGPT(nn.Module):
 
         `messages` may hold earlier turns (assistant turns included). `image` is a picture (PIL,
         path or encoded bytes) or ready (3, S, S) pixel values; if no user message holds
-        `<image>`, one is put at the start of the first user message. Decoding is greedy
-        unless `do_sample`; `seed` makes sampling repeatable without touching the global RNG.
+        `<image>`, one is put at the start of the first user message. `poses` (a list of
+        (24, 3, 3) or 72 axis-angle poses) are the last user message's input poses; messages may
+        also carry `poses` (see `posegpt.model.pose_input`), earlier answers' poses entering the
+        next user message. Decoding is greedy unless `do_sample`; `seed` makes sampling
+        repeatable without touching the global RNG.
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
-        input_ids, pixel_values = self._prompt(messages, image)
+        input_ids, pixel_values, input_poses = self._prompt(messages, image, poses)
         if input_ids.shape[1] + max_new_tokens + 1 > self.config.max_length:
             raise InvalidInputError(
                 f"the conversation ({input_ids.shape[1]} tokens) and reply ({max_new_tokens}) "
@@ -193,7 +214,7 @@ class PoseGPT(nn.Module):
             with rng:
                 if seed is not None:
                     torch.manual_seed(seed)
-                new_ids, hidden = self._generate(input_ids, pixel_values, generation)
+                new_ids, hidden = self._generate(input_ids, pixel_values, input_poses, generation)
         finally:
             self.train(was_training)
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
@@ -202,9 +223,19 @@ class PoseGPT(nn.Module):
         return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
 
     def _prompt(
-        self, messages: Sequence[Message], image: ImageInput | torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(1, T) prompt ids ending in the assistant marker, and (1, 3, S, S) pixels or None."""
+        self, messages: Sequence[Message], image: ImageInput | torch.Tensor | None, poses: object
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """(1, T) prompt ids ending in the assistant marker, (1, 3, S, S) pixels or None, and
+        the (N, 24, 3, 3) input poses."""
+        messages = [dict(m) for m in messages]
+        if poses is not None and messages and messages[-1].get("role") == "user":
+            last = check_input_poses(messages[-1].get("poses"), "message poses")
+            messages[-1]["poses"] = [*last, *check_input_poses(poses)]
+        if self.pose_tower is None:  # earlier answers' poses are not read; the user's are refused
+            messages = [{**m, "poses": None} if m.get("role") != "user" else m for m in messages]
+        messages, input_poses = attach_poses(messages)
+        if self.pose_tower is None and len(input_poses):
+            raise InvalidInputError("this model does not read poses (it has no pose tower)")
         messages = check_messages(messages)
         if messages[-1]["role"] != "user":
             raise InvalidInputError("the last message must be the user's")
@@ -215,18 +246,19 @@ class PoseGPT(nn.Module):
                 first = next(m for m in messages if m["role"] == "user")
                 first["content"] = f"{IMAGE_TOKEN}\n{first['content']}"
         input_ids = self.encode(messages, add_generation_prompt=True)[0][None].to(self.device)
-        return input_ids, self._check_images(input_ids, pixel_values)
+        return input_ids, self._check_images(input_ids, pixel_values), input_poses
 
     def _generate(
         self,
         input_ids: torch.Tensor,
         pixel_values: torch.Tensor | None,
+        input_poses: torch.Tensor,
         generation: GenerationConfig,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The new token ids (N,) and the last hidden state OF each of them (N, hidden)."""
         images = {} if pixel_values is None else {"pixel_values": pixel_values}
         out = self.llava.generate(
-            **{"input_ids": input_ids, **self._inputs(input_ids)},
+            **{"input_ids": input_ids, **self._inputs(input_ids, input_poses)},
             attention_mask=torch.ones_like(input_ids),
             generation_config=generation,
             **images,
@@ -246,12 +278,22 @@ class PoseGPT(nn.Module):
             hidden = torch.cat([hidden, step.hidden_states[-1][0]])
         return new_ids, hidden
 
-    def _inputs(self, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The backbone's input: the ids, or with text features their embeddings with them."""
-        if self.text_features is None:
+    def _inputs(
+        self, input_ids: torch.Tensor, input_poses: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The backbone's input: the ids, or their embeddings with the text features and input
+        poses (at their `<pose_in>` placeholders) in them."""
+        if self.text_features is None and self.pose_tower is None:
+            if input_poses is not None and len(input_poses):
+                raise InvalidInputError("this model does not read poses (it has no pose tower)")
             return {"input_ids": input_ids}
         embeds = self.backbone.get_input_embeddings()(input_ids)
-        return {"inputs_embeds": self.text_features(input_ids, embeds)}
+        if self.text_features is not None:
+            embeds = self.text_features(input_ids, embeds)
+        if self.pose_tower is not None:
+            poses = torch.empty(0, NUM_JOINTS, 3, 3) if input_poses is None else input_poses
+            embeds = self.pose_tower.scatter(input_ids, embeds, poses, self.pose_input_id)
+        return {"inputs_embeds": embeds}
 
     @property
     def device(self) -> torch.device:
