@@ -9,6 +9,8 @@ A dataset folder (what `posegpt data synth` writes; real data in the same layout
   speculative/    LLaVA json (+ poses) per split: `train.json`, `val.json`, `test.json`,
                   `test_seen.json`
   instructions/   LLaVA json per split
+  pose_input/     LLaVA json (+ poses and input poses) per split: conversations that read
+                  poses (`posegpt.data.pose_tasks`)
   card.json       what is in it (counts, seed, command); README.md says it in words
 
 Missing parts just give no items. text2pose and image2pose conversations are worded when an
@@ -46,10 +48,11 @@ IMAGE2POSE_DIR = "image2pose"
 IMAGES_DIR = "images"
 SPECULATIVE_DIR = "speculative"
 INSTRUCTIONS_DIR = "instructions"
+POSE_INPUT_DIR = "pose_input"
 CARD_FILE = "card.json"
 README_FILE = "README.md"
 #: Tasks in the order their items are laid out in a `PoseDataset`.
-TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction")
+TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction", "pose_input")
 DATASET_SPLITS = ("train", "val", "test", "test_seen")
 DESCRIPTION_PREFIX = "description_"
 #: HMR extra naming a ready-made crop of the person (else the crop is cut when loading).
@@ -104,6 +107,7 @@ class PoseDataset(torch.utils.data.Dataset):
             for task, folder in (
                 ("speculative", SPECULATIVE_DIR),
                 ("instruction", INSTRUCTIONS_DIR),
+                ("pose_input", POSE_INPUT_DIR),
             )
         }
         self.sizes = {
@@ -112,6 +116,7 @@ class PoseDataset(torch.utils.data.Dataset):
             "rpe": len(self.rpe_items),
             "speculative": len(self.conversations["speculative"]),
             "instruction": len(self.conversations["instruction"]),
+            "pose_input": len(self.conversations["pose_input"]),
         }
         starts = np.cumsum([0, *self.sizes.values()]).tolist()
         self.offsets = dict(zip(TASKS, starts, strict=False))
