@@ -18,9 +18,9 @@ from collections import Counter
 import torch
 
 from posegpt.body import load_body_model
-from posegpt.data.captioner import DETAILS, caption_with_claims, verify_claims
-from posegpt.data.posecodes import posecodes_batch
-from posegpt.data.poses import PoseGenerator
+from posegpt.synth.captioner import DETAILS, caption_with_claims, verify_claims
+from posegpt.synth.posecodes import posecodes_batch
+from posegpt.synth.poses import PoseGenerator
 
 BENDS = ("elbow", "knee")
 

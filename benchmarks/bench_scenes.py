@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from posegpt.data.scenes import SceneGenerator, crop_person
+from posegpt.synth.scenes import SceneGenerator, crop_person
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from posegpt.body.rotations import axis_angle_to_rotmat
-from posegpt.data.records import Conversation, Message
+from posegpt.records import Conversation, Message
 from posegpt.train.config import load_config
 from posegpt.train.data import ConversationList
 from posegpt.train.loop import train

@@ -10,7 +10,7 @@ A dataset folder (what `posegpt data synth` writes; real data in the same layout
                   `test_seen.json`
   instructions/   LLaVA json per split
   pose_input/     LLaVA json (+ poses and input poses) per split: conversations that read
-                  poses (`posegpt.data.pose_tasks`)
+                  poses (`posegpt.synth.pose_tasks`)
   card.json       what is in it (counts, seed, command); README.md says it in words
 
 Missing parts just give no items. text2pose and image2pose conversations are worded when an
@@ -29,6 +29,11 @@ import roma
 import torch
 from PIL import Image
 
+from posegpt.data.conversations import (
+    image2pose_conversation,
+    rpe_conversation,
+    text2pose_conversation,
+)
 from posegpt.data.formats import (
     IDS_FILE,
     HmrData,
@@ -37,11 +42,10 @@ from posegpt.data.formats import (
     read_posescript,
 )
 from posegpt.data.images import crop_square, open_image
-from posegpt.data.qa import image2pose_conversation, rpe_conversation, text2pose_conversation
-from posegpt.data.records import Conversation
 from posegpt.data.sampler import DEFAULT_GROUPS, DEFAULT_SUB_WEIGHTS, MixtureSampler
 from posegpt.data.splits import stream
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.records import Conversation
 
 TEXT2POSE_DIR = "text2pose"
 IMAGE2POSE_DIR = "image2pose"

@@ -53,9 +53,9 @@ import torch
 
 from posegpt.body.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from posegpt.body.skeleton import COCO17_NAMES, NUM_JOINTS
-from posegpt.data.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation, Message, Task
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.files import atomic_path, atomic_write_text
+from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation, Message, Task
 
 #: Largest JSON file read (bytes) and most rows read from one npz.
 MAX_JSON_BYTES = 1 << 30

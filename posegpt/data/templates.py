@@ -17,9 +17,9 @@ from functools import cache
 
 import numpy as np
 
-from posegpt.data.records import IMAGE_TOKEN, POSE_TOKEN
 from posegpt.data.splits import in_split, split_items
 from posegpt.errors import InvalidInputError
+from posegpt.records import IMAGE_TOKEN, POSE_TOKEN
 
 TEXT2POSE_QUESTIONS: tuple[str, ...] = (
     # The paper's nine.

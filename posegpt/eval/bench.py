@@ -13,9 +13,9 @@ Protocol:
   description of the true pose (the captioner's, a stand-in for PoseScript's), since a
   retrieval model trained on pose descriptions cannot read situations; pose errors are also
   given, though many poses fit a situation. "right family %": how often the generated pose's
-  family (`posegpt.eval.families`: that of the nearest train-split SPG pose, root left out) is
-  the test item's; the classifier's accuracy on the true poses is its ceiling (reference row).
-  A situation may fit several families; only the item's own counts.
+  family (`posegpt.eval.family_classifier`: that of the nearest train-split SPG pose, root left
+  out) is the test item's; the classifier's accuracy on the true poses is its ceiling (reference
+  row). A situation may fit several families; only the item's own counts.
 - image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG.
 - rpe: whole pictures + one description of one person; per description kind and averaged
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
@@ -51,12 +51,12 @@ from posegpt.eval.bench_data import (
     load_real_posescript,
 )
 from posegpt.eval.chat_method import PoseGPTMethod
-from posegpt.eval.families import FamilyClassifier
+from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.report import PAPER_NUMBERS
 from posegpt.eval.retention import evaluate_retention
 from posegpt.eval.retrieval import RetrievalModel, TextPosePairs, train_retrieval
-from posegpt.eval.tasks import (
+from posegpt.eval.scoring import (
     POSE_METRICS,
     RETRIEVAL_METRICS,
     Scored,
@@ -347,7 +347,7 @@ def _sample(items: TextSet | ImageSet) -> dict:
 
 def _captioner(body: BodyModel) -> Caption:
     """caption(pose, seed): a detailed description of a pose by the data engine's captioner."""
-    from posegpt.data.captioner import PoseCaptioner
+    from posegpt.synth.captioner import PoseCaptioner
 
     captioner = PoseCaptioner(body)
     return lambda pose, seed: captioner.caption(pose, "long", seed)

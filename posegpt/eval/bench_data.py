@@ -21,12 +21,12 @@ from PIL import Image
 from posegpt.data.dataset import DESCRIPTION_PREFIX, PoseDataset, face_forward
 from posegpt.data.formats import HmrData, read_hmr
 from posegpt.data.images import crop_square, open_image
-from posegpt.data.records import Conversation
 from posegpt.data.splits import stream
 from posegpt.data.templates import image2pose_question, text2pose_question
 from posegpt.errors import ModelFileError
 from posegpt.eval.items import ImageSet, LazyImages, TextSet, TrainData
 from posegpt.eval.retrieval import TextPosePairs, read_text_pose_pairs
+from posegpt.records import Conversation
 
 #: The SPG test splits: unseen situations and wordings, and seen situations in unseen wordings.
 SPG_TEST_SPLITS = {"spg": "test", "spg_seen": "test_seen"}

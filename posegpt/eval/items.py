@@ -42,7 +42,7 @@ class TextSet:
     """Text -> pose items. texts: what a task-specific model reads (a description or a
     situation query); prompts: the user message as the test set words it (read by methods that
     chat); references: the text retrieval scores a pose against (see `posegpt.eval.bench`);
-    families: each item's pose family, where known (see `posegpt.eval.families`)."""
+    families: each item's pose family, where known (see `posegpt.eval.family_classifier`)."""
 
     texts: list[str]
     poses: torch.Tensor

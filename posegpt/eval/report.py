@@ -15,8 +15,8 @@ from PIL import Image, ImageDraw
 
 from posegpt.body.base import BodyModel
 from posegpt.body.rotations import camera_to_y_up
-from posegpt.data.records import IMAGE_TOKEN
 from posegpt.files import atomic_write_text
+from posegpt.records import IMAGE_TOKEN
 from posegpt.render.views import PALETTE, render_pose_views, save_png
 
 JSON_FILE, MARKDOWN_FILE, FIGURE_FILE = "results.json", "results.md", "samples.png"

@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from PIL import Image
 from tqdm import tqdm
 
-from posegpt.data.instructions import CHAT
-from posegpt.data.records import POSE_TOKEN, Conversation
 from posegpt.eval.chat_method import TEXT_REPLY_TOKENS, PoseGPTMethod
+from posegpt.records import POSE_TOKEN, Conversation
+from posegpt.synth.instructions import CHAT
 
 KEYWORD_RECALL = 0.5
 NUMBER_WORDS = (

@@ -12,7 +12,7 @@ from posegpt.model.collate import collate
 from posegpt.model.config import PRESETS, PoseGPTConfig, get_config
 from posegpt.model.image import load_image, preprocess_image
 from posegpt.model.io import load_pretrained, save_pretrained
-from posegpt.model.posegpt import PoseGPT, PoseGPTOutput, Reply
+from posegpt.model.network import PoseGPT, PoseGPTOutput, Reply
 from posegpt.model.tokenizer import (
     IMAGE_TOKEN,
     POSE_INPUT_TOKEN,

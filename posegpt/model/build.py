@@ -27,7 +27,7 @@ from transformers import (
 
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model.config import LORA_TARGET_MODULES, PoseGPTConfig, get_config
-from posegpt.model.posegpt import PoseGPT
+from posegpt.model.network import PoseGPT
 from posegpt.model.tokenizer import (
     ADDED_TOKENS,
     EOS_TOKEN,

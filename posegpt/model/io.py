@@ -24,7 +24,7 @@ from posegpt.errors import ModelFileError, PoseGPTError
 from posegpt.files import replace_dir
 from posegpt.model.build import check_compatible, prepare_backbone
 from posegpt.model.config import PoseGPTConfig
-from posegpt.model.posegpt import PoseGPT
+from posegpt.model.network import PoseGPT
 from posegpt.model.tokenizer import load_tokenizer
 
 FORMAT = "posegpt"

@@ -21,12 +21,9 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from posegpt.errors import ModelFileError
+from posegpt.records import IMAGE_TOKEN, POSE_INPUT_TOKEN, POSE_TOKEN
 
 PAD_TOKEN, BOS_TOKEN, EOS_TOKEN = "<pad>", "<s>", "</s>"
-IMAGE_TOKEN = "<image>"
-POSE_TOKEN = "<POSE>"
-#: Placeholder of an input pose in a user message (the pose tower's features replace it).
-POSE_INPUT_TOKEN = "<pose_in>"
 ROLES = ("system", "user", "assistant")
 ROLE_TOKENS = {role: f"<|{role}|>" for role in ROLES}
 END_TOKEN = "<|end|>"

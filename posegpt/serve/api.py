@@ -17,8 +17,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from posegpt.data.records import Message
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
+from posegpt.records import Message
 from posegpt.serve.engine import ChatEngine, ServerBusyError
 
 #: Largest request body accepted (a base64 photo of about 12 MB).

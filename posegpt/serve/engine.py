@@ -23,10 +23,10 @@ from PIL import Image
 from posegpt.body.base import BodyModel
 from posegpt.body.io import save_mesh, save_pose
 from posegpt.body.rotations import camera_to_y_up, rotmat_to_axis_angle
-from posegpt.data.records import Message
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.model import IMAGE_TOKEN, PoseGPT
 from posegpt.model.image import load_image
+from posegpt.records import Message
 from posegpt.render.views import PALETTE, render_pose_views, save_png
 from posegpt.serve.store import OutputStore
 

@@ -25,11 +25,11 @@ from transformers import PreTrainedTokenizerFast
 
 from posegpt.data.dataset import TASKS
 from posegpt.data.images import crop_square, open_image
-from posegpt.data.records import POSE_TOKEN, Conversation
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError
 from posegpt.model import PoseGPTConfig, encode_conversation, preprocess_image
-from posegpt.model.tokenizer import IMAGE_TOKEN, POSE_INPUT_TOKEN, token_id
+from posegpt.model.tokenizer import IMAGE_TOKEN, token_id
+from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation
 
 #: Most conversations read to train the tokenizer (spread evenly over the source).
 MAX_CORPUS_ITEMS = 50_000

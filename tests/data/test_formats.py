@@ -24,8 +24,8 @@ from posegpt.data.formats import (
     write_llava,
     write_posescript,
 )
-from posegpt.data.records import Conversation, Message
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.records import Conversation, Message
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
 H36M = REAL / "mmpose_smpl/h36m/test_h36m.npz"

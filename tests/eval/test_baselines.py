@@ -10,7 +10,6 @@ from PIL import Image
 
 from posegpt.body import load_body_model
 from posegpt.body.rotations import geodesic_distance
-from posegpt.data.poses import PoseGenerator, check_family, template_pose
 from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines import (
     Budget,
@@ -30,6 +29,7 @@ from posegpt.eval.baselines.smplify import (
 )
 from posegpt.eval.items import ImageSet, LazyImages, TextSet, TrainData
 from posegpt.eval.metrics import pose_errors
+from posegpt.synth.poses import PoseGenerator, check_family, template_pose
 
 #: Four families, with training captions and paraphrases never seen in training.
 CAPTIONS = {

@@ -13,14 +13,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from posegpt.cli import app
-from posegpt.data.records import Conversation, Message
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import Method
 from posegpt.eval.items import ImageSet, LazyImages
 from posegpt.eval.report import FIGURE_FILE, JSON_FILE, MARKDOWN_FILE
 from posegpt.eval.retention import answer_matches, references
-from posegpt.eval.tasks import predict_images
+from posegpt.eval.scoring import predict_images
 from posegpt.model import build_model, save_pretrained, train_tokenizer
+from posegpt.records import Conversation, Message
 
 TINY = [
     "--text-poses", "20", "--scenes", "4", "--spg", "20", "--instructions", "20",

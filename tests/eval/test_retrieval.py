@@ -134,8 +134,8 @@ def test_load_rejects_bad_files(embedder, tmp_path):
 def test_cli_trains_on_a_posescript_folder_and_evaluates(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
+    from posegpt.cli.eval import METRICS_FILE, app
     from posegpt.data.formats import write_posescript
-    from posegpt.eval.cli import METRICS_FILE, app
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     pairs = rule_pairs(60, seed=5)

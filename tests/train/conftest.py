@@ -11,7 +11,7 @@ from PIL import Image
 
 from posegpt.body.rotations import axis_angle_to_rotmat
 from posegpt.data.formats import HmrData, coco17_to_hmr24, write_hmr, write_llava, write_posescript
-from posegpt.data.records import Conversation, Message
+from posegpt.records import Conversation, Message
 from posegpt.train.config import load_config
 from posegpt.train.data import ConversationList
 

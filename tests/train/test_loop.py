@@ -7,9 +7,9 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from posegpt.data.records import Conversation, Message
 from posegpt.errors import InvalidInputError
 from posegpt.model import load_pretrained
+from posegpt.records import Conversation, Message
 from posegpt.train.data import ConversationList
 from posegpt.train.loop import train
 

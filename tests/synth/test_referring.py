@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from posegpt.data.referring import (
+from posegpt.synth.referring import (
     DESCRIPTION_KINDS,
     HORIZONTAL_WORDS,
     describe_people,

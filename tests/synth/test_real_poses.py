@@ -6,9 +6,9 @@ import torch
 
 from posegpt.body import load_body_model
 from posegpt.body.skeleton import JOINT_INDEX
-from posegpt.data.plausibility import is_plausible
-from posegpt.data.real import RealPoseSource, load_amass_poses, load_hmr_poses
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.synth.plausibility import is_plausible
+from posegpt.synth.real_poses import RealPoseSource, load_amass_poses, load_hmr_poses
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
 AMASS = REAL / "amass_sample/amass_sample.npz"

@@ -7,7 +7,7 @@ import roma
 import torch
 
 from posegpt.errors import InvalidInputError
-from posegpt.eval.families import FamilyClassifier
+from posegpt.eval.family_classifier import FamilyClassifier
 
 
 def family_poses(n: int, bend: float, seed: int) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Pose sources: the procedural generator of plausible poses in many families.
 
-`PoseGenerator` samples a family's template (`posegpt.data.families`), adds a little noise
+`PoseGenerator` samples a family's template (`posegpt.synth.pose_families`), adds a little noise
 to every joint, clips to the joint limits, mirrors left/right at random (the family name
 stays; `params["side"]` says which side the pose uses), turns the body about the vertical at
 random, and rejects poses whose limbs pass through the torso or each other. Every sample
@@ -23,14 +23,14 @@ from tqdm import tqdm
 from posegpt.body.base import BodyModel
 from posegpt.body.rotations import flip_pose
 from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
-from posegpt.data.families import FAMILIES, FAMILY_GROUPS, FAMILY_INFO, SIDES, Angle, Family
-from posegpt.data.plausibility import (
+from posegpt.errors import InvalidInputError
+from posegpt.synth.plausibility import (
     clamp_to_limits,
     ground_offset,
     joint_limits,
     self_intersecting,
 )
-from posegpt.errors import InvalidInputError
+from posegpt.synth.pose_families import FAMILIES, FAMILY_GROUPS, FAMILY_INFO, SIDES, Angle, Family
 
 __all__ = [
     "FAMILIES",
@@ -70,7 +70,7 @@ class PoseSample:
 
 
 class PoseSource(Protocol):
-    """Anything that hands out poses: the generator, real data (`posegpt.data.real`)."""
+    """Anything that hands out poses: the generator, real data (`posegpt.synth.real_poses`)."""
 
     def sample(self, family: str | None = None) -> PoseSample: ...
 
@@ -161,7 +161,7 @@ class _Draw:
 def template_angles(
     family: Family, rng: np.random.Generator | None = None
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """A family's (24, 3) template angles in degrees (see `posegpt.data.families`) and its
+    """A family's (24, 3) template angles in degrees (see `posegpt.synth.pose_families`) and its
     variables; `rng=None` puts every range at its centre."""
     draw = _Draw(rng, family.variables)
     angles = np.zeros((NUM_JOINTS, 3))

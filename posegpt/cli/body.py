@@ -31,7 +31,7 @@ def render(
     if (pose_file is None) == (not random):
         raise InvalidInputError("give either a POSE_FILE or --random")
     if random:
-        from posegpt.data.poses import PoseGenerator
+        from posegpt.synth.poses import PoseGenerator
 
         rotmat = PoseGenerator(seed=seed, random_yaw=False).sample().rotmat  # facing the camera
     else:

@@ -9,10 +9,10 @@
                   `crop_imgname`, the five descriptions as `description_<kind>` (RPE), plus
                   `scene_id`, `person_index`, `num_people`, `family`
   speculative/    SPG conversations, LLaVA json + poses per SPG split (train, val, test,
-                  test_seen: held-out situations and wordings, `posegpt.data.speculative`)
+                  test_seen: held-out situations and wordings, `posegpt.synth.speculative`)
   instructions/   instruction conversations, LLaVA json (+ poses for follow-ups) per split
   pose_input/     conversations that read poses (describe, edit, compare, follow-up chains,
-                  corrections; `posegpt.data.pose_tasks`) from the text poses of each split,
+                  corrections; `posegpt.synth.pose_tasks`) from the text poses of each split,
                   LLaVA json + poses + input poses
   card.json, README.md  counts per task / split / family, seed, command, time, speed, disk use
 
@@ -35,7 +35,6 @@ import torch
 from tqdm import tqdm
 
 from posegpt.body import BodyModel, load_body_model
-from posegpt.data.captioner import PoseCaptioner, caption_with_claims
 from posegpt.data.dataset import (
     CARD_FILE,
     CROP_KEY,
@@ -57,7 +56,14 @@ from posegpt.data.formats import (
     write_llava,
     write_posescript,
 )
-from posegpt.data.instructions import (
+from posegpt.data.sampler import apportion
+from posegpt.data.splits import SPLITS, split_items, stream
+from posegpt.errors import InvalidInputError
+from posegpt.files import atomic_write_text
+from posegpt.records import Conversation
+from posegpt.render.views import save_png
+from posegpt.synth.captioner import PoseCaptioner, caption_with_claims
+from posegpt.synth.instructions import (
     behaviour_conversation,
     chat_conversation,
     count_conversation,
@@ -65,17 +71,10 @@ from posegpt.data.instructions import (
     facts_conversation,
     follow_up_conversation,
 )
-from posegpt.data.pose_tasks import PosePool, PoseTaskSource, pose_task_conversations
-from posegpt.data.posecodes import facts, posecodes, posecodes_batch
-from posegpt.data.poses import PoseGenerator
-from posegpt.data.qa import speculative_conversation
-from posegpt.data.records import Conversation
-from posegpt.data.sampler import apportion
-from posegpt.data.speculative import SPG_SPLITS, spg_split
-from posegpt.data.splits import SPLITS, split_items, stream
-from posegpt.errors import InvalidInputError
-from posegpt.files import atomic_write_text
-from posegpt.render.views import save_png
+from posegpt.synth.pose_tasks import PosePool, PoseTaskSource, pose_task_conversations
+from posegpt.synth.posecodes import facts, posecodes, posecodes_batch
+from posegpt.synth.poses import PoseGenerator
+from posegpt.synth.speculative import SPG_SPLITS, speculative_conversation, spg_split
 
 FORMAT, VERSION = "posegpt-dataset", 1
 #: Most items of one kind that one run may write.
@@ -302,7 +301,7 @@ def _write_text(out: Path, cfg: SynthConfig, body: BodyModel, captioner, progres
 def _write_scenes(
     out: Path, cfg: SynthConfig, body: BodyModel, captioner, progress: bool
 ) -> _Scenes:
-    from posegpt.data.scenes import SceneGenerator, crop_box, crop_person
+    from posegpt.synth.scenes import SceneGenerator, crop_box, crop_person
 
     result = _Scenes()
     if cfg.scenes == 0:
@@ -589,7 +588,7 @@ def dataset_readme(card: dict) -> str:
         "",
         "Layouts: text2pose/ PoseScript (AMASS npz under text2pose/amass), image2pose/ HMR npz",
         "per split (images under images/), speculative/ and instructions/ LLaVA json with",
-        "posegpt's `poses` extension. See `posegpt.data.synth` and `posegpt.data.formats`.",
+        "posegpt's `poses` extension. See `posegpt.synth.engine` and `posegpt.data.formats`.",
         "",
         "```json",
         json.dumps({k: card[k] for k in ("speed", "disk_bytes", "disk_bytes_per_1k")}, indent=2),

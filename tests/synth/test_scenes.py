@@ -4,18 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from posegpt.data.appearance import HAIR_COLORS, PALETTE, SKIN_TONES, Outfit, body_part_labels
-from posegpt.data.physique import Physique
-from posegpt.data.poses import PoseGenerator
-from posegpt.data.referring import HORIZONTAL_WORDS
-from posegpt.data.scenes import (
+from posegpt.errors import InvalidInputError
+from posegpt.synth.appearance import HAIR_COLORS, PALETTE, SKIN_TONES, Outfit, body_part_labels
+from posegpt.synth.physique import Physique
+from posegpt.synth.poses import PoseGenerator
+from posegpt.synth.referring import HORIZONTAL_WORDS
+from posegpt.synth.scenes import (
     DESCRIPTION_KINDS,
     PersonSpec,
     SceneGenerator,
     crop_box,
     crop_person,
 )
-from posegpt.errors import InvalidInputError
 
 SIZE = 112
 COLOURS = "|".join(PALETTE)

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 from posegpt.cli import app
 from posegpt.data.dataset import PoseDataset
 from posegpt.data.formats import read_hmr, read_llava, read_posescript
-from posegpt.data.records import POSE_TOKEN
-from posegpt.data.speculative import spg_split
+from posegpt.records import POSE_TOKEN
+from posegpt.synth.speculative import spg_split
 
 TINY = [
     "--text-poses", "12", "--scenes", "3", "--spg", "8", "--instructions", "12",

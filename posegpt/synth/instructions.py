@@ -18,11 +18,11 @@ from functools import cache
 import numpy as np
 import torch
 
-from posegpt.data.qa import text2pose_conversation
-from posegpt.data.records import Conversation, Message
+from posegpt.data.conversations import text2pose_conversation
 from posegpt.data.splits import in_split, split_items
 from posegpt.data.templates import as_sentence, pick, with_image
 from posegpt.errors import InvalidInputError
+from posegpt.records import Conversation, Message
 
 INSTRUCTION_KINDS = ("facts", "follow_up", "count", "behaviour", "describe", "chat")
 

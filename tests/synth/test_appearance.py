@@ -5,7 +5,7 @@ import torch
 from posegpt.body import load_body_model
 from posegpt.body.rotations import identity_pose
 from posegpt.body.skeleton import JOINT_INDEX
-from posegpt.data.appearance import (
+from posegpt.synth.appearance import (
     PALETTE,
     SKIN_CONTRAST,
     SKIN_TONES,
@@ -14,7 +14,7 @@ from posegpt.data.appearance import (
     body_part_labels,
     sample_outfit,
 )
-from posegpt.data.physique import sample_physique
+from posegpt.synth.physique import sample_physique
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,7 @@
-"""The `posegpt` command line: one sub-command group per stage."""
+"""The `posegpt` command line: one sub-command group per stage, one module per group.
+
+The only package that knows every command; no other layer imports it (entry points aside:
+the `posegpt` console script and `python -m posegpt.train`)."""
 
 from __future__ import annotations
 
@@ -6,13 +9,13 @@ import sys
 
 import typer
 
-from posegpt.body.cli import app as body_app
-from posegpt.data.cli import app as data_app
+from posegpt.cli.body import app as body_app
+from posegpt.cli.data import app as data_app
+from posegpt.cli.eval import app as eval_app
+from posegpt.cli.eval import bench_command
+from posegpt.cli.serve import chat_command, serve_command
+from posegpt.cli.train import train_command
 from posegpt.errors import PoseGPTError
-from posegpt.eval.cli import app as eval_app
-from posegpt.eval.cli import bench_command
-from posegpt.serve.cli import chat, serve
-from posegpt.train.cli import train_command
 
 app = typer.Typer(
     help="posegpt: chat about 3D human pose.",
@@ -23,8 +26,8 @@ app.add_typer(body_app, name="body")
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 app.command("train")(train_command)
-app.command("chat")(chat)
-app.command("serve")(serve)
+app.command("chat")(chat_command)
+app.command("serve")(serve_command)
 app.command("bench")(bench_command)
 
 

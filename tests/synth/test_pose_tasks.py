@@ -10,7 +10,9 @@ import torch
 from posegpt.body import load_body_model
 from posegpt.body.rotations import axis_angle_to_rotmat, flip_pose
 from posegpt.data.formats import read_llava, write_llava
-from posegpt.data.pose_edits import (
+from posegpt.errors import ModelFileError
+from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN
+from posegpt.synth.pose_edits import (
     EDIT_INFO,
     Step,
     applicable,
@@ -20,7 +22,7 @@ from posegpt.data.pose_edits import (
     joint_angles,
     with_joint_angles,
 )
-from posegpt.data.pose_tasks import (
+from posegpt.synth.pose_tasks import (
     KINDS,
     PosePool,
     PoseTaskSource,
@@ -28,9 +30,7 @@ from posegpt.data.pose_tasks import (
     halfway,
     pose_task_conversations,
 )
-from posegpt.data.poses import FAMILIES, PoseGenerator
-from posegpt.data.records import POSE_INPUT_TOKEN, POSE_TOKEN
-from posegpt.errors import ModelFileError
+from posegpt.synth.poses import FAMILIES, PoseGenerator
 
 
 @pytest.fixture(scope="module")

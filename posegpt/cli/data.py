@@ -37,7 +37,7 @@ def synth(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write a synthetic dataset in the real layouts, with a dataset card."""
-    from posegpt.data.synth import SynthConfig, synthesize
+    from posegpt.synth.engine import SynthConfig, synthesize
 
     cfg = SynthConfig(
         out=out,
@@ -70,7 +70,7 @@ def pose_tasks(
 ) -> None:
     """Write the conversations that read poses (describe, edit, compare, follow-up chains,
     corrections) into a dataset's pose_input/, from its text poses."""
-    from posegpt.data.synth import write_pose_tasks
+    from posegpt.synth.engine import write_pose_tasks
 
     written = write_pose_tasks(root, n, seed, progress=not quiet)
     typer.echo(

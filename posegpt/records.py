@@ -1,4 +1,7 @@
-"""The records that flow from the data engine to training and evaluation.
+"""Shared types at the bottom layer: chat messages, conversations and the special tokens.
+
+The records flow from the data (and the synthetic data engine) to training, evaluation and
+serving; the special tokens are defined here once.
 
 A `Conversation` is what the model trains on: chat messages whose assistant turns may contain
 `<POSE>` markers, one target pose per marker (in order), user turns `<pose_in>` markers, one
@@ -12,8 +15,11 @@ from typing import Literal
 
 import torch
 
+#: The token whose hidden state the pose head reads; one per pose in an assistant turn.
 POSE_TOKEN = "<POSE>"
+#: Where the image goes in a user turn (LLaVA style).
 IMAGE_TOKEN = "<image>"
+#: An input pose in a user turn (the pose tower's features replace it); one per input pose.
 POSE_INPUT_TOKEN = "<pose_in>"
 
 Task = Literal["text2pose", "image2pose", "speculative", "rpe", "instruction", "pose_input"]
@@ -29,7 +35,8 @@ class Message:
 
 @dataclass
 class Conversation:
-    """A training/evaluation sample: messages, target poses (24, 3, 3) per `<POSE>`, image."""
+    """A training/evaluation sample: messages, target poses (24, 3, 3) per `<POSE>`, image,
+    input poses (24, 3, 3) per `<pose_in>`."""
 
     messages: list[Message]
     poses: list[torch.Tensor] = field(default_factory=list)

@@ -15,7 +15,7 @@ import torch
 
 from posegpt.body.base import BodyModel
 from posegpt.eval.baselines.base import Method
-from posegpt.eval.families import FamilyClassifier
+from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import pose_errors
 from posegpt.eval.retrieval import RetrievalModel, evaluate_retrieval

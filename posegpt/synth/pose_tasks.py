@@ -4,7 +4,7 @@ change the last pose, and corrections.
 Every input pose is a `<pose_in>` marker in a user message (`Conversation.input_poses`, in
 order); in a chain the pose of each answer enters the next user message, as `PoseGPT.chat`
 feeds a conversation's earlier answers back. Words come from the captioner (descriptions) and
-the edits' instructions (`posegpt.data.pose_edits`); the edited poses from the edits' geometry.
+the edits' instructions (`posegpt.synth.pose_edits`); the edited poses from the edits' geometry.
 
 Kinds (`meta["kind"]`):
   describe    <pose_in> "Describe this pose." -> a PoseScript-style caption
@@ -27,13 +27,13 @@ import roma
 import torch
 
 from posegpt.body.base import BodyModel
-from posegpt.data.pose_edits import EDIT_INFO, Step, apply_step, difference_text, draw_step
-from posegpt.data.posecodes import posecodes_batch
-from posegpt.data.poses import PoseSource
-from posegpt.data.records import Conversation, Message
 from posegpt.data.templates import pick, pose_answer, text2pose_question
 from posegpt.errors import InvalidInputError
 from posegpt.model.pose_input import pose_markers
+from posegpt.records import Conversation, Message
+from posegpt.synth.pose_edits import EDIT_INFO, Step, apply_step, difference_text, draw_step
+from posegpt.synth.posecodes import posecodes_batch
+from posegpt.synth.poses import PoseSource
 
 TASK = "pose_input"
 KINDS = ("describe", "edit", "difference", "chain", "correction")

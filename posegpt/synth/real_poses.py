@@ -16,9 +16,9 @@ from tqdm import tqdm
 from posegpt.body.base import BodyModel
 from posegpt.body.rotations import axis_angle_to_rotmat, check_rotmat
 from posegpt.body.skeleton import NUM_JOINTS
-from posegpt.data.plausibility import ground_offset
-from posegpt.data.poses import CHUNK, PoseSample, PoseSourceBase
 from posegpt.errors import InvalidInputError, ModelFileError, PoseGPTError
+from posegpt.synth.plausibility import ground_offset
+from posegpt.synth.poses import CHUNK, PoseSample, PoseSourceBase
 
 #: Axis-angle values of the SMPL-H body in AMASS `poses`: global orientation + 21 joints.
 AMASS_BODY_VALUES = 66

@@ -3,17 +3,18 @@ import re
 import numpy as np
 import pytest
 
-from posegpt.data.families import FAMILY_INFO
-from posegpt.data.speculative import (
+from posegpt.errors import InvalidInputError
+from posegpt.synth.pose_families import FAMILY_INFO
+from posegpt.synth.speculative import (
     QUERY_TEMPLATES,
     SITUATIONS,
     SPG_SPLITS,
     Situation,
     check_lexicon,
+    speculative_conversation,
     speculative_query,
     spg_split,
 )
-from posegpt.errors import InvalidInputError
 
 
 def test_lexicon_is_large_and_every_family_exists():
@@ -77,3 +78,12 @@ def test_queries_use_only_their_splits_wordings():
     unseen = splits["val"].situations[0]
     with pytest.raises(InvalidInputError, match="not in the train split"):
         speculative_query(unseen, rng, splits["train"])
+
+
+def test_speculative_conversation_guesses_the_behaviour_then_gives_the_pose():
+    pose = np.eye(3, dtype=np.float32)[None].repeat(24, 0)
+    split = spg_split(0)["train"]
+    situation = split.situations[0]
+    spg = speculative_conversation(situation, "kneeling", pose, np.random.default_rng(1), split)
+    assert spg.task == "speculative" and len(spg.poses) == 1
+    assert "kneeling" in spg.messages[1].content and spg.meta["situation"] == situation.name

@@ -29,7 +29,7 @@ TEMPERATURE = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0: gree
 SEED = typer.Option(0, "--seed", help="Seed for sampling (with --temperature > 0).")
 
 
-def chat(
+def chat_command(
     prompt: str | None = typer.Option(
         None, "--prompt", "-p", help="Ask this once, write the answer to --out and exit."
     ),
@@ -58,7 +58,7 @@ def chat(
     typer.echo(f"wrote {out / 'answer.json'}")
 
 
-def serve(
+def serve_command(
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to listen on (the server has no login)."
     ),

@@ -2,7 +2,7 @@
 
 "This man is proposing marriage, what pose might he be in?" The lexicon ties each `Situation`
 (a circumstance, emotion, activity or interaction) to the pose families
-(`posegpt.data.families`) that fit it, with several phrasings; queries combine a phrasing with
+(`posegpt.synth.pose_families`) that fit it, with several phrasings; queries combine a phrasing with
 a template and a subject ("this woman", "a boy", ...).
 
 A phrasing reads correctly both after "is" ("This man is {situation}") and after "someone"
@@ -22,14 +22,26 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import torch
 
-from posegpt.data.families import FAMILY_INFO
+from posegpt.data.conversations import one_turn
 from posegpt.data.splits import split_items
-from posegpt.data.templates import pick
+from posegpt.data.templates import pick, pose_answer
 from posegpt.errors import InvalidInputError
+from posegpt.records import Conversation
+from posegpt.synth.pose_families import FAMILY_INFO
 
 KINDS = ("situation", "emotion", "activity", "interaction")
 SPG_SPLITS = ("train", "val", "test", "test_seen")
+
+#: SPG answers say what the person is probably doing before giving the pose.
+SPECULATIVE_ANSWERS: tuple[str, ...] = (
+    "Most likely {behaviour}. {answer}",
+    "I would guess {behaviour}. {answer}",
+    "Probably {behaviour}. {answer}",
+    "A plausible pose: {behaviour}. {answer}",
+    "Something like {behaviour}. {answer}",
+)
 
 
 @dataclass(frozen=True)
@@ -704,3 +716,19 @@ def speculative_query(situation: Situation, rng: np.random.Generator, split: Spg
     return template.format(
         who=who, Who=who[0].upper() + who[1:], pron=pron, poss=poss, situation=phrasing
     )
+
+
+def speculative_conversation(
+    situation: Situation,
+    behaviour: str,
+    rotmat: torch.Tensor,
+    rng: np.random.Generator,
+    split: SpgSplit,
+    meta: dict | None = None,
+) -> Conversation:
+    """A situation ("proposing marriage") -> a guess of the pose (`behaviour`, a phrase of the
+    pose's family: "kneeling on the left knee") and the pose."""
+    question = speculative_query(situation, rng, split)
+    answer = pick(SPECULATIVE_ANSWERS, rng).format(behaviour=behaviour, answer=pose_answer(rng))
+    info = {"situation": situation.name, "split": split.name, **(meta or {})}
+    return one_turn(question, answer, rotmat, "speculative", None, info)

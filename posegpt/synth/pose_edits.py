@@ -2,7 +2,7 @@
 predicates that check a pose follows them.
 
 An `Edit` turns a pose (24, 3, 3) into the edited pose by setting joint angles in the pose
-families' authoring conventions (`posegpt.data.families`: knee flexion, elbow bend, shoulder
+families' authoring conventions (`posegpt.synth.pose_families`: knee flexion, elbow bend, shoulder
 elevation...), by mirroring, or, for posture changes ("Now sit down."), by taking the legs,
 root and spine of a pose of the target family while keeping the arms and head. Each edit
 knows when it applies (bending a fully bent knee does not), which joints it may change, and
@@ -22,9 +22,9 @@ import torch
 
 from posegpt.body.rotations import flip_pose, geodesic_distance
 from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES
-from posegpt.data.posecodes import HAND_LEVEL
-from posegpt.data.poses import PoseSource, _authoring_conventions
 from posegpt.errors import InvalidInputError
+from posegpt.synth.posecodes import HAND_LEVEL
+from posegpt.synth.poses import PoseSource, _authoring_conventions
 
 SIDES = ("left", "right")
 #: Mean rotation change (radians) the unmentioned joints may show and still count as kept.

@@ -8,16 +8,16 @@ import torch
 from posegpt.body import load_body_model
 from posegpt.body.rotations import flip_pose, identity_pose
 from posegpt.body.skeleton import FLIP_PERMUTATION, JOINT_INDEX
-from posegpt.data.captioner import (
+from posegpt.errors import InvalidInputError
+from posegpt.synth.captioner import (
     DETAILS,
     PoseCaptioner,
     caption_with_claims,
     statements,
     verify_claims,
 )
-from posegpt.data.posecodes import NEUTRAL, facts, posecodes, posecodes_batch
-from posegpt.data.poses import PoseGenerator
-from posegpt.errors import InvalidInputError
+from posegpt.synth.posecodes import NEUTRAL, facts, posecodes, posecodes_batch
+from posegpt.synth.poses import PoseGenerator
 
 SIDE_WORD = re.compile(r"\b(left|right)\b")
 

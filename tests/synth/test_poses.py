@@ -8,8 +8,8 @@ import torch
 from posegpt.body import load_body_model
 from posegpt.body.rotations import flip_pose, identity_pose
 from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES
-from posegpt.data.families import FAMILY_LIST
-from posegpt.data.plausibility import (
+from posegpt.errors import InvalidInputError
+from posegpt.synth.plausibility import (
     JOINT_LIMITS,
     clamp_to_limits,
     ground_offset,
@@ -17,8 +17,9 @@ from posegpt.data.plausibility import (
     limit_violation,
     self_intersecting,
 )
-from posegpt.data.posecodes import heading
-from posegpt.data.poses import (
+from posegpt.synth.pose_families import FAMILY_LIST
+from posegpt.synth.posecodes import heading
+from posegpt.synth.poses import (
     FAMILIES,
     FAMILY_GROUPS,
     FAMILY_INFO,
@@ -26,7 +27,6 @@ from posegpt.data.poses import (
     check_family,
     template_pose,
 )
-from posegpt.errors import InvalidInputError
 
 
 @pytest.fixture(scope="module")

@@ -11,25 +11,14 @@ import numpy as np
 import torch
 
 from posegpt.body.rotations import check_rotmat
-from posegpt.data.records import Conversation, Message
-from posegpt.data.speculative import Situation, SpgSplit, speculative_query
 from posegpt.data.templates import (
     image2pose_question,
-    pick,
     pose_answer,
     rpe_question,
     text2pose_question,
 )
 from posegpt.errors import InvalidInputError
-
-#: SPG answers say what the person is probably doing before giving the pose.
-SPECULATIVE_ANSWERS: tuple[str, ...] = (
-    "Most likely {behaviour}. {answer}",
-    "I would guess {behaviour}. {answer}",
-    "Probably {behaviour}. {answer}",
-    "A plausible pose: {behaviour}. {answer}",
-    "Something like {behaviour}. {answer}",
-)
+from posegpt.records import Conversation, Message
 
 
 def _pose(rotmat: torch.Tensor) -> torch.Tensor:
@@ -39,9 +28,10 @@ def _pose(rotmat: torch.Tensor) -> torch.Tensor:
     return rotmat
 
 
-def _one_turn(
+def one_turn(
     question: str, answer: str, rotmat: torch.Tensor, task: str, image: str | None, meta: dict
 ) -> Conversation:
+    """A user question and an assistant answer holding one `<POSE>` (the pose `rotmat`)."""
     return Conversation(
         messages=[Message("user", question), Message("assistant", answer)],
         poses=[_pose(rotmat)],
@@ -61,7 +51,7 @@ def text2pose_conversation(
 ) -> Conversation:
     """ "{description} Give the SMPL pose." -> "Sure, the SMPL pose is <POSE>." """
     question = text2pose_question(description, rng, split, seed)
-    return _one_turn(question, pose_answer(rng), rotmat, "text2pose", None, meta or {})
+    return one_turn(question, pose_answer(rng), rotmat, "text2pose", None, meta or {})
 
 
 def image2pose_conversation(
@@ -74,7 +64,7 @@ def image2pose_conversation(
 ) -> Conversation:
     """An image of one person (a crop) -> its pose."""
     question = image2pose_question(rng, split, seed)
-    return _one_turn(question, pose_answer(rng), rotmat, "image2pose", image, meta or {})
+    return one_turn(question, pose_answer(rng), rotmat, "image2pose", image, meta or {})
 
 
 def rpe_conversation(
@@ -88,20 +78,4 @@ def rpe_conversation(
 ) -> Conversation:
     """A full image and a description `target` of one person in it -> that person's pose."""
     question = rpe_question(target, rng, split, seed)
-    return _one_turn(question, pose_answer(rng), rotmat, "rpe", image, meta or {})
-
-
-def speculative_conversation(
-    situation: Situation,
-    behaviour: str,
-    rotmat: torch.Tensor,
-    rng: np.random.Generator,
-    split: SpgSplit,
-    meta: dict | None = None,
-) -> Conversation:
-    """A situation ("proposing marriage") -> a guess of the pose (`behaviour`, a phrase of the
-    pose's family: "kneeling on the left knee") and the pose."""
-    question = speculative_query(situation, rng, split)
-    answer = pick(SPECULATIVE_ANSWERS, rng).format(behaviour=behaviour, answer=pose_answer(rng))
-    info = {"situation": situation.name, "split": split.name, **(meta or {})}
-    return _one_turn(question, answer, rotmat, "speculative", None, info)
+    return one_turn(question, pose_answer(rng), rotmat, "rpe", image, meta or {})

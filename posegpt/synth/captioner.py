@@ -6,7 +6,7 @@ can be checked against the joints it was made from (`verify_claims`). Sides are 
 SUBJECT's own left and right.
 
 Saliency: a statement weighs more the further its codes are from the neutral standing pose
-(`posegpt.data.posecodes.NEUTRAL`); captions of each detail level say the weightiest ones.
+(`posegpt.synth.posecodes.NEUTRAL`); captions of each detail level say the weightiest ones.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from posegpt.body.base import BodyModel
-from posegpt.data.posecodes import (
+from posegpt.errors import InvalidInputError
+from posegpt.synth.posecodes import (
     NEUTRAL,
     ORDERED,
     SIDES,
@@ -27,8 +28,7 @@ from posegpt.data.posecodes import (
     posecodes_batch,
     posture_phrase,
 )
-from posegpt.data.poses import UsesBody
-from posegpt.errors import InvalidInputError
+from posegpt.synth.poses import UsesBody
 
 DETAILS = ("short", "medium", "long")
 #: Statements (besides the posture) said at each detail level: (fewest, most).

@@ -26,16 +26,16 @@ from PIL import Image
 
 from posegpt.body import BodyModel, load_body_model
 from posegpt.body.rotations import check_rotmat, geodesic_distance
-from posegpt.data.appearance import Outfit, body_part_labels, sample_outfit
-from posegpt.data.backdrops import Backdrop, draw_backdrop, sample_backdrop
-from posegpt.data.captioner import PoseCaptioner
-from posegpt.data.families import FAMILY_INFO
 from posegpt.data.images import crop_square
-from posegpt.data.physique import Physique, sample_physique
-from posegpt.data.poses import PoseGenerator
-from posegpt.data.referring import DESCRIPTION_KINDS, describe_people, position_words
 from posegpt.errors import InvalidInputError, PoseGPTError
 from posegpt.render import Camera, Mesh, frame_bodies, rasterize
+from posegpt.synth.appearance import Outfit, body_part_labels, sample_outfit
+from posegpt.synth.backdrops import Backdrop, draw_backdrop, sample_backdrop
+from posegpt.synth.captioner import PoseCaptioner
+from posegpt.synth.physique import Physique, sample_physique
+from posegpt.synth.pose_families import FAMILY_INFO
+from posegpt.synth.poses import PoseGenerator
+from posegpt.synth.referring import DESCRIPTION_KINDS, describe_people, position_words
 
 __all__ = [
     "DESCRIPTION_KINDS",
