@@ -27,10 +27,13 @@ Task = Literal["text2pose", "image2pose", "speculative", "rpe", "instruction", "
 
 @dataclass
 class Message:
-    """One chat turn. `role` is "user" or "assistant" (or "system")."""
+    """One chat turn. `role` is "user" or "assistant" (or "system"). `poses` (24, 3, 3) are
+    the turn's own poses in a live chat: a user's input poses, an assistant's answer poses
+    (a `Conversation` keeps its poses in `poses` and `input_poses` instead)."""
 
     role: str
     content: str
+    poses: list[torch.Tensor] = field(default_factory=list)
 
 
 @dataclass

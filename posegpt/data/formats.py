@@ -51,6 +51,7 @@ from typing import get_args
 import numpy as np
 import torch
 
+from posegpt.body.io import load_pose
 from posegpt.body.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from posegpt.body.skeleton import COCO17_NAMES, NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
@@ -175,6 +176,16 @@ def read_amass(path: str | os.PathLike, frames: Sequence[int] | None = None) -> 
             raise ModelFileError(f"{path} has {len(poses)} frames; asked for frame {frames.max()}")
         poses = poses[frames]
     return amass_to_rotmat(_numbers(poses, "poses", path))
+
+
+def read_pose_file(path: str | os.PathLike, frame: int = 0) -> torch.Tensor:
+    """One pose (24, 3, 3) from a file a user has: a pose file as posegpt writes it (.npz or
+    .json with `rotmat` or a 72-value SMPL `pose`, `posegpt.body.io.load_pose`) or an AMASS /
+    SMPL-H sequence (.npz with `poses`, frame `frame`)."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz" and "poses" in read_npz(path):
+        return read_amass(path, [frame])[0]
+    return load_pose(path)
 
 
 def write_amass(

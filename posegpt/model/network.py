@@ -222,21 +222,30 @@ class PoseGPT(nn.Module):
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
 
+    def prepare(
+        self, messages: Sequence[Mapping], poses: object = None
+    ) -> tuple[list[dict[str, str]], torch.Tensor]:
+        """Messages that may carry `poses` (and `poses` for the last user message) -> checked
+        plain messages with `<pose_in>` markers and the (N, 24, 3, 3) input poses in order
+        (`posegpt.model.pose_input.attach_poses`). A model without pose tower ignores earlier
+        answers' poses and refuses the user's."""
+        messages = [dict(m) for m in messages]
+        if poses is not None and messages and messages[-1].get("role") == "user":
+            last = check_input_poses(messages[-1].get("poses"), "message poses")
+            messages[-1]["poses"] = [*last, *check_input_poses(poses)]
+        if self.pose_tower is None:
+            messages = [{**m, "poses": None} if m.get("role") != "user" else m for m in messages]
+        messages, input_poses = attach_poses(messages)
+        if self.pose_tower is None and len(input_poses):
+            raise InvalidInputError("this model does not read poses (it has no pose tower)")
+        return check_messages(messages), input_poses
+
     def _prompt(
         self, messages: Sequence[Message], image: ImageInput | torch.Tensor | None, poses: object
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """(1, T) prompt ids ending in the assistant marker, (1, 3, S, S) pixels or None, and
         the (N, 24, 3, 3) input poses."""
-        messages = [dict(m) for m in messages]
-        if poses is not None and messages and messages[-1].get("role") == "user":
-            last = check_input_poses(messages[-1].get("poses"), "message poses")
-            messages[-1]["poses"] = [*last, *check_input_poses(poses)]
-        if self.pose_tower is None:  # earlier answers' poses are not read; the user's are refused
-            messages = [{**m, "poses": None} if m.get("role") != "user" else m for m in messages]
-        messages, input_poses = attach_poses(messages)
-        if self.pose_tower is None and len(input_poses):
-            raise InvalidInputError("this model does not read poses (it has no pose tower)")
-        messages = check_messages(messages)
+        messages, input_poses = self.prepare(messages, poses)
         if messages[-1]["role"] != "user":
             raise InvalidInputError("the last message must be the user's")
         pixel_values = None
