@@ -374,3 +374,50 @@ def retrieval_recalls(
     totals["n"] = float(n)
     totals["gallery"] = float(min(len(g) for g in galleries))
     return totals
+
+
+def r_precision(
+    text: torch.Tensor,
+    pose: torch.Tensor,
+    k_values: Sequence[int] = (1, 2, 3),
+    candidates: int = 32,
+    repetitions: int = 10,
+    seed: int = 0,
+) -> dict[str, float]:
+    """R-precision (percent) of matching embeddings text[i] <-> pose[i], as PoseScript and
+    UniPose report pose captioning: each pose ranks its own text among `candidates` texts (its
+    own + candidates - 1 others drawn at random); the share ranked in the top K ("R@K", ties
+    count against it), averaged over `repetitions` draws. Fewer than `candidates` items use all."""
+    n = len(text)
+    if n < 2 or pose.shape != text.shape:
+        raise InvalidInputError(
+            f"need >= 2 pairs of equal-size embeddings, got {tuple(text.shape)}"
+        )
+    rng = np.random.default_rng(seed)
+    others = min(candidates, n) - 1
+    similarity = (pose @ text.T).double()
+    totals = dict.fromkeys(k_values, 0.0)
+    for _ in range(repetitions):
+        picks = np.stack(
+            [rng.choice(np.delete(np.arange(n), i), others, replace=False) for i in range(n)]
+        )
+        columns = torch.as_tensor(np.concatenate([np.arange(n)[:, None], picks], axis=1))
+        scores = similarity.gather(1, columns)
+        for key, value in recall_at_k(scores, torch.zeros(n, dtype=torch.long), k_values).items():
+            totals[int(key[2:])] += value / repetitions
+    return {f"R@{k}": v for k, v in totals.items()}
+
+
+@torch.no_grad()
+def text_pose_embeddings(
+    model: RetrievalModel, texts: Sequence[str], poses: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The evaluator's (N, D) embeddings of `texts` and of `poses`."""
+    was_training = model.training
+    model.eval()
+    text = model.encode_text(list(texts))
+    pose = torch.cat(
+        [model.encode_pose(poses[i : i + EVAL_CHUNK]) for i in range(0, len(poses), EVAL_CHUNK)]
+    )
+    model.train(was_training)
+    return text, pose
