@@ -316,7 +316,8 @@ class PoseInputBench:
                 history.append(_user_turn(content, []))
                 reply = _reply(model, history, POSE_TOKENS)
                 poses.append(_pose(reply, poses[-1] if poses else None))
-                history.append({"role": "assistant", "content": reply.text, "poses": poses[-1:]})
+                text = POSE_TOKEN if reply is None else reply.text  # no room: a bare answer
+                history.append({"role": "assistant", "content": text, "poses": poses[-1:]})
             return poses
 
         return run

@@ -27,6 +27,7 @@ import roma
 import torch
 
 from posegpt.body.base import BodyModel
+from posegpt.data.sampler import apportion
 from posegpt.data.templates import pick, pose_answer, text2pose_question
 from posegpt.errors import InvalidInputError
 from posegpt.model.pose_input import pose_markers
@@ -218,12 +219,13 @@ def pose_task_conversations(
     split: str = "train",
     seed: int = 0,
 ) -> list[Conversation]:
-    """`n` conversations of the KIND_MIX kinds, from random poses of `data`."""
+    """`n` conversations of the kinds in KIND_MIX's proportions (apportioned, so that even a
+    small split has every kind), from random poses of `data`."""
     if len(data.poses) == 0 or n == 0:
         return []
     kinds = list(KIND_MIX)
-    weights = np.array([KIND_MIX[k] for k in kinds])
-    drawn = [kinds[i] for i in rng.choice(len(kinds), size=n, p=weights / weights.sum())]
+    counts = apportion(n, {k: KIND_MIX[k] / sum(KIND_MIX.values()) for k in kinds}, {})
+    drawn = [kind for kind in kinds for _ in range(counts[kind])]
     picks = rng.integers(len(data.poses), size=n)
     codes = codes_of(data.body, data.poses)
     out: list[Conversation] = []
