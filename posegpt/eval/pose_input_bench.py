@@ -173,11 +173,7 @@ class PoseInputBench:
         }
         methods["nearest caption"] = self._nearest_caption
         methods["rule captioner"] = self._rule_captions
-        for name, run in methods.items():
-            start = time.perf_counter()
-            texts = run()
-            table["rows"][name] = self._text_scores(texts, refs, poses, regenerate=True)
-            table["seconds"][name] = round(time.perf_counter() - start, 2)
+        _score_rows(table, methods, lambda texts: self._text_scores(texts, refs, poses, True))
         truth = [r[0] for r in refs]
         table["reference"][GROUND_TRUTH] = self._text_scores(truth, refs, poses, regenerate=True)
         return table
@@ -239,11 +235,7 @@ class PoseInputBench:
         }
         methods["copy pose A"] = lambda: starts.clone()
         methods["target class mean"] = lambda: self._class_means(items)
-        for name, run in methods.items():
-            start = time.perf_counter()
-            pred = run()
-            table["rows"][name] = self._edit_scores(starts, pred, targets, steps)
-            table["seconds"][name] = round(time.perf_counter() - start, 2)
+        _score_rows(table, methods, lambda pred: self._edit_scores(starts, pred, targets, steps))
         table["reference"][GROUND_TRUTH] = self._edit_scores(starts, targets, targets, steps)
         return table
 
@@ -297,11 +289,11 @@ class PoseInputBench:
             name: self._replayer(model) for name, model in self.models.items()
         }
         methods["repeat the previous pose"] = lambda c: [c.poses[0]] * len(c.poses)
-        for name, run in methods.items():
-            start = time.perf_counter()
-            answers = [run(c) for c in self._bar(chains, f"followup {name}")]
-            table["rows"][name] = self._chain_scores(chains, answers, columns)
-            table["seconds"][name] = round(time.perf_counter() - start, 2)
+        replays = {
+            name: lambda run=run, name=name: [run(c) for c in self._bar(chains, f"followup {name}")]
+            for name, run in methods.items()
+        }
+        _score_rows(table, replays, lambda answers: self._chain_scores(chains, answers, columns))
         truth = [list(c.poses) for c in chains]
         table["reference"][GROUND_TRUTH] = self._chain_scores(chains, truth, columns)
         return table
@@ -368,11 +360,9 @@ class PoseInputBench:
         methods["nearest pair"] = lambda: [
             train_texts[i] for i in _nearest(_features(relative), _features(_relative(train)))
         ]
-        for name, run in methods.items():
-            start = time.perf_counter()
-            texts = run()
-            table["rows"][name] = self._text_scores(texts, refs, relative, evaluator=evaluator)
-            table["seconds"][name] = round(time.perf_counter() - start, 2)
+        _score_rows(
+            table, methods, lambda texts: self._text_scores(texts, refs, relative, False, evaluator)
+        )
         truth = [r[0] for r in refs]
         table["reference"][GROUND_TRUTH] = self._text_scores(
             truth, refs, relative, evaluator=evaluator
@@ -406,6 +396,14 @@ def _table(name: str, columns: list[str], items: int) -> dict:
         "reference": {},
         "seconds": {},
     }
+
+
+def _score_rows(table: dict, methods: dict[str, Callable[[], object]], score: Callable) -> None:
+    """Run each method, score its output into its row, and time it."""
+    for name, run in methods.items():
+        start = time.perf_counter()
+        table["rows"][name] = score(run())
+        table["seconds"][name] = round(time.perf_counter() - start, 2)
 
 
 def _user_turn(content: str, poses: Sequence[torch.Tensor]) -> dict:
