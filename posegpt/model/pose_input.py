@@ -50,6 +50,8 @@ def check_input_poses(poses: Any, what: str = "poses") -> torch.Tensor:
         poses = list(poses) if several else [poses]
     elif not isinstance(poses, Sequence) or isinstance(poses, str):
         raise InvalidInputError(f"{what} must be a list of poses")
+    elif poses and isinstance(poses[0], int | float):
+        raise InvalidInputError(f"{what} must be a list of poses; put one pose in a list: [[...]]")
     if len(poses) > MAX_INPUT_POSES:
         raise TooLargeError(f"{len(poses)} {what}; at most {MAX_INPUT_POSES} are accepted")
     out = []

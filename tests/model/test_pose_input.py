@@ -80,6 +80,7 @@ def test_answer_poses_enter_the_next_user_message_before_its_own():
         ([torch.ones(24, 3, 3)], "not rotations"),
         ([[1.0, 2.0]], "poses\\[0\\]"),
         ("not a pose", "list of poses"),
+        ([0.0] * 72, "put one pose in a list"),
     ],
 )
 def test_bad_poses_are_refused_clearly(poses, match):
