@@ -22,14 +22,25 @@ IMAGE_TOKEN = "<image>"
 #: An input pose in a user turn (the pose tower's features replace it); one per input pose.
 POSE_INPUT_TOKEN = "<pose_in>"
 
+#: Who speaks in a chat message.
+ROLES = ("system", "user", "assistant")
+
 Task = Literal["text2pose", "image2pose", "speculative", "rpe", "instruction", "pose_input"]
+
+
+def with_image(text: str) -> str:
+    """`text` with the image marker on its own line in front (LLaVA's layout)."""
+    return f"{IMAGE_TOKEN}\n{text}"
 
 
 @dataclass
 class Message:
-    """One chat turn. `role` is "user" or "assistant" (or "system"). `poses` (24, 3, 3) are
-    the turn's own poses in a live chat: a user's input poses, an assistant's answer poses
-    (a `Conversation` keeps its poses in `poses` and `input_poses` instead)."""
+    """One chat turn, the one message shape of posegpt: datasets, the model (`chat`, `encode`)
+    and the server pass these; `role` is one of ROLES. The model's entry points also accept
+    plain `{"role", "content"}` mappings and check every message there
+    (`posegpt.model.chat_format.check_messages`). `poses` (24, 3, 3) are the turn's own poses
+    in a live chat: a user's input poses, an assistant's answer poses (a `Conversation` keeps
+    its poses in `poses` and `input_poses` instead)."""
 
     role: str
     content: str

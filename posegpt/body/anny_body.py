@@ -2,8 +2,8 @@
 
 anny (Apache-2.0 code, CC0 MakeHuman data) shares SMPL's conventions when its pose is given as
 local rotations: identity is a T-pose, y-up, facing +z, the subject's left at +x. So each SMPL
-joint rotation is copied onto the matching soma bone (DESIGN.md); the SMPL "hand" rotation
-drives the four finger bases. Shape is anny's six phenotype values in [0, 1].
+joint rotation is copied onto the matching soma bone (`smpl_to_soma_bones`); the SMPL "hand"
+rotation drives the four finger bases. Shape is anny's six phenotype values in [0, 1].
 """
 
 from __future__ import annotations

@@ -141,14 +141,22 @@ def _read_npz(path: Path) -> dict[str, Any]:
         raise ModelFileError(f"cannot read SMPL model {path}: {err}") from err
 
 
-def _read_pkl(path: Path) -> dict[str, Any]:
+def load_restricted_pickle(path: str | os.PathLike, what: str = "pickle") -> Any:
+    """Unpickle `path` resolving only plain numpy arrays, builtin sets and inert stand-ins for
+    chumpy / scipy objects (Python 2 pickles read as latin-1); anything else raises
+    ModelFileError naming the file (`what` says what it should have been)."""
+    path = Path(path)
     try:
         with open(path, "rb") as fh:
-            data = _RestrictedUnpickler(fh, path).load()
+            return _RestrictedUnpickler(fh, path).load()
     except ModelFileError:
         raise
     except Exception as err:  # any failure of an untrusted pickle means a corrupt file
-        raise ModelFileError(f"cannot read SMPL model {path}: corrupt pickle ({err})") from err
+        raise ModelFileError(f"cannot read {what} {path}: corrupt pickle ({err})") from err
+
+
+def _read_pkl(path: Path) -> dict[str, Any]:
+    data = load_restricted_pickle(path, "SMPL model")
     if not isinstance(data, dict):
         raise ModelFileError(f"{path} is not a SMPL model: the pickle holds no dict of arrays")
     return data
@@ -185,9 +193,16 @@ def _reconstruct_array(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
     return _multiarray._reconstruct(np.ndarray, (0,), dtype)
 
 
+def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
+    """What Python 3 protocol-2 pickles name to rebuild bytes; only the latin-1 codec."""
+    if encoding.lower().replace("-", "") != "latin1" or not isinstance(text, str):
+        raise pickle.UnpicklingError("only latin-1 encoded bytes may be unpickled")
+    return text.encode("latin1")
+
+
 _NUMPY_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
 _BUILTIN_MODULES = ("__builtin__", "builtins")  # Python 2 and 3 names
-#: The only globals a SMPL pickle may name, with what they resolve to.
+#: The only globals a SMPL (or 3DPW) pickle may name, with what they resolve to.
 _SAFE_GLOBALS: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): _NdarrayName,
     ("numpy", "dtype"): np.dtype,
@@ -195,6 +210,7 @@ _SAFE_GLOBALS: dict[tuple[str, str], Any] = {
     **{(m, "scalar"): _multiarray.scalar for m in _NUMPY_MODULES},
     **{(m, "set"): set for m in _BUILTIN_MODULES},
     **{(m, "frozenset"): frozenset for m in _BUILTIN_MODULES},
+    ("_codecs", "encode"): _latin1_bytes,
 }
 _SPARSE_MODULES = ("scipy.sparse.csc", "scipy.sparse._csc", "scipy.sparse.csr", "scipy.sparse._csr")
 

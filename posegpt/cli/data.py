@@ -11,7 +11,9 @@ import typer
 
 from posegpt.errors import InvalidInputError
 
-app = typer.Typer(help="Datasets: synthesize one, look at one.", no_args_is_help=True)
+app = typer.Typer(
+    help="Datasets: synthesize one, convert a real one, look at one.", no_args_is_help=True
+)
 
 MAX_SHOW = 64
 
@@ -76,6 +78,44 @@ def pose_tasks(
     typer.echo(
         f"wrote {root}/pose_input: " + ", ".join(f"{len(c)} {s}" for s, c in written.items())
     )
+
+
+@app.command()
+def prepare(
+    name: str = typer.Argument(
+        ...,
+        help="posescript, posefix, 3dpw, h36m, coco-eft, mpii-eft, bedlam, llava-instruct or rpe.",
+    ),
+    src: Path = typer.Option(..., "--src", help="The download, as published (file or folder)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to add this dataset to."),
+    images: Path | None = typer.Option(None, "--images", help="The dataset's image folder."),
+    amass_root: Path | None = typer.Option(
+        None, "--amass-root", help="AMASS npz root (posescript, posefix)."
+    ),
+    posescript: Path | None = typer.Option(
+        None, "--posescript", help="PoseScript folder with the captions of pose A (posefix)."
+    ),
+    split: str | None = typer.Option(None, "--split", help="train, val or test (h36m, bedlam)."),
+    skip_missing: bool = typer.Option(
+        False, "--skip-missing", help="Leave out poses whose AMASS file is absent."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Convert a downloaded dataset into a posegpt dataset folder; prints its card."""
+    from posegpt.data.prepare import prepare_dataset
+
+    card = prepare_dataset(
+        name,
+        src,
+        out,
+        images=images,
+        amass_root=amass_root,
+        posescript=posescript,
+        split=split,
+        skip_missing=skip_missing,
+        show=not quiet,
+    )
+    typer.echo(json.dumps(card, indent=1))
 
 
 @app.command()

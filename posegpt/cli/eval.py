@@ -106,6 +106,12 @@ def bench_command(
     real_images: Path | None = typer.Option(
         None, "--real-images", help="Image folder of --real-hmr (default: the npz's folder)."
     ),
+    h36m_regressor: Path | None = typer.Option(
+        None,
+        "--h36m-regressor",
+        help="Human3.6M joint regressor (17, 6890) .npy: H36M scored on its 14 joints "
+        "(needs --body with your SMPL file).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Benchmark posegpt and the baselines side by side on the held-out splits."""
@@ -131,6 +137,7 @@ def bench_command(
         amass_root=amass_root,
         real_hmr=list(real_hmr),
         real_images=real_images,
+        h36m_regressor=h36m_regressor,
         progress=not quiet,
         command=shlex.join(["posegpt", *sys.argv[1:]]),
     )

@@ -115,8 +115,8 @@ def _engine(
     max_pending: int = 1,
 ) -> ChatEngine:
     from posegpt.body import load_body_model
+    from posegpt.model import load_chat_model
     from posegpt.serve.engine import ChatEngine
-    from posegpt.serve.loading import load_chat_model
 
     return ChatEngine(
         load_chat_model(model),

@@ -1,36 +1,73 @@
 """`posegpt train`: train a PoseGPT from a YAML config, with command-line overrides.
 
-Multi-GPU / multi-node / DeepSpeed: the same command under `accelerate launch`, e.g.
-`accelerate launch --use_deepspeed --deepspeed_config_file configs/deepspeed_zero2.json
--m posegpt.train --config configs/llava-1.5-lora.yaml`.
+The flags that set training settings (`--steps`, `--batch-size`, ...) are made from
+`posegpt.train.config.FLAGS` with the types of `TrainConfig`'s fields; any other setting is
+`--set key=value`. Multi-GPU / multi-node / DeepSpeed: the same command under
+`accelerate launch`, e.g. `accelerate launch --use_deepspeed --deepspeed_config_file
+configs/deepspeed_zero2.json -m posegpt.train --config configs/llava-1.5-lora.yaml`.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from posegpt.train.config import FLAGS, TrainConfig
 from posegpt.train.tcmalloc import use_tcmalloc
 
+#: Short forms of some flags.
+SHORT_FLAGS = {"out": "-o"}
 
+
+def _not_none(annotation: Any) -> Any:
+    """`int | None` -> `int`."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def _with_setting_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` (taking `**flags`) with one option per `FLAGS` setting in its signature, typed
+    as the TrainConfig field; an option not given is None (the config decides)."""
+    hints = typing.get_type_hints(TrainConfig)
+    own = typing.get_type_hints(command)
+    params = [
+        p.replace(annotation=own[p.name])
+        for p in inspect.signature(command).parameters.values()
+        if p.kind is not p.VAR_KEYWORD
+    ]
+    for name, help_text in FLAGS.items():
+        kind = _not_none(hints[name])
+        flag = "--" + name.replace("_", "-")
+        decls = [f"{flag}/--no-{flag[2:]}"] if kind is bool else [flag]
+        decls += [SHORT_FLAGS[name]] if name in SHORT_FLAGS else []
+        option = typer.Option(None, *decls, help=help_text)
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        params.append(inspect.Parameter(name, keyword, default=option, annotation=kind | None))
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        command(**kwargs)
+
+    wrapper.__signature__ = inspect.Signature(params)
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+@_with_setting_flags
 def train_command(
     config: Path | None = typer.Option(
         None, "--config", "-c", help="YAML config (see configs/); flags below override it."
     ),
-    data: Path | None = typer.Option(None, "--data", help="Dataset folder (posegpt data synth)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Run folder to write."),
-    preset: str | None = typer.Option(None, "--preset", help="tiny, small, medium or llava-1.5."),
-    llava_path: Path | None = typer.Option(
-        None, "--llava-path", help="Local llava-hf checkpoint folder (llava-1.5 preset)."
-    ),
-    steps: int | None = typer.Option(None, "--steps", help="Optimizer steps."),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Per process."),
-    grad_accum: int | None = typer.Option(None, "--grad-accum", help="Micro-batches per step."),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
-    bf16: bool | None = typer.Option(None, "--bf16/--no-bf16", help="bf16 autocast."),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
     settings: list[str] = typer.Option(
         [], "--set", help="Any config key: --set key=value (repeatable; model.KEY, mix.GROUP)."
     ),
@@ -41,6 +78,7 @@ def train_command(
         False, "--no-tcmalloc", help="Do not re-run under tcmalloc (used when installed)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    **flags: Any,
 ) -> None:
     """Train PoseGPT: checkpoints, metrics.jsonl, loss.png and the final model in --out."""
     use_tcmalloc(not no_tcmalloc)
@@ -48,22 +86,8 @@ def train_command(
     from posegpt.train.loop import train
 
     overrides = dict(parse_override(text) for text in settings)
-    flags = {
-        "data": data,
-        "out": out,
-        "preset": preset,
-        "llava_path": llava_path,
-        "steps": steps,
-        "batch_size": batch_size,
-        "grad_accum": grad_accum,
-        "lr": lr,
-        "bf16": bf16,
-        "seed": seed,
-    }
-    overrides.update(
-        {k: str(v) if isinstance(v, Path) else v for k, v in flags.items() if v is not None}
-    )
-    if steps is not None:
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    if flags.get("steps") is not None:
         overrides["epochs"] = None
     result = train(load_config(config, overrides), resume=resume, progress=not quiet)
     if result.main_process:

@@ -4,11 +4,13 @@ A dataset folder (what `posegpt data synth` writes; real data in the same layout
 
   text2pose/      PoseScript layout (`posegpt.data.formats`); AMASS root `text2pose/amass`
   image2pose/     HMR npz per split: `train.npz`, `val.npz`, `test.npz`; rows with
-                  `description_<kind>` arrays also give RPE items (full image + description)
+                  `description_<kind>` arrays also give RPE items (full image + description);
+                  converted real datasets add theirs in `image2pose/<name>/<split>.npz`
+                  (`posegpt data prepare`), read after the top-level file, in name order
   images/         every image; HMR `imgname` and LLaVA `image` paths are relative to it
   speculative/    LLaVA json (+ poses) per split: `train.json`, `val.json`, `test.json`,
                   `test_seen.json`
-  instructions/   LLaVA json per split
+  instructions/   LLaVA json per split (and `instructions/<name>/<split>.json`, as above)
   pose_input/     LLaVA json (+ poses and input poses) per split: conversations that read
                   poses (`posegpt.synth.pose_tasks`)
   card.json       what is in it (counts, seed, command); README.md says it in words
@@ -22,7 +24,10 @@ pose's first text (PoseScript's human-written one).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 import roma
@@ -37,6 +42,7 @@ from posegpt.data.conversations import (
 from posegpt.data.formats import (
     IDS_FILE,
     HmrData,
+    PoseScriptData,
     read_hmr,
     read_llava,
     read_posescript,
@@ -55,7 +61,7 @@ INSTRUCTIONS_DIR = "instructions"
 POSE_INPUT_DIR = "pose_input"
 CARD_FILE = "card.json"
 README_FILE = "README.md"
-#: Tasks in the order their items are laid out in a `PoseDataset`.
+#: Tasks in the order their items are laid out in a `PoseDataset` (see `TASK_LOADERS`).
 TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction", "pose_input")
 DATASET_SPLITS = ("train", "val", "test", "test_seen")
 DESCRIPTION_PREFIX = "description_"
@@ -77,12 +83,54 @@ def face_forward(rotmat: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def concat_hmr(parts: list[HmrData]) -> HmrData:
+    """One table of the people of several HMR parts. Text extras missing from a part read as
+    empty (e.g. a dataset without RPE descriptions); other extras are kept only when every part
+    has them with the same shape per row."""
+    if len(parts) == 1:
+        return parts[0]
+    extras = {}
+    for key in sorted({k for part in parts for k in part.extras}):
+        values = [part.extras.get(key) for part in parts]
+        if all(v is None or v.dtype.kind in "US" for v in values):
+            extras[key] = np.concatenate(
+                [
+                    v.astype(str) if v is not None else np.full(len(p), "")
+                    for v, p in zip(values, parts, strict=True)
+                ]
+            )
+        elif all(v is not None for v in values) and len({v.shape[1:] for v in values}) == 1:
+            extras[key] = np.concatenate(values)
+    models = {part.body_model for part in parts}
+    return HmrData(
+        imgname=np.concatenate([p.imgname for p in parts]),
+        center=np.concatenate([p.center for p in parts]),
+        scale=np.concatenate([p.scale for p in parts]),
+        pose=torch.cat([p.pose for p in parts]),
+        shape=np.concatenate([p.shape for p in parts]),
+        part=np.concatenate([p.part for p in parts]),
+        body_model=models.pop() if len(models) == 1 else "mixed",
+        extras=extras,
+    )
+
+
+@dataclass(frozen=True)
+class TaskLoader:
+    """How a dataset folder gives one task's items: `items(dataset)` lists them once (a key per
+    item), `conversation(dataset, key, rng, split)` makes an item's conversation, worded from
+    `rng` (keyed by seed, epoch, task and item) with the templates of `split`."""
+
+    items: Callable[[PoseDataset], list]
+    conversation: Callable[[PoseDataset, Any, np.random.Generator, str], Conversation]
+
+
 class PoseDataset(torch.utils.data.Dataset):
     """Conversations of every task from a dataset folder, for one split.
 
     tasks: the tasks to load (default all); amass_root: where the PoseScript ids' AMASS paths
     point (default `text2pose/amass`); canonical_yaw: turn text->pose targets to face +z (text
-    rarely says which way a body faces; PoseScript normalises it too).
+    rarely says which way a body faces; PoseScript normalises it too). `items[task]` holds each
+    task's item keys (`TASK_LOADERS`), laid out in `TASKS` order.
     """
 
     def __init__(
@@ -103,44 +151,41 @@ class PoseDataset(torch.utils.data.Dataset):
         if unknown:
             raise InvalidInputError(f"unknown tasks {sorted(unknown)}; valid: {TASKS}")
         self.split, self.seed, self.epoch = split, seed, 0
-        self.text, self.text_ids = self._load_text(tasks, amass_root, canonical_yaw)
-        self.hmr = self._load_hmr(tasks)
-        self.rpe_items = self._rpe_items() if "rpe" in tasks else []
-        self.conversations = {
-            task: self._load_llava(folder) if task in tasks else []
-            for task, folder in (
-                ("speculative", SPECULATIVE_DIR),
-                ("instruction", INSTRUCTIONS_DIR),
-                ("pose_input", POSE_INPUT_DIR),
-            )
+        self.text = self._load_text(amass_root, canonical_yaw) if "text2pose" in tasks else None
+        self.hmr = self._load_hmr() if {"image2pose", "rpe"} & set(tasks) else None
+        self.items = {
+            task: TASK_LOADERS[task].items(self) if task in tasks else [] for task in TASKS
         }
-        self.sizes = {
-            "text2pose": len(self.text_ids),
-            "image2pose": len(self.hmr) if self.hmr is not None and "image2pose" in tasks else 0,
-            "rpe": len(self.rpe_items),
-            "speculative": len(self.conversations["speculative"]),
-            "instruction": len(self.conversations["instruction"]),
-            "pose_input": len(self.conversations["pose_input"]),
-        }
+        self.sizes = {task: len(items) for task, items in self.items.items()}
         starts = np.cumsum([0, *self.sizes.values()]).tolist()
         self.offsets = dict(zip(TASKS, starts, strict=False))
 
     # -- loading ------------------------------------------------------------------------------
 
-    def _load_text(self, tasks, amass_root, canonical_yaw):
+    def _load_text(self, amass_root, canonical_yaw) -> PoseScriptData | None:
         folder = self.root / TEXT2POSE_DIR
-        if "text2pose" not in tasks or not (folder / IDS_FILE).exists():
-            return None, []
+        if not (folder / IDS_FILE).exists():
+            return None
         data = read_posescript(folder, amass_root, splits=(self.split,))
         if canonical_yaw and len(data.ids):
             data.poses = face_forward(data.poses)
-        return data, data.splits.get(self.split, [])
+        return data
 
-    def _load_hmr(self, tasks) -> HmrData | None:
-        path = self.root / IMAGE2POSE_DIR / f"{self.split}.npz"
-        if not ({"image2pose", "rpe"} & set(tasks)) or not path.exists():
-            return None
-        return read_hmr(path)
+    def _parts(self, folder: str, suffix: str) -> list[Path]:
+        """`folder/<split><suffix>`, then each converted dataset's `folder/<name>/<split>...`."""
+        name = f"{self.split}{suffix}"
+        top = self.root / folder / name
+        return [top] * top.exists() + sorted((self.root / folder).glob(f"*/{name}"))
+
+    def _load_hmr(self) -> HmrData | None:
+        paths = self._parts(IMAGE2POSE_DIR, ".npz")
+        return concat_hmr([read_hmr(path) for path in paths]) if paths else None
+
+    def _text_ids(self) -> list[int]:
+        return self.text.splits.get(self.split, []) if self.text is not None else []
+
+    def _hmr_rows(self) -> list[int]:
+        return list(range(len(self.hmr))) if self.hmr is not None else []
 
     def _rpe_items(self) -> list[tuple[int, str]]:
         if self.hmr is None:
@@ -154,14 +199,30 @@ class PoseDataset(torch.utils.data.Dataset):
         ]
 
     def _load_llava(self, folder: str) -> list[Conversation]:
-        path = self.root / folder / f"{self.split}.json"
-        if not path.exists():
-            return []
-        conversations = read_llava(path)
+        conversations = [c for path in self._parts(folder, ".json") for c in read_llava(path)]
         for c in conversations:
             if c.image is not None:
                 c.image = f"{IMAGES_DIR}/{c.image}"
         return conversations
+
+    # -- conversations ------------------------------------------------------------------------
+
+    def _text2pose(self, pose_id: int, rng: np.random.Generator, split: str) -> Conversation:
+        texts = self.text.texts(pose_id)
+        text = texts[int(rng.integers(len(texts)))] if split == "train" else texts[0]
+        meta = {"id": pose_id, "split": self.split}
+        return text2pose_conversation(text, self.text.pose(pose_id), rng, split, self.seed, meta)
+
+    def _image2pose(self, row: int, rng: np.random.Generator, split: str) -> Conversation:
+        image, meta = self._crop(row)
+        return image2pose_conversation(image, self.hmr.pose[row], rng, split, self.seed, meta)
+
+    def _rpe(self, item: tuple[int, str], rng: np.random.Generator, split: str) -> Conversation:
+        row, kind = item
+        meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
+        target = str(self.hmr.extras[kind][row])
+        image = self._image_path(self.hmr.imgname[row])
+        return rpe_conversation(image, target, self.hmr.pose[row], rng, split, self.seed, meta)
 
     # -- access -------------------------------------------------------------------------------
 
@@ -183,26 +244,9 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> Conversation:
         task, i = self.task_of(int(index))
-        if task in self.conversations:
-            return self.conversations[task][i]
         rng = stream(self.seed, f"{self.epoch}/{task}/{i}")
         split = "test" if self.split == "test_seen" else self.split
-        if task == "text2pose":
-            pose_id = self.text_ids[i]
-            texts = self.text.texts(pose_id)
-            text = texts[int(rng.integers(len(texts)))] if split == "train" else texts[0]
-            meta = {"id": pose_id, "split": self.split}
-            return text2pose_conversation(
-                text, self.text.pose(pose_id), rng, split, self.seed, meta
-            )
-        if task == "image2pose":
-            image, meta = self._crop(i)
-            return image2pose_conversation(image, self.hmr.pose[i], rng, split, self.seed, meta)
-        row, kind = self.rpe_items[i]
-        meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
-        target = str(self.hmr.extras[kind][row])
-        image = self._image_path(self.hmr.imgname[row])
-        return rpe_conversation(image, target, self.hmr.pose[row], rng, split, self.seed, meta)
+        return TASK_LOADERS[task].conversation(self, self.items[task][i], rng, split)
 
     def _crop(self, row: int) -> tuple[str, dict]:
         """The image of HMR row `row` (a ready crop, or the full image + `crop_box` in meta)."""
@@ -215,16 +259,18 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def _image_path(self, name: str) -> str:
         """An image name from a data file -> a path relative to the dataset root. Human3.6M
-        names ("S1_Directions_1.54138969_000001.jpg") also resolve in their subject/sequence
-        folders ("S1/S1_Directions_1.54138969/...")."""
+        names ("S1_Directions_1.54138969_000001.jpg", also under a converted dataset's folder:
+        "h36m/S1_...") also resolve in their subject/sequence folders
+        ("S1/S1_Directions_1.54138969/...")."""
         rel = PurePosixPath(str(name))
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
             raise ModelFileError(f"image path {name!r} must be relative and stay in the dataset")
         images = self.root / IMAGES_DIR
-        if not (images / rel).exists() and len(rel.parts) == 1 and "_" in rel.stem:
+        if not (images / rel).exists() and len(rel.parts) <= 2 and "_" in rel.stem:
             subject, sequence = rel.stem.split("_", 1)[0], rel.stem.rsplit("_", 1)[0]
-            if (images / subject / sequence / rel).exists():
-                rel = PurePosixPath(subject, sequence, rel)
+            nested = rel.parent / subject / sequence / rel.name
+            if (images / nested).exists():
+                rel = nested
         return f"{IMAGES_DIR}/{rel}"
 
     def load_image(self, conversation: Conversation) -> Image.Image | None:
@@ -252,3 +298,20 @@ class PoseDataset(torch.utils.data.Dataset):
             offsets=self.offsets,
             num_batches=num_batches,
         )
+
+
+def _stored(dataset: PoseDataset, conversation: Conversation, rng, split) -> Conversation:
+    """A conversation read whole from the folder (LLaVA json): no wording to draw."""
+    return conversation
+
+
+#: Each task's items and conversations, in layout order. A new task is one entry here (and its
+#: name in `posegpt.records.Task`).
+TASK_LOADERS: dict[str, TaskLoader] = {
+    "text2pose": TaskLoader(PoseDataset._text_ids, PoseDataset._text2pose),
+    "image2pose": TaskLoader(PoseDataset._hmr_rows, PoseDataset._image2pose),
+    "rpe": TaskLoader(PoseDataset._rpe_items, PoseDataset._rpe),
+    "speculative": TaskLoader(lambda d: d._load_llava(SPECULATIVE_DIR), _stored),
+    "instruction": TaskLoader(lambda d: d._load_llava(INSTRUCTIONS_DIR), _stored),
+    "pose_input": TaskLoader(lambda d: d._load_llava(POSE_INPUT_DIR), _stored),
+}

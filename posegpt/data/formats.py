@@ -246,18 +246,24 @@ def write_posescript(
     auto: Mapping[int, Sequence[str]],
     splits: Mapping[str, Sequence[int]],
     per_sequence: int = POSES_PER_SEQUENCE,
+    ids: Sequence[int] | None = None,
+    sequences: str = SYNTHETIC_SEQUENCES,
 ) -> Path:
-    """Write poses (N, 24, 3, 3) with ids 0..N-1, their texts and splits in the PoseScript
-    layout under `root` (the AMASS root is `root/amass`). Returns `root`."""
+    """Write poses (N, 24, 3, 3) with `ids` (default 0..N-1), their texts and splits in the
+    PoseScript layout under `root` (the AMASS root is `root/amass`, the frames in npz files of
+    `per_sequence` poses under `amass/<sequences>/`). Returns `root`."""
     root = Path(root)
     if per_sequence < 1:
         raise InvalidInputError(f"per_sequence must be >= 1, got {per_sequence}")
+    ids = list(range(len(poses))) if ids is None else [int(i) for i in ids]
+    if len(ids) != len(poses) or len(set(ids)) != len(ids):
+        raise InvalidInputError("ids must be unique, one per pose")
     index: dict[str, list] = {}
     for start in range(0, len(poses), per_sequence):
-        rel = f"{SYNTHETIC_SEQUENCES}/seq_{start // per_sequence:05d}_poses.npz"
+        rel = f"{sequences}/seq_{start // per_sequence:05d}_poses.npz"
         write_amass(root / "amass" / rel, poses[start : start + per_sequence])
         for frame in range(min(per_sequence, len(poses) - start)):
-            index[str(start + frame)] = ["AMASS", rel, frame]
+            index[str(ids[start + frame])] = ["AMASS", rel, frame]
     write_json(root / IDS_FILE, index)
     write_json(root / HUMAN_FILE, {str(k): v for k, v in human.items()})
     write_json(root / AUTO_FILE, {str(k): list(v) for k, v in auto.items()})

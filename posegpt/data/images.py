@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from posegpt.errors import InvalidInputError, ModelFileError
-from posegpt.model.image import load_image
+from posegpt.images import load_image
 
 MAX_CROP_SIZE = 2048
 

@@ -7,8 +7,8 @@ what the model writes, so every split uses all of them.
 
 Fields: `{description}` is a sentence describing a pose (text->pose); `{target}` is a noun phrase
 that singles out one person in a multi-person image ("the man in the red t-shirt on the left",
-RPE; it always ends a sentence). Image questions carry no `<image>` marker: `with_image` puts
-it in front, as LLaVA does.
+RPE; it always ends a sentence). Image questions carry no `<image>` marker:
+`posegpt.records.with_image` puts it in front, as LLaVA does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from posegpt.data.splits import in_split, split_items
 from posegpt.errors import InvalidInputError
-from posegpt.records import IMAGE_TOKEN, POSE_TOKEN
+from posegpt.records import POSE_TOKEN, with_image
 
 TEXT2POSE_QUESTIONS: tuple[str, ...] = (
     # The paper's nine.
@@ -155,8 +155,3 @@ def rpe_question(target: str, rng: np.random.Generator, split: str = "train", se
 def pose_answer(rng: np.random.Generator) -> str:
     """An assistant answer holding one `<POSE>`."""
     return pick(POSE_ANSWERS, rng)
-
-
-def with_image(question: str) -> str:
-    """`question` with the `<image>` marker on its own line in front (LLaVA's layout)."""
-    return f"{IMAGE_TOKEN}\n{question}"

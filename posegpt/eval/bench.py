@@ -19,6 +19,13 @@ Protocol:
 - image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG.
 - rpe: whole pictures + one description of one person; per description kind and averaged
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
+- literature protocols, on data converted from the real datasets (`posegpt data prepare`):
+  text -> pose retrieval as PoseScript reports it, R@1/5/10 both ways and mRecall, over the
+  whole test split and over 32-candidate pools (separate, labelled tables: the numbers differ
+  a lot and papers mix them); image -> pose per source dataset on its protocol's joints: 3DPW
+  on SMPL's 24 joints, Human3.6M on its 14 joints (regressed from the SMPL mesh by the user's
+  `--h36m-regressor`, root at the mid-hips; without it SMPL's 24, labelled), RPE on SMPL's 22
+  joints (as the RPE-Refined script), per description kind.
 - retention (methods that chat): accuracy on held-out non-pose questions and the `<POSE>`
   emission rate (exactly one pose per pose request, none otherwise); `posegpt.eval.retention`.
 - speed: ms per pose one request at a time, poses/s in one batched call (posegpt answers one
@@ -43,6 +50,7 @@ from tqdm import tqdm
 
 from posegpt.body import load_body_model
 from posegpt.body.base import BodyModel
+from posegpt.body.rotations import identity_pose
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import IMAGE_TASKS, TEXT_TASKS, Budget, Method, make_baselines
 from posegpt.eval.bench_data import (
@@ -55,20 +63,28 @@ from posegpt.eval.bench_data import (
 from posegpt.eval.chat_method import PoseGPTMethod
 from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
+from posegpt.eval.metrics import SMPL22, SMPL24, JointSet, load_joint_regressor
 from posegpt.eval.pose_input_bench import POSE_INPUT_TASKS, PoseInputBench, load_pose_input_data
 from posegpt.eval.report import PAPER_NUMBERS
 from posegpt.eval.retention import evaluate_retention
-from posegpt.eval.retrieval import RetrievalModel, TextPosePairs, train_retrieval
+from posegpt.eval.retrieval import (
+    LITERATURE_PROTOCOLS,
+    RetrievalModel,
+    TextPosePairs,
+    literature_recalls,
+    train_retrieval,
+)
 from posegpt.eval.scoring import (
     POSE_METRICS,
     RETRIEVAL_METRICS,
     Scored,
+    image_metrics,
     measure_speed,
     retrieval_metrics,
     score_image,
     score_text,
 )
-from posegpt.model import PoseGPT
+from posegpt.model import PoseGPT, load_chat_model
 from posegpt.model.text_embedder import SentenceEmbedder
 
 
@@ -126,6 +142,7 @@ class BenchConfig:
     amass_root: Path | None = None
     real_hmr: list[Path] = field(default_factory=list)
     real_images: Path | None = None
+    h36m_regressor: Path | None = None
     progress: bool = True
     command: str = ""
 
@@ -147,6 +164,17 @@ class BenchConfig:
         )
 
 
+def h36m_joints(regressor: Path | None, body: BodyModel) -> JointSet | None:
+    """Human3.6M's 14-joint set from the regressor file, checked against `body` at once (a
+    regressor made for SMPL's mesh needs the SMPL body), or None without a file."""
+    if regressor is None:
+        return None
+    joints = load_joint_regressor(regressor)
+    with torch.no_grad():
+        joints.select(body(identity_pose(1)))
+    return joints
+
+
 def run_bench(cfg: BenchConfig) -> dict:
     """Fit the baselines, run every benchmark for every method; returns the results (see
     `posegpt.eval.report` for their files)."""
@@ -154,6 +182,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     torch.manual_seed(cfg.seed)
     mode = cfg.mode
     body = load_body_model(cfg.body)
+    h36m = h36m_joints(cfg.h36m_regressor, body)  # a wrong file or body fails before any work
     embedder = SentenceEmbedder()
     stages: dict[str, float] = {}
     with _timed(stages, "model loading"):  # first, so that a bad path shows before any work
@@ -173,7 +202,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     results["meta"]["model_error"] = "; ".join(model_errors) or None
     examples = data.family_examples
     families = FamilyClassifier(examples.poses, examples.families) if examples else None
-    bench = _Runner(cfg, body, methods, families)
+    bench = _Runner(cfg, body, methods, families, h36m)
     with _timed(stages, "benchmarks"):
         if data.text2pose is not None and "text2pose" in tasks:
             bench.text("text2pose", data.text2pose, evaluator)
@@ -231,8 +260,10 @@ class _Runner:
         body: BodyModel,
         methods: list[Method],
         families: FamilyClassifier | None = None,
+        h36m: JointSet | None = None,
     ) -> None:
         self.cfg, self.body, self.methods, self.families = cfg, body, methods, families
+        self.h36m = h36m  # Human3.6M's 14 joints, given a regressor
         self.tables: dict[str, dict] = {}
         self.samples: dict[str, dict] = {}
         self.pose_counts: dict[str, list[int]] = {}
@@ -284,13 +315,49 @@ class _Runner:
                 evaluator, refs, items.poses, self.cfg.gallery, self.cfg.seed
             )
         self._family_reference(table, items, families)
+        predictions = {}
         for method in self._methods(task):
             scored = score_text(
                 method, items, self.body, evaluator, self.cfg.gallery, self.cfg.seed, families
             )
             self._record(name, table, method, scored, items)
+            predictions[method.name] = scored.poses
+        if evaluator is not None and len(items) > 1 and task == "text2pose":
+            self._literature_retrieval(name, items, evaluator, predictions, table["title"])
 
-    def image(self, name: str, items: ImageSet, title: str | None = None) -> None:
+    def _literature_retrieval(
+        self,
+        name: str,
+        items: TextSet,
+        evaluator: RetrievalModel,
+        predictions: dict[str, torch.Tensor],
+        title: str,
+    ) -> None:
+        """One table per LITERATURE_PROTOCOLS: R@1/5/10 both ways and mRecall of each method's
+        poses (and of the true poses, the reference row)."""
+        refs = items.references or items.texts
+        truth = literature_recalls(evaluator, refs, items.poses, self.cfg.seed)
+        scores = {
+            m: literature_recalls(evaluator, refs, p, self.cfg.seed) for m, p in predictions.items()
+        }
+        for protocol, reference in truth.items():
+            pool = LITERATURE_PROTOCOLS[protocol]
+            key = f"{name}_retrieval_" + ("split" if pool is None else f"pool{pool}")
+            columns = list(reference)
+            table = self._table(
+                key, columns, len(items), f"{title}: retrieval as PoseScript, {protocol}"
+            )
+            table["reference"][GROUND_TRUTH] = reference
+            for method, by_protocol in scores.items():
+                table["rows"][method].update(by_protocol[protocol])
+
+    def image(
+        self,
+        name: str,
+        items: ImageSet,
+        title: str | None = None,
+        joint_set: JointSet = SMPL24,
+    ) -> None:
         task = "rpe" if items.kinds is not None else "image2pose"
         columns = list(POSE_METRICS)
         if items.kinds is not None:
@@ -299,9 +366,28 @@ class _Runner:
         families = self._family_column(items, columns)
         table = self._table(name, columns, len(items), title)
         self._family_reference(table, items, families)
+        predictions = {}
         for method in self._methods(task):
-            scored = score_image(method, items, self.body, families)
+            scored = score_image(method, items, self.body, families, joint_set)
             self._record(name, table, method, scored, items)
+            predictions[method.name] = scored.poses
+        for source in sorted(set(items.sources or []) - {""}):
+            rows = [i for i, s in enumerate(items.sources) if s == source]
+            subset, joints = items.subset(rows), self._joint_set(source)
+            key = f"{name}/{source}"
+            source_title = f"{table['title']}: {source} ({joints.name})"
+            source_table = self._table(
+                key, [c for c in columns if c != "family_acc"], len(rows), source_title
+            )
+            for method, poses in predictions.items():
+                metrics = image_metrics(poses[rows], subset, self.body, None, joints)
+                source_table["rows"][method].update(metrics)
+
+    def _joint_set(self, source: str) -> JointSet:
+        """The joints a source dataset's protocol scores (see the module docstring)."""
+        if source == "rpe":
+            return SMPL22
+        return self.h36m if source == "h36m" and self.h36m is not None else SMPL24
 
     def _family_column(
         self, items: TextSet | ImageSet, columns: list[str]
@@ -376,8 +462,6 @@ def _load_models(specs: list[str]) -> tuple[dict[str, PoseGPT], list[str]]:
     """The PoseGPT models of `--model` (folders, or "default" for the installed default) by
     row name ("posegpt", or "posegpt (SPEC)" when there are several), and why any could not be
     loaded: those are left out with a warning."""
-    from posegpt.serve.loading import load_chat_model
-
     models, errors = {}, []
     for spec in specs:
         name = "posegpt" if len(specs) == 1 else f"posegpt ({spec})"
@@ -450,7 +534,9 @@ def _real(
     for path in cfg.real_hmr:
         path = Path(path)
         items = load_real_hmr(path, cfg.real_images or path.parent, cfg.seed, mode.max_items)
-        bench.image(f"real_{path.stem}", items, f"image -> pose on crops, {path.stem} (real)")
+        joints = bench._joint_set("h36m" if "h36m" in path.stem.lower() else "")
+        title = f"image -> pose on crops, {path.stem} (real, {joints.name})"
+        bench.image(f"real_{path.stem}", items, title, joints)
 
 
 def _history(method: Method) -> dict:

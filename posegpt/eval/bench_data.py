@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from posegpt.data.dataset import DESCRIPTION_PREFIX, PoseDataset, face_forward
+from posegpt.data.dataset import DESCRIPTION_PREFIX, IMAGE2POSE_DIR, PoseDataset, face_forward
 from posegpt.data.formats import HmrData, read_hmr
 from posegpt.data.images import crop_square, open_image
 from posegpt.data.splits import stream
@@ -87,14 +87,14 @@ def load_bench_data(
         text2pose=_text2pose(test, max_items, seed),
         crops=_crops(test, max_items, seed),
         rpe=_rpe(test, max_items, seed),
-        instructions=_subset(test.conversations["instruction"], max_items, seed, "instruction"),
+        instructions=_subset(test.items["instruction"], max_items, seed, "instruction"),
         load_image=test.load_image,
     )
-    spg_train = text_train.conversations["speculative"]
+    spg_train = text_train.items["speculative"]
     if spg_train and all("family" in c.meta for c in spg_train):
         data.family_examples = _spg(spg_train, None, seed, "train")
     for name, split in SPG_TEST_SPLITS.items():
-        spg = PoseDataset(root, split, seed, ("speculative",)).conversations["speculative"]
+        spg = PoseDataset(root, split, seed, ("speculative",)).items["speculative"]
         if spg:
             data.spg[name] = _spg(_subset(spg, max_items, seed, name), caption, seed, name)
     try:
@@ -117,12 +117,12 @@ def _text_train(data: PoseDataset, seed: int, limit: int | None, all_texts: bool
     text (or its first), and the SPG queries with their poses."""
     split = data.split
     texts, poses = [], []
-    for pose_id in _subset(data.text_ids, limit, seed, f"train/{split}/text"):
+    for pose_id in _subset(data.items["text2pose"], limit, seed, f"train/{split}/text"):
         pose_texts = data.text.texts(pose_id)
         for text in pose_texts if all_texts else pose_texts[:1]:
             texts.append(text)
             poses.append(data.text.pose(pose_id))
-    for conversation in _subset(data.conversations["speculative"], limit, seed, f"train/{split}"):
+    for conversation in _subset(data.items["speculative"], limit, seed, f"train/{split}"):
         texts.append(conversation.messages[0].content)
         poses.append(conversation.poses[0])
     if not texts:
@@ -174,6 +174,7 @@ def _crops(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         [c.messages[0].content for c in conversations],
         crop_keypoints(data.hmr, rows),
         families=_families(data.hmr, rows),
+        sources=_sources(data, rows),
     )
 
 
@@ -186,9 +187,13 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
     boxes: dict[str, list] = {}
     for row in range(len(hmr)):
         boxes.setdefault(str(hmr.imgname[row]), []).append(hmr.box(row))
-    # The people of the image->pose items (same draw), each with all their descriptions.
-    people = set(pick_rows(len(hmr), limit, seed, f"{data.split}/image2pose"))
-    items = [data[start + i] for i, (row, _) in enumerate(data.rpe_items) if row in people]
+    # `limit` of the people with descriptions, each with all their descriptions; where every
+    # person has them (synthetic scenes), the people of the image->pose items (same draw).
+    described = sorted({row for row, _ in data.items["rpe"]})
+    people = {
+        described[i] for i in pick_rows(len(described), limit, seed, f"{data.split}/image2pose")
+    }
+    items = [data[start + i] for i, (row, _) in enumerate(data.items["rpe"]) if row in people]
     rows = [c.meta["row"] for c in items]
     kinds = [c.meta["kind"] for c in items]
     return ImageSet(
@@ -202,7 +207,17 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         people=[boxes[str(hmr.imgname[r])] for r in rows],
         groups=[str(hmr.imgname[r]) for r in rows],
         families=_families(hmr, rows),
+        sources=_sources(data, rows),
     )
+
+
+def _sources(data: PoseDataset, rows: list[int]) -> list[str] | None:
+    """The converted dataset of each HMR row (the first folder of its image name, where
+    `image2pose/<name>/` exists), or None when no row has one."""
+    names = [str(data.hmr.imgname[r]).split("/", 1)[0] for r in rows]
+    known = {p.name for p in (data.root / IMAGE2POSE_DIR).glob("*/") if p.is_dir()}
+    sources = [n if n in known else "" for n in names]
+    return sources if any(sources) else None
 
 
 def _families(hmr: HmrData, rows: list[int]) -> list[str] | None:

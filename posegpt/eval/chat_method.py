@@ -15,10 +15,11 @@ from PIL import Image
 from tqdm import tqdm
 
 from posegpt.body.rotations import identity_pose
-from posegpt.data.templates import IMAGE2POSE_QUESTIONS, RPE_QUESTIONS, with_image
+from posegpt.data.templates import IMAGE2POSE_QUESTIONS, RPE_QUESTIONS
 from posegpt.eval.baselines.base import IMAGE_TASKS, TEXT_TASKS, Method
 from posegpt.eval.items import Box
 from posegpt.model import PoseGPT, Reply
+from posegpt.records import with_image
 
 #: Most tokens of an answer to a pose request, and of other answers.
 POSE_REPLY_TOKENS = 48

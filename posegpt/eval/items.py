@@ -77,7 +77,8 @@ class ImageSet:
     ground-truth boxes (x0, y0, x1, y1, pixels) of everyone in each image, the oracle detector
     of the "largest person" baselines; groups: items sharing one picture share a group id (a
     method that reads no description answers once per group); families: each item's pose
-    family, where known.
+    family, where known; sources: the converted dataset each item comes from ("3dpw", "h36m",
+    ...: `posegpt data prepare`), "" where none.
     """
 
     images: LazyImages
@@ -89,6 +90,7 @@ class ImageSet:
     people: list[list[Box]] | None = None
     groups: list[str] | None = None
     families: list[str] | None = None
+    sources: list[str] | None = None
 
     def __post_init__(self) -> None:
         _check_rows(
@@ -101,6 +103,7 @@ class ImageSet:
             self.people,
             self.groups,
             self.families,
+            self.sources,
         )
 
     def __len__(self) -> int:
@@ -118,6 +121,7 @@ class ImageSet:
             _pick(self.people, rows),
             _pick(self.groups, rows),
             _pick(self.families, rows),
+            _pick(self.sources, rows),
         )
 
 

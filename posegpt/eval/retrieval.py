@@ -12,6 +12,10 @@ into N // G galleries of near-equal size (each >= G; one gallery of all N if G i
 its texts (P2T); R@K is the percentage of queries whose own partner is in the top K (ties count
 against it), averaged over all queries. "mean" is the mean of the six recalls (PoseScript's
 mRecall over K = 5, 10, 20).
+
+Literature protocols (`literature_recalls`): R@1/5/10 both ways and mRecall over the whole test
+split (PoseScript), and over 32-candidate pools (each query: its partner + 31 random others).
+The two give very different numbers; papers mix them, so the benchmark reports both, labelled.
 """
 
 from __future__ import annotations
@@ -30,13 +34,13 @@ import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
-from tqdm import tqdm
 
 from posegpt.body.rotations import check_rotmat, rotmat_to_6d
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.data.dataset import TEXT2POSE_DIR, face_forward
 from posegpt.data.formats import IDS_FILE, POSESCRIPT_SPLITS, PoseScriptData, read_posescript
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.eval.fitting import Step, fit_best_epoch
 from posegpt.eval.metrics import DEFAULT_K, recall_at_k
 from posegpt.files import atomic_path, atomic_write_text
 from posegpt.model.text_embedder import EMBED_DIM, MODEL_NAME, SentenceEmbedder
@@ -263,16 +267,8 @@ def train_retrieval(
     row = {t: i for i, t in enumerate(vocab)}
     text_rows = [np.array([row[t] for t in ts]) for ts in pairs_train.texts]
     features = pose_features(pairs_train.poses)
-    validate = pairs_val is not None and len(pairs_val) > 1
-    if validate:
-        val_sentences = model.embedder.embed(pairs_val.first_texts(), progress=progress)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    steps = epochs * math.ceil(len(pairs_train) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
-    best, best_state, history = -1.0, None, []
-    bar = tqdm(range(epochs), desc="retrieval", unit="epoch", disable=not progress)
-    for epoch in bar:
-        model.train()
+
+    def run_epoch(step: Step) -> float:
         order = rng.permutation(len(pairs_train))
         losses = []
         for b in range(0, len(order), batch_size):
@@ -283,21 +279,21 @@ def train_retrieval(
             pose = model.project_pose(features[idx])
             text = model.project_text(table[texts])
             loss = _symmetric_info_nce(model.scale() * pose @ text.T)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
+            step(loss)
             losses.append(loss.item())
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
-        if validate:
-            record.update(_evaluate_encoded(model, val_sentences, pairs_val.poses))
-            if record["mean"] > best:
-                best = record["mean"]
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        history.append(record)
-        bar.set_postfix({k: round(v, 3) for k, v in record.items() if k in ("loss", "mean")})
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        return float(np.mean(losses))
+
+    validate = None
+    if pairs_val is not None and len(pairs_val) > 1:
+        val_sentences = model.embedder.embed(pairs_val.first_texts(), progress=progress)
+
+        def validate() -> dict[str, float]:
+            return _evaluate_encoded(model, val_sentences, pairs_val.poses)
+
+    steps = math.ceil(len(pairs_train) / batch_size)
+    history = fit_best_epoch(
+        model, run_epoch, epochs, steps, lr, validate, "mean", True, "retrieval", progress
+    )
     model.history = history
     model.train_seconds = time.perf_counter() - start
     return model.eval()
@@ -376,36 +372,35 @@ def retrieval_recalls(
     return totals
 
 
-def r_precision(
+#: The two retrieval protocols papers report (and mix): every query against the whole test
+#: split (PoseScript), and against a pool of its partner + 31 others drawn at random.
+LITERATURE_PROTOCOLS = {"whole test split": None, "32-candidate pools": 32}
+LITERATURE_K = (1, 5, 10)
+
+
+def pool_recalls(
     text: torch.Tensor,
     pose: torch.Tensor,
-    k_values: Sequence[int] = (1, 2, 3),
-    candidates: int = 32,
-    repetitions: int = 10,
+    pool: int = 32,
     seed: int = 0,
+    k_values: Sequence[int] = LITERATURE_K,
 ) -> dict[str, float]:
-    """R-precision (percent) of matching embeddings text[i] <-> pose[i], as PoseScript and
-    UniPose report pose captioning: each pose ranks its own text among `candidates` texts (its
-    own + candidates - 1 others drawn at random); the share ranked in the top K ("R@K", ties
-    count against it), averaged over `repetitions` draws. Fewer than `candidates` items use all."""
+    """Recall@K (percent) with each query ranking a pool of `pool` candidates: its own partner
+    and pool - 1 others drawn at random (seeded) from the rest, in both directions."""
     n = len(text)
-    if n < 2 or pose.shape != text.shape:
-        raise InvalidInputError(
-            f"need >= 2 pairs of equal-size embeddings, got {tuple(text.shape)}"
-        )
+    if n < pool or pose.shape != text.shape or pool < 2:
+        raise InvalidInputError(f"need >= {pool} pairs of equal-size embeddings, got {n}")
     rng = np.random.default_rng(seed)
-    others = min(candidates, n) - 1
-    similarity = (pose @ text.T).double()
-    totals = dict.fromkeys(k_values, 0.0)
-    for _ in range(repetitions):
-        picks = np.stack(
-            [rng.choice(np.delete(np.arange(n), i), others, replace=False) for i in range(n)]
-        )
-        columns = torch.as_tensor(np.concatenate([np.arange(n)[:, None], picks], axis=1))
-        scores = similarity.gather(1, columns)
-        for key, value in recall_at_k(scores, torch.zeros(n, dtype=torch.long), k_values).items():
-            totals[int(key[2:])] += value / repetitions
-    return {f"R@{k}": v for k, v in totals.items()}
+    draws = np.stack([rng.choice(n - 1, pool - 1, replace=False) for _ in range(n)])
+    others = torch.as_tensor(draws + (draws >= np.arange(n)[:, None]))  # skip the partner
+    candidates = torch.cat([torch.arange(n)[:, None], others], dim=1)  # the partner first
+    out: dict[str, float] = {}
+    for direction, queries, keys in (("t2p", text, pose), ("p2t", pose, text)):
+        similarity = torch.einsum("nd,npd->np", queries, keys[candidates])
+        gt = torch.zeros(n, dtype=torch.long)
+        for key, value in recall_at_k(similarity, gt, k_values).items():
+            out[f"{direction}_{key}"] = value
+    return out
 
 
 @torch.no_grad()
@@ -421,3 +416,43 @@ def text_pose_embeddings(
     )
     model.train(was_training)
     return text, pose
+
+
+@torch.no_grad()
+def literature_recalls(
+    model: RetrievalModel, texts: Sequence[str], poses: torch.Tensor, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """R@1/5/10 in both directions and their mean ("mRecall") of the pairs (texts[i], poses[i])
+    under each of LITERATURE_PROTOCOLS (a protocol needing more pairs than there are is left
+    out)."""
+    if len(texts) != len(poses) or len(texts) < 2:
+        raise InvalidInputError(f"need >= 2 texts with one pose each, got {len(texts)}")
+    text, pose = text_pose_embeddings(model, texts, poses)
+    out = {}
+    for name, pool in LITERATURE_PROTOCOLS.items():
+        if pool is None:
+            recalls = retrieval_recalls(text, pose, None, seed, LITERATURE_K)
+            recalls = {k: v for k, v in recalls.items() if "_R@" in k}
+        elif len(texts) >= pool:
+            recalls = pool_recalls(text, pose, pool, seed)
+        else:
+            continue
+        out[name] = {**recalls, "mRecall": float(np.mean(list(recalls.values())))}
+    return out
+
+
+def r_precision(
+    text: torch.Tensor,
+    pose: torch.Tensor,
+    k_values: Sequence[int] = (1, 2, 3),
+    candidates: int = 32,
+    repetitions: int = 10,
+    seed: int = 0,
+) -> dict[str, float]:
+    """R-precision (percent) of matching embeddings text[i] <-> pose[i], as PoseScript and
+    UniPose report pose captioning: each pose ranks its own text in a pool of `candidates`
+    (`pool_recalls`, pose -> text; all items when there are fewer), "R@K" averaged over
+    `repetitions` draws of the pools."""
+    pool = min(candidates, len(text))
+    runs = [pool_recalls(text, pose, pool, seed + r, k_values) for r in range(repetitions)]
+    return {f"R@{k}": float(np.mean([run[f"p2t_R@{k}"] for run in runs])) for k in k_values}

@@ -17,7 +17,7 @@ from posegpt.body.base import BodyModel
 from posegpt.eval.baselines.base import Method
 from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
-from posegpt.eval.metrics import pose_errors
+from posegpt.eval.metrics import SMPL24, JointSet, pose_errors
 from posegpt.eval.retrieval import RetrievalModel, evaluate_retrieval
 
 POSE_METRICS = ("mpjpe", "pa_mpjpe", "mpjre")
@@ -94,15 +94,31 @@ def predict_images(method: Method, items: ImageSet) -> torch.Tensor:
 
 
 def score_image(
-    method: Method, items: ImageSet, body: BodyModel, families: FamilyClassifier | None = None
+    method: Method,
+    items: ImageSet,
+    body: BodyModel,
+    families: FamilyClassifier | None = None,
+    joint_set: JointSet = SMPL24,
 ) -> Scored:
-    """Image -> pose: pose errors; with description kinds (RPE), also per kind
-    ("<metric>_<kind>") and the plain metrics averaged over the kinds; with `families` and
-    known item families, the % of poses in the item's family ("family_acc")."""
+    """Image -> pose: `image_metrics` of the method's poses."""
     start = time.perf_counter()
     poses = predict_images(method, items)
     seconds = time.perf_counter() - start
-    errors = pose_errors(poses, items.poses, body)
+    metrics = image_metrics(poses, items, body, families, joint_set)
+    return Scored(metrics, poses, seconds, list(getattr(method, "pose_counts", [])))
+
+
+def image_metrics(
+    poses: torch.Tensor,
+    items: ImageSet,
+    body: BodyModel,
+    families: FamilyClassifier | None = None,
+    joint_set: JointSet = SMPL24,
+) -> dict[str, float]:
+    """Pose errors of `poses` on `joint_set`; with description kinds (RPE), also per kind
+    ("<metric>_<kind>") and the plain metrics averaged over the kinds; with `families` and
+    known item families, the % of poses in the item's family ("family_acc")."""
+    errors = pose_errors(poses, items.poses, body, joint_set)
     if items.kinds is None:
         metrics = {k: float(errors[k].mean()) for k in POSE_METRICS}
     else:
@@ -115,7 +131,7 @@ def score_image(
             metrics[m] = sum(metrics[f"{m}_{kind}"] for kind in kinds) / len(kinds)
     if families is not None and items.families is not None:
         metrics["family_acc"] = families.accuracy(poses, items.families)
-    return Scored(metrics, poses, seconds, list(getattr(method, "pose_counts", [])))
+    return metrics
 
 
 def measure_speed(

@@ -10,8 +10,8 @@ from posegpt.model.chat_format import (
 )
 from posegpt.model.collate import collate
 from posegpt.model.config import PRESETS, PoseGPTConfig, get_config
-from posegpt.model.image import load_image, preprocess_image
-from posegpt.model.io import load_pretrained, save_pretrained
+from posegpt.model.image import preprocess_image
+from posegpt.model.io import DEFAULT_MODEL_DIR, load_chat_model, load_pretrained, save_pretrained
 from posegpt.model.network import PoseGPT, PoseGPTOutput, Reply
 from posegpt.model.tokenizer import (
     IMAGE_TOKEN,
@@ -22,6 +22,7 @@ from posegpt.model.tokenizer import (
 )
 
 __all__ = [
+    "DEFAULT_MODEL_DIR",
     "IGNORE_INDEX",
     "IMAGE_TOKEN",
     "POSE_INPUT_TOKEN",
@@ -37,7 +38,7 @@ __all__ = [
     "expand_image_tokens",
     "format_conversation",
     "get_config",
-    "load_image",
+    "load_chat_model",
     "load_pretrained",
     "load_tokenizer",
     "merge_lora",

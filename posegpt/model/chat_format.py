@@ -1,6 +1,7 @@
 """Conversations -> token ids and training labels.
 
-A conversation is a list of messages `{"role": "system" | "user" | "assistant", "content": str}`.
+A conversation is a list of messages: `posegpt.records.Message`s, or plain `{"role": "system" |
+"user" | "assistant", "content": str}` mappings; `check_messages` checks them all, once.
 A user message may hold one `<image>` (at most one image per conversation); assistant messages
 hold `<POSE>` where a pose goes. User messages may hold `<pose_in>`, one per input pose
 (`posegpt.model.pose_input`). `encode_conversation` is the primitive the data pipeline
@@ -24,9 +25,9 @@ from posegpt.model.tokenizer import (
     IMAGE_TOKEN,
     PAD_TOKEN,
     POSE_INPUT_TOKEN,
-    ROLES,
     token_id,
 )
+from posegpt.records import ROLES, Message
 
 #: Label value that the cross-entropy ignores.
 IGNORE_INDEX = -100
@@ -35,16 +36,25 @@ MAX_MESSAGE_CHARS = 20_000
 
 _FORBIDDEN = (*CHAT_TOKENS, BOS_TOKEN, EOS_TOKEN, PAD_TOKEN)
 
-Message = Mapping[str, str]
+#: A chat message as the model's entry points take it.
+MessageLike = Message | Mapping[str, str]
 
 
-def check_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
+def _fields(message: object, i: int) -> tuple[object, object]:
+    if isinstance(message, Message):
+        return message.role, message.content
+    if isinstance(message, Mapping):
+        return message.get("role"), message.get("content")
+    raise InvalidInputError(f"message {i} must be a Message or a {{'role', 'content'}} mapping")
+
+
+def check_messages(messages: Sequence[MessageLike]) -> list[dict[str, str]]:
     """Validate a conversation and return it as plain `{"role", "content"}` dicts."""
     if not messages:
         raise InvalidInputError("a conversation needs at least one message")
     checked = []
     for i, message in enumerate(messages):
-        role, content = message.get("role"), message.get("content")
+        role, content = _fields(message, i)
         if role not in ROLES:
             raise InvalidInputError(f"message {i}: role must be one of {ROLES}, got {role!r}")
         if not isinstance(content, str):
@@ -66,7 +76,7 @@ def check_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
 
 def format_conversation(
     tokenizer: PreTrainedTokenizerFast,
-    messages: Sequence[Message],
+    messages: Sequence[MessageLike],
     add_generation_prompt: bool = False,
 ) -> str:
     """Render a conversation as text with the tokenizer's chat template."""
@@ -98,7 +108,7 @@ def expand_placeholders(
 
 def encode_conversation(
     tokenizer: PreTrainedTokenizerFast,
-    messages: Sequence[Message],
+    messages: Sequence[MessageLike],
     image_seq_length: int,
     add_generation_prompt: bool = False,
     pose_seq_length: int = 0,

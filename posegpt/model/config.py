@@ -18,13 +18,16 @@ from posegpt.errors import InvalidInputError, ModelFileError
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
+#: Training settings that older saved configs hold; they no longer decide the model.
+LEGACY_TRAINING_KEYS = ("ce_weight", "pose_weight")
+
 #: Modules LoRA adapts: the language model's attention projections only (not CLIP's).
 LORA_TARGET_MODULES = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
 
 
 @dataclass(frozen=True)
 class PoseGPTConfig:
-    """Everything needed to build a PoseGPT, and the loss weights it trains with."""
+    """Everything needed to build a PoseGPT (the loss weights are training settings)."""
 
     preset: str = "tiny"
     # language model (Llama)
@@ -50,9 +53,6 @@ class PoseGPTConfig:
     pose_seq_length: int = 0
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
-    # loss = ce_weight * CE + pose_weight * L1(rotation matrices)
-    ce_weight: float = 1.0
-    pose_weight: float = 0.1
     # training mode: everything from scratch, or LoRA on the language model
     mode: Literal["scratch", "lora"] = "scratch"
     lora_r: int = 128
@@ -87,7 +87,9 @@ class PoseGPTConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PoseGPTConfig:
-        """Inverse of `to_dict`; raises ModelFileError on unknown keys or bad values."""
+        """Inverse of `to_dict`; raises ModelFileError on unknown keys or bad values. The loss
+        weights that older models saved here (`LEGACY_TRAINING_KEYS`) are ignored."""
+        values = {k: v for k, v in values.items() if k not in LEGACY_TRAINING_KEYS}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -1,64 +1,54 @@
-"""Images -> the vision tower's pixel values: pad to square, resize, normalise.
+"""Images -> the vision tower's pixel values: pad to square, then resize and normalise (or the
+pretrained checkpoint's own image processor).
 
 Padding (with the mean colour, as LLaVA-1.5 does) rather than cropping keeps every person in a
-full multi-person picture. Inputs are bounded: pictures over MAX_PIXELS are refused from their
-header, before any pixel is decoded.
+full multi-person picture. Pictures are opened by `posegpt.images.load_image` (bounded).
 """
 
 from __future__ import annotations
 
-import io
-import os
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+from transformers import BaseImageProcessor
 
-from posegpt.errors import InvalidInputError, TooLargeError
-
-#: Largest picture accepted (width x height).
-MAX_PIXELS = 50_000_000
-
-ImageInput = Image.Image | str | os.PathLike | bytes
+from posegpt.errors import InvalidInputError
+from posegpt.images import ImageInput, load_image
 
 
-def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Open a picture from a PIL image, a file path or encoded bytes, as RGB.
-
-    Pictures over `max_pixels` raise TooLargeError from their header, before decoding; unreadable
-    ones raise InvalidInputError.
-    """
-    if isinstance(source, Image.Image):
-        image = source
-    else:
-        try:
-            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-        except Image.DecompressionBombError as err:
-            raise TooLargeError(f"the image is too large: {err}") from err
-        except UnidentifiedImageError as err:
-            raise InvalidInputError(f"not a readable image: {err}") from err
-        except OSError as err:
-            raise InvalidInputError(f"cannot open the image: {err}") from err
-    if image.width * image.height > max_pixels:
-        raise TooLargeError(
-            f"the image is {image.width}x{image.height}; at most {max_pixels:,} pixels are accepted"
-        )
-    try:
-        return image.convert("RGB")
-    except OSError as err:
-        raise InvalidInputError(f"cannot decode the image: {err}") from err
-
-
-def preprocess_image(
-    source: ImageInput, size: int, mean: Sequence[float], std: Sequence[float]
-) -> torch.Tensor:
-    """A picture -> (3, size, size) float32 pixel values, padded to square and normalised."""
-    image = load_image(source)
+def pad_to_square(image: Image.Image, mean: Sequence[float]) -> Image.Image:
+    """`image` centred on a square of the mean colour (LLaVA-1.5's `expand2square`)."""
     side = max(image.size)
     fill = tuple(round(255 * m) for m in mean)
     square = Image.new("RGB", (side, side), fill)
     square.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+    return square
+
+
+def preprocess_image(
+    source: ImageInput,
+    size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    processor: BaseImageProcessor | None = None,
+) -> torch.Tensor:
+    """A picture -> (3, size, size) float32 pixel values, padded to square and normalised.
+
+    With `processor` (a pretrained checkpoint's own image processor, e.g. CLIP's at 336 px for
+    LLaVA-1.5) the padded square goes through it, as LLaVA-1.5 does; else it is resized
+    (bicubic) and normalised here.
+    """
+    square = pad_to_square(load_image(source), mean)
+    if processor is not None:
+        pixels = processor(images=square, return_tensors="pt")["pixel_values"][0]
+        if pixels.shape != (3, size, size):
+            raise InvalidInputError(
+                f"the image processor gives {tuple(pixels.shape)} pixels; the vision tower "
+                f"takes (3, {size}, {size})"
+            )
+        return pixels.float()
     square = square.resize((size, size), Image.Resampling.BICUBIC)
     pixels = torch.from_numpy(np.asarray(square, dtype=np.float32) / 255.0).permute(2, 0, 1)
     return (pixels - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)

@@ -1,7 +1,9 @@
-"""Saving and loading a PoseGPT folder (safetensors only: loading never unpickles).
+"""Saving and loading a PoseGPT folder (safetensors only: loading never unpickles), and the
+model the chat front ends load (`load_chat_model`: a folder, else the packaged default).
 
 Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head), `config.json`
-(PoseGPT config, backbone config, whether adapters are present) and `tokenizer/`. A folder is
+(PoseGPT config, backbone config, whether adapters are present), `tokenizer/` and, for a model
+built on a pretrained checkpoint, that checkpoint's `image_processor/`. A folder is
 written beside its destination and renamed into place, so it is complete or absent.
 """
 
@@ -22,7 +24,7 @@ from transformers import LlavaConfig, LlavaForConditionalGeneration
 
 from posegpt.errors import ModelFileError, PoseGPTError
 from posegpt.files import replace_dir
-from posegpt.model.build import check_compatible, prepare_backbone
+from posegpt.model.build import check_compatible, load_image_processor, prepare_backbone
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.network import PoseGPT
 from posegpt.model.tokenizer import load_tokenizer
@@ -32,6 +34,9 @@ VERSION = 1
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 TOKENIZER = "tokenizer"
+IMAGE_PROCESSOR = "image_processor"
+#: Where the trained default model ships inside the package (a `save_pretrained` folder).
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 
 
 def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
@@ -53,6 +58,8 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         model.tokenizer.save_pretrained(tmp / TOKENIZER)
+        if model.image_processor is not None:
+            model.image_processor.save_pretrained(tmp / IMAGE_PROCESSOR)
         replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -72,7 +79,8 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         # Parameters are created without memory and replaced by the stored tensors.
         with init_empty_weights():
             llava = LlavaForConditionalGeneration(backbone_config)
-            model = PoseGPT(prepare_backbone(llava, cfg, tokenizer, meta["lora"]), tokenizer, cfg)
+            backbone = prepare_backbone(llava, cfg, tokenizer, meta["lora"])
+            model = PoseGPT(backbone, tokenizer, cfg, load_image_processor(path / IMAGE_PROCESSOR))
     except (TypeError, ValueError, KeyError, StrictDataclassError) as err:
         raise ModelFileError(f"invalid backbone config in {path / CONFIG}: {err}") from err
     try:
@@ -111,3 +119,16 @@ def _replaceable(path: Path) -> bool:
     except ModelFileError:
         return False
     return True
+
+
+def load_chat_model(path: str | os.PathLike | None = None) -> PoseGPT:
+    """Load the PoseGPT folder `path`, or the packaged default model when `path` is None."""
+    if path is None:
+        if not (DEFAULT_MODEL_DIR / CONFIG).is_file():
+            raise ModelFileError(
+                f"no model given and no default model is installed in {DEFAULT_MODEL_DIR}; "
+                "pass --model PATH (a folder written by posegpt training / save_pretrained) "
+                "or set POSEGPT_MODEL"
+            )
+        path = DEFAULT_MODEL_DIR
+    return load_pretrained(path)

@@ -2,9 +2,9 @@
 
 Training interface (for posegpt.train): build a batch with `collate` (`model.collate_fn`) from
 samples made by `model.encode(messages)` and `model.preprocess(image)`, then
-`out = model(batch)`; `out.loss` = ce_weight x CE + pose_weight x L1(rotation matrices), with
-`out.ce_loss`, `out.pose_loss` and `out.pred_rotmat` for logging. Works under
-`torch.autocast` (the head and the pose loss run in float32).
+`out = model(batch)`: `out.ce_loss` (next-token cross-entropy), `out.pose_loss` (L1 between
+rotation matrices) and `out.pred_rotmat`; the training side weighs the two losses
+(`TrainConfig.loss`). Works under `torch.autocast` (the head and the pose loss run in float32).
 
 With `config.text_encoder == "minilm"` the backbone reads input embeddings with frozen MiniLM
 sentence features of the user turns added (`posegpt.model.text_features`) instead of ids.
@@ -29,16 +29,22 @@ from dataclasses import dataclass
 import torch
 from peft import PeftModel
 from torch import nn
-from transformers import GenerationConfig, LlavaForConditionalGeneration, PreTrainedTokenizerFast
+from transformers import (
+    BaseImageProcessor,
+    GenerationConfig,
+    LlavaForConditionalGeneration,
+    PreTrainedTokenizerFast,
+)
 
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
-from posegpt.model.chat_format import Message, check_messages, encode_conversation
+from posegpt.images import ImageInput
+from posegpt.model.chat_format import MessageLike, check_messages, encode_conversation
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
-from posegpt.model.image import ImageInput, preprocess_image
+from posegpt.model.image import preprocess_image
 from posegpt.model.pose_head import PoseHead, pose_loss
-from posegpt.model.pose_input import PoseTower, attach_poses, check_input_poses
+from posegpt.model.pose_input import PoseTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
     BOS_TOKEN,
@@ -51,6 +57,7 @@ from posegpt.model.tokenizer import (
     ROLE_TOKENS,
     token_id,
 )
+from posegpt.records import with_image
 
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
@@ -58,9 +65,8 @@ MAX_NEW_TOKENS = 1024
 
 @dataclass
 class PoseGPTOutput:
-    """What `PoseGPT.forward` returns. Losses are None when the batch has no labels."""
+    """What `PoseGPT.forward` returns. `ce_loss` is None when the batch has no labels."""
 
-    loss: torch.Tensor | None
     ce_loss: torch.Tensor | None
     pose_loss: torch.Tensor
     pred_rotmat: torch.Tensor  # (N, 24, 3, 3), one per True in the batch's pose_mask
@@ -83,11 +89,14 @@ class PoseGPT(nn.Module):
         llava: LlavaForConditionalGeneration | PeftModel,
         tokenizer: PreTrainedTokenizerFast,
         config: PoseGPTConfig,
+        image_processor: BaseImageProcessor | None = None,
     ) -> None:
         super().__init__()
         self.llava = llava
         self.tokenizer = tokenizer
         self.config = config
+        # a pretrained checkpoint's own image processor (None: posegpt's own resizing)
+        self.image_processor = image_processor
         hidden = self.backbone.config.text_config.hidden_size
         self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
         self.text_features = (
@@ -114,7 +123,7 @@ class PoseGPT(nn.Module):
         return self.config.image_seq_length
 
     def encode(
-        self, messages: Sequence[Message], add_generation_prompt: bool = False
+        self, messages: Sequence[MessageLike], add_generation_prompt: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`encode_conversation` with this model's tokenizer, image and pose lengths."""
         return encode_conversation(
@@ -128,7 +137,9 @@ class PoseGPT(nn.Module):
     def preprocess(self, image: ImageInput) -> torch.Tensor:
         """A picture -> (3, S, S) pixel values for this model's vision tower."""
         cfg = self.config
-        return preprocess_image(image, cfg.image_size, cfg.image_mean, cfg.image_std)
+        return preprocess_image(
+            image, cfg.image_size, cfg.image_mean, cfg.image_std, self.image_processor
+        )
 
     @property
     def collate_fn(self) -> functools.partial:
@@ -160,16 +171,12 @@ class PoseGPT(nn.Module):
                 f"{len(targets)} pose targets"
             )
         pred = self.pose_head(out.hidden_states[-1][pose_mask])
-        p_loss = pose_loss(pred, targets)
-        loss = None
-        if out.loss is not None:
-            loss = self.config.ce_weight * out.loss + self.config.pose_weight * p_loss
-        return PoseGPTOutput(loss, out.loss, p_loss, pred, out.logits)
+        return PoseGPTOutput(out.loss, pose_loss(pred, targets), pred, out.logits)
 
     @torch.inference_mode()
     def chat(
         self,
-        messages: Sequence[Message],
+        messages: Sequence[MessageLike],
         image: ImageInput | torch.Tensor | None = None,
         poses: object = None,
         max_new_tokens: int = 64,
@@ -223,13 +230,13 @@ class PoseGPT(nn.Module):
         return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
 
     def prepare(
-        self, messages: Sequence[Mapping], poses: object = None
+        self, messages: Sequence[MessageLike], poses: object = None
     ) -> tuple[list[dict[str, str]], torch.Tensor]:
         """Messages that may carry `poses` (and `poses` for the last user message) -> checked
         plain messages with `<pose_in>` markers and the (N, 24, 3, 3) input poses in order
         (`posegpt.model.pose_input.attach_poses`). A model without pose tower ignores earlier
         answers' poses and refuses the user's."""
-        messages = [dict(m) for m in messages]
+        messages = [as_mapping(m, i) for i, m in enumerate(messages)]
         if poses is not None and messages and messages[-1].get("role") == "user":
             last = check_input_poses(messages[-1].get("poses"), "message poses")
             messages[-1]["poses"] = [*last, *check_input_poses(poses)]
@@ -241,7 +248,10 @@ class PoseGPT(nn.Module):
         return check_messages(messages), input_poses
 
     def _prompt(
-        self, messages: Sequence[Message], image: ImageInput | torch.Tensor | None, poses: object
+        self,
+        messages: Sequence[MessageLike],
+        image: ImageInput | torch.Tensor | None,
+        poses: object,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """(1, T) prompt ids ending in the assistant marker, (1, 3, S, S) pixels or None, and
         the (N, 24, 3, 3) input poses."""
@@ -253,7 +263,7 @@ class PoseGPT(nn.Module):
             pixel_values = self._pixel_values(image)
             if not any(IMAGE_TOKEN in m["content"] for m in messages):
                 first = next(m for m in messages if m["role"] == "user")
-                first["content"] = f"{IMAGE_TOKEN}\n{first['content']}"
+                first["content"] = with_image(first["content"])
         input_ids = self.encode(messages, add_generation_prompt=True)[0][None].to(self.device)
         return input_ids, self._check_images(input_ids, pixel_values), input_poses
 

@@ -25,6 +25,7 @@ from posegpt.body.rotations import identity_pose, rotmat_to_6d, to_rotmat
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError, TooLargeError
 from posegpt.model.tokenizer import POSE_INPUT_TOKEN
+from posegpt.records import Message
 
 #: Most input poses one conversation may hold.
 MAX_INPUT_POSES = 8
@@ -69,8 +70,17 @@ def check_input_poses(poses: Any, what: str = "poses") -> torch.Tensor:
     return torch.stack(out) if out else torch.empty(0, NUM_JOINTS, 3, 3)
 
 
+def as_mapping(message: object, i: int = 0) -> dict[str, Any]:
+    """A `Message` or a mapping as a plain dict with its `poses` (if any)."""
+    if isinstance(message, Message):
+        return {"role": message.role, "content": message.content, "poses": message.poses}
+    if isinstance(message, Mapping):
+        return dict(message)
+    raise InvalidInputError(f"message {i} must be a Message or a {{'role', 'content'}} mapping")
+
+
 def attach_poses(
-    messages: Sequence[Mapping[str, Any]],
+    messages: Sequence[Mapping[str, Any] | Message],
 ) -> tuple[list[dict[str, str]], torch.Tensor]:
     """Messages with `poses` -> plain messages with `<pose_in>` markers, and the poses in order.
 
@@ -81,6 +91,7 @@ def attach_poses(
     ordered: list[torch.Tensor] = []
     carried = torch.empty(0, NUM_JOINTS, 3, 3)
     for i, message in enumerate(messages):
+        message = as_mapping(message, i)
         role, content = message.get("role"), message.get("content")
         own = check_input_poses(message.get("poses"), f"message {i} poses")
         if role == "assistant":

@@ -21,10 +21,9 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from posegpt.errors import ModelFileError
-from posegpt.records import IMAGE_TOKEN, POSE_INPUT_TOKEN, POSE_TOKEN
+from posegpt.records import IMAGE_TOKEN, POSE_INPUT_TOKEN, POSE_TOKEN, ROLES
 
 PAD_TOKEN, BOS_TOKEN, EOS_TOKEN = "<pad>", "<s>", "</s>"
-ROLES = ("system", "user", "assistant")
 ROLE_TOKENS = {role: f"<|{role}|>" for role in ROLES}
 END_TOKEN = "<|end|>"
 #: Chat structure markers: never allowed inside a message's content.

@@ -24,10 +24,10 @@ from posegpt.body.base import BodyModel
 from posegpt.body.io import save_mesh, save_pose
 from posegpt.body.rotations import camera_to_y_up, rotmat_to_axis_angle
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
-from posegpt.model import IMAGE_TOKEN, PoseGPT
-from posegpt.model.image import load_image
+from posegpt.images import load_image
+from posegpt.model import PoseGPT
 from posegpt.model.pose_input import check_input_poses
-from posegpt.records import Message
+from posegpt.records import IMAGE_TOKEN, Message, with_image
 from posegpt.render.views import PALETTE, render_pose_views, save_png
 from posegpt.serve.store import OutputStore
 
@@ -253,7 +253,7 @@ class ChatEngine:
             window = [dict(m) for m in messages[start:]]
             if image_turn is not None:
                 marked = window[max(image_turn - start, 0)]
-                marked["content"] = f"{IMAGE_TOKEN}\n{marked['content']}"
+                marked["content"] = with_image(marked["content"])
             window = system + window
             try:
                 prompt = self.model.encode(self.model.prepare(window)[0], True)[0]

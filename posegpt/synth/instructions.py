@@ -20,9 +20,9 @@ import torch
 
 from posegpt.data.conversations import text2pose_conversation
 from posegpt.data.splits import in_split, split_items
-from posegpt.data.templates import as_sentence, pick, with_image
+from posegpt.data.templates import as_sentence, pick
 from posegpt.errors import InvalidInputError
-from posegpt.records import Conversation, Message
+from posegpt.records import Conversation, Message, with_image
 
 INSTRUCTION_KINDS = ("facts", "follow_up", "count", "behaviour", "describe", "chat")
 

@@ -2,8 +2,9 @@
 
 A YAML file holds any subset of the fields below; `load_config` fills the rest from the
 defaults, applies command-line overrides (`key=value`, `model.key=value`) and checks every
-key and type, naming the first bad one. The fields `model`, `preset`, `llava_path`,
-`ce_weight` and `pose_weight` decide the model (`model_config()`); `lr` defaults by preset.
+key and type, naming the first bad one. The fields `model`, `preset` and `llava_path` decide
+the model (`model_config()`); `ce_weight` and `pose_weight` weigh its two losses (`loss()`, the
+one place the training objective is written); `lr` defaults by preset.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from posegpt.data.sampler import DEFAULT_GROUPS, DEFAULT_SUB_WEIGHTS
 from posegpt.errors import InvalidInputError
 from posegpt.files import atomic_write_text
-from posegpt.model import PRESETS, PoseGPTConfig, get_config
 
-#: Learning rate by preset when `lr` is not set (DESIGN.md: 1e-3 failed for M20M; paper 2e-4).
+if TYPE_CHECKING:
+    from posegpt.model import PoseGPTConfig
+
+#: Learning rate by preset when `lr` is not set (measured: 1e-3 failed for medium; the paper: 2e-4).
 DEFAULT_LR = {"tiny": 1e-3, "small": 1e-3, "medium": 3e-4, "llava-1.5": 2e-4}
 #: Learning-rate schedules (names of `transformers.get_scheduler`).
 SCHEDULES = ("cosine", "linear", "constant_with_warmup")
@@ -40,9 +43,24 @@ RESUMABLE_CHANGES = frozenset(
         "keep_checkpoints",
         "num_workers",
         "log_every",
+        "gradient_checkpointing",
     )
 )
-#: PoseGPTConfig fields set at the top level of TrainConfig, not under `model`.
+#: Settings `posegpt train` also takes as flags (`--batch-size 8`), with their help; any other
+#: setting is `--set key=value`.
+FLAGS = {
+    "data": "Dataset folder (posegpt data synth).",
+    "out": "Run folder to write.",
+    "preset": "tiny, small, medium or llava-1.5.",
+    "llava_path": "Local llava-hf checkpoint folder (llava-1.5 preset).",
+    "steps": "Optimizer steps.",
+    "batch_size": "Per process.",
+    "grad_accum": "Micro-batches per step.",
+    "lr": "Peak learning rate.",
+    "bf16": "bf16 autocast.",
+    "seed": "Random seed.",
+}
+#: Settings of the top level of TrainConfig that a user might put under `model` by mistake.
 _TOP_LEVEL_MODEL_FIELDS = ("preset", "llava_path", "ce_weight", "pose_weight")
 
 
@@ -78,8 +96,10 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0  # DataLoader worker processes
     max_seq_len: int | None = None  # longer conversations are cut (default: the model's)
+    # recompute the language model's activations in the backward pass: less memory, ~1.3x time
+    gradient_checkpointing: bool = False
     ce_weight: float = 1.0  # loss = ce_weight x CE + pose_weight x L1(rotation matrices)
-    pose_weight: float = 0.1
+    pose_weight: float = 0.1  # (the paper's weights)
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -91,9 +111,16 @@ class TrainConfig:
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR.get(self.preset, 3e-4)
 
+    def loss(self, ce: Any, pose: Any) -> Any:
+        """The training objective from the model's two losses (tensors or floats):
+        ce_weight x cross-entropy + pose_weight x L1 between rotation matrices."""
+        return self.ce_weight * ce + self.pose_weight * pose
+
     def model_config(self) -> PoseGPTConfig:
         """The PoseGPTConfig this run builds."""
-        values = {"ce_weight": self.ce_weight, "pose_weight": self.pose_weight, **self.model}
+        from posegpt.model import get_config
+
+        values = dict(self.model)
         if self.llava_path is not None:
             values["llava_path"] = self.llava_path
         return get_config(self.preset, **values)
@@ -121,6 +148,9 @@ class TrainConfig:
             object.__setattr__(self, f.name, value)
 
     def _check_values(self) -> None:
+        # posegpt.model imports torch: imported on use, so that the `posegpt` command starts fast
+        from posegpt.model import PRESETS, PoseGPTConfig
+
         if self.preset not in PRESETS:
             raise InvalidInputError(
                 f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}"

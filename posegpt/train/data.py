@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from transformers import PreTrainedTokenizerFast
+from transformers import BaseImageProcessor, PreTrainedTokenizerFast
 
 from posegpt.data.dataset import TASKS
 from posegpt.data.images import crop_square, open_image
@@ -108,8 +108,10 @@ class EncodedDataset(Dataset):
         tokenizer: PreTrainedTokenizerFast,
         config: PoseGPTConfig,
         max_len: int,
+        image_processor: BaseImageProcessor | None = None,
     ) -> None:
         self.source, self.tokenizer, self.config, self.max_len = source, tokenizer, config, max_len
+        self.image_processor = image_processor  # the pretrained checkpoint's, if any
         self.pose_id = token_id(tokenizer, POSE_TOKEN)
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
         reads = config.pose_seq_length and POSE_INPUT_TOKEN in tokenizer.get_vocab()
@@ -129,8 +131,8 @@ class EncodedDataset(Dataset):
         if getattr(self.source, "epoch", epoch) != epoch:
             self.source.set_epoch(epoch)
         conversation = self.source[index]
-        messages = [{"role": m.role, "content": m.content} for m in conversation.messages]
-        has_image = any(IMAGE_TOKEN in m["content"] for m in messages)
+        messages = conversation.messages
+        has_image = any(IMAGE_TOKEN in m.content for m in messages)
         if has_image != (conversation.image is not None):
             raise InvalidInputError(
                 f"item {index} ({conversation.task}): {IMAGE_TOKEN} in the messages and an "
@@ -169,7 +171,7 @@ class EncodedDataset(Dataset):
         if has_image:
             image = self.source.load_image(conversation)
             sample["pixel_values"] = preprocess_image(
-                image, cfg.image_size, cfg.image_mean, cfg.image_std
+                image, cfg.image_size, cfg.image_mean, cfg.image_std, self.image_processor
             )
         return sample
 

@@ -4,7 +4,7 @@ processes (each evaluates its share of the items; the sums are added up)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 from accelerate import Accelerator
@@ -15,10 +15,14 @@ from posegpt.model import IGNORE_INDEX
 
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module, batches: Iterable[Mapping[str, torch.Tensor]], accelerator: Accelerator
+    model: torch.nn.Module,
+    batches: Iterable[Mapping[str, torch.Tensor]],
+    accelerator: Accelerator,
+    loss: Callable[[float, float], float],
 ) -> dict[str, float]:
-    """`val_loss`, `val_ce` (per answer token), `val_pose_l1` (per rotation-matrix entry) and
-    `val_geodesic_deg` (mean joint rotation error in degrees) over `batches`."""
+    """`val_loss` (`loss(val_ce, val_pose_l1)`, the training objective), `val_ce` (per answer
+    token), `val_pose_l1` (per rotation-matrix entry) and `val_geodesic_deg` (mean joint rotation
+    error in degrees) over `batches`."""
     was_training = model.training
     model.eval()
     # sums: CE x tokens, tokens, |R - R*| summed, entries, geodesic radians summed, joints
@@ -44,10 +48,8 @@ def evaluate(
     model.train(was_training)
     ce = float(sums[0] / sums[1]) if sums[1] else math.nan
     l1 = float(sums[2] / sums[3]) if sums[3] else math.nan
-    unwrapped = accelerator.unwrap_model(model)
-    weights = unwrapped.config
     return {
-        "val_loss": weights.ce_weight * ce + weights.pose_weight * (0.0 if math.isnan(l1) else l1),
+        "val_loss": loss(ce, 0.0 if math.isnan(l1) else l1),
         "val_ce": ce,
         "val_pose_l1": l1,
         "val_geodesic_deg": math.degrees(float(sums[4] / sums[5])) if sums[5] else math.nan,

@@ -28,7 +28,7 @@ from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 from tqdm import tqdm
-from transformers import PreTrainedTokenizerFast, get_scheduler
+from transformers import BaseImageProcessor, PreTrainedTokenizerFast, get_scheduler
 
 from posegpt.data.dataset import TASKS, PoseDataset
 from posegpt.data.sampler import MixtureSampler
@@ -173,7 +173,8 @@ def _run(
         if on_step is not None and main:
             on_step(step)
         if val_loader is not None and _due(step, config.eval_every, done):
-            last_val = {"step": step, **evaluate(session.model, val_loader, accelerator)}
+            scores = evaluate(session.model, val_loader, accelerator, config.loss)
+            last_val = {"step": step, **scores}
             if main:
                 metrics.append(last_val)
                 if progress:
@@ -219,6 +220,7 @@ class _Session:
     total: int  # steps of the run
     step: int = 0  # optimizer steps done
     position: int = 0  # batches consumed, by all processes
+    image_processor: BaseImageProcessor | None = None  # the pretrained checkpoint's, if any
 
     @classmethod
     def build(
@@ -232,6 +234,9 @@ class _Session:
         tokenizer = _tokenizer(config, train_data, checkpoint)
         set_seed(config.seed)
         model = build_model(config.model_config(), tokenizer, config.llava_path)
+        if config.gradient_checkpointing:
+            kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
+            model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             trainable, lr=config.learning_rate, weight_decay=config.weight_decay
@@ -264,6 +269,7 @@ class _Session:
             scheduler,
             sampler,
             total,
+            image_processor=model.image_processor,
         )
         if checkpoint is not None:
             load_checkpoint(accelerator, checkpoint)
@@ -274,7 +280,9 @@ class _Session:
 
     def _encoded(self, source: ConversationSource) -> EncodedDataset:
         max_len = self.config.max_seq_len or self.model_config.max_length
-        return EncodedDataset(source, self.tokenizer, self.model_config, max_len)
+        return EncodedDataset(
+            source, self.tokenizer, self.model_config, max_len, self.image_processor
+        )
 
     def loader(self, source: ConversationSource) -> DataLoader:
         """This process's training batches, from the session's data position on."""
@@ -307,12 +315,13 @@ class _Session:
             batch = {k: v.to(acc.device) for k, v in next(batches).items()}
             with acc.accumulate(self.model):
                 output = self.model(batch)
-                acc.backward(output.loss)
+                loss = cfg.loss(output.ce_loss, output.pose_loss)
+                acc.backward(loss)
                 if acc.sync_gradients:
                     grad_norm = acc.clip_grad_norm_(self.model.parameters(), cfg.clip_norm)
                 self.optimizer.step()
                 self.optimizer.zero_grad()
-            window.add(output, 1 / cfg.grad_accum)
+            window.add(loss, output, 1 / cfg.grad_accum)
         self.scheduler.step()
         self.step += 1
         self.position += cfg.grad_accum * acc.num_processes

@@ -68,9 +68,10 @@ class LossWindow:
         self.steps = 0.0
         self.since = time.perf_counter()
 
-    def add(self, output: Any, weight: float) -> None:
-        """Add a micro-batch's `loss`, `ce_loss` and `pose_loss`, counting `weight` steps."""
-        losses = torch.stack([output.loss, output.ce_loss, output.pose_loss]).detach().float()
+    def add(self, loss: torch.Tensor, output: Any, weight: float) -> None:
+        """Add a micro-batch's weighted `loss` and its model output's `ce_loss` and `pose_loss`,
+        counting `weight` steps."""
+        losses = torch.stack([loss, output.ce_loss, output.pose_loss]).detach().float()
         self.sums += losses * weight
         self.steps += weight
 

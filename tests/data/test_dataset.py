@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import roma
 import torch
 from PIL import Image
 
-from posegpt.data.dataset import PoseDataset, face_forward
+from posegpt.data.dataset import TASK_LOADERS, TASKS, PoseDataset, face_forward
 from posegpt.data.formats import (
     HmrData,
     coco17_to_hmr24,
@@ -15,10 +16,7 @@ from posegpt.data.formats import (
     write_posescript,
 )
 from posegpt.errors import InvalidInputError, ModelFileError
-from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation, Message
-
-REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
-H36M = REAL / "mmpose_smpl/h36m"
+from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation, Message, Task
 
 
 def yawed(n: int, seed: int = 0) -> torch.Tensor:
@@ -157,15 +155,20 @@ def test_dataset_bad_inputs(tmp_path):
         dataset[len(dataset)]
 
 
-@pytest.mark.skipif(not (H36M / "test_h36m.npz").exists(), reason="shared real data not present")
-def test_real_hmr_data_drop_in(tmp_path):
+def test_real_hmr_data_drop_in(tmp_path, real_data):
     """The real Human3.6M sample, linked (not copied) into a dataset folder."""
+    h36m = real_data("mmpose_smpl/h36m")
     (tmp_path / "image2pose").mkdir()
-    (tmp_path / "image2pose/test.npz").symlink_to(H36M / "test_h36m.npz")
-    (tmp_path / "images").symlink_to(H36M)
+    (tmp_path / "image2pose/test.npz").symlink_to(real_data("mmpose_smpl/h36m/test_h36m.npz"))
+    (tmp_path / "images").symlink_to(h36m)
     dataset = PoseDataset(tmp_path, "test")
     assert dataset.sizes["image2pose"] == 4 and dataset.sizes["rpe"] == 0
     sample = dataset[0]
     assert sample.image == "images/S1/S1_Directions_1.54138969/S1_Directions_1.54138969_000001.jpg"
     crop = dataset.load_image(sample)
     assert crop.width == crop.height > 100
+
+
+def test_every_task_has_one_loader():
+    """A task is one `TASK_LOADERS` entry, laid out in `TASKS` order, named in `records.Task`."""
+    assert tuple(TASK_LOADERS) == TASKS and set(TASKS) == set(get_args(Task))

@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,9 +26,8 @@ from posegpt.data.formats import (
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.records import Conversation, Message
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared/data/real"
-H36M = REAL / "mmpose_smpl/h36m/test_h36m.npz"
-AMASS = REAL / "amass_sample/amass_sample.npz"
+H36M = "mmpose_smpl/h36m/test_h36m.npz"
+AMASS = "amass_sample/amass_sample.npz"
 
 
 def random_poses(n: int, seed: int = 0, hands: bool = False) -> torch.Tensor:
@@ -58,6 +56,18 @@ def test_amass_round_trip_keeps_body_and_drops_hands(tmp_path):
     )
     with pytest.raises(ModelFileError, match="frame"):
         read_amass(tmp_path / "seq_poses.npz", [7])
+
+
+def test_amass_bad_files(tmp_path):
+    np.savez(tmp_path / "a.npz", trans=np.zeros((3, 3)))
+    with pytest.raises(ModelFileError, match="no 'poses'"):
+        read_amass(tmp_path / "a.npz")
+    np.savez(tmp_path / "b.npz", poses=np.zeros((3, 10)))
+    with pytest.raises(ModelFileError, match="need >= 66"):
+        read_amass(tmp_path / "b.npz")
+    np.savez(tmp_path / "c.npz", poses=np.full((1, 156), np.nan))
+    with pytest.raises(ModelFileError, match="finite"):
+        read_amass(tmp_path / "c.npz")
 
 
 def test_posescript_round_trip(tmp_path):
@@ -207,9 +217,8 @@ def test_llava_bad_items(tmp_path, item, message):
 # -- real data (skipped when the shared samples are absent) --------------------------------
 
 
-@pytest.mark.skipif(not H36M.exists(), reason="shared real data not present")
-def test_reads_real_hmr_npz():
-    data = read_hmr(H36M)
+def test_reads_real_hmr_npz(real_data):
+    data = read_hmr(real_data(H36M))
     assert len(data) == 4 and data.body_model == "smpl"
     assert data.imgname[0].endswith(".jpg") and "S" in data.extras
     # Camera frame (y down): the bodies stand upright, so their up axis points to -y.
@@ -221,15 +230,13 @@ def test_reads_real_hmr_npz():
     assert (ankles > knees).all()  # image y grows downwards
 
 
-@pytest.mark.skipif(not REAL.exists(), reason="shared real data not present")
-def test_mosh_npz_is_not_an_hmr_file():
+def test_mosh_npz_is_not_an_hmr_file(real_data):
     with pytest.raises(ModelFileError, match="no 'imgname'"):
-        read_hmr(REAL / "mmpose_smpl/mosh/test_mosh.npz")
+        read_hmr(real_data("mmpose_smpl/mosh/test_mosh.npz"))
 
 
-@pytest.mark.skipif(not AMASS.exists(), reason="shared real data not present")
-def test_reads_real_amass_upright_and_posescript_layout_over_it(tmp_path):
-    frames = read_amass(AMASS, [0, 300, 600])
+def test_reads_real_amass_upright_and_posescript_layout_over_it(tmp_path, real_data):
+    frames = read_amass(real_data(AMASS), [0, 300, 600])
     assert frames.shape == (3, 24, 3, 3)
     assert (frames[:, 0, 1, 1] > 0.7).all()  # the body's up axis is mostly +y after z-up -> y-up
     index = {
@@ -238,5 +245,5 @@ def test_reads_real_amass_upright_and_posescript_layout_over_it(tmp_path):
     (tmp_path / IDS_FILE).write_text(json.dumps(index))
     (tmp_path / HUMAN_FILE).write_text(json.dumps({"0": "a", "1": "b", "2": "c"}))
     (tmp_path / SPLIT_FILE.format("test")).write_text("[0, 1, 2]")
-    data = read_posescript(tmp_path, amass_root=REAL)
+    data = read_posescript(tmp_path, amass_root=real_data())
     assert torch.allclose(data.poses, frames)

@@ -61,6 +61,7 @@ def bench_run(tmp_path_factory):
     return root, result.output
 
 
+@pytest.mark.slow  # the bench_run fixture takes ~45 s
 def test_bench_quick_writes_every_row_and_column(bench_run):
     root, output = bench_run
     out = root / "out"
@@ -69,6 +70,7 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
     tables = results["benchmarks"]
     assert set(tables) == {
         "text2pose",
+        "text2pose_retrieval_split",  # PoseScript's protocol (too few items for 32-pools)
         "spg",
         "spg_seen",
         "image2pose",
@@ -90,7 +92,7 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
             assert list(row) == table["columns"]
             supported = POSEGPT if method == "posegpt" else BASELINES[method]
             for column, value in row.items():
-                if name in supported:
+                if name.removesuffix("_retrieval_split") in supported:
                     assert value is not None and math.isfinite(value), (name, method, column)
                 else:
                     assert value is None, (name, method, column)
@@ -207,6 +209,7 @@ def test_real_test_sets_load_from_their_own_formats(tmp_path):
     assert len(pairs["train"]) == 3
 
 
+@pytest.mark.slow
 def test_bench_compares_models_on_chosen_tasks(bench_run):
     root, _ = bench_run
     model = str(root / "model")

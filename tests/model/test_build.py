@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import LlavaForConditionalGeneration, PreTrainedTokenizerFast
 
 from posegpt.errors import InvalidInputError
 from posegpt.model import POSE_TOKEN, PRESETS, build_model, get_config
-from posegpt.model.build import llava_config, new_token_ids
+from posegpt.model.build import new_token_ids
 
 
 def _grads(model, make_batch) -> dict[str, torch.Tensor | None]:
     model.zero_grad(set_to_none=True)
-    model(make_batch(model)).loss.backward()
+    out = model(make_batch(model))
+    (out.ce_loss + 0.1 * out.pose_loss).backward()
     return {name: p.grad for name, p in model.named_parameters()}
 
 
@@ -63,27 +62,10 @@ def test_lora_mode_trains_adapters_head_and_new_token_rows(tokenizer, make_batch
     assert model.pose_token_id in changed
 
 
-def _fake_llava_checkpoint(path, corpus) -> None:
-    """A tiny llava-hf style folder: a backbone and a tokenizer without PoseGPT's tokens."""
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    specials = ["<pad>", "<s>", "</s>", "<image>"]
-    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, special_tokens=specials))
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        pad_token="<pad>",
-        bos_token="<s>",
-        eos_token="</s>",
-        extra_special_tokens=["<image>"],
-    )
-    config = llava_config(get_config("tiny"), tokenizer)
-    LlavaForConditionalGeneration(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-
-
-def test_llava_checkpoint_gets_pose_tokens_and_lora(tmp_path, corpus, make_batch):
-    _fake_llava_checkpoint(tmp_path, corpus)
+def test_llava_checkpoint_gets_pose_tokens_and_lora(
+    tmp_path, corpus, make_batch, write_llava_checkpoint
+):
+    write_llava_checkpoint(tmp_path, corpus)
     with pytest.raises(InvalidInputError):
         build_model("llava-1.5")  # needs the checkpoint folder
     model = build_model(get_config("llava-1.5", lora_r=4, lora_alpha=8), llava_path=tmp_path)

@@ -24,6 +24,7 @@ from posegpt.model.tokenizer import (
     extend_tokenizer,
     token_id,
 )
+from posegpt.records import Message
 
 CONVERSATION = [
     {"role": "system", "content": "You answer questions about human pose."},
@@ -99,6 +100,13 @@ def test_labels_cover_only_assistant_turns(tokenizer):
     assert prompt.tolist() == ids[: len(prompt)].tolist()  # the prompt is a prefix of the chat
 
 
+def test_messages_and_mappings_encode_alike(tokenizer):
+    messages = [Message(m["role"], m["content"]) for m in CONVERSATION]
+    ids, labels = encode_conversation(tokenizer, messages, image_seq_length=4)
+    expected = encode_conversation(tokenizer, CONVERSATION, image_seq_length=4)
+    assert torch.equal(ids, expected[0]) and torch.equal(labels, expected[1])
+
+
 @pytest.mark.parametrize("with_image", [True, False])
 def test_image_expansion_and_pose_positions(tokenizer, with_image):
     messages = [dict(m) for m in CONVERSATION]
@@ -132,6 +140,8 @@ def test_image_expansion_and_pose_positions(tokenizer, with_image):
         [{"role": "user", "content": "<image> and <image>"}],
         [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "<image>"}],
         [{"role": "user", "content": "hi"}, {"role": "system", "content": "late"}],
+        [("user", "hi")],
+        [Message("robot", "hi")],
     ],
 )
 def test_bad_conversations_are_rejected(tokenizer, messages):

@@ -103,6 +103,14 @@ def test_configs_that_do_not_fit_are_rejected(saved, field, value, message):
         load_pretrained(saved)
 
 
+def test_old_configs_with_loss_weights_still_load(saved):
+    """Models saved before the loss weights moved to training hold `ce_weight`/`pose_weight`."""
+    config = json.loads((saved / "config.json").read_text())
+    config["config"].update(ce_weight=1.0, pose_weight=10.0)
+    (saved / "config.json").write_text(json.dumps(config))
+    assert load_pretrained(saved).config == get_config("tiny")
+
+
 def test_save_refuses_to_replace_other_folders(tokenizer, tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     with pytest.raises(PoseGPTError):

@@ -9,10 +9,9 @@ import torch
 
 from posegpt.body.rotations import axis_angle_to_rotmat, identity_pose
 from posegpt.errors import InvalidInputError, TooLargeError
-from posegpt.model import build_model, get_config, load_pretrained
+from posegpt.model import DEFAULT_MODEL_DIR, build_model, get_config, load_pretrained
 from posegpt.model.pose_input import MAX_INPUT_POSES, attach_poses, check_input_poses
 from posegpt.model.tokenizer import POSE_INPUT_TOKEN, check_tokenizer
-from posegpt.serve.loading import DEFAULT_MODEL_DIR
 
 DESCRIBE = "Describe this pose."
 ANSWERS = ["The arms are up.", "The knees are bent.", "A kick to the front.", "Leaning left."]

@@ -12,9 +12,9 @@ from PIL import Image
 from posegpt.body.io import load_mesh, load_pose
 from posegpt.body.rotations import axis_angle_to_rotmat
 from posegpt.errors import InvalidInputError, ModelFileError, TooLargeError
+from posegpt.model import DEFAULT_MODEL_DIR, load_chat_model
 from posegpt.records import Message
 from posegpt.serve.engine import ServerBusyError
-from posegpt.serve.loading import DEFAULT_MODEL_DIR, load_chat_model
 from posegpt.serve.store import OutputStore
 
 

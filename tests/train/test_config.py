@@ -28,7 +28,7 @@ def test_paper_recipe():
         True,
     )
     assert (config.learning_rate, config.batch_size, config.grad_accum) == (2e-4, 16, 2)
-    assert (config.weight_decay, model.ce_weight, model.pose_weight) == (0.0, 1.0, 0.1)
+    assert (config.weight_decay, config.ce_weight, config.pose_weight) == (0.0, 1.0, 0.1)
     assert config.mix == {"image2pose": 2.0, "text2pose": 1.0, "instruction": 1.0}
 
 
@@ -91,6 +91,12 @@ def test_epochs_give_steps():
     config = load_config(None, {"steps": None, "epochs": 2.5, "grad_accum": 2})
     assert config.total_steps(batches_per_epoch=10, processes=1) == 13
     assert config.total_steps(batches_per_epoch=10, processes=4) == 4
+
+
+def test_loss_weighs_the_models_two_losses_in_one_place():
+    config = load_config(None, {"ce_weight": 2.0, "pose_weight": 0.5})
+    assert config.loss(1.5, 4.0) == 5.0
+    assert "pose_weight" not in config.model_config().to_dict()  # a training setting only
 
 
 def test_cli_reports_bad_key(tmp_path):

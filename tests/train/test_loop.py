@@ -95,3 +95,19 @@ def test_needs_data_and_backbone(tmp_path, make_config, data):
         train(make_config(tmp_path / "out", steps=1))
     with pytest.raises(InvalidInputError, match="llava-path"):
         train(make_config(tmp_path / "out", steps=1, preset="llava-1.5"), data)
+
+
+@pytest.mark.parametrize("model", [{}, {"mode": "lora", "lora_r": 4}], ids=["scratch", "lora"])
+def test_gradient_checkpointing_trains_the_same_weights(tmp_path, data, make_config, model):
+    """Recomputing activations in the backward pass saves memory, not results."""
+    finals = []
+    for name, checkpointing in (("plain", False), ("recompute", True)):
+        config = make_config(
+            tmp_path / name, steps=3, model=model, gradient_checkpointing=checkpointing
+        )
+        finals.append(
+            load_file(train(config, data, data, progress=False).final_dir / "model.safetensors")
+        )
+    assert finals[0].keys() == finals[1].keys()
+    for key, value in finals[0].items():
+        torch.testing.assert_close(finals[1][key], value, atol=1e-5, rtol=1e-4)

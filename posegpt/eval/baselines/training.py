@@ -1,5 +1,5 @@
-"""The training loop the learned baselines share: minibatch AdamW with a one-cycle schedule,
-keeping the weights of the epoch with the lowest validation loss."""
+"""Training the learned baselines: minibatch regression through the shared best-epoch loop
+(`posegpt.eval.fitting`), keeping the weights of the epoch with the lowest validation loss."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from posegpt.body.rotations import rotmat_to_6d
 from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines.base import Budget
+from posegpt.eval.fitting import Step, fit_best_epoch
 from posegpt.model.pose_head import PoseHead
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -36,34 +36,25 @@ def fit_regressor(
     if len(inputs) != len(targets) or len(inputs) == 0:
         raise InvalidInputError(f"need matching, non-empty inputs and targets for {desc}")
     generator = torch.Generator().manual_seed(budget.seed)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=budget.lr, weight_decay=1e-4)
-    steps = budget.epochs * math.ceil(len(inputs) / budget.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, budget.lr, total_steps=steps)
-    best, best_state, history = math.inf, None, []
-    bar = tqdm(range(budget.epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
-    for epoch in bar:
-        net.train()
+
+    def run_epoch(step: Step) -> float:
         order = torch.randperm(len(inputs), generator=generator)
         total = 0.0
         for start in range(0, len(order), budget.batch_size):
             rows = order[start : start + budget.batch_size]
             loss = loss_fn(net(inputs[rows]), targets[rows])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
+            step(loss)
             total += loss.item() * len(rows)
-        record = {"epoch": epoch + 1, "loss": total / len(inputs)}
-        if val is not None and len(val[0]):
-            record["val_loss"] = evaluate_loss(net, *val, loss_fn)
-            if record["val_loss"] < best:
-                best = record["val_loss"]
-                best_state = {k: v.clone() for k, v in net.state_dict().items()}
-        history.append(record)
-        bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    return history
+        return total / len(inputs)
+
+    def validate() -> dict[str, float]:
+        return {"val_loss": evaluate_loss(net, *val, loss_fn)}
+
+    steps = math.ceil(len(inputs) / budget.batch_size)
+    checked = validate if val is not None and len(val[0]) else None
+    return fit_best_epoch(
+        net, run_epoch, budget.epochs, steps, budget.lr, checked, desc=desc, progress=progress
+    )
 
 
 @torch.no_grad()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from posegpt.body.rotations import check_rotmat
-from posegpt.serve.loading import DEFAULT_MODEL_DIR, load_chat_model
+from posegpt.model import DEFAULT_MODEL_DIR, load_chat_model
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,45 @@
+"""Opening pictures, bounded: the one image loader of every layer (datasets, model, server).
+
+Pictures over `MAX_PIXELS` are refused from their header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+from PIL import Image, UnidentifiedImageError
+
+from posegpt.errors import InvalidInputError, TooLargeError
+
+#: Largest picture accepted (width x height).
+MAX_PIXELS = 50_000_000
+
+ImageInput = Image.Image | str | os.PathLike | bytes
+
+
+def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open a picture from a PIL image, a file path or encoded bytes, as RGB.
+
+    Pictures over `max_pixels` raise TooLargeError from their header, before decoding; unreadable
+    ones raise InvalidInputError.
+    """
+    if isinstance(source, Image.Image):
+        image = source
+    else:
+        try:
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        except Image.DecompressionBombError as err:
+            raise TooLargeError(f"the image is too large: {err}") from err
+        except UnidentifiedImageError as err:
+            raise InvalidInputError(f"not a readable image: {err}") from err
+        except OSError as err:
+            raise InvalidInputError(f"cannot open the image: {err}") from err
+    if image.width * image.height > max_pixels:
+        raise TooLargeError(
+            f"the image is {image.width}x{image.height}; at most {max_pixels:,} pixels are accepted"
+        )
+    try:
+        return image.convert("RGB")
+    except OSError as err:
+        raise InvalidInputError(f"cannot decode the image: {err}") from err
