@@ -143,7 +143,8 @@ def test_a_tiny_model_learns_to_read_poses_in_a_follow_up(tokenizer):
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
     model.train()
     for _ in range(200):
-        loss = model(batch).loss
+        out = model(batch)
+        loss = out.ce_loss + 0.1 * out.pose_loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
