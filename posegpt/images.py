@@ -1,6 +1,8 @@
 """Opening pictures, bounded: the one image loader of every layer (datasets, model, server).
 
-Pictures over `MAX_PIXELS` are refused from their header, before any pixel is decoded.
+Pictures over `MAX_PIXELS`, or more elongated than MAX_ASPECT_RATIO, are refused from their
+header, before any pixel is decoded. The EXIF orientation of photos is applied, so a phone
+photo arrives upright.
 """
 
 from __future__ import annotations
@@ -8,12 +10,14 @@ from __future__ import annotations
 import io
 import os
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from posegpt.errors import InvalidInputError, TooLargeError
 
 #: Largest picture accepted (width x height).
 MAX_PIXELS = 50_000_000
+#: Most elongated picture accepted (long side / short side).
+MAX_ASPECT_RATIO = 20
 
 ImageInput = Image.Image | str | os.PathLike | bytes
 
@@ -21,8 +25,9 @@ ImageInput = Image.Image | str | os.PathLike | bytes
 def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open a picture from a PIL image, a file path or encoded bytes, as RGB.
 
-    Pictures over `max_pixels` raise TooLargeError from their header, before decoding; unreadable
-    ones raise InvalidInputError.
+    Pictures over `max_pixels` raise TooLargeError and ones more elongated than MAX_ASPECT_RATIO
+    InvalidInputError, from their header, before decoding; unreadable ones raise
+    InvalidInputError. The EXIF orientation tag is applied.
     """
     if isinstance(source, Image.Image):
         image = source
@@ -39,7 +44,11 @@ def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise TooLargeError(
             f"the image is {image.width}x{image.height}; at most {max_pixels:,} pixels are accepted"
         )
+    if max(image.size) > MAX_ASPECT_RATIO * max(min(image.size), 1):
+        raise InvalidInputError(
+            f"the image is {image.width}x{image.height}; at most {MAX_ASPECT_RATIO}:1 is accepted"
+        )
     try:
-        return image.convert("RGB")
-    except OSError as err:
+        return ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, SyntaxError, ValueError) as err:
         raise InvalidInputError(f"cannot decode the image: {err}") from err

@@ -40,3 +40,25 @@ def test_huge_images_are_refused_before_decoding():
     huge = _png(Image.new("1", (side, side)))  # 1-bit: small to build, huge once decoded
     with pytest.raises(InvalidInputError, match="at most"):
         load_image(huge)
+
+
+def test_exif_orientation_is_applied():
+    """A phone photo stored sideways with EXIF orientation 6 (turn 90 degrees clockwise to view)
+    arrives upright: a 40x20 stored picture whose left half is red becomes 20x40, red on top."""
+    stored = Image.new("RGB", (40, 20), (0, 0, 255))
+    stored.paste((255, 0, 0), (0, 0, 20, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format="JPEG", exif=exif, quality=95)
+    upright = load_image(buffer.getvalue())
+    assert upright.size == (20, 40)
+    top, bottom = upright.getpixel((10, 5)), upright.getpixel((10, 35))
+    assert top[0] > 200 > top[2] and bottom[2] > 200 > bottom[0]
+
+
+def test_elongated_image_is_refused_before_decoding():
+    """A small 100000x100 PNG (10 M pixels, under the pixel limit) is refused, not padded to a
+    100000^2 square."""
+    with pytest.raises(InvalidInputError, match="20:1"):
+        load_image(_png(Image.new("1", (100_000, 100))), max_pixels=16_000_000)

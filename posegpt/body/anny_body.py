@@ -8,12 +8,23 @@ rotation drives the four finger bases. Shape is anny's six phenotype values in [
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
 from posegpt.body.base import BodyModel, BodyOutput
 from posegpt.body.skeleton import JOINT_NAMES
+
+logger = logging.getLogger("posegpt.body")
+
+#: Size of anny's one-time cache (`~/.cache/anny`, or ANNY_CACHE_DIR), measured with anny 0.6.
+CACHE_MB = 1000
 
 PHENOTYPES: tuple[str, ...] = ("gender", "age", "muscle", "weight", "height", "proportions")
 
@@ -51,17 +62,63 @@ def smpl_to_soma_bones() -> list[tuple[str, ...]]:
 
 
 def _build_anny():
-    import anny
-
+    anny = _import_anny()
     cache = anny.paths.get_anny_cache_path()
-    if not any(cache.rglob("build_compact_model_data_*.safetensors")):
-        print(
-            f"posegpt: building the anny body-model cache in {cache} "
-            "(one time only, about 1-2 minutes)...",
-            file=sys.stderr,
-            flush=True,
-        )
-    return anny, anny.Anny(rig="soma").to(torch.float32)
+    if any(cache.rglob("build_compact_model_data_*.safetensors")):
+        return anny, anny.Anny(rig="soma").to(torch.float32)
+    print(
+        f"posegpt: building the anny body-model cache in {cache} (one time only, about 1-2 "
+        f"minutes, about {CACHE_MB} MB)...",
+        file=sys.stderr,
+        flush=True,
+    )
+    started = time.monotonic()
+    model = anny.Anny(rig="soma").to(torch.float32)
+    size = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 1e6
+    print(
+        f"posegpt: body-model cache built in {time.monotonic() - started:.0f} s ({size:.0f} MB)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return anny, model
+
+
+def _import_anny():
+    """Import anny with warp quiet: its greeting (stdout) and its "CUDA driver not available"
+    warning (stderr, written by C code) go to the `posegpt.body` debug log, so stdout holds
+    only what posegpt prints (answers, JSON). Warp warnings and errors still show."""
+    import warp
+
+    warp.config.log_level = warp.LOG_WARNING
+    with _stderr_to_log():
+        import anny
+        import anny.skinning.warp_skinning  # noqa: F401  (runs warp's init)
+    return anny
+
+
+@contextmanager
+def _stderr_to_log() -> Iterator[None]:
+    """Send what is written to file descriptor 2 meanwhile to the debug log (to stderr again if
+    an error interrupts)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    failed = False
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace").strip()
+            if text and failed:
+                print(text, file=sys.stderr)
+            elif text:
+                logger.debug("%s", text)
 
 
 class AnnyBody(BodyModel):

@@ -16,6 +16,14 @@ from posegpt.errors import InvalidInputError
 
 ArrayLike = torch.Tensor | np.ndarray
 
+#: The frame of the root rotation (rotmat[0], axis-angle pose[0:3]) of every pose posegpt
+#: answers with, writes in pose files and learns from, for words and photos alike: y up, the
+#: person facing +z (toward the viewer; for a photo, toward the camera), their left side at +x
+#: (SMPL's rest frame). For a photo, x is the picture's right and y its up: the camera frame of
+#: HMR/SPIN data (x right, y down, z forward) turned a half turn about x (`camera_to_y_up`,
+#: applied where image data is read). Any renderer shows such a pose upright, as the camera saw it.
+POSE_FRAME = "y_up"
+
 #: Largest deviation from orthonormality accepted for a rotation matrix.
 ROTATION_TOLERANCE = 1e-3
 
@@ -94,8 +102,8 @@ def flip_pose(rotmat: torch.Tensor) -> torch.Tensor:
 
 def camera_to_y_up(rotmat: torch.Tensor) -> torch.Tensor:
     """Poses (..., 24, 3, 3) whose root is in the OpenCV camera frame (x right, y down, z forward,
-    as HMR/SPIN data and image answers) -> the same poses in a y-up frame facing the viewer, for
-    display: a half turn of the root about x."""
+    as HMR/SPIN data) -> the same poses in POSE_FRAME (y up, facing the camera): a half turn of
+    the root about x. Its own inverse, so it also turns POSE_FRAME poses into the camera frame."""
     half_turn = torch.diag(rotmat.new_tensor([1.0, -1.0, -1.0]))
     out = rotmat.clone()
     out[..., 0, :, :] = half_turn @ rotmat[..., 0, :, :]

@@ -12,16 +12,15 @@ from __future__ import annotations
 import fnmatch
 import os
 import pickle
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse
 
+from posegpt.body.npz import read_npz
 from posegpt.body.skeleton import NUM_JOINTS, PARENTS
-from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.errors import InvalidInputError, ModelFileError, TooLargeError
 from posegpt.files import atomic_path
 
 try:  # numpy >= 2
@@ -128,17 +127,9 @@ def convert_smpl_to_npz(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
 
 def _read_npz(path: Path) -> dict[str, Any]:
     try:
-        with zipfile.ZipFile(path) as archive:
-            size = sum(info.file_size for info in archive.infolist())
-    except (OSError, zipfile.BadZipFile) as err:
-        raise ModelFileError(f"cannot read SMPL model {path}: not an .npz archive ({err})") from err
-    if size > MAX_FILE_BYTES:
-        raise ModelFileError(f"{path} unpacks to more than {MAX_FILE_BYTES} bytes")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in SMPL_KEYS if key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise ModelFileError(f"cannot read SMPL model {path}: {err}") from err
+        return read_npz(path, SMPL_KEYS, MAX_FILE_BYTES, "SMPL model", numeric=False)
+    except TooLargeError as err:
+        raise ModelFileError(str(err)) from err
 
 
 def load_restricted_pickle(path: str | os.PathLike, what: str = "pickle") -> Any:

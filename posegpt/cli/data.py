@@ -180,7 +180,6 @@ def contact_sheet(dataset, conversations: list, size: int = 128) -> np.ndarray:
     from PIL import Image, ImageDraw
 
     from posegpt.body import load_body_model
-    from posegpt.body.rotations import camera_to_y_up
     from posegpt.render.views import render_pose_views
 
     body = load_body_model()
@@ -194,9 +193,7 @@ def contact_sheet(dataset, conversations: list, size: int = 128) -> np.ndarray:
         ImageDraw.Draw(panel).text((3, 2), conversation.task, fill=(200, 0, 0))
         pose = np.full((size, 2 * size, 3), 255, dtype=np.uint8)
         if conversation.poses:
-            rotmat = conversation.poses[0]
-            if conversation.task in ("image2pose", "rpe"):
-                rotmat = camera_to_y_up(rotmat)
+            rotmat = conversation.poses[0]  # POSE_FRAME for every task
             with torch.no_grad():
                 vertices = body(rotmat[None]).vertices[0]
             pose = render_pose_views(vertices, body.faces, size=size)

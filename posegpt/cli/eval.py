@@ -74,7 +74,12 @@ def retrieval_command(
 
 
 def bench_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder (posegpt data synth)."),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Dataset folder (posegpt data synth; default: a small synthetic set, built once "
+        "and cached in ~/.cache/posegpt).",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json/.md and PNG."),
     model: list[str] = typer.Option(
         [],
@@ -84,7 +89,7 @@ def bench_command(
     tasks: str | None = typer.Option(
         None,
         "--tasks",
-        help="Comma-separated subset of text2pose,spg,image2pose,rpe,retention,speed,"
+        help="Comma-separated subset of text2pose,spg,image2pose,rpe,retention,speed,everyday,"
         "pose2text,pose_edit,followup,pose_diff "
         "(default: all).",
     ),
@@ -122,6 +127,10 @@ def bench_command(
     from posegpt.eval.bench import BenchConfig, run_bench
     from posegpt.eval.report import write_report
 
+    if data is None:
+        from posegpt.eval.cached_data import cached_bench_data
+
+        data = cached_bench_data(seed, progress=not quiet)
     cfg = BenchConfig(
         data=data,
         out=out,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import tempfile
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,12 +21,14 @@ if TYPE_CHECKING:
 
     from posegpt.serve.engine import ChatEngine, EngineReply, Session
 
+#: Models under this many parameters answer fastest on one CPU thread: each operation is too small
+#: to share out (the default model's reply: 1.1 s on 2 threads of a busy 2-core machine, 0.03 s on
+#: one). OMP_NUM_THREADS overrides.
+ONE_THREAD_BELOW = 100_000_000
 HELP = (
     "commands: /image PATH (photo for the next message), /pose FILE[:FRAME] (a pose for the next "
     "message), /reset, /save [FILE], /help, /quit"
 )
-#: Most connections `serve` holds open at once; more get 503 from the HTTP server itself.
-MAX_CONNECTIONS = 64
 
 MODEL = typer.Option(
     None, "--model", envvar="POSEGPT_MODEL", help="Model folder (default: the packaged model)."
@@ -58,11 +65,14 @@ def chat_command(
     from posegpt.files import atomic_write_text
 
     poses = [_read_pose(spec) for spec in pose]
+    if prompt is None:
+        with spinner("posegpt: loading the model"):
+            engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
+            engine.warm_up()
+        _interactive(engine, engine.new_session(folder=out), image, poses)
+        return
     engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
     session = engine.new_session(folder=out)
-    if prompt is None:
-        _interactive(engine, session, image, poses)
-        return
     reply = engine.reply(session, prompt, image, poses=poses or None)
     answer = reply.to_json(lambda path: path.name)
     atomic_write_text(out / "answer.json", json.dumps(answer, indent=2) + "\n")
@@ -90,19 +100,14 @@ def serve_command(
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
 
+    from posegpt.serve.server import server_config
+    from posegpt.serve.store import temporary_root
     from posegpt.serve.web import create_app
 
-    with tempfile.TemporaryDirectory(prefix="posegpt-serve-") as tmp:
-        folder = Path(tmp) if out is None else out
+    with temporary_root() if out is None else nullcontext(out) as folder:
         engine = _engine(model, body_model, folder, max_new_tokens, temperature, seed, max_pending)
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
-        uvicorn.run(
-            create_app(engine),
-            host=host,
-            port=port,
-            limit_concurrency=MAX_CONNECTIONS,
-            timeout_keep_alive=5,
-        )
+        uvicorn.Server(server_config(create_app(engine), host, port)).run()
 
 
 def _engine(
@@ -115,11 +120,10 @@ def _engine(
     max_pending: int = 1,
 ) -> ChatEngine:
     from posegpt.body import load_body_model
-    from posegpt.model import load_chat_model
     from posegpt.serve.engine import ChatEngine
 
     return ChatEngine(
-        load_chat_model(model),
+        _load_model(model),
         load_body_model(body_model),
         out,
         max_new_tokens=max_new_tokens,
@@ -127,6 +131,49 @@ def _engine(
         temperature=temperature,
         max_pending=max_pending,
     )
+
+
+def _load_model(path: str | None):
+    """The chat model, with torch on one CPU thread when the model is under ONE_THREAD_BELOW
+    parameters (unless OMP_NUM_THREADS chooses)."""
+    import torch
+
+    from posegpt.model import load_chat_model
+
+    if "OMP_NUM_THREADS" in os.environ:
+        return load_chat_model(path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    model = load_chat_model(path)
+    if sum(p.numel() for p in model.parameters()) >= ONE_THREAD_BELOW:
+        torch.set_num_threads(threads)
+    return model
+
+
+@contextmanager
+def spinner(message: str) -> Iterator[None]:
+    """Show `message` with a spinner on stderr while the block runs (a plain line when stderr
+    is not a terminal)."""
+    if not sys.stderr.isatty():
+        print(f"{message}...", file=sys.stderr, flush=True)
+        yield
+        return
+    done = threading.Event()
+
+    def spin() -> None:
+        for frame in itertools.cycle("|/-\\"):
+            print(f"\r{message} {frame}", end="", file=sys.stderr, flush=True)
+            if done.wait(0.1):
+                break
+        print(f"\r{message} done", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _read_pose(spec: str) -> torch.Tensor:

@@ -18,7 +18,9 @@ A dataset folder (what `posegpt data synth` writes; real data in the same layout
 Missing parts just give no items. text2pose and image2pose conversations are worded when an
 item is read, from a random stream keyed by (seed, epoch, task, item): the same item reads the
 same within an epoch, differently across epochs (`set_epoch`). In val/test, text->pose uses each
-pose's first text (PoseScript's human-written one).
+pose's first text (PoseScript's human-written one). Every pose target is in
+`posegpt.body.rotations.POSE_FRAME`: image2pose/RPE roots are turned from the HMR files' camera
+frame as they are read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import roma
 import torch
 from PIL import Image
 
+from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.conversations import (
     image2pose_conversation,
     rpe_conversation,
@@ -215,14 +218,18 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def _image2pose(self, row: int, rng: np.random.Generator, split: str) -> Conversation:
         image, meta = self._crop(row)
-        return image2pose_conversation(image, self.hmr.pose[row], rng, split, self.seed, meta)
+        return image2pose_conversation(image, self._pose(row), rng, split, self.seed, meta)
+
+    def _pose(self, row: int) -> torch.Tensor:
+        """The pose of HMR row `row` in POSE_FRAME (HMR files hold the camera frame)."""
+        return camera_to_y_up(self.hmr.pose[row])
 
     def _rpe(self, item: tuple[int, str], rng: np.random.Generator, split: str) -> Conversation:
         row, kind = item
         meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
         target = str(self.hmr.extras[kind][row])
         image = self._image_path(self.hmr.imgname[row])
-        return rpe_conversation(image, target, self.hmr.pose[row], rng, split, self.seed, meta)
+        return rpe_conversation(image, target, self._pose(row), rng, split, self.seed, meta)
 
     # -- access -------------------------------------------------------------------------------
 

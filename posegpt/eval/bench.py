@@ -28,6 +28,11 @@ Protocol:
   joints (as the RPE-Refined script), per description kind.
 - retention (methods that chat): accuracy on held-out non-pose questions and the `<POSE>`
   emission rate (exactly one pose per pose request, none otherwise); `posegpt.eval.retention`.
+- everyday (`posegpt.eval.everyday`): held-out requests worded as people write them (single
+  and multi-pose requests, questions wanting no pose), each asked in a fresh conversation and
+  scored by the number of poses and geometric predicates on each pose; text/pose agreement
+  compares the family a reply's words name with the family classifier's. Baselines answer
+  every text with one pose. `max_items` applies per category, taking each form in turn.
 - speed: ms per pose one request at a time, poses/s in one batched call (posegpt answers one
   request at a time, so its "batch" is sequential).
 - pose2text, pose_edit, followup, pose_diff (tasks that read poses, with their own baselines):
@@ -61,6 +66,9 @@ from posegpt.eval.bench_data import (
     load_real_posescript,
 )
 from posegpt.eval.chat_method import PoseGPTMethod
+from posegpt.eval.everyday.items import EverydayItem, load_everyday, subset
+from posegpt.eval.everyday.score import COLUMNS as EVERYDAY_COLUMNS
+from posegpt.eval.everyday.score import ask_all, score_everyday
 from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import SMPL22, SMPL24, JointSet, load_joint_regressor
@@ -111,9 +119,19 @@ TITLES = {
     "rpe": "RPE: whole picture + description of one person",
     "retention": "conversation retention (non-pose questions) and <POSE> emission",
     "speed": "speed on this machine",
+    "everyday": "everyday requests (held-out wordings): pass %, pose counts, text/pose agreement",
 }
 #: What `--tasks` may choose ("spg" runs both SPG test splits).
-BENCH_TASKS = ("text2pose", "spg", "image2pose", "rpe", "retention", "speed", *POSE_INPUT_TASKS)
+BENCH_TASKS = (
+    "text2pose",
+    "spg",
+    "image2pose",
+    "rpe",
+    "retention",
+    "speed",
+    "everyday",
+    *POSE_INPUT_TASKS,
+)
 GROUND_TRUTH = "ground truth (retrieval evaluator)"
 GROUND_TRUTH_FAMILY = "ground truth (family classifier)"
 RETRIEVAL_DIR = "retrieval"
@@ -192,7 +210,8 @@ def run_bench(cfg: BenchConfig) -> dict:
     with _timed(stages, "retrieval evaluator"):
         evaluator = _evaluator(cfg, data.retrieval_pairs, embedder, mode.retrieval_epochs, "")
     tasks = set(cfg.tasks)
-    scored = tasks & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
+    posed = tasks | ({"text2pose"} if "everyday" in tasks else set())
+    scored = posed & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
     if not tasks - set(POSE_INPUT_TASKS):  # their baselines are their own
         scored = set()
     baselines = [b for b in make_baselines(body, embedder, mode.budget) if scored & set(b.tasks)]
@@ -217,6 +236,9 @@ def run_bench(cfg: BenchConfig) -> dict:
     if chatters and data.instructions and "retention" in tasks:
         with _timed(stages, "retention"):
             bench.retention(chatters, data)
+    if "everyday" in tasks:
+        with _timed(stages, "everyday"):
+            bench.everyday(load_everyday(), mode.max_items)
     if "speed" in tasks:
         with _timed(stages, "speed"):
             bench.speed(data.text2pose, data.crops)
@@ -426,6 +448,16 @@ class _Runner:
             )
             table.setdefault("details", {})[method.name] = scores
 
+    def everyday(self, items: list[EverydayItem], max_items: int | None) -> None:
+        items = subset(items, max_items)
+        table = self._table("everyday", list(EVERYDAY_COLUMNS), len(items))
+        classify = self.families.predict if self.families is not None else None
+        for method in self._methods("text2pose"):
+            answers = ask_all(method, items, self.cfg.progress)
+            metrics, details = score_everyday(items, answers, self.body, classify)
+            table["rows"][method.name].update(metrics)
+            table.setdefault("details", {})[method.name] = details
+
     def speed(self, text: TextSet | None, crops: ImageSet | None) -> None:
         table = self._table("speed", ["ms_per_pose", "poses_per_s", "batch"], 0)
         for method in tqdm(
@@ -444,7 +476,6 @@ def _sample(items: TextSet | ImageSet) -> dict:
         labels = (items.descriptions or items.prompts or [""] * len(items))[:FIGURE_ITEMS]
     return {
         "labels": list(labels),
-        "camera_frame": isinstance(items, ImageSet),
         "gt": items.poses[:FIGURE_ITEMS].tolist(),
         "pred": {},
     }

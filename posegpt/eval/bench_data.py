@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.dataset import DESCRIPTION_PREFIX, IMAGE2POSE_DIR, PoseDataset, face_forward
 from posegpt.data.formats import HmrData, read_hmr
 from posegpt.data.images import crop_square, open_image
@@ -285,6 +286,6 @@ def load_real_hmr(
         return lambda: crop_square(open_image(image_root / name), hmr.box(row))
 
     prompts = [image2pose_question(stream(seed, f"real/hmr/{i}"), "test", seed) for i in rows]
-    return ImageSet(
-        LazyImages([loader(r) for r in rows]), hmr.pose[rows], prompts, crop_keypoints(hmr, rows)
-    )
+    poses = camera_to_y_up(hmr.pose[rows])  # HMR's camera frame -> POSE_FRAME
+    images = LazyImages([loader(r) for r in rows])
+    return ImageSet(images, poses, prompts, crop_keypoints(hmr, rows))

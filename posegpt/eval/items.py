@@ -1,8 +1,9 @@
 """What the benchmarks feed the methods: text-pose and image-pose item sets, and training data.
 
-Poses are (N, 24, 3, 3) rotation matrices. Text sets are in the body's own frame turned to face
-+z (`posegpt.data.dataset.face_forward`); image sets have the root in the camera frame (HMR: x
-right, y down, z forward). Images are loaded lazily, one at a time, from the dataset.
+Poses are (N, 24, 3, 3) rotation matrices in `posegpt.body.rotations.POSE_FRAME`. Text sets are
+turned to face +z (`posegpt.data.dataset.face_forward`); image sets face as the camera saw them
+(HMR's camera-frame roots turned y-up as they are read). Images are loaded lazily, one at a
+time, from the dataset.
 """
 
 from __future__ import annotations

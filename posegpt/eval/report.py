@@ -14,7 +14,6 @@ import torch
 from PIL import Image, ImageDraw
 
 from posegpt.body.base import BodyModel
-from posegpt.body.rotations import camera_to_y_up
 from posegpt.files import atomic_write_text
 from posegpt.records import IMAGE_TOKEN
 from posegpt.render.views import PALETTE, render_pose_views, save_png
@@ -56,6 +55,16 @@ LABELS = {
     "ms_per_pose": "ms / pose (one at a time)",
     "poses_per_s": "poses / s (batched)",
     "batch": "batch",
+    "pass": "pass %",
+    "pass_request": "pass % (one pose)",
+    "pass_multi": "pass % (several poses)",
+    "pass_other": "pass % (no pose wanted)",
+    "one_pose": "exactly one pose %",
+    "no_pose": "no pose when none wanted %",
+    "multi_count": "right count, several poses %",
+    "two_pose": "two poses when two asked %",
+    "agreement": "text/pose agree %",
+    "named": "words name a family %",
     "bleu4": "BLEU-4",
     "rougeL": "ROUGE-L",
     "meteor": "METEOR",
@@ -79,6 +88,8 @@ SUMMARY = (
     ("rpe", "family_acc"),
     ("retention", "accuracy"),
     ("retention", "emission"),
+    ("everyday", "pass"),
+    ("everyday", "agreement"),
     ("speed", "ms_per_pose"),
     ("pose2text", "R@1"),
     ("pose_edit", "pa_mpjpe"),
@@ -204,10 +215,7 @@ def figure(results: dict, body: BodyModel) -> np.ndarray:
             poses += [
                 (m, sample["pred"][m][item]) for m in results["methods"] if m in sample["pred"]
             ]
-            panels = [
-                _panel(title, pose, sample["camera_frame"], body, i == 0)
-                for i, (title, pose) in enumerate(poses)
-            ]
+            panels = [_panel(title, pose, body, i == 0) for i, (title, pose) in enumerate(poses)]
             strip = np.concatenate(panels, axis=1)
             caption = Image.new("RGB", (strip.shape[1], LABEL_HEIGHT), (255, 255, 255))
             words = " ".join(text.replace(IMAGE_TOKEN, " ").split())
@@ -223,10 +231,8 @@ def figure(results: dict, body: BodyModel) -> np.ndarray:
 
 
 @torch.no_grad()
-def _panel(title: str, pose: list, camera_frame: bool, body: BodyModel, truth: bool) -> np.ndarray:
-    rotmat = torch.tensor(pose, dtype=torch.float32)
-    if camera_frame:
-        rotmat = camera_to_y_up(rotmat)
+def _panel(title: str, pose: list, body: BodyModel, truth: bool) -> np.ndarray:
+    rotmat = torch.tensor(pose, dtype=torch.float32)  # POSE_FRAME for every task
     vertices = body(rotmat[None]).vertices[0]
     color = PALETTE[1] if truth else PALETTE[0]
     image = Image.fromarray(render_pose_views(vertices, body.faces, PANEL, ("front",), color))

@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import (
     AutoImageProcessor,
     AutoTokenizer,
@@ -30,7 +30,7 @@ from transformers import (
 
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model.config import LORA_TARGET_MODULES, PoseGPTConfig, get_config
-from posegpt.model.network import PoseGPT
+from posegpt.model.network import PoseGPT, is_lora
 from posegpt.model.tokenizer import (
     ADDED_TOKENS,
     EOS_TOKEN,
@@ -38,6 +38,9 @@ from posegpt.model.tokenizer import (
     extend_tokenizer,
     token_id,
 )
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 #: What a folder holding an image processor has (transformers' name).
 IMAGE_PROCESSOR_FILE = "preprocessor_config.json"
@@ -170,6 +173,8 @@ def prepare_backbone(
         llava.model.vision_tower.requires_grad_(False)
     if not lora:
         return llava
+    from peft import LoraConfig, get_peft_model
+
     ids = new_token_ids(tokenizer)
     adapters = LoraConfig(
         r=cfg.lora_r,
@@ -183,7 +188,7 @@ def prepare_backbone(
 
 def merge_lora(model: PoseGPT) -> PoseGPT:
     """Fold the LoRA adapters (and trained token rows) into the backbone, in place, for export."""
-    if isinstance(model.llava, PeftModel):
+    if is_lora(model.llava):
         model.llava = model.llava.merge_and_unload()
     return model
 

@@ -15,9 +15,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
 from accelerate import init_empty_weights
 from huggingface_hub.errors import StrictDataclassError
-from peft import PeftModel
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import LlavaConfig, LlavaForConditionalGeneration
@@ -26,7 +26,7 @@ from posegpt.errors import ModelFileError, PoseGPTError
 from posegpt.files import replace_dir
 from posegpt.model.build import check_compatible, load_image_processor, prepare_backbone
 from posegpt.model.config import PoseGPTConfig
-from posegpt.model.network import PoseGPT
+from posegpt.model.network import PoseGPT, is_lora
 from posegpt.model.tokenizer import load_tokenizer
 
 FORMAT = "posegpt"
@@ -54,7 +54,7 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
             "version": VERSION,
             "config": model.config.to_dict(),
             "backbone": model.backbone.config.to_dict(),
-            "lora": isinstance(model.llava, PeftModel),
+            "lora": is_lora(model.llava),
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         model.tokenizer.save_pretrained(tmp / TOKENIZER)
@@ -87,6 +87,12 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         state = load_file(path / WEIGHTS)
     except (OSError, SafetensorError) as err:
         raise ModelFileError(f"cannot read {path / WEIGHTS}: {err}") from err
+    broken = [name for name, tensor in state.items() if not torch.isfinite(tensor).all()]
+    if broken:
+        raise ModelFileError(
+            f"{path / WEIGHTS} holds NaN or infinite weights in {len(broken)} tensor(s), e.g. "
+            f"{broken[0]}: the run that wrote it diverged or the file is damaged"
+        )
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as err:

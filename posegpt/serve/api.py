@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.model.pose_input import MAX_INPUT_POSES
 from posegpt.records import Message
-from posegpt.serve.engine import ChatEngine, ServerBusyError
+from posegpt.serve.engine import MAX_SEED, ChatEngine, ServerBusyError
+
+logger = logging.getLogger("posegpt.serve")
 
 #: Largest request body accepted (a base64 photo of about 12 MB).
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -58,8 +62,12 @@ class ChatRequest(_Strict):
         None, description="A picture for the last message: base64, or a data: URL."
     )
     max_new_tokens: int | None = Field(None, ge=1, description="Reply length limit (tokens).")
-    temperature: float | None = Field(None, ge=0, le=2, description="0 decodes greedily.")
-    seed: int | None = Field(None, ge=0, description="Seed for sampling (temperature > 0).")
+    temperature: float | None = Field(
+        None, ge=0, le=2, allow_inf_nan=False, description="0 decodes greedily."
+    )
+    seed: int | None = Field(
+        None, ge=0, le=MAX_SEED, description="Seed for sampling (temperature > 0)."
+    )
 
 
 class PoseOut(BaseModel):
@@ -92,6 +100,7 @@ def create_api(engine: ChatEngine) -> FastAPI:
         max_body_size=MAX_BODY_BYTES,
     )
     app.add_exception_handler(PoseGPTError, _error_response)
+    app.add_exception_handler(RequestValidationError, _validation_response)
     errors = {code: {"model": Error} for code in (400, 413, 422, 503)}
 
     @app.post("/v1/chat", response_model=ChatResponse, responses=errors)
@@ -150,10 +159,24 @@ def _decode_base64(data: str) -> bytes:
         raise InvalidInputError(f"image is not valid base64: {err}") from err
 
 
+def _validation_response(request: Request, err: RequestValidationError) -> JSONResponse:
+    """422 naming each bad field and why, without echoing the input (which may be NaN or hold
+    text that cannot be encoded)."""
+    problems = [
+        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
+        for e in err.errors()
+    ]
+    return JSONResponse({"detail": "; ".join(problems) or "invalid request"}, status_code=422)
+
+
 def _error_response(request: Request, err: Exception) -> JSONResponse:
     if isinstance(err, ServerBusyError):
         return JSONResponse({"detail": str(err)}, status_code=503, headers={"Retry-After": "1"})
+    if not isinstance(err, InvalidInputError):  # a model or file problem on the server's side
+        logger.error("reply failed: %s", err)  # the details (paths) stay in the server's log
+        return JSONResponse(
+            {"detail": "the server could not complete the reply; see the server's log"},
+            status_code=500,
+        )
     status = 413 if isinstance(err, TooLargeError) else 400
-    if not isinstance(err, InvalidInputError):
-        status = 500  # a model or file problem on the server's side
     return JSONResponse({"detail": str(err)}, status_code=status)

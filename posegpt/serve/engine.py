@@ -22,7 +22,7 @@ from PIL import Image
 
 from posegpt.body.base import BodyModel
 from posegpt.body.io import save_mesh, save_pose
-from posegpt.body.rotations import camera_to_y_up, rotmat_to_axis_angle
+from posegpt.body.rotations import identity_pose, rotmat_to_axis_angle
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.images import load_image
 from posegpt.model import PoseGPT
@@ -33,6 +33,8 @@ from posegpt.serve.store import OutputStore
 
 #: Largest picture accepted, in pixels (checked from the header, before decoding).
 MAX_IMAGE_PIXELS = 16_000_000
+#: Largest sampling seed (a turn number is added to it; torch takes seeds below 2**64).
+MAX_SEED = 2**63 - 1
 #: Most poses per reply that get files (every pose still gets its rotations).
 MAX_POSE_FILES = 4
 #: Colour of the exported meshes: the renderer's first body colour, as RGBA bytes.
@@ -86,6 +88,7 @@ class Session:
     image: torch.Tensor | None = None  # pixel values of the current image
     image_turn: int | None = None  # index in `history` of the user message that brought it
     poses_written: int = 0  # pose files are numbered on across resets, never overwritten
+    in_store: bool = False  # a folder of the output store, claimed when first written to
 
     def reset(self) -> None:
         """Forget the conversation and the image (files already written stay)."""
@@ -118,10 +121,11 @@ class ChatEngine:
         self.model = model.eval()
         self.body = body.eval()
         self.store = OutputStore(out_dir, max_sessions)
+        self.store.check_writable()
         self.max_turns = max_turns
         self.max_prompt_chars = max_prompt_chars
         self.max_new_tokens = max_new_tokens
-        self.seed = seed
+        self.seed = _check_seed(seed)
         self.temperature = _check_temperature(temperature)
         self.max_pending = max_pending
         self.wait_timeout = wait_timeout
@@ -129,6 +133,14 @@ class ChatEngine:
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
+
+    def warm_up(self) -> None:
+        """Load what is otherwise loaded by the first reply (the text encoder, generation and
+        skinning code): one short reply to "hello" that writes nothing."""
+        with self._model(), torch.no_grad():
+            answer = self.model.chat([{"role": "user", "content": "hello"}], max_new_tokens=1)
+            self.body(identity_pose(1))
+        del answer
 
     @property
     def pending(self) -> int:
@@ -146,7 +158,7 @@ class ChatEngine:
             poses = check_input_poses(message.poses, f"message {i} poses")
             messages.append(Message(message.role, message.content, list(poses)))
         path = self.store.reserve_folder() if folder is None else Path(folder)
-        return Session(path, messages)
+        return Session(path, messages, in_store=folder is None)
 
     def reply(
         self,
@@ -175,6 +187,7 @@ class ChatEngine:
             raise InvalidInputError(f"max_new_tokens must be in 1..{self.max_new_tokens}")
         temperature = self.temperature if temperature is None else _check_temperature(temperature)
         user_poses = list(check_input_poses(poses))
+        seed = self.seed if seed is None else _check_seed(seed)
         turn = sum(m.role == "user" for m in session.history)
         with self._admitted():
             with self._model():
@@ -188,18 +201,17 @@ class ChatEngine:
                     max_new_tokens=tokens,
                     do_sample=temperature > 0,
                     temperature=temperature or 1.0,
-                    seed=(self.seed if seed is None else seed) + turn,
+                    seed=seed + turn,
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
-                # With a picture the root is in its camera frame (as in HMR): shown upright.
-                shown = rotmats if pixels is None else camera_to_y_up(rotmats)
+                # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.
                 with torch.no_grad():
-                    vertices = self.body(shown).vertices if len(rotmats) else rotmats
+                    vertices = self.body(rotmats).vertices if len(rotmats) else rotmats
             poses = [
                 self._pose(session, r, v, with_files=i < MAX_POSE_FILES)
                 for i, (r, v) in enumerate(zip(rotmats, vertices, strict=True))
             ]
-        answered = Message("assistant", answer.text, list(shown))
+        answered = Message("assistant", answer.text, list(rotmats))
         self._commit(session, [*history, answered], pixels, image_turn)
         return EngineReply(answer.text, poses)
 
@@ -229,6 +241,13 @@ class ChatEngine:
             raise TooLargeError(
                 f"the message has {len(text):,} characters; at most {self.max_prompt_chars:,}"
             )
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise InvalidInputError(
+                f"the message holds a lone surrogate (U+{ord(text[err.start]):04X}) at "
+                f"character {err.start}: it is not valid Unicode text"
+            ) from None
 
     def load_image(self, source: ImageSource) -> torch.Tensor:
         """A picture -> the model's pixel values; its size is checked before it is decoded."""
@@ -272,6 +291,8 @@ class ChatEngine:
         """A pose of the reply; with `with_files`, written as pose_K.npz, .glb and .png."""
         files: dict[str, Path] = {}
         if with_files:
+            if session.in_store:
+                self.store.claim(session.folder)
             stem = session.folder / f"pose_{session.poses_written}"
             files["npz"] = save_pose(stem.with_suffix(".npz"), rotmat)
             files["glb"] = save_mesh(stem.with_suffix(".glb"), vertices, self.body.faces, MESH_RGBA)
@@ -305,6 +326,14 @@ class ChatEngine:
 
 
 def _check_temperature(temperature: float) -> float:
-    if not 0.0 <= temperature <= 2.0:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise InvalidInputError("temperature must be a number")
+    if not 0.0 <= temperature <= 2.0:  # also refuses NaN
         raise InvalidInputError(f"temperature must be in [0, 2], got {temperature}")
     return float(temperature)
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidInputError(f"seed must be a whole number in 0..{MAX_SEED}")
+    return seed

@@ -6,7 +6,9 @@ themselves (the engine feeds them back).
 Gradio checks that files sent by a browser were uploaded to it only once an app has been
 `launch()`ed; a mounted app never is, so `create_app` turns those checks on. The conversation
 shown is kept on the server (never read back from the browser), so a client cannot make the
-page serve a file of its choosing.
+page serve a file of its choosing. Gradio's file route serves its own copies of the answers and
+the exact answer files this server wrote (the most recent MAX_SERVED_FILES), never the rest of
+the output folder: a user's own files and dotfiles in `--out` stay private.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from posegpt.serve.engine import ChatEngine, EngineReply, Session
 SESSION_TTL = 3600
 #: Most chat messages a tab shows (older ones scroll away for good).
 MAX_SHOWN = 100
+#: Most answer files Gradio may serve by path (the newest; each reply adds up to 12).
+MAX_SERVED_FILES = 4096
 
 
 @dataclass
@@ -48,7 +52,7 @@ def create_app(engine: ChatEngine) -> FastAPI:
         create_api(engine),
         demo,
         path="/",
-        allowed_paths=[str(engine.store.root.resolve())],
+        allowed_paths=[],  # grown by `respond` with the exact files each answer wrote
         max_file_size=MAX_BODY_BYTES,
         show_error=False,  # only posegpt's own messages (gr.Error) reach the browser
     )
@@ -91,6 +95,7 @@ def build_ui(engine: ChatEngine) -> gr.Blocks:
         if not shown:  # a text-only answer leaves the last pose on view
             return tab, tab.shown, "", None, None, choices, gr.skip(), gr.skip(), gr.skip()
         downloads = [str(path) for files in shown for path in files.values()]
+        _allow(demo, downloads)
         view, picture = str(shown[0]["glb"]), str(shown[0]["png"])
         return tab, tab.shown, "", None, None, choices, view, picture, downloads
 
@@ -154,6 +159,13 @@ def build_ui(engine: ChatEngine) -> gr.Blocks:
         send.click(respond, inputs, outputs)
         reset.click(start_over, [tab], outputs)
     return demo.queue(default_concurrency_limit=1, max_size=engine.max_pending)
+
+
+def _allow(demo: gr.Blocks, paths: list[str]) -> None:
+    """Let Gradio serve exactly these answer files (newest MAX_SERVED_FILES kept)."""
+    allowed = demo.allowed_paths
+    allowed += [str(Path(p).resolve()) for p in paths]
+    del allowed[:-MAX_SERVED_FILES]
 
 
 def _assistant_messages(reply: EngineReply) -> list[dict[str, Any]]:

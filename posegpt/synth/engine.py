@@ -10,7 +10,8 @@
                   `scene_id`, `person_index`, `num_people`, `family`
   speculative/    SPG conversations, LLaVA json + poses per SPG split (train, val, test,
                   test_seen: held-out situations and wordings, `posegpt.synth.speculative`)
-  instructions/   instruction conversations, LLaVA json (+ poses for follow-ups) per split
+  instructions/   instruction conversations, LLaVA json (+ poses for follow-ups and everyday
+                  requests) per split; with the everyday kinds of `posegpt.synth.everyday`
   pose_input/     conversations that read poses (describe, edit, compare, follow-up chains,
                   corrections; `posegpt.synth.pose_tasks`) from the text poses of each split,
                   LLaVA json + poses + input poses
@@ -63,6 +64,7 @@ from posegpt.files import atomic_write_text
 from posegpt.records import Conversation
 from posegpt.render.views import save_png
 from posegpt.synth.captioner import PoseCaptioner, caption_with_claims
+from posegpt.synth.everyday import EVERYDAY_MIX, everyday_makers
 from posegpt.synth.instructions import (
     behaviour_conversation,
     chat_conversation,
@@ -79,7 +81,8 @@ from posegpt.synth.speculative import SPG_SPLITS, speculative_conversation, spg_
 FORMAT, VERSION = "posegpt-dataset", 1
 #: Most items of one kind that one run may write.
 MAX_ITEMS = 10_000_000
-#: Share of instruction conversations per kind (image kinds need scenes, follow-ups text poses).
+#: Share of instruction conversations per kind (image kinds need scenes, follow-ups and
+#: everyday requests text poses).
 INSTRUCTION_MIX = {
     "facts": 0.25,
     "describe": 0.2,
@@ -87,6 +90,7 @@ INSTRUCTION_MIX = {
     "count": 0.1,
     "follow_up": 0.15,
     "chat": 0.15,
+    **EVERYDAY_MIX,
 }
 #: Folders a run writes; --overwrite clears these (and nothing else).
 OUTPUTS = (
@@ -421,13 +425,8 @@ def _shares(total: int, shares: dict[str, float]) -> dict[str, int]:
 
 
 def _by_family(generator: PoseGenerator, families: list[str]) -> list:
-    """One pose per entry of `families`, drawn family by family (one batch each)."""
-    out: list = [None] * len(families)
-    for family in dict.fromkeys(families):
-        slots = [i for i, f in enumerate(families) if f == family]
-        for slot, sample in zip(slots, generator.sample_many(len(slots), family), strict=True):
-            out[slot] = sample
-    return out
+    """One pose per entry of `families`, in shared batches whatever the families."""
+    return generator.sample_many(len(families), families=families)
 
 
 # -- instructions ---------------------------------------------------------------------------
@@ -509,6 +508,7 @@ def _instruction_makers(
             )
 
         makers["follow_up"] = follow_up
+    makers.update(everyday_makers(text.samples, text.human, poses))
     return makers
 
 

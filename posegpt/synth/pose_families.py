@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from posegpt.synth.world import load_world_families
+
 Range = tuple[float, float]
 Angle = float | Range | Callable[[Mapping[str, float]], float]
 Angles = tuple[Angle, Angle, Angle]
@@ -887,6 +889,10 @@ FAMILY_LIST: tuple[Family, ...] = (
         sided_phrase="dancing the twist, turning to the {side}",
     ),
 )
+
+#: The larger world: families from the data table `world/families.yaml` (`posegpt.synth.world`).
+WORLD = load_world_families(Family, {f.name: f for f in FAMILY_LIST})
+FAMILY_LIST = FAMILY_LIST + WORLD.families
 
 FAMILY_INFO: dict[str, Family] = {f.name: f for f in FAMILY_LIST}
 FAMILIES: tuple[str, ...] = tuple(FAMILY_INFO)

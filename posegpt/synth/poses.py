@@ -236,24 +236,36 @@ class PoseGenerator(PoseSourceBase):
         self._drawn = 0
 
     def sample_many(
-        self, n: int, family: str | None = None, progress: bool = False
+        self,
+        n: int,
+        family: str | None = None,
+        progress: bool = False,
+        families: Sequence[str] | None = None,
     ) -> list[PoseSample]:
-        """The next `n` poses of this generator's sequence, of `family` or of families drawn
+        """The next `n` poses of this generator's sequence, of `family`, of `families[k]` for
+        the k-th pose (poses of many families drawn in shared batches), or of families drawn
         uniformly from `self.families`."""
         self._check_count(n)
-        if family is not None:
-            check_family(family)
+        for name in ({family} | set(families or ())) - {None}:
+            check_family(name)
+        if families is not None and len(families) != n:
+            raise InvalidInputError(f"families must name {n} families, got {len(families)}")
         first, self._drawn = self._drawn, self._drawn + n
         out: list[PoseSample] = []
         with tqdm(total=n, disable=not progress, desc="poses", unit="pose") as bar:
             for start in range(first, first + n, CHUNK):
-                out.extend(self._chunk(range(start, min(start + CHUNK, first + n)), family))
+                numbers = range(start, min(start + CHUNK, first + n))
+                names = [families[i - first] for i in numbers] if families is not None else None
+                out.extend(self._chunk(numbers, family, names))
                 bar.update(len(out) - bar.n)
         return out
 
-    def _chunk(self, numbers: range, family: str | None) -> list[PoseSample]:
+    def _chunk(
+        self, numbers: range, family: str | None, names: list[str] | None = None
+    ) -> list[PoseSample]:
         rngs = [np.random.default_rng([self.seed, i]) for i in numbers]
-        names = [family or self.families[rng.integers(len(self.families))] for rng in rngs]
+        if names is None:
+            names = [family or self.families[rng.integers(len(self.families))] for rng in rngs]
         found: dict[int, tuple] = {}
         pending = list(range(len(rngs)))
         for _ in range(self.max_retries):

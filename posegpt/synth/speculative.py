@@ -30,6 +30,7 @@ from posegpt.data.templates import pick, pose_answer
 from posegpt.errors import InvalidInputError
 from posegpt.records import Conversation
 from posegpt.synth.pose_families import FAMILY_INFO
+from posegpt.synth.world import load_world_situations
 
 KINDS = ("situation", "emotion", "activity", "interaction")
 SPG_SPLITS = ("train", "val", "test", "test_seen")
@@ -52,6 +53,12 @@ class Situation:
     kind: str
     families: tuple[str, ...]
     phrasings: tuple[str, ...]
+    base: str = ""  # the activity it varies (same split); "" for itself
+
+    @property
+    def group(self) -> str:
+        """What the seen / unseen split keeps together: the situation or its activity."""
+        return self.base or self.name
 
 
 def _s(name: str, kind: str, families: str, *phrasings: str) -> Situation:
@@ -647,6 +654,9 @@ QUERY_TEMPLATES: tuple[str, ...] = (
     "What posture would you expect from {who} {situation}?",
 )
 
+#: The larger world: situations from the data table `world/situations.yaml`.
+SITUATIONS = SITUATIONS + load_world_situations(Situation)
+
 
 def check_lexicon(situations: tuple[Situation, ...] = SITUATIONS) -> None:
     """Raise InvalidInputError unless names are unique, kinds known, every family exists and
@@ -680,7 +690,11 @@ class SpgSplit:
 @cache
 def spg_split(seed: int = 0) -> dict[str, SpgSplit]:
     """The SPG splits "train", "val", "test" and "test_seen" (see the module docstring)."""
-    situations = split_items(SITUATIONS, seed, "spg/situations")
+    groups = split_items(tuple(dict.fromkeys(s.group for s in SITUATIONS)), seed, "spg/situations")
+    situations = {
+        split: tuple(s for s in SITUATIONS if s.group in set(chosen))
+        for split, chosen in groups.items()
+    }
     templates = split_items(QUERY_TEMPLATES, seed, "spg/templates")
     held_out = {
         s.name: split_items(

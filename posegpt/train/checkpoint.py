@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
+from safetensors import SafetensorError, safe_open
 from transformers import PreTrainedTokenizerFast
 
 from posegpt.data.formats import read_json, write_json
@@ -31,6 +33,8 @@ TOKENIZER = "tokenizer"
 TRAINER = "trainer.json"
 FORMAT = "posegpt-train"
 VERSION = 1
+#: Suffixes of the `torch.save` files (zip archives) in a checkpoint's state.
+TORCH_SUFFIXES = (".bin", ".pt", ".pth", ".pkl")
 _NAME = re.compile(r"^step-(\d{8})$")
 
 
@@ -86,9 +90,39 @@ def read_trainer_state(path: Path) -> dict[str, Any]:
     return meta
 
 
+def checkpoint_problem(path: Path) -> str | None:
+    """Why the checkpoint folder `path` cannot be resumed from, or None if it is intact.
+
+    Reads trainer.json, opens every safetensors file (its header must cover the file) and
+    checks the CRC of every `torch.save` file (a zip archive), so a truncated or damaged file
+    is found before any state is restored.
+    """
+    try:
+        read_trainer_state(path)
+    except ModelFileError as err:
+        return str(err)
+    state = path / STATE
+    files = sorted(p for p in state.rglob("*") if p.is_file()) if state.is_dir() else []
+    if not any(p.suffix == ".safetensors" for p in files):
+        return f"{state} holds no model weights"
+    for file in files:
+        try:
+            if file.suffix == ".safetensors":
+                with safe_open(file, "pt"):
+                    pass
+            elif file.suffix in TORCH_SUFFIXES:
+                with zipfile.ZipFile(file) as archive:
+                    damaged = archive.testzip()
+                if damaged is not None:
+                    return f"{file} is damaged ({damaged})"
+        except (OSError, SafetensorError, zipfile.BadZipFile, EOFError) as err:
+            return f"{file} is damaged or cut short ({err})"
+    return None
+
+
 def load_checkpoint(accelerator: Accelerator, path: Path) -> None:
     """Restore model, optimizer and RNG states saved by `save_checkpoint` (all processes)."""
     try:
         accelerator.load_state(str(path / STATE))
-    except (OSError, ValueError, RuntimeError) as err:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as err:
         raise ModelFileError(f"cannot load the checkpoint {path}: {err}") from err

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from transformers import BaseImageProcessor, PreTrainedTokenizerFast, get_schedu
 
 from posegpt.data.dataset import TASKS, PoseDataset
 from posegpt.data.sampler import MixtureSampler
-from posegpt.errors import InvalidInputError
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model import (
     PoseGPTConfig,
     build_model,
@@ -44,6 +45,7 @@ from posegpt.model import (
 from posegpt.train.checkpoint import (
     CHECKPOINTS,
     TOKENIZER,
+    checkpoint_problem,
     list_checkpoints,
     load_checkpoint,
     read_trainer_state,
@@ -378,7 +380,7 @@ def _checkpoint_to_resume(config: TrainConfig, out: Path, resume: bool) -> Path 
         return None
     if not checkpoints:
         return None
-    latest = checkpoints[-1]
+    latest = _newest_intact(checkpoints)
     stored = TrainConfig(**read_trainer_state(latest)["config"])
     changed = config.changes_from(stored)
     if changed:
@@ -386,6 +388,21 @@ def _checkpoint_to_resume(config: TrainConfig, out: Path, resume: bool) -> Path 
             f"cannot resume {out}: the config differs from the run's in {', '.join(changed)}"
         )
     return latest
+
+
+def _newest_intact(checkpoints: list[Path]) -> Path:
+    """The newest checkpoint whose files are intact; says which damaged ones were passed over."""
+    problems = []
+    for checkpoint in reversed(checkpoints):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            for skipped in problems:
+                print(f"posegpt: skipping a damaged checkpoint: {skipped}", file=sys.stderr)
+            if problems:
+                print(f"posegpt: resuming from {checkpoint.name}", file=sys.stderr)
+            return checkpoint
+        problems.append(problem)
+    raise ModelFileError("no intact checkpoint to resume from: " + "; ".join(problems))
 
 
 def _tokenizer(

@@ -7,6 +7,7 @@ import roma
 import torch
 from PIL import Image
 
+from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.dataset import TASK_LOADERS, TASKS, PoseDataset, face_forward
 from posegpt.data.formats import (
     HmrData,
@@ -172,3 +173,19 @@ def test_real_hmr_data_drop_in(tmp_path, real_data):
 def test_every_task_has_one_loader():
     """A task is one `TASK_LOADERS` entry, laid out in `TASKS` order, named in `records.Task`."""
     assert tuple(TASK_LOADERS) == TASKS and set(TASKS) == set(get_args(Task))
+
+
+def test_image_targets_are_in_the_pose_frame(tmp_path):
+    """HMR files hold camera-frame roots (y down); image2pose and RPE targets are turned into
+    POSE_FRAME (y up, facing the camera), the frame of every answer."""
+    small_dataset(tmp_path)
+    dataset = PoseDataset(tmp_path, "train", seed=0)
+    hmr = dataset.hmr
+    start = dataset.offsets["image2pose"]
+    for i in range(3):
+        target = dataset[start + i].poses[0]
+        assert torch.allclose(target, camera_to_y_up(hmr.pose[i]), atol=1e-6)
+        assert torch.allclose(target[1:], hmr.pose[i][1:])  # only the root turns
+    row, _ = dataset.items["rpe"][0]
+    rpe = dataset[dataset.offsets["rpe"]]
+    assert torch.allclose(rpe.poses[0], camera_to_y_up(hmr.pose[row]), atol=1e-6)

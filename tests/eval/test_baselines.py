@@ -174,7 +174,7 @@ def test_keypoint_fit_recovers_a_pose_from_its_own_keypoints():
         return rotmat
 
     prior = GaussianPosePrior.fit(
-        camera_frame(PoseGenerator(seed=1, random_yaw=False, body=body).sample_many(32))
+        camera_frame(PoseGenerator(seed=1, random_yaw=False, body=body).sample_many(96))
     )
     truth = camera_frame(
         PoseGenerator(seed=2, families=("waving", "walking", "t_pose", "lunging"), body=body,

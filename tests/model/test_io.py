@@ -124,3 +124,15 @@ def test_poses_are_valid_rotations(saved, make_batch):
     eye = torch.eye(3).expand_as(poses)
     assert torch.allclose(poses @ poses.transpose(-1, -2), eye, atol=1e-5)
     assert torch.allclose(torch.det(poses), torch.ones(poses.shape[:2]), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["tokenizer.json", "tokenizer_config.json"])
+def test_missing_tokenizer_file_is_named(tokenizer, tmp_path, name):
+    """The error names the missing file and never talks of a hub (nothing is fetched)."""
+    path = save_pretrained(build_model("tiny", tokenizer), tmp_path / "m")
+    (path / "tokenizer" / name).unlink()
+    with pytest.raises(ModelFileError) as err:
+        load_pretrained(path)
+    message = str(err.value)
+    assert str(path / "tokenizer" / name) in message and "is missing" in message
+    assert "hub" not in message.lower() and "huggingface" not in message.lower()

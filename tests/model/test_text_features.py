@@ -89,3 +89,17 @@ def test_embedder_cache_is_bounded_and_reused(monkeypatch):
     assert torch.allclose(again[:2], first[[1, 0]])
     assert list(embedder._cache) == ["b", "c"]
     assert embedder.embed([]).shape == (0, 384)
+
+
+def test_minilm_embeddings_equal_sentence_transformers():
+    """The light loader gives sentence-transformers' numbers (long texts cut the same way)."""
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    from posegpt.model.text_embedder import minilm_path
+
+    texts = [QUESTION, "hello", "a very long request " * 200, "Wave. " * 3]
+    reference = sentence_transformers.SentenceTransformer(
+        minilm_path(), device="cpu", local_files_only=True
+    ).encode(texts, convert_to_tensor=True, normalize_embeddings=True)
+    ours = SentenceEmbedder().embed(texts)
+    assert ours.shape == (4, 384)
+    assert torch.allclose(ours, reference, atol=1e-5)

@@ -89,3 +89,66 @@ def test_interactive_session(model_dir, tmp_path, tiny):
     assert after[0]["text"] == tiny.POSE_ANSWER
     numbers = sorted(int(p.stem.split("_")[1]) for p in out.glob("pose_*.npz"))
     assert numbers == list(range(len(numbers))) and len(numbers) >= 3  # none overwritten
+
+
+def test_interactive_chat_loads_everything_before_the_first_prompt(
+    model_dir, tmp_path, monkeypatch
+):
+    """The prompt appears only once the model is loaded and warmed up (with a spinner)."""
+    import builtins
+
+    from posegpt.serve.engine import ChatEngine
+
+    events = []
+    warm_up = ChatEngine.warm_up
+
+    def recorded_warm_up(self) -> None:
+        warm_up(self)
+        events.append("warm_up")
+
+    def recorded_input(prompt: str = "") -> str:
+        events.append("prompt")
+        raise EOFError
+
+    monkeypatch.setattr(ChatEngine, "warm_up", recorded_warm_up)
+    monkeypatch.setattr(builtins, "input", recorded_input)
+    result = runner.invoke(app, ["chat", "--model", str(model_dir), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert events == ["warm_up", "prompt"]
+    assert "loading the model" in result.output
+
+
+def test_warm_up_loads_the_text_encoder(tmp_path, body):
+    """A MiniLM model's encoder is loaded by warm_up, not by the user's first message."""
+    from posegpt.model import build_model, get_config, train_tokenizer
+    from posegpt.model.text_embedder import load_minilm
+    from posegpt.serve.engine import ChatEngine
+
+    tokenizer = train_tokenizer(["hello there, give me the pose <POSE>"] * 20, vocab_size=300)
+    model = build_model(get_config("tiny", text_encoder="minilm"), tokenizer)
+    engine = ChatEngine(model, body, tmp_path)
+    load_minilm.cache_clear()
+    engine.warm_up()
+    assert load_minilm.cache_info().currsize == 1
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_small_models_answer_on_one_thread(model_dir, monkeypatch):
+    """A small model runs on one CPU thread (on 2 busy cores, 2 threads made a reply ~40x
+    slower); OMP_NUM_THREADS, when set, is left to decide."""
+    import torch
+
+    from posegpt.cli.serve import _load_model
+
+    threads = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        torch.set_num_threads(2)
+        _load_model(str(model_dir))
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        torch.set_num_threads(2)
+        _load_model(str(model_dir))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)

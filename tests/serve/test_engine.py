@@ -150,7 +150,7 @@ def test_store_prunes_and_finds_only_its_own_files(tmp_path):
     folders = [store.reserve_folder() for _ in range(3)]
     assert not any(folder.exists() for folder in folders)  # nothing written, nothing made
     for age, folder in enumerate(folders):  # the first is the least recently written
-        folder.mkdir(parents=True)
+        store.claim(folder)
         (folder / "pose_0.png").write_bytes(b"png")
         stamp = time.time() - 100 + age
         os.utime(folder, (stamp, stamp))
@@ -171,7 +171,7 @@ def test_store_prunes_and_finds_only_its_own_files(tmp_path):
         assert store.find(folder, name) is None
     (tmp_path / "out" / "keep-me").mkdir()  # folders the store did not make are never pruned
     for _ in range(3):
-        store.reserve_folder().mkdir()
+        store.claim(store.reserve_folder())
     assert (tmp_path / "out" / "keep-me").is_dir()
 
 
@@ -182,3 +182,23 @@ def test_load_chat_model(model_dir, tmp_path):
     if not (DEFAULT_MODEL_DIR / "config.json").is_file():
         with pytest.raises(ModelFileError, match="--model"):
             load_chat_model(None)
+
+
+def test_photo_answers_are_upright_and_agree_with_their_files(make_engine, tiny, body):
+    """A photo answer's picture and mesh show exactly the pose in its npz (POSE_FRAME, y up),
+    so re-rendering the file gives the same upright body."""
+    from posegpt.body.io import load_mesh, load_pose
+
+    engine = make_engine()
+    reply = engine.reply(engine.new_session(), tiny.PHOTO_QUESTION, tiny.photo())
+    files = reply.poses[0].files
+    rotmat = load_pose(files["npz"])
+    assert torch.allclose(rotmat, reply.poses[0].rotmat, atol=1e-6)
+    with torch.no_grad():
+        out = body(rotmat[None])
+    mesh = load_mesh(files["glb"])
+    assert np.allclose(mesh.vertices, out.vertices[0].numpy(), atol=1e-4)
+    head, pelvis = out.joints[0, 15], out.joints[0, 0]
+    assert head[1] > pelvis[1] + 0.3  # upright: the head above the pelvis
+    with np.load(files["npz"]) as npz:
+        assert str(npz["frame"]) == "y_up"

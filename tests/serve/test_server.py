@@ -229,3 +229,90 @@ def _wait_for_drawing(canvas, timeout: float = 30.0) -> None:
             return
         assert time.monotonic() < deadline, "the 3D view stayed blank"
         time.sleep(0.3)
+
+
+def _get(url: str, path: str, host_header: str | None = None, source: str = "127.0.0.1"):
+    """(status, body) of a GET sent as written, from the local address `source`."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    headers = {"Host": host_header} if host_header else {}
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, body
+
+
+def test_gradio_file_route_serves_no_other_file_of_the_output_folder(server):
+    """Dotfiles and the user's own files in --out are not served; only answer files are."""
+    url, out = server
+    (out / ".env").write_text("SECRET=1")
+    own = out / ("ab" * 16)
+    own.mkdir(exist_ok=True)
+    (own / "pose_0.png").write_bytes(b"the user's own file")
+    for path in (out / ".env", own / "pose_0.png"):
+        status, body = _get(url, f"/gradio_api/file={path}")
+        assert status in (403, 404), body
+        assert b"SECRET" not in body and b"own file" not in body
+
+
+def test_host_header_must_be_local(server):
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example."""
+    url, _ = server
+    port = url.rsplit(":", 1)[1]
+    assert _get(url, "/health", f"evil.example:{port}")[0] == 400
+    assert _get(url, "/health", f"localhost:{port}")[0] == 200
+    assert _get(url, "/health", f"127.0.0.1:{port}")[0] == 200
+
+
+def test_slow_clients_cannot_starve_others(server):
+    """64 connections that never finish their headers: the server keeps answering others, and
+    closes the slow ones after its header deadline (at once for those beyond the per-client
+    cap)."""
+    from posegpt.serve.server import HEADER_TIMEOUT, MAX_PER_CLIENT
+
+    url, _ = server
+    host, port = url.removeprefix("http://").split(":")
+    slow = []
+    for _ in range(64):
+        sock = socket.create_connection((host, int(port)), timeout=5)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        slow.append(sock)
+    try:
+        started = time.monotonic()
+        time.sleep(2)  # the connections beyond the cap are closed by now
+        assert _get(url, "/health", source="127.0.0.2")[0] == 200  # another client
+        closed = []
+        deadline = time.monotonic() + HEADER_TIMEOUT + 10
+        for sock in slow:
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                closed.append(sock.recv(1024) == b"")
+            except ConnectionResetError:
+                closed.append(True)
+            except TimeoutError:
+                closed.append(False)
+        assert all(closed), f"only {sum(closed)} slow connections were closed"
+        assert time.monotonic() - started < HEADER_TIMEOUT + 10
+        assert _get(url, "/health")[0] == 200  # the slow client's address is served again
+    finally:
+        for sock in slow:
+            sock.close()
+    assert MAX_PER_CLIENT < 64
+
+
+def test_connections_beyond_the_per_client_cap_get_503(server):
+    """One address holding MAX_PER_CLIENT idle connections: its next request gets a JSON 503."""
+    from posegpt.serve.server import MAX_PER_CLIENT
+
+    url, _ = server
+    host, port = url.removeprefix("http://").split(":")
+    held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(MAX_PER_CLIENT)]
+    try:
+        time.sleep(0.5)
+        status, body = _get(url, "/health")
+        assert status == 503 and b"too many connections" in body
+        assert _get(url, "/health", source="127.0.0.2")[0] == 200
+    finally:
+        for sock in held:
+            sock.close()

@@ -164,3 +164,13 @@ def test_sample_many_bounds_its_input(body):
         PoseGenerator(body=body).sample_many(-1)
     assert PoseGenerator(body=body).sample_many(0) == []
     assert JOINT_NAMES[0] == "pelvis" and set(FAMILY_INFO) == set(FAMILIES)
+
+
+def test_poses_of_many_families_come_in_shared_batches(body):
+    families = ["squatting", "waving", "squatting", "seated_violin"]
+    samples = PoseGenerator(seed=4, body=body).sample_many(4, families=families)
+    assert [s.family for s in samples] == families
+    with pytest.raises(InvalidInputError, match="4 families"):
+        PoseGenerator(seed=4, body=body).sample_many(4, families=families[:2])
+    with pytest.raises(InvalidInputError, match="unknown pose family"):
+        PoseGenerator(seed=4, body=body).sample_many(1, families=["moonwalking"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from posegpt.errors import ModelFileError
 from posegpt.train.checkpoint import list_checkpoints
 from posegpt.train.config import load_config
 from posegpt.train.loop import train
@@ -99,3 +100,31 @@ def test_resume_after_kill_9(tmp_path, dataset_dir):
     resumed = train(config, resume=True, progress=False)
     assert resumed.steps == whole.steps == 40
     assert max_difference(whole.out, out) <= 1e-6
+
+
+@pytest.mark.parametrize("damaged", ["state/model.safetensors", "state/optimizer.bin"])
+def test_resume_passes_over_a_truncated_newest_checkpoint(
+    tmp_path, data, make_config, capsys, damaged
+):
+    """A newest checkpoint cut short (disk full, copy interrupted) is reported and skipped: the
+    run resumes from the newest intact one and finishes."""
+    config = make_config(tmp_path / "run", steps=4, checkpoint_every=2)
+    train(config, data, progress=False)
+    newest = tmp_path / "run/checkpoints/step-00000004"
+    file = newest / damaged
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    capsys.readouterr()
+    result = train(config, data, resume=True, progress=False)
+    err = capsys.readouterr().err
+    assert f"skipping a damaged checkpoint: {file}" in err
+    assert "resuming from step-00000002" in err
+    assert result.steps == 4
+
+
+def test_resume_with_every_checkpoint_damaged_says_so(tmp_path, data, make_config):
+    config = make_config(tmp_path / "run", steps=4, checkpoint_every=2)
+    train(config, data, progress=False)
+    for weights in (tmp_path / "run/checkpoints").glob("step-*/state/model.safetensors"):
+        weights.write_bytes(b"\0" * 16)
+    with pytest.raises(ModelFileError, match="no intact checkpoint"):
+        train(config, data, resume=True, progress=False)

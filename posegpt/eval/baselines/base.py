@@ -36,10 +36,10 @@ class Method:
     predictions for those tasks; `fit` learns from training data (default: nothing to learn).
 
     predict_text(texts, prompts): a pose per text (a description or a situation query);
-    predict_image(images, descriptions, prompts, people): a pose per picture (root in the
-    camera frame), `descriptions` naming the person for RPE, `people` the boxes of everyone in
-    each picture (the oracle detector). `prompts` are the user messages as the test set words
-    them, read only by methods that chat.
+    predict_image(images, descriptions, prompts, people): a pose per picture (root in
+    POSE_FRAME, as the camera saw it), `descriptions` naming the person for RPE, `people` the
+    boxes of everyone in each picture (the oracle detector). `prompts` are the user messages as
+    the test set words them, read only by methods that chat.
     """
 
     name: str = "method"

@@ -26,7 +26,7 @@ def training_crops(train: TrainData) -> ImageSet:
 
 
 class CropRegressor(Method):
-    """CNN(crop) -> pose head -> rotations (root in the camera frame), L1 on rotation matrices,
+    """CNN(crop) -> pose head -> rotations (as the training crops'), L1 on rotation matrices,
     best epoch on the val crops. On RPE it reads the whole picture (see `LargestPerson`)."""
 
     name = "crop regressor"

@@ -21,6 +21,7 @@ from PIL import Image
 from torch import nn
 
 from posegpt.body.base import BodyModel
+from posegpt.body.rotations import camera_to_y_up
 from posegpt.body.skeleton import COCO17_NAMES
 from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines.base import IMAGE_TASKS, Budget, Method
@@ -79,7 +80,8 @@ def _keypoint_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class KeypointFit(Method):
-    """Crop -> keypoint writer -> text -> parsed keypoints -> SMPLify-style fit (camera frame)."""
+    """Crop -> keypoint writer -> text -> parsed keypoints -> SMPLify-style fit. The fit runs in
+    the camera frame; its poses are returned in POSE_FRAME, like the item sets'."""
 
     name = "keypoints as text + fit"
     tasks = IMAGE_TASKS
@@ -96,7 +98,7 @@ class KeypointFit(Method):
         if crops.keypoints is None:
             raise InvalidInputError("the keypoint writer needs 2D keypoints of the training crops")
         torch.manual_seed(self.budget.seed)
-        self.prior = GaussianPosePrior.fit(crops.poses)
+        self.prior = GaussianPosePrior.fit(camera_to_y_up(crops.poses))  # to the camera frame
         width = feature_dim()
         self.net = nn.Sequential(
             conv_backbone(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, NUM_KEYPOINTS * 3)
@@ -141,4 +143,4 @@ class KeypointFit(Method):
             ).rotmat
             for i in range(0, len(keypoints), FIT_BATCH)
         ]
-        return torch.cat(poses)
+        return camera_to_y_up(torch.cat(poses))  # camera frame -> POSE_FRAME

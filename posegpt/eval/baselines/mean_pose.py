@@ -23,7 +23,7 @@ def mean_rotation(rotmat: torch.Tensor) -> torch.Tensor:
 
 class MeanPose(Method):
     """Answers every text request with the mean training text pose and every image request
-    with the mean training crop pose (root in the camera frame)."""
+    with the mean training crop pose."""
 
     name = "mean pose"
     tasks = TEXT_TASKS + IMAGE_TASKS

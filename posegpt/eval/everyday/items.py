@@ -1,0 +1,84 @@
+"""The everyday benchmark's items, read and checked from `requests.jsonl`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from posegpt.errors import InvalidInputError
+from posegpt.eval.predicates import Predicate, parse
+
+REQUESTS_FILE = Path(__file__).with_name("requests.jsonl")
+CATEGORIES = ("request", "multi", "other")
+#: Most poses one item may expect.
+MAX_POSES = 6
+
+
+@dataclass(frozen=True)
+class EverydayItem:
+    """One request: what is asked, how many poses the answer must hold and, per pose in
+    order, the predicates that pose must satisfy."""
+
+    id: str
+    category: str
+    form: str
+    topic: str
+    text: str
+    poses: int
+    predicates: tuple[tuple[Predicate, ...], ...]
+
+
+def load_everyday(path: str | Path | None = None) -> list[EverydayItem]:
+    """The benchmark's items (default: the packaged `requests.jsonl`), every predicate parsed."""
+    path = Path(path) if path is not None else REQUESTS_FILE
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            items.append(_item(json.loads(line), f"{path}:{number}"))
+    ids = [i.id for i in items]
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError(f"{path}: item ids must be unique")
+    return items
+
+
+def _item(row: dict, where: str) -> EverydayItem:
+    try:
+        item = EverydayItem(
+            id=str(row["id"]),
+            category=str(row["category"]),
+            form=str(row["form"]),
+            topic=str(row["topic"]),
+            text=str(row["text"]),
+            poses=int(row["poses"]),
+            predicates=tuple(tuple(parse(p) for p in pose) for pose in row["predicates"]),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise InvalidInputError(f"{where}: malformed item ({err})") from err
+    expected = {"request": (1, 1), "multi": (2, MAX_POSES), "other": (0, 0)}.get(item.category)
+    if expected is None:
+        raise InvalidInputError(f"{where}: category must be one of {', '.join(CATEGORIES)}")
+    if not expected[0] <= item.poses <= expected[1] or len(item.predicates) != item.poses:
+        raise InvalidInputError(f"{where}: {item.category} needs one predicate list per pose")
+    return item
+
+
+def subset(items: list[EverydayItem], max_items: int | None) -> list[EverydayItem]:
+    """At most `max_items` items per category, taken in turn from each form (so that a short
+    run still asks every form), in file order within a form."""
+    if max_items is None:
+        return list(items)
+    chosen: list[EverydayItem] = []
+    for category in CATEGORIES:
+        forms: dict[str, list[EverydayItem]] = {}
+        for item in items:
+            if item.category == category:
+                forms.setdefault(item.form, []).append(item)
+        queues = list(forms.values())
+        taken = 0
+        while taken < max_items and any(queues):
+            for queue in queues:
+                if queue and taken < max_items:
+                    chosen.append(queue.pop(0))
+                    taken += 1
+    return chosen

@@ -1,0 +1,325 @@
+"""Everyday conversations: pose requests in people's own words, several poses in one reply, and
+questions that want words only.
+
+Everything said comes from the data tables `world/requests.yaml` (request forms, imperatives of
+the hand-written families, contexts, replies, multi-pose wordings) and `world/talk.yaml`
+(greetings, questions about posegpt and the body, off-topic, arithmetic, questions about poses
+that do not ask for one); the table families (`world/families.yaml`) carry their own
+imperatives. Replies name what each pose shows (the family's phrase, with its side) before its
+`<POSE>`, in the order asked. Left and right are the body's own: a pose of the left-side
+variant of a family is asked for with "your left ...".
+
+Kinds (`EVERYDAY_KINDS`): "everyday" (one pose), "multi" (2-4 poses: a sequence, or several
+ways of a kind of pose) and "talk" (no pose).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import torch
+import yaml
+
+from posegpt.errors import InvalidInputError
+from posegpt.records import POSE_TOKEN, Conversation, Message
+from posegpt.synth.pose_families import FAMILY_INFO, SIDES, WORLD
+from posegpt.synth.world import WORLD_DIR
+
+REQUESTS_FILE = WORLD_DIR / "requests.yaml"
+TALK_FILE = WORLD_DIR / "talk.yaml"
+EVERYDAY_KINDS = ("everyday", "multi", "talk")
+#: Request forms and how often each is drawn ("misspelled" and "british" reword another form).
+FORM_WEIGHTS = {
+    "imperative": 0.16,
+    "second_person": 0.12,
+    "third_person": 0.15,
+    "question": 0.1,
+    "terse": 0.08,
+    "casual": 0.08,
+    "polite": 0.07,
+    "embedded": 0.09,
+    "caption": 0.07,
+    "misspelled": 0.05,
+    "british": 0.03,
+}
+ORDINALS = ("First", "Second", "Third", "Fourth")
+NUMBERS = ("one", "two", "three", "four")
+#: Share of misspelled words in a misspelled request.
+TYPO_RATE = 0.3
+
+
+@dataclass(frozen=True)
+class Posed:
+    """A pose to ask for: its rotations, family, side (None for symmetric families) and,
+    where known, a description of it."""
+
+    rotmat: torch.Tensor
+    family: str
+    side: str | None = None
+    caption: str | None = None
+
+    @property
+    def ger(self) -> str:
+        """The family's phrase, naming the side."""
+        return FAMILY_INFO[self.family].describe(self.side)
+
+
+@cache
+def tables() -> tuple[dict, dict]:
+    """The request and talk tables, checked."""
+    requests = yaml.safe_load(REQUESTS_FILE.read_text(encoding="utf-8"))
+    talk = yaml.safe_load(TALK_FILE.read_text(encoding="utf-8"))
+    missing = [f for f in FAMILY_INFO if not imperatives(f, requests)]
+    if missing:
+        raise InvalidInputError(f"{REQUESTS_FILE}: no imperative for {', '.join(missing)}")
+    unknown = set(FORM_WEIGHTS) - set(requests["forms"]) - {"misspelled", "british"}
+    if unknown:
+        raise InvalidInputError(f"{REQUESTS_FILE}: no wordings for forms {sorted(unknown)}")
+    return requests, talk
+
+
+def imperatives(family: str, requests: dict | None = None) -> tuple[str, ...]:
+    """Everyday imperatives of a family ("{side}" where it has a side)."""
+    requests = requests if requests is not None else tables()[0]
+    return tuple(WORLD.imperatives.get(family, ())) or tuple(
+        requests["imperatives"].get(family, ())
+    )
+
+
+def _pick(items: Sequence, rng: np.random.Generator):
+    return items[int(rng.integers(len(items)))]
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _imperative(posed: Posed, rng: np.random.Generator) -> str:
+    return _pick(imperatives(posed.family), rng).format(side=posed.side or _pick(SIDES, rng))
+
+
+def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None) -> str:
+    """A request for `posed` in one of the forms (drawn by FORM_WEIGHTS unless given)."""
+    requests, _ = tables()
+    if form is None:
+        names = list(FORM_WEIGHTS)
+        weights = np.array([FORM_WEIGHTS[n] for n in names])
+        form = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+    if form in ("misspelled", "british"):
+        base = request_text(posed, rng, _pick(("imperative", "third_person", "question"), rng))
+        return misspell(base, rng) if form == "misspelled" else britishise(base)
+    if form == "caption" and not posed.caption:
+        form = "third_person"
+    who, poss = _pick(requests["subjects"], rng)
+    imp = _imperative(posed, rng)
+    fields = {
+        "imp": imp,
+        "Imp": _cap(imp),
+        "ger": posed.ger,
+        "who": who,
+        "Who": _cap(who),
+        "poss": poss,
+        "caption": posed.caption or "",
+        "context": _pick(requests["contexts"], rng),
+    }
+    return _pick(requests["forms"][form], rng).format(**fields)
+
+
+def misspell(text: str, rng: np.random.Generator) -> str:
+    """`text` in lower case with typos: letters swapped, dropped or doubled in some words."""
+
+    def typo(match: re.Match) -> str:
+        word = match.group(0)
+        if len(word) < 4 or rng.random() > TYPO_RATE:
+            return word
+        i = int(rng.integers(1, len(word) - 1))
+        kind = int(rng.integers(3))
+        if kind == 0:
+            return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        return word[:i] + word[i + 1 :] if kind == 1 else word[:i] + word[i] + word[i:]
+
+    return re.sub(r"[a-z]+", typo, text.lower()).rstrip(".!")
+
+
+def britishise(text: str) -> str:
+    """`text` with British spellings and words."""
+    words = tables()[0]["british"]
+    return re.sub(
+        r"[A-Za-z]+",
+        lambda m: _match_case(words.get(m.group(0).lower(), m.group(0)), m.group(0)),
+        text,
+    )
+
+
+def _match_case(word: str, like: str) -> str:
+    return _cap(word) if like[:1].isupper() else word
+
+
+def single_conversation(
+    posed: Posed, rng: np.random.Generator, meta: dict | None = None
+) -> Conversation:
+    """An everyday request for one pose, answered with words naming it and the pose."""
+    answer = _pick(tables()[0]["answers"]["one"], rng)
+    answer = answer.format(ger=posed.ger, Ger=_cap(posed.ger))
+    return _conversation(request_text(posed, rng), answer, [posed], "everyday", meta)
+
+
+def multi_conversation(
+    poses: Sequence[Posed],
+    rng: np.random.Generator,
+    group: str | None = None,
+    meta: dict | None = None,
+) -> Conversation:
+    """A request for 2-4 poses in order: a sequence of imperatives, or, with `group`, "show me
+    {n} {group}"; the reply names each pose before it."""
+    requests, _ = tables()
+    if not 2 <= len(poses) <= len(ORDINALS):
+        raise InvalidInputError(f"a multi-pose request has 2-{len(ORDINALS)} poses")
+    multi = requests["multi"]
+    n = len(poses)
+    if group is not None:
+        name = _pick(requests["groups"][group], rng)
+        question = _pick(multi["ways"], rng).format(
+            n=NUMBERS[n - 1], N=_cap(NUMBERS[n - 1]), group=name
+        )
+    else:
+        steps = [_imperative(p, rng) for p in poses]
+        if n == 2:
+            template = _pick(multi["sequence"], rng)
+        elif n == 3:
+            template = _pick(multi["three_steps"], rng)
+        else:
+            template = "{First}, then " + ", then ".join(steps[1:-1]) + ", and finally {then}."
+        question = template.format(
+            first=steps[0], First=_cap(steps[0]), second=steps[1], then=steps[-1]
+        )
+    items = [
+        _pick(requests["answers"]["multi_item"], rng).format(Nth=ORDINALS[k], ger=p.ger)
+        for k, p in enumerate(poses)
+    ]
+    answer = " ".join([_pick(requests["answers"]["multi_intro"], rng), *items])
+    kind_meta = {"group": group} if group else {}
+    return _conversation(question, answer, list(poses), "multi", {**kind_meta, **(meta or {})})
+
+
+def talk_conversation(rng: np.random.Generator, meta: dict | None = None) -> Conversation:
+    """A question that wants words only, and its answer."""
+    _, talk = tables()
+    topics = list(talk["topics"])
+    choice = _pick([*topics, "arithmetic", "arithmetic", "pose_question", "pose_question"], rng)
+    if choice == "arithmetic":
+        question, answer = _arithmetic(talk["arithmetic"], rng)
+    elif choice == "pose_question":
+        family = FAMILY_INFO[_pick(list(FAMILY_INFO), rng)]
+        ger = family.describe(_pick(SIDES, rng))
+        question, answer = _pick(talk["pose_questions"], rng)
+        question = question.format(ger=ger)
+    else:
+        topic = talk["topics"][choice]
+        k = int(rng.integers(len(topic["questions"])))
+        question = topic["questions"][k]
+        answer = (
+            topic["answers"][k]
+            if topic.get("answers_by_question")
+            else _pick(topic["answers"], rng)
+        )
+    return _conversation(question, answer, [], "talk", {"topic": choice, **(meta or {})})
+
+
+def _arithmetic(table: dict, rng: np.random.Generator) -> tuple[str, str]:
+    template, op = _pick(table["questions"], rng)
+    a, b = int(rng.integers(2, 100)), int(rng.integers(2, 100 if op != "*" else 13))
+    if op == "-" and b > a:
+        a, b = b, a
+    result = {"+": a + b, "-": a - b, "*": a * b}[op]
+    answer = _pick(table["answers"], rng).format(result=result)
+    return template.format(a=a, b=b), answer
+
+
+def _conversation(
+    question: str, answer: str, poses: Sequence[Posed], kind: str, meta: dict | None
+) -> Conversation:
+    if answer.count(POSE_TOKEN) != len(poses):
+        raise InvalidInputError(f"an answer must hold one {POSE_TOKEN} per pose")
+    info = {"kind": kind, **(meta or {})}
+    if poses:
+        info["families"] = [p.family for p in poses]
+    return Conversation(
+        messages=[Message("user", question), Message("assistant", answer)],
+        poses=[p.rotmat for p in poses],
+        task="instruction",
+        meta=info,
+    )
+
+
+def all_requests() -> Iterator[str]:
+    """Every request the tables can word without typos (both sides of every sided family):
+    the sentences the held-out benchmark must never be."""
+    requests, talk = tables()
+    subjects = [s for s, _ in requests["subjects"]]
+    for family in FAMILY_INFO:
+        for side in SIDES if FAMILY_INFO[family].side else (None,):
+            ger = FAMILY_INFO[family].describe(side)
+            for imp in imperatives(family):
+                imp = imp.format(side=side or "left")
+                for templates in requests["forms"].values():
+                    for template in templates:
+                        for who in subjects if "{who" in template.lower() else subjects[:1]:
+                            fields = dict(imp=imp, Imp=_cap(imp), ger=ger, who=who)
+                            fields.update(Who=_cap(who), poss="", caption="", context="")
+                            text = template.format(**fields).strip()
+                            yield text
+                            yield britishise(text)
+    for names in requests["groups"].values():
+        for name in names:
+            for template in requests["multi"]["ways"]:
+                for n in NUMBERS[1:]:
+                    yield template.format(n=n, N=_cap(n), group=name)
+    for topic in talk["topics"].values():
+        yield from topic["questions"]
+    for family in FAMILY_INFO:
+        for question, _ in talk["pose_questions"]:
+            yield question.format(ger=FAMILY_INFO[family].describe("left"))
+
+
+#: Share of the instruction conversations of each everyday kind (`posegpt.synth.engine`).
+EVERYDAY_MIX = {"everyday": 0.35, "multi": 0.2, "talk": 0.2}
+
+
+def everyday_makers(
+    samples: Sequence, captions: dict[int, str], ids: Sequence[int]
+) -> dict[str, Callable[[np.random.Generator], Conversation]]:
+    """Conversation makers of the everyday kinds over one split's text poses (`samples[i]` for
+    i in `ids`: posed samples with `rotmat`, `family`, `params["side"]`; `captions[i]`)."""
+    makers: dict[str, Callable[[np.random.Generator], Conversation]] = {
+        "talk": lambda rng: talk_conversation(rng)
+    }
+    if not ids:
+        return makers
+
+    def posed(i: int) -> Posed:
+        s = samples[i]
+        return Posed(s.rotmat, s.family, s.params.get("side"), captions.get(i))
+
+    by_group: dict[str, list[int]] = {}
+    for i in ids:
+        by_group.setdefault(FAMILY_INFO[samples[i].family].group, []).append(i)
+    named = tables()[0]["groups"]
+    groups = [g for g, members in by_group.items() if len(members) >= 2 and g in named]
+
+    def multi(rng: np.random.Generator) -> Conversation:
+        n = int(rng.choice([2, 2, 3, 3, 4]))
+        if groups and rng.random() < 0.4:
+            group = _pick(groups, rng)
+            members = by_group[group]
+            chosen = rng.choice(len(members), size=min(n, len(members)), replace=False)
+            return multi_conversation([posed(members[k]) for k in chosen], rng, group)
+        return multi_conversation([posed(_pick(ids, rng)) for _ in range(n)], rng)
+
+    makers["everyday"] = lambda rng: single_conversation(posed(_pick(ids, rng)), rng)
+    makers["multi"] = multi
+    return makers

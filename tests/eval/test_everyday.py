@@ -1,0 +1,190 @@
+"""The everyday benchmark: its file, its scoring, and that it stays held out from training."""
+
+import json
+import re
+
+import pytest
+import torch
+
+from posegpt.body import load_body_model
+from posegpt.body.rotations import identity_pose
+from posegpt.data import templates
+from posegpt.errors import InvalidInputError
+from posegpt.eval.everyday.items import load_everyday, subset
+from posegpt.eval.everyday.naming import named_family, pose_words
+from posegpt.eval.everyday.score import Answer, score_everyday
+from posegpt.synth import everyday, instructions, speculative
+from posegpt.synth.pose_families import FAMILY_INFO
+from posegpt.synth.poses import PoseGenerator
+
+FORMS = {
+    "request": {
+        "imperative", "second_person", "third_person", "question", "terse", "casual",
+        "polite", "misspelled", "british", "embedded",
+    },
+    "multi": {"sequence", "ways"},
+    "other": {"greeting", "arithmetic", "body_fact", "about", "off_topic", "pose_question"},
+}  # fmt: skip
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def training_templates() -> list[str]:
+    """Every user-side template of the synthetic engine (fields as "{...}"), but those made of
+    one field alone ("{question}": the captioner's fact questions about a pose)."""
+    found = [t for kind in templates.QUESTIONS.values() for t in kind]
+    found += list(speculative.QUERY_TEMPLATES)
+    found += [p for s in speculative.SITUATIONS for p in s.phrasings]
+    found += [q for kind in instructions._QUESTIONS.values() for q in kind]
+    return [t for t in found if re.sub(r"\{[^}]*\}", "", t).strip()]
+
+
+def everyday_templates() -> tuple[list[str], dict[str, str]]:
+    """The everyday engine's request templates and, per field, a regex of every value it can
+    take (typos aside): its tables are finite."""
+    requests, talk = everyday.tables()
+    sides = ("left", "right")
+    imps = {i.format(side=s) for f in FAMILY_INFO for i in everyday.imperatives(f) for s in sides}
+    gers = {FAMILY_INFO[f].describe(s) for f in FAMILY_INFO for s in sides}
+    who = {w for w, _ in requests["subjects"]}
+
+    def alt(values) -> str:
+        values = {v for v in values} | {everyday.britishise(v) for v in values}
+        return "(?:" + "|".join(sorted(re.escape(_normal(v)) for v in values)) + ")"
+
+    fields = {
+        **dict.fromkeys(("imp", "Imp", "first", "First", "second", "then"), alt(imps)),
+        **dict.fromkeys(("ger", "Ger"), alt(gers)),
+        **dict.fromkeys(("who", "Who"), alt(who)),
+        "poss": alt(p for _, p in requests["subjects"]),
+        "context": alt(requests["contexts"]),
+        "caption": CAPTION,
+        **dict.fromkeys(("n", "N"), alt(everyday.NUMBERS)),
+        "group": alt(g for names in requests["groups"].values() for g in names),
+        **dict.fromkeys(("a", "b"), r"\d+"),
+    }
+    found = [t for form in requests["forms"].values() for t in form]
+    found += [t for kind in ("sequence", "three_steps", "ways") for t in requests["multi"][kind]]
+    found += [q for q, _ in talk["arithmetic"]["questions"]]
+    found += [q for q, _ in talk["pose_questions"]]
+    found += [q for topic in talk["topics"].values() for q in topic["questions"]]
+    return found, fields
+
+
+#: What a field may hold: the captioner's fact questions start with one of these words;
+#: every other field (descriptions, situations, targets...) may hold any words.
+FACT_QUESTION = r" ?(?:is|are|what|where|which|how|does|do|can)\b.*? ?"
+#: The captioner's descriptions start with their subject.
+CAPTION = r"(?:the|this|a|an|someone|they|their)\b.*?"
+ANY = r".*?"
+
+
+def _pattern(template: str, fields: dict[str, str] | None = None) -> re.Pattern:
+    """A template as a regex over normalised text: each field as in `fields` (fact questions
+    as FACT_QUESTION, anything else as any words)."""
+    pieces = re.split(r"(\{[^}]*\})", template)
+    regex = ""
+    for p in pieces:
+        if not p.startswith("{"):
+            regex += re.escape(_normal(p))
+            continue
+        name = p[1:-1]
+        value = (fields or {}).get(name, FACT_QUESTION if "question" in name else ANY)
+        regex += f" ?{value} ?"
+    return re.compile(f"^ ?{regex} ?$")
+
+
+def test_the_benchmark_covers_every_form_and_category():
+    items = load_everyday()
+    assert len(items) >= 150
+    for category, forms in FORMS.items():
+        chosen = [i for i in items if i.category == category]
+        assert {i.form for i in chosen} == forms
+        assert len(chosen) >= 30
+    assert {i.poses for i in items if i.category == "multi"} >= {2, 3}
+    assert all(i.predicates for i in items if i.category == "request")
+
+
+@pytest.mark.slow
+def test_no_training_template_produces_a_benchmark_sentence():
+    found, fields = everyday_templates()
+    patterns = [_pattern(t) for t in training_templates()]
+    patterns += [_pattern(t, fields) for t in found]
+    assert len(patterns) > 200
+    sentences = {_normal(t) for t in everyday.all_requests()}
+    for item in load_everyday():
+        text = _normal(item.text)
+        assert text not in sentences, item.text
+        assert not any(p.match(text) for p in patterns), item.text
+
+
+def test_a_subset_asks_every_form_of_each_category():
+    items = load_everyday()
+    chosen = subset(items, 12)
+    for category, forms in FORMS.items():
+        picked = [i for i in chosen if i.category == category]
+        assert len(picked) == 12 and {i.form for i in picked} >= set(list(forms)[:2])
+        assert len({i.form for i in picked}) == min(12, len(forms))
+    assert subset(items, None) == items
+
+
+def test_malformed_items_are_refused(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    row = {"id": "x", "category": "multi", "form": "ways", "topic": "t", "text": "Two poses."}
+    path.write_text(json.dumps({**row, "poses": 2, "predicates": [["wrists above head"]]}))
+    with pytest.raises(InvalidInputError, match="one predicate list per pose"):
+        load_everyday(path)
+    path.write_text(json.dumps({**row, "poses": 2, "predicates": [["arms up"], []]}))
+    with pytest.raises(InvalidInputError, match="not a predicate"):
+        load_everyday(path)
+
+
+def test_naming_finds_the_longest_family_name_in_each_poses_words():
+    assert named_family("Sure: someone kneeling on the left knee. <POSE>") == "kneeling_one_knee"
+    assert named_family("Lying face down <POSE>") == "lying_on_front"
+    assert named_family("The pose is <POSE>.") is None
+    assert pose_words("First standing: <POSE> then sitting: <POSE>.") == [
+        "First standing: ",
+        " then sitting:  .",
+    ]
+    assert pose_words("no pose here") == []
+
+
+@pytest.fixture(scope="module")
+def body():
+    return load_body_model()
+
+
+def test_scoring_counts_poses_checks_predicates_and_agreement(body):
+    items = {i.id: i for i in load_everyday()}
+    chosen = [items["r001"], items["r001"], items["m005"], items["n001"], items["n007"]]
+    generator = PoseGenerator(seed=0, body=body)
+    back = generator.sample("lying_on_back").rotmat
+    front = generator.sample("lying_on_front").rotmat
+    answers = [
+        Answer("Here is someone lying on the back: <POSE>", [back]),  # right
+        Answer("Lying on the back: <POSE>", [identity_pose()]),  # wrong pose, words disagree
+        Answer("Lying on the back <POSE> then lying face down <POSE>", [back, front]),
+        Answer("Hello!", []),
+        Answer("It is <POSE>", [back]),  # a pose where none was wanted
+    ]
+    families = {id(back): "lying_on_back", id(front): "lying_on_front"}
+
+    def classify(poses: torch.Tensor) -> list[str]:
+        return [
+            "lying_on_back" if torch.allclose(p, back) else
+            "lying_on_front" if torch.allclose(p, front) else "t_pose"
+            for p in poses
+        ]  # fmt: skip
+
+    assert families
+    metrics, details = score_everyday(chosen, answers, body, classify)
+    assert [r["pass"] for r in details["items"]] == [True, False, True, True, False]
+    assert metrics["pass"] == pytest.approx(60.0)
+    assert metrics["one_pose"] == 100.0 and metrics["no_pose"] == 50.0
+    assert metrics["multi_count"] == 100.0 and metrics["two_pose"] == 100.0
+    assert metrics["agreement"] == pytest.approx(75.0) and metrics["named"] == 100.0
+    assert details["items"][1]["failed"] == ["pose 1: torso horizontal", "pose 1: facing up"]
+    assert details["pass_by_form"]["other/greeting"] == 100.0

@@ -1,0 +1,102 @@
+"""Everyday conversations: requests in people's words, several poses in order, words only for
+other questions; replies name what each pose shows; left and right are the body's own."""
+
+import numpy as np
+import pytest
+import torch
+
+from posegpt.records import POSE_TOKEN
+from posegpt.synth.everyday import (
+    FORM_WEIGHTS,
+    Posed,
+    all_requests,
+    britishise,
+    everyday_makers,
+    misspell,
+    multi_conversation,
+    request_text,
+    single_conversation,
+    talk_conversation,
+)
+from posegpt.synth.pose_families import FAMILY_INFO
+from posegpt.synth.poses import PoseSample
+
+POSE = torch.eye(3).repeat(24, 1, 1)
+
+
+def test_every_form_words_a_request_naming_the_bodys_own_side():
+    rng = np.random.default_rng(0)
+    posed = Posed(POSE, "kneeling_one_knee", "right")
+    for form in FORM_WEIGHTS:
+        texts = {request_text(posed, rng, form) for _ in range(20)}
+        assert len(texts) > 1, form
+    sided = [request_text(posed, rng, "imperative") for _ in range(40)]
+    assert any("right knee" in t for t in sided) and not any("left" in t for t in sided)
+
+
+def test_a_single_request_is_answered_by_words_naming_the_pose_then_the_pose():
+    rng = np.random.default_rng(1)
+    for family in ("seated_violin", "lying_on_back", "archery_draw"):
+        side = "left" if FAMILY_INFO[family].side else None
+        conversation = single_conversation(Posed(POSE, family, side), rng)
+        user, assistant = conversation.messages
+        assert user.role == "user" and POSE_TOKEN not in user.content
+        assert assistant.content.count(POSE_TOKEN) == 1 and len(conversation.poses) == 1
+        said = assistant.content.split(POSE_TOKEN)[0].lower()
+        assert FAMILY_INFO[family].describe(side).lower() in said
+
+
+def test_multi_pose_replies_hold_one_named_pose_per_request_in_order():
+    rng = np.random.default_rng(2)
+    poses = [Posed(POSE * (k + 1), f) for k, f in enumerate(("standing_relaxed", "squatting"))]
+    poses.append(Posed(POSE * 3, "lying_on_side", "left"))
+    for n in (2, 3):
+        conversation = multi_conversation(poses[:n], rng)
+        answer = conversation.messages[1].content
+        assert answer.count(POSE_TOKEN) == n == len(conversation.poses)
+        parts = answer.split(POSE_TOKEN)
+        for k, posed in enumerate(poses[:n]):
+            assert posed.ger in parts[k] and torch.equal(conversation.poses[k], posed.rotmat)
+    ways = multi_conversation(poses[:2], rng, group="sitting")
+    assert ways.meta["group"] == "sitting" and ways.messages[1].content.count(POSE_TOKEN) == 2
+    with pytest.raises(Exception, match="2-4"):
+        multi_conversation(poses[:1], rng)
+
+
+def test_other_questions_are_answered_in_words_only():
+    rng = np.random.default_rng(3)
+    talk = [talk_conversation(rng) for _ in range(60)]
+    assert all(not c.poses and POSE_TOKEN not in c.messages[1].content for c in talk)
+    topics = {c.meta["topic"] for c in talk}
+    assert {"arithmetic", "pose_question", "greeting", "off_topic", "body_facts"} <= topics
+    sums = [c for c in talk if c.meta["topic"] == "arithmetic"]
+    assert all(any(ch.isdigit() for ch in c.messages[1].content) for c in sums)
+
+
+def test_typos_and_british_words():
+    rng = np.random.default_rng(4)
+    text = "Please sit down comfortably on the couch with your favorite pillow."
+    assert misspell(text, rng) != text.lower().rstrip(".")
+    assert britishise(text) == "Please sit down comfortably on the sofa with your favourite pillow."
+
+
+def test_makers_draw_from_one_splits_poses():
+    samples = [
+        PoseSample(POSE, "squatting", {}),
+        PoseSample(POSE, "sitting_chair", {}),
+        PoseSample(POSE, "sitting_legs_out", {}),
+        PoseSample(POSE, "waving", {"side": "right"}),
+    ]
+    makers = everyday_makers(samples, {0: "A deep squat."}, [0, 1, 2, 3])
+    rng = np.random.default_rng(5)
+    drawn = [makers[kind](rng) for kind in ("everyday", "multi", "talk") for _ in range(10)]
+    families = {f for c in drawn for f in c.meta.get("families", [])}
+    assert families <= {"squatting", "sitting_chair", "sitting_legs_out", "waving"}
+    assert {c.meta["kind"] for c in drawn} == {"everyday", "multi", "talk"}
+    assert everyday_makers(samples, {}, []).keys() == {"talk"}
+
+
+def test_every_table_request_can_be_listed():
+    requests = set(all_requests())
+    assert len(requests) > 10_000
+    assert "Sit down on a chair." in requests
