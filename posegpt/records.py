@@ -4,7 +4,8 @@ The records flow from the data (and the synthetic data engine) to training, eval
 serving; the special tokens are defined here once.
 
 A `Conversation` is what the model trains on: chat messages whose assistant turns may contain
-`<POSE>` markers, one target pose per marker (in order), and an optional image.
+`<POSE>` markers, one target pose per marker (in order), user turns `<pose_in>` markers, one
+input pose per marker (in order), and an optional image.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import torch
 POSE_TOKEN = "<POSE>"
 #: Where the image goes in a user turn (LLaVA style).
 IMAGE_TOKEN = "<image>"
+#: An input pose in a user turn (the pose tower's features replace it); one per input pose.
+POSE_INPUT_TOKEN = "<pose_in>"
 
 #: Who speaks in a chat message.
 ROLES = ("system", "user", "assistant")
 
-Task = Literal["text2pose", "image2pose", "speculative", "rpe", "instruction"]
+Task = Literal["text2pose", "image2pose", "speculative", "rpe", "instruction", "pose_input"]
 
 
 def with_image(text: str) -> str:
@@ -35,18 +38,23 @@ class Message:
     """One chat turn, the one message shape of posegpt: datasets, the model (`chat`, `encode`)
     and the server pass these; `role` is one of ROLES. The model's entry points also accept
     plain `{"role", "content"}` mappings and check every message there
-    (`posegpt.model.chat_format.check_messages`)."""
+    (`posegpt.model.chat_format.check_messages`). `poses` (24, 3, 3) are the turn's own poses
+    in a live chat: a user's input poses, an assistant's answer poses (a `Conversation` keeps
+    its poses in `poses` and `input_poses` instead)."""
 
     role: str
     content: str
+    poses: list[torch.Tensor] = field(default_factory=list)
 
 
 @dataclass
 class Conversation:
-    """A training/evaluation sample: messages, target poses (24, 3, 3) per `<POSE>`, image."""
+    """A training/evaluation sample: messages, target poses (24, 3, 3) per `<POSE>`, image,
+    input poses (24, 3, 3) per `<pose_in>`."""
 
     messages: list[Message]
     poses: list[torch.Tensor] = field(default_factory=list)
     image: str | None = None  # path of the image file, relative to the dataset root
     task: Task = "instruction"
     meta: dict = field(default_factory=dict)  # e.g. family, situation, description kind, split
+    input_poses: list[torch.Tensor] = field(default_factory=list)  # (24, 3, 3) per <pose_in>

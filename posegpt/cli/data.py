@@ -28,6 +28,9 @@ def synth(
     scenes: int = typer.Option(200, "--scenes", help="Rendered scenes (1-4 people each)."),
     spg: int = typer.Option(500, "--spg", help="Speculative (situation -> pose) conversations."),
     instructions: int = typer.Option(500, "--instructions", help="Instruction conversations."),
+    pose_tasks: int = typer.Option(
+        500, "--pose-tasks", help="Conversations that read poses (describe, edit, compare...)."
+    ),
     image_size: int = typer.Option(224, "--image-size", help="Scene image side, pixels."),
     crop_size: int = typer.Option(224, "--crop-size", help="Person crop side, pixels."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of items for val."),
@@ -48,6 +51,7 @@ def synth(
         crop_size=crop_size,
         spg=spg,
         instructions=instructions,
+        pose_tasks=pose_tasks,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         overwrite=overwrite,
@@ -57,6 +61,23 @@ def synth(
     totals = {task: sum(by_split.values()) for task, by_split in card["counts"].items()}
     typer.echo(f"wrote {out}: " + ", ".join(f"{n} {task}" for task, n in totals.items()))
     typer.echo(f"speed: {json.dumps(card['speed'])}")
+
+
+@app.command("pose-tasks")
+def pose_tasks(
+    root: Path = typer.Argument(..., help="Dataset folder with text2pose/ (its own is replaced)."),
+    n: int = typer.Option(3000, "--n", help="Conversations to write, over the splits."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Write the conversations that read poses (describe, edit, compare, follow-up chains,
+    corrections) into a dataset's pose_input/, from its text poses."""
+    from posegpt.synth.engine import write_pose_tasks
+
+    written = write_pose_tasks(root, n, seed, progress=not quiet)
+    typer.echo(
+        f"wrote {root}/pose_input: " + ", ".join(f"{len(c)} {s}" for s, c in written.items())
+    )
 
 
 @app.command()

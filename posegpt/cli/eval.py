@@ -89,7 +89,8 @@ def bench_command(
     tasks: str | None = typer.Option(
         None,
         "--tasks",
-        help="Comma-separated subset of text2pose,spg,image2pose,rpe,retention,speed,everyday "
+        help="Comma-separated subset of text2pose,spg,image2pose,rpe,retention,speed,everyday,"
+        "pose2text,pose_edit,followup,pose_diff "
         "(default: all).",
     ),
     retrieval: Path | None = typer.Option(

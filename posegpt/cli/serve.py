@@ -17,13 +17,18 @@ import typer
 from posegpt.errors import PoseGPTError
 
 if TYPE_CHECKING:
+    import torch
+
     from posegpt.serve.engine import ChatEngine, EngineReply, Session
 
 #: Models under this many parameters answer fastest on one CPU thread: each operation is too small
 #: to share out (the default model's reply: 1.1 s on 2 threads of a busy 2-core machine, 0.03 s on
 #: one). OMP_NUM_THREADS overrides.
 ONE_THREAD_BELOW = 100_000_000
-HELP = "commands: /image PATH (photo for the next message), /reset, /save [FILE], /help, /quit"
+HELP = (
+    "commands: /image PATH (photo for the next message), /pose FILE[:FRAME] (a pose for the next "
+    "message), /reset, /save [FILE], /help, /quit"
+)
 
 MODEL = typer.Option(
     None, "--model", envvar="POSEGPT_MODEL", help="Model folder (default: the packaged model)."
@@ -41,6 +46,12 @@ def chat_command(
         None, "--prompt", "-p", help="Ask this once, write the answer to --out and exit."
     ),
     image: Path | None = typer.Option(None, "--image", help="A photo for the first message."),
+    pose: list[str] = typer.Option(
+        [],
+        "--pose",
+        help="A pose for the first message (repeatable): a posegpt .npz/.json pose file, or an "
+        "AMASS/SMPL-H .npz sequence as FILE:FRAME (default frame 0).",
+    ),
     out: Path = typer.Option(
         Path("posegpt-chat"), "--out", "-o", help="Folder for answer.json and the pose files."
     ),
@@ -53,15 +64,16 @@ def chat_command(
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
 
+    poses = [_read_pose(spec) for spec in pose]
     if prompt is None:
         with spinner("posegpt: loading the model"):
             engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
             engine.warm_up()
-        _interactive(engine, engine.new_session(folder=out), image)
+        _interactive(engine, engine.new_session(folder=out), image, poses)
         return
     engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
     session = engine.new_session(folder=out)
-    reply = engine.reply(session, prompt, image)
+    reply = engine.reply(session, prompt, image, poses=poses or None)
     answer = reply.to_json(lambda path: path.name)
     atomic_write_text(out / "answer.json", json.dumps(answer, indent=2) + "\n")
     _show(reply)
@@ -164,7 +176,19 @@ def spinner(message: str) -> Iterator[None]:
         thread.join()
 
 
-def _interactive(engine: ChatEngine, session: Session, image: Path | None) -> None:
+def _read_pose(spec: str) -> torch.Tensor:
+    """A pose (24, 3, 3) from FILE or FILE:FRAME (`posegpt.data.formats.read_pose_file`)."""
+    from posegpt.data.formats import read_pose_file
+
+    path, sep, frame = spec.rpartition(":")
+    if sep and frame.isdigit():
+        return read_pose_file(Path(path), int(frame))
+    return read_pose_file(Path(spec))
+
+
+def _interactive(
+    engine: ChatEngine, session: Session, image: Path | None, poses: list[torch.Tensor]
+) -> None:
     """Read messages and commands from stdin until /quit or end of input."""
     from posegpt.files import atomic_write_text
 
@@ -187,10 +211,14 @@ def _interactive(engine: ChatEngine, session: Session, image: Path | None) -> No
             elif command == "/image":
                 pixels = engine.load_image(Path(arg.strip()))
                 typer.echo("image set for the next message")
+            elif command == "/pose":
+                poses.append(_read_pose(arg.strip()))
+                typer.echo(f"{len(poses)} pose(s) set for the next message")
             elif command == "/reset":
                 session.reset()
                 turns.clear()
                 pixels = None
+                poses.clear()
                 typer.echo("conversation reset")
             elif command == "/save":
                 path = Path(arg.strip()) if arg.strip() else session.folder / "conversation.json"
@@ -199,8 +227,9 @@ def _interactive(engine: ChatEngine, session: Session, image: Path | None) -> No
             elif command.startswith("/"):
                 typer.echo(f"unknown command {command}; {HELP}")
             else:
-                reply = engine.reply(session, line, pixels)
+                reply = engine.reply(session, line, pixels, poses=poses or None)
                 pixels = None
+                poses.clear()
                 turns.append({"prompt": line, **reply.to_json(lambda path: path.name)})
                 _show(reply)
         except PoseGPTError as err:

@@ -11,6 +11,8 @@ A dataset folder (what `posegpt data synth` writes; real data in the same layout
   speculative/    LLaVA json (+ poses) per split: `train.json`, `val.json`, `test.json`,
                   `test_seen.json`
   instructions/   LLaVA json per split (and `instructions/<name>/<split>.json`, as above)
+  pose_input/     LLaVA json (+ poses and input poses) per split: conversations that read
+                  poses (`posegpt.synth.pose_tasks`)
   card.json       what is in it (counts, seed, command); README.md says it in words
 
 Missing parts just give no items. text2pose and image2pose conversations are worded when an
@@ -59,10 +61,11 @@ IMAGE2POSE_DIR = "image2pose"
 IMAGES_DIR = "images"
 SPECULATIVE_DIR = "speculative"
 INSTRUCTIONS_DIR = "instructions"
+POSE_INPUT_DIR = "pose_input"
 CARD_FILE = "card.json"
 README_FILE = "README.md"
 #: Tasks in the order their items are laid out in a `PoseDataset` (see `TASK_LOADERS`).
-TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction")
+TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction", "pose_input")
 DATASET_SPLITS = ("train", "val", "test", "test_seen")
 DESCRIPTION_PREFIX = "description_"
 #: HMR extra naming a ready-made crop of the person (else the crop is cut when loading).
@@ -317,4 +320,5 @@ TASK_LOADERS: dict[str, TaskLoader] = {
     "rpe": TaskLoader(PoseDataset._rpe_items, PoseDataset._rpe),
     "speculative": TaskLoader(lambda d: d._load_llava(SPECULATIVE_DIR), _stored),
     "instruction": TaskLoader(lambda d: d._load_llava(INSTRUCTIONS_DIR), _stored),
+    "pose_input": TaskLoader(lambda d: d._load_llava(POSE_INPUT_DIR), _stored),
 }

@@ -51,11 +51,12 @@ from typing import get_args
 import numpy as np
 import torch
 
+from posegpt.body.io import load_pose
 from posegpt.body.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from posegpt.body.skeleton import COCO17_NAMES, NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.files import atomic_path, atomic_write_text
-from posegpt.records import POSE_TOKEN, Conversation, Message, Task
+from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation, Message, Task
 
 #: Largest JSON file read (bytes) and most rows read from one npz.
 MAX_JSON_BYTES = 1 << 30
@@ -175,6 +176,16 @@ def read_amass(path: str | os.PathLike, frames: Sequence[int] | None = None) -> 
             raise ModelFileError(f"{path} has {len(poses)} frames; asked for frame {frames.max()}")
         poses = poses[frames]
     return amass_to_rotmat(_numbers(poses, "poses", path))
+
+
+def read_pose_file(path: str | os.PathLike, frame: int = 0) -> torch.Tensor:
+    """One pose (24, 3, 3) from a file a user has: a pose file as posegpt writes it (.npz or
+    .json with `rotmat` or a 72-value SMPL `pose`, `posegpt.body.io.load_pose`) or an AMASS /
+    SMPL-H sequence (.npz with `poses`, frame `frame`)."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz" and "poses" in read_npz(path):
+        return read_amass(path, [frame])[0]
+    return load_pose(path)
 
 
 def write_amass(
@@ -477,9 +488,9 @@ def conversation_to_llava(conversation: Conversation, item_id: str) -> dict:
     item["conversations"] = [
         {"from": _LLAVA_FROM[m.role], "value": m.content} for m in conversation.messages
     ]
-    if conversation.poses:
-        poses = torch.stack([torch.as_tensor(p) for p in conversation.poses])
-        item["poses"] = _axis_angle(poses).tolist()
+    for key, poses in (("poses", conversation.poses), ("input_poses", conversation.input_poses)):
+        if poses:
+            item[key] = _axis_angle(torch.stack([torch.as_tensor(p) for p in poses])).tolist()
     item["task"] = conversation.task
     meta = {k: v for k, v in conversation.meta.items() if k != "id"}
     if meta:
@@ -504,13 +515,7 @@ def llava_to_conversation(item: object, where: str) -> Conversation:
     if image is not None:
         image = str(_relative(image, where))
     markers = sum(m.content.count(POSE_TOKEN) for m in messages if m.role == "assistant")
-    poses = item.get("poses", [])
-    try:
-        values = np.asarray(poses, dtype=np.float32).reshape(len(poses), NUM_JOINTS * 3)
-    except (TypeError, ValueError) as err:
-        raise ModelFileError(f"{where}: 'poses' must be a list of 72-value lists") from err
-    if len(values) != markers:
-        raise ModelFileError(f"{where}: {markers} {POSE_TOKEN} in the answers, {len(values)} poses")
+    inputs = sum(m.content.count(POSE_INPUT_TOKEN) for m in messages if m.role == "user")
     meta = item.get("meta", {})
     if not isinstance(meta, dict):
         raise ModelFileError(f"{where}: 'meta' must be an object")
@@ -519,11 +524,26 @@ def llava_to_conversation(item: object, where: str) -> Conversation:
         raise ModelFileError(f"{where}: unknown task {task!r}; valid: {', '.join(TASKS)}")
     return Conversation(
         messages=messages,
-        poses=list(_poses(values, "poses", Path(where))) if len(values) else [],
+        poses=_llava_poses(item, "poses", markers, f"{POSE_TOKEN} in the answers", where),
         image=image,
         task=task,
         meta={"id": str(item.get("id", "")), **meta},
+        input_poses=_llava_poses(
+            item, "input_poses", inputs, f"{POSE_INPUT_TOKEN} in the questions", where
+        ),
     )
+
+
+def _llava_poses(item: dict, key: str, markers: int, what: str, where: str) -> list[torch.Tensor]:
+    """The item's `key` poses (72 axis-angle values each), one per marker."""
+    poses = item.get(key, [])
+    try:
+        values = np.asarray(poses, dtype=np.float32).reshape(len(poses), NUM_JOINTS * 3)
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(f"{where}: '{key}' must be a list of 72-value lists") from err
+    if len(values) != markers:
+        raise ModelFileError(f"{where}: {markers} {what}, {len(values)} {key}")
+    return list(_poses(values, key, Path(where))) if len(values) else []
 
 
 def write_llava(

@@ -18,13 +18,19 @@ import numpy as np
 from posegpt.data.splits import stream
 from posegpt.errors import InvalidInputError
 
-#: Group weights (the paper's 2 : 1 : 1).
-DEFAULT_GROUPS: Mapping[str, float] = {"image2pose": 2.0, "text2pose": 1.0, "instruction": 1.0}
+#: Group weights (the paper's 2 : 1 : 1, and the tasks that read poses).
+DEFAULT_GROUPS: Mapping[str, float] = {
+    "image2pose": 2.0,
+    "text2pose": 1.0,
+    "instruction": 1.0,
+    "pose_input": 1.0,
+}
 #: Task weights within each group.
 DEFAULT_SUB_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     "image2pose": {"image2pose": 3.0, "rpe": 1.0},
     "text2pose": {"text2pose": 3.0, "speculative": 1.0},
     "instruction": {"instruction": 1.0},
+    "pose_input": {"pose_input": 1.0},
 }
 MAX_BATCH_SIZE = 65_536
 

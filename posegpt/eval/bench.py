@@ -37,6 +37,8 @@ Protocol:
   every text with one pose. `max_items` applies per category, taking each form in turn.
 - speed: ms per pose one request at a time, poses/s in one batched call (posegpt answers one
   request at a time, so its "batch" is sequential).
+- pose2text, pose_edit, followup, pose_diff (tasks that read poses, with their own baselines):
+  `posegpt.eval.pose_input_bench`.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from posegpt.eval.everyday.score import ask_all, score_everyday
 from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import SMPL22, SMPL24, JointSet, load_joint_regressor
+from posegpt.eval.pose_input_bench import POSE_INPUT_TASKS, PoseInputBench, load_pose_input_data
 from posegpt.eval.report import PAPER_NUMBERS
 from posegpt.eval.retention import evaluate_retention
 from posegpt.eval.retrieval import (
@@ -122,7 +125,16 @@ TITLES = {
     "everyday": "everyday requests (held-out wordings): pass %, pose counts, text/pose agreement",
 }
 #: What `--tasks` may choose ("spg" runs both SPG test splits).
-BENCH_TASKS = ("text2pose", "spg", "image2pose", "rpe", "retention", "speed", "everyday")
+BENCH_TASKS = (
+    "text2pose",
+    "spg",
+    "image2pose",
+    "rpe",
+    "retention",
+    "speed",
+    "everyday",
+    *POSE_INPUT_TASKS,
+)
 GROUND_TRUTH = "ground truth (retrieval evaluator)"
 GROUND_TRUTH_FAMILY = "ground truth (family classifier)"
 RETRIEVAL_DIR = "retrieval"
@@ -203,6 +215,8 @@ def run_bench(cfg: BenchConfig) -> dict:
     tasks = set(cfg.tasks)
     posed = tasks | ({"text2pose"} if "everyday" in tasks else set())
     scored = posed & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
+    if not tasks - set(POSE_INPUT_TASKS):  # their baselines are their own
+        scored = set()
     baselines = [b for b in make_baselines(body, embedder, mode.budget) if scored & set(b.tasks)]
     methods, training = _fit_baselines(baselines, data, cfg.progress)
     methods[:0] = [PoseGPTMethod(m, name, progress=cfg.progress) for name, m in models.items()]
@@ -231,6 +245,20 @@ def run_bench(cfg: BenchConfig) -> dict:
     if "speed" in tasks:
         with _timed(stages, "speed"):
             bench.speed(data.text2pose, data.crops)
+    if tasks & set(POSE_INPUT_TASKS):
+        with _timed(stages, "pose input"):
+            pose_data = load_pose_input_data(cfg.data, mode.max_items, mode.max_train, cfg.seed)
+            pose_bench = PoseInputBench(
+                pose_data,
+                models,
+                body,
+                evaluator,
+                embedder,
+                mode.retrieval_epochs,
+                cfg.seed,
+                cfg.progress,
+            )
+            bench.tables.update(pose_bench.tables(sorted(tasks)))
     results["benchmarks"] = bench.tables
     results["samples"] = bench.samples
     results["training"] = training

@@ -65,6 +65,14 @@ LABELS = {
     "two_pose": "two poses when two asked %",
     "agreement": "text/pose agree %",
     "named": "words name a family %",
+    "bleu4": "BLEU-4",
+    "rougeL": "ROUGE-L",
+    "meteor": "METEOR",
+    "regen_mpjpe": "regenerated MPJPE",
+    "regen_pa_mpjpe": "regenerated PA-MPJPE",
+    "follows": "follows the instruction %",
+    "edit_turns": "all edit turns %",
+    "chains": "whole chains %",
 }
 #: Headline columns of the summary table: (benchmark, metric).
 SUMMARY = (
@@ -83,6 +91,10 @@ SUMMARY = (
     ("everyday", "pass"),
     ("everyday", "agreement"),
     ("speed", "ms_per_pose"),
+    ("pose2text", "R@1"),
+    ("pose_edit", "pa_mpjpe"),
+    ("followup", "edit_turns"),
+    ("pose_diff", "R@1"),
 )
 UNITS = "MPJPE and PA-MPJPE in mm, MPJRE = mean joint rotation error in radians x 100, R@K in %."
 
@@ -91,6 +103,10 @@ def label(metric: str) -> str:
     """A column header for a metric key."""
     if metric in LABELS:
         return LABELS[metric]
+    if metric.startswith("R@"):
+        return f"R-precision {metric}"
+    if metric.startswith("turn") and metric[4:].isdigit():
+        return f"turn {metric[4:]} %"
     if "_R@" in metric:
         direction, k = metric.split("_", 1)
         return f"{direction.upper()} {k}"
@@ -153,13 +169,18 @@ def markdown(results: dict) -> str:
     ]
     summary = [(b, m) for b, m in SUMMARY if b in tables and m in tables[b]["columns"]]
     header = ["method"] + [f"{b}: {label(m)}" for b, m in summary]
-    rows = [[name] + [_cell(tables[b]["rows"][name][m]) for b, m in summary] for name in methods]
+    rows = [
+        [name] + [_cell(tables[b]["rows"].get(name, {}).get(m)) for b, m in summary]
+        for name in methods
+    ]
     lines += _table(header, rows)
     for number, table in enumerate(tables.values(), start=1):
         lines += ["", f"## {number}. {table['title']}", ""]
         if table["n"]:
             lines += [f"{table['n']} test items.", ""]
-        rows = [[m] + [_cell(table["rows"][m][c]) for c in table["columns"]] for m in methods]
+        names = [m for m in methods if m in table["rows"]]
+        names += [m for m in table["rows"] if m not in names]  # a benchmark's own baselines
+        rows = [[m] + [_cell(table["rows"][m].get(c)) for c in table["columns"]] for m in names]
         rows += [
             [f"*{ref}*"] + [_cell(values.get(c)) for c in table["columns"]]
             for ref, values in table["reference"].items()

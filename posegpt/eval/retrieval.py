@@ -404,6 +404,21 @@ def pool_recalls(
 
 
 @torch.no_grad()
+def text_pose_embeddings(
+    model: RetrievalModel, texts: Sequence[str], poses: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The evaluator's (N, D) embeddings of `texts` and of `poses`."""
+    was_training = model.training
+    model.eval()
+    text = model.encode_text(list(texts))
+    pose = torch.cat(
+        [model.encode_pose(poses[i : i + EVAL_CHUNK]) for i in range(0, len(poses), EVAL_CHUNK)]
+    )
+    model.train(was_training)
+    return text, pose
+
+
+@torch.no_grad()
 def literature_recalls(
     model: RetrievalModel, texts: Sequence[str], poses: torch.Tensor, seed: int = 0
 ) -> dict[str, dict[str, float]]:
@@ -412,13 +427,7 @@ def literature_recalls(
     out)."""
     if len(texts) != len(poses) or len(texts) < 2:
         raise InvalidInputError(f"need >= 2 texts with one pose each, got {len(texts)}")
-    was_training = model.training
-    model.eval()
-    text = model.encode_text(list(texts))
-    pose = torch.cat(
-        [model.encode_pose(poses[i : i + EVAL_CHUNK]) for i in range(0, len(poses), EVAL_CHUNK)]
-    )
-    model.train(was_training)
+    text, pose = text_pose_embeddings(model, texts, poses)
     out = {}
     for name, pool in LITERATURE_PROTOCOLS.items():
         if pool is None:
@@ -430,3 +439,20 @@ def literature_recalls(
             continue
         out[name] = {**recalls, "mRecall": float(np.mean(list(recalls.values())))}
     return out
+
+
+def r_precision(
+    text: torch.Tensor,
+    pose: torch.Tensor,
+    k_values: Sequence[int] = (1, 2, 3),
+    candidates: int = 32,
+    repetitions: int = 10,
+    seed: int = 0,
+) -> dict[str, float]:
+    """R-precision (percent) of matching embeddings text[i] <-> pose[i], as PoseScript and
+    UniPose report pose captioning: each pose ranks its own text in a pool of `candidates`
+    (`pool_recalls`, pose -> text; all items when there are fewer), "R@K" averaged over
+    `repetitions` draws of the pools."""
+    pool = min(candidates, len(text))
+    runs = [pool_recalls(text, pose, pool, seed + r, k_values) for r in range(repetitions)]
+    return {f"R@{k}": float(np.mean([run[f"p2t_R@{k}"] for run in runs])) for k in k_values}

@@ -1,4 +1,5 @@
-"""PoseGPT = LLaVA-style backbone + `<POSE>` token + pose head; tokenizer; presets; save/load."""
+"""PoseGPT = LLaVA-style backbone + `<POSE>` token + pose head + pose tower (`<pose_in>`);
+tokenizer; presets; save/load."""
 
 from posegpt.model.build import build_model, merge_lora
 from posegpt.model.chat_format import (
@@ -14,6 +15,7 @@ from posegpt.model.io import DEFAULT_MODEL_DIR, load_chat_model, load_pretrained
 from posegpt.model.network import PoseGPT, PoseGPTOutput, Reply
 from posegpt.model.tokenizer import (
     IMAGE_TOKEN,
+    POSE_INPUT_TOKEN,
     POSE_TOKEN,
     load_tokenizer,
     train_tokenizer,
@@ -23,6 +25,7 @@ __all__ = [
     "DEFAULT_MODEL_DIR",
     "IGNORE_INDEX",
     "IMAGE_TOKEN",
+    "POSE_INPUT_TOKEN",
     "POSE_TOKEN",
     "PRESETS",
     "PoseGPT",

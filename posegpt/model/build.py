@@ -7,9 +7,9 @@ What trains:
     post-layernorm, which the LLaVA feature path never uses (a parameter without gradient
     would stall distributed training);
   - mode "lora": LoRA adapters on the language model's attention projections, the rows of
-    PoseGPT's new tokens in the input embeddings and the LM head, the pose head and (with
-    `text_encoder="minilm"`) the text-feature projector; the vision tower and the image
-    projector are frozen, as in the paper, unless `lora_train_vision` (a tower built from
+    PoseGPT's new tokens in the input embeddings and the LM head, the pose head, the pose-input
+    tower and (with `text_encoder` set) the text-feature projector; the vision tower and the
+    image projector are frozen, as in the paper, unless `lora_train_vision` (a tower built from
     scratch, as beside Gemma, must learn).
 """
 
@@ -173,7 +173,8 @@ def check_compatible(backbone: LlavaConfig, tokenizer: PreTrainedTokenizerFast) 
 
 def new_token_ids(tokenizer: PreTrainedTokenizerFast) -> list[int]:
     """Ids of the tokens whose embedding rows LoRA mode trains (`<image>`'s row is never read)."""
-    return [token_id(tokenizer, t) for t in ADDED_TOKENS if t != IMAGE_TOKEN]
+    vocab = tokenizer.get_vocab()
+    return [token_id(tokenizer, t) for t in ADDED_TOKENS if t != IMAGE_TOKEN and t in vocab]
 
 
 def prepare_backbone(

@@ -5,7 +5,9 @@ A sample is a mapping with
   - `pixel_values`: (3, S, S) float32 from `preprocess_image`, only if the conversation holds an
     `<image>`;
   - `poses`: (P, 24, 3, 3) float32 rotation matrices, one per `<POSE>` in the labels, in order
-    (may be omitted when the answer holds no `<POSE>`).
+    (may be omitted when the answer holds no `<POSE>`);
+  - `input_poses`: (Q, 24, 3, 3) float32, one per `<pose_in>` of the user messages, in order
+    (may be omitted when there is none).
 
 As a DataLoader `collate_fn`, bind the ids: `model.collate_fn` is
 `functools.partial(collate, pad_id=..., pose_token_id=...)`.
@@ -32,8 +34,9 @@ def collate(
     Returns `input_ids`, `attention_mask`, `labels` (B, L) padded with pad_id / 0 / IGNORE_INDEX;
     `pose_mask` (B, L) bool, True at the assistant `<POSE>` positions; `pose_targets`
     (N, 24, 3, 3), the targets of those positions in row-major order (sample by sample, left to
-    right); and `pixel_values` (M, 3, S, S), the images of the samples that have one, in batch
-    order, present only when M > 0.
+    right); `input_poses` (Q, 24, 3, 3), the input poses in the same order; and `pixel_values`
+    (M, 3, S, S), the images of the samples that have one, in batch order, present only when
+    M > 0.
     """
     if not batch:
         raise InvalidInputError("cannot collate an empty batch")
@@ -56,12 +59,15 @@ def collate(
                 f"(24, 3, 3) poses, got shape {tuple(poses.shape)}"
             )
         targets.append(poses.float())
+    empty = torch.empty(0, NUM_JOINTS, 3, 3)
+    inputs = [torch.as_tensor(s.get("input_poses", empty)).float() for s in batch]
     out = {
         "input_ids": input_ids,
         "attention_mask": attention_mask,
         "labels": labels,
         "pose_mask": pose_mask,
         "pose_targets": torch.cat(targets),
+        "input_poses": torch.cat(inputs),
     }
     images = [s["pixel_values"] for s in batch if s.get("pixel_values") is not None]
     if images:

@@ -59,6 +59,9 @@ class PoseGPTConfig:
     pose_tower: Literal["none", "blazepose"] = "none"
     tower_slots: int = 4
     tower_tokens: int = 2
+    # tokens per input pose (pose-input tower, pose_input.py); 0: the model reads no poses
+    # (models saved before that tower existed load with 0)
+    pose_seq_length: int = 0
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
     # training mode: everything from scratch, or LoRA on the language model
@@ -95,6 +98,8 @@ class PoseGPTConfig:
             )
         if self.tower_slots < 1 or self.tower_tokens < 1:
             raise InvalidInputError("tower_slots and tower_tokens must be >= 1")
+        if not 0 <= self.pose_seq_length <= 64:
+            raise InvalidInputError(f"pose_seq_length must be 0..64, got {self.pose_seq_length}")
         if self.image_size % self.patch_size:
             raise InvalidInputError(
                 f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"
@@ -130,7 +135,7 @@ class PoseGPTConfig:
 
 
 PRESETS: dict[str, PoseGPTConfig] = {
-    "tiny": PoseGPTConfig(),
+    "tiny": PoseGPTConfig(pose_seq_length=2),
     "small": PoseGPTConfig(
         preset="small",
         hidden_size=192,
@@ -144,6 +149,7 @@ PRESETS: dict[str, PoseGPTConfig] = {
         vision_intermediate_size=512,
         image_size=64,
         patch_size=8,
+        pose_seq_length=4,
     ),
     "medium": PoseGPTConfig(
         preset="medium",
@@ -158,6 +164,7 @@ PRESETS: dict[str, PoseGPTConfig] = {
         vision_intermediate_size=1024,
         image_size=112,
         patch_size=14,
+        pose_seq_length=4,
     ),
     # The shape of llava-1.5-7b, for reference; the checkpoint at llava_path decides.
     "llava-1.5": PoseGPTConfig(
@@ -174,6 +181,7 @@ PRESETS: dict[str, PoseGPTConfig] = {
         image_size=336,
         patch_size=14,
         vision_feature_layer=-2,
+        pose_seq_length=8,
         mode="lora",
         freeze_vision=True,
     ),

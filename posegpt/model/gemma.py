@@ -172,13 +172,16 @@ def gemma_language_model(
     """Gemma's text config and Gemma3TextModel weights for `tokenizer`'s vocabulary.
 
     Each token's embedding row is Gemma's row for the same token string; tokens Gemma lacks
-    (PoseGPT's) start from the mean row. The LM head is tied to these embeddings.
+    (PoseGPT's) start near the mean row, each a little apart (as Hugging Face's mean resizing):
+    LLaVA finds `<image>` placeholders in input embeddings by comparing rows, so new tokens must
+    not share one. The LM head is tied to these embeddings.
     """
     model, gemma_tok = load_gemma()
     state = {k.removeprefix("model."): v for k, v in model.state_dict().items()}
     table = state["embed_tokens.weight"]
     source = gemma_tok.get_vocab()
-    rows = table.mean(0, keepdim=True).repeat(len(tokenizer), 1)
+    noise = torch.randn(len(tokenizer), table.shape[1], generator=torch.Generator().manual_seed(0))
+    rows = table.mean(0) + 1e-3 * table.std(0) * noise.to(table.dtype)
     pairs = [(i, source[t]) for t, i in tokenizer.get_vocab().items() if t in source]
     new, old = (torch.tensor(ids) for ids in zip(*pairs, strict=True))
     rows[new] = table[old]

@@ -12,8 +12,14 @@ With `config.pose_tower == "blazepose"` an image's `<image>` placeholders hold t
 tower's person tokens (`posegpt.model.pose_tower`) instead of pixel-tower patches, and an
 image input (`pixel_values` in batches) is its (slots, FEATURE_DIM) person features.
 
-Inference interface (for posegpt.serve): `model.chat(messages, image=...)` -> `Reply(text,
-poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose of the i-th.
+With `config.pose_seq_length > 0` the pose-input tower (`posegpt.model.pose_input`) reads input
+poses: each `<pose_in>` placeholder of a user message becomes that many embeddings of its pose
+(`input_poses` in the batch).
+
+Inference interface (for posegpt.serve): `model.chat(messages, image=..., poses=...)` ->
+`Reply(text, poses)`; `text` keeps each `<POSE>` marker and `poses[i]` is the (24, 3, 3) pose
+of the i-th. Messages may carry `poses`: an assistant message's answer poses enter the next
+user message automatically.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
 from posegpt.model.pose_head import PoseHead, pose_loss
+from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
 from posegpt.model.pose_tower.features import (
     FEATURE_DIM,
@@ -57,7 +64,14 @@ from posegpt.model.pose_tower.features import (
 )
 from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.text_features import UserTextFeatures
-from posegpt.model.tokenizer import END_TOKEN, IMAGE_TOKEN, POSE_TOKEN, ROLE_TOKENS, token_id
+from posegpt.model.tokenizer import (
+    END_TOKEN,
+    IMAGE_TOKEN,
+    POSE_INPUT_TOKEN,
+    POSE_TOKEN,
+    ROLE_TOKENS,
+    token_id,
+)
 from posegpt.records import with_image
 
 if TYPE_CHECKING:
@@ -124,11 +138,22 @@ class PoseGPT(nn.Module):
             if config.text_encoder != "none"
             else None
         )
+        self.pose_input = (
+            PoseInputTower(hidden, config.pose_seq_length) if config.pose_seq_length else None
+        )
         self.pose_token_id = token_id(tokenizer, POSE_TOKEN)
         self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)
+        self.pose_input_id = token_id(tokenizer, POSE_INPUT_TOKEN) if self.pose_input else None
         self.stop_token_ids = [token_id(tokenizer, END_TOKEN), tokenizer.eos_token_id]
-        banned = (IMAGE_TOKEN, tokenizer.pad_token, tokenizer.bos_token, *ROLE_TOKENS.values())
-        self._banned_token_ids = [token_id(tokenizer, t) for t in banned]
+        banned = (
+            IMAGE_TOKEN,
+            POSE_INPUT_TOKEN,
+            tokenizer.pad_token,
+            tokenizer.bos_token,
+            *ROLE_TOKENS.values(),
+        )
+        vocab = tokenizer.get_vocab()
+        self._banned_token_ids = [token_id(tokenizer, t) for t in banned if t in vocab]
 
     @property
     def backbone(self) -> LlavaForConditionalGeneration:
@@ -142,9 +167,13 @@ class PoseGPT(nn.Module):
     def encode(
         self, messages: Sequence[MessageLike], add_generation_prompt: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """`encode_conversation` with this model's tokenizer and image length."""
+        """`encode_conversation` with this model's tokenizer, image and pose lengths."""
         return encode_conversation(
-            self.tokenizer, messages, self.image_seq_length, add_generation_prompt
+            self.tokenizer,
+            messages,
+            self.image_seq_length,
+            add_generation_prompt,
+            self.config.pose_seq_length,
         )
 
     def preprocess(self, image: ImageInput) -> torch.Tensor:
@@ -176,7 +205,7 @@ class PoseGPT(nn.Module):
         labels = batch.get("labels")
         pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
         out = self.llava(
-            **self._inputs(input_ids, pixel_values),
+            **self._inputs(input_ids, pixel_values, batch.get("input_poses")),
             attention_mask=batch.get("attention_mask"),
             pixel_values=None if self.pose_tower is not None else pixel_values,
             output_hidden_states=-1,
@@ -211,6 +240,7 @@ class PoseGPT(nn.Module):
         self,
         messages: Sequence[MessageLike],
         image: ImageInput | torch.Tensor | None = None,
+        poses: object = None,
         max_new_tokens: int = 64,
         do_sample: bool = False,
         temperature: float = 1.0,
@@ -221,12 +251,15 @@ class PoseGPT(nn.Module):
 
         `messages` may hold earlier turns (assistant turns included). `image` is a picture (PIL,
         path or encoded bytes) or ready (3, S, S) pixel values; if no user message holds
-        `<image>`, one is put at the start of the first user message. Decoding is greedy
-        unless `do_sample`; `seed` makes sampling repeatable without touching the global RNG.
+        `<image>`, one is put at the start of the first user message. `poses` (a list of
+        (24, 3, 3) or 72 axis-angle poses) are the last user message's input poses; messages may
+        also carry `poses` (see `posegpt.model.pose_input`), earlier answers' poses entering the
+        next user message. Decoding is greedy unless `do_sample`; `seed` makes sampling
+        repeatable without touching the global RNG.
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
-        input_ids, pixel_values = self._prompt(messages, image)
+        input_ids, pixel_values, input_poses = self._prompt(messages, image, poses)
         towered = self.pose_tower is not None and pixel_values is not None
         if towered and nobody(pixel_values[0]):
             return Reply(NOBODY_REPLY, [])
@@ -254,7 +287,7 @@ class PoseGPT(nn.Module):
             with rng:
                 if seed is not None:
                     torch.manual_seed(seed)
-                new_ids, hidden = self._generate(input_ids, pixel_values, generation)
+                new_ids, hidden = self._generate(input_ids, pixel_values, input_poses, generation)
         finally:
             self.train(was_training)
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
@@ -267,11 +300,33 @@ class PoseGPT(nn.Module):
             text = f"{text} {guessed_note(guessed_parts(pixel_values[0]))}"
         return Reply(text, list(poses))
 
+    def prepare(
+        self, messages: Sequence[MessageLike], poses: object = None
+    ) -> tuple[list[dict[str, str]], torch.Tensor]:
+        """Messages that may carry `poses` (and `poses` for the last user message) -> checked
+        plain messages with `<pose_in>` markers and the (N, 24, 3, 3) input poses in order
+        (`posegpt.model.pose_input.attach_poses`). A model without pose-input tower ignores earlier
+        answers' poses and refuses the user's."""
+        messages = [as_mapping(m, i) for i, m in enumerate(messages)]
+        if poses is not None and messages and messages[-1].get("role") == "user":
+            last = check_input_poses(messages[-1].get("poses"), "message poses")
+            messages[-1]["poses"] = [*last, *check_input_poses(poses)]
+        if self.pose_input is None:
+            messages = [{**m, "poses": None} if m.get("role") != "user" else m for m in messages]
+        messages, input_poses = attach_poses(messages)
+        if self.pose_input is None and len(input_poses):
+            raise InvalidInputError("this model does not read poses (it has no pose-input tower)")
+        return check_messages(messages), input_poses
+
     def _prompt(
-        self, messages: Sequence[MessageLike], image: ImageInput | torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(1, T) prompt ids ending in the assistant marker, and (1, 3, S, S) pixels or None."""
-        messages = check_messages(messages)
+        self,
+        messages: Sequence[MessageLike],
+        image: ImageInput | torch.Tensor | None,
+        poses: object,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """(1, T) prompt ids ending in the assistant marker, (1, 3, S, S) pixels or None, and
+        the (N, 24, 3, 3) input poses."""
+        messages, input_poses = self.prepare(messages, poses)
         if messages[-1]["role"] != "user":
             raise InvalidInputError("the last message must be the user's")
         pixel_values = None
@@ -281,12 +336,13 @@ class PoseGPT(nn.Module):
                 first = next(m for m in messages if m["role"] == "user")
                 first["content"] = with_image(first["content"])
         input_ids = self.encode(messages, add_generation_prompt=True)[0][None].to(self.device)
-        return input_ids, self._check_images(input_ids, pixel_values)
+        return input_ids, self._check_images(input_ids, pixel_values), input_poses
 
     def _generate(
         self,
         input_ids: torch.Tensor,
         pixel_values: torch.Tensor | None,
+        input_poses: torch.Tensor,
         generation: GenerationConfig,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The new token ids (N,) and the last hidden state OF each of them (N, hidden)."""
@@ -294,7 +350,7 @@ class PoseGPT(nn.Module):
         if pixel_values is not None and self.pose_tower is None:
             images = {"pixel_values": pixel_values}
         out = self.llava.generate(
-            **{"input_ids": input_ids, **self._inputs(input_ids, pixel_values)},
+            **{"input_ids": input_ids, **self._inputs(input_ids, pixel_values, input_poses)},
             attention_mask=torch.ones_like(input_ids),
             generation_config=generation,
             **images,
@@ -324,12 +380,20 @@ class PoseGPT(nn.Module):
         return self._tower_inputs
 
     def _inputs(
-        self, input_ids: torch.Tensor, images: torch.Tensor | None = None
+        self,
+        input_ids: torch.Tensor,
+        images: torch.Tensor | None = None,
+        input_poses: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """The backbone's input: the ids, or their embeddings with the text features added and
-        (pose tower) the person tokens written at the `<image>` placeholders."""
+        """The backbone's input: the ids, or their embeddings with the text features added,
+        (pose tower) the person tokens written at the `<image>` placeholders and the input poses
+        at their `<pose_in>` placeholders."""
         towered = self.pose_tower is not None and images is not None
-        if self.text_features is None and not towered:
+        if self.text_features is None and not towered and self.pose_input is None:
+            if input_poses is not None and len(input_poses):
+                raise InvalidInputError(
+                    "this model does not read poses (it has no pose-input tower)"
+                )
             return {"input_ids": input_ids}
         embeds = self.backbone.get_input_embeddings()(input_ids)
         if self.text_features is not None:
@@ -337,6 +401,9 @@ class PoseGPT(nn.Module):
         if towered:
             tokens = self.pose_tower(images).to(embeds.dtype)
             embeds = embeds.masked_scatter((input_ids == self.image_token_id)[..., None], tokens)
+        if self.pose_input is not None:
+            poses = torch.empty(0, NUM_JOINTS, 3, 3) if input_poses is None else input_poses
+            embeds = self.pose_input.scatter(input_ids, embeds, poses, self.pose_input_id)
         return {"inputs_embeds": embeds}
 
     @property

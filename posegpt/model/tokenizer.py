@@ -1,7 +1,8 @@
 """The tokenizer: our own byte-level BPE, or a pretrained LLaVA tokenizer, plus our special tokens.
 
-Special tokens `<image>`, `<POSE>` and the chat markers are registered as special, so the
-tokenizer never splits them; `check_tokenizer` asserts it when a tokenizer is built or loaded.
+Special tokens `<image>`, `<POSE>`, `<pose_in>` and the chat markers are registered as special,
+so the tokenizer never splits them; `check_tokenizer` asserts it when a tokenizer is built or
+loaded.
 The chat template (a Jinja template stored on the tokenizer) renders a conversation as
 
     <s><|system|>...<|end|><|user|>...<|end|><|assistant|>...<|end|>...
@@ -21,7 +22,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from posegpt.errors import ModelFileError
-from posegpt.records import IMAGE_TOKEN, POSE_TOKEN, ROLES
+from posegpt.records import IMAGE_TOKEN, POSE_INPUT_TOKEN, POSE_TOKEN, ROLES
 
 PAD_TOKEN, BOS_TOKEN, EOS_TOKEN = "<pad>", "<s>", "</s>"
 ROLE_TOKENS = {role: f"<|{role}|>" for role in ROLES}
@@ -29,7 +30,9 @@ END_TOKEN = "<|end|>"
 #: Chat structure markers: never allowed inside a message's content.
 CHAT_TOKENS = (*ROLE_TOKENS.values(), END_TOKEN)
 #: Tokens PoseGPT adds to any tokenizer (ours or a pretrained one).
-ADDED_TOKENS = (IMAGE_TOKEN, POSE_TOKEN, *CHAT_TOKENS)
+ADDED_TOKENS = (IMAGE_TOKEN, POSE_TOKEN, POSE_INPUT_TOKEN, *CHAT_TOKENS)
+#: Added tokens that tokenizers saved before they existed may lack (their models read no poses).
+OPTIONAL_TOKENS = (POSE_INPUT_TOKEN,)
 #: A reply the tokenizer must encode with exactly one `<POSE>` id.
 POSE_PROBE = "Sure, the SMPL pose is <POSE>."
 
@@ -122,8 +125,13 @@ def token_id(tokenizer: PreTrainedTokenizerFast, token: str) -> int:
 
 
 def check_tokenizer(tokenizer: PreTrainedTokenizerFast) -> None:
-    """Raise ModelFileError unless every special token encodes to exactly one id, in context too."""
+    """Raise ModelFileError unless every special token encodes to exactly one id, in context too.
+
+    A tokenizer saved before `<pose_in>` existed may lack it (OPTIONAL_TOKENS)."""
+    vocab = tokenizer.get_vocab()
     for token in ADDED_TOKENS:
+        if token in OPTIONAL_TOKENS and token not in vocab:
+            continue
         ids = tokenizer.encode(token, add_special_tokens=False)
         if ids != [token_id(tokenizer, token)]:
             raise ModelFileError(f"the tokenizer splits {token} into {len(ids)} tokens")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
+from posegpt.model.pose_input import MAX_INPUT_POSES
 from posegpt.records import Message
 from posegpt.serve.engine import MAX_SEED, ChatEngine, ServerBusyError
 
@@ -38,6 +39,17 @@ class _Strict(BaseModel):
 class ChatMessage(_Strict):
     role: Literal["system", "user", "assistant"]
     content: str
+    poses: list[list[Any]] | None = Field(
+        None,
+        max_length=MAX_INPUT_POSES,
+        description=(
+            "Poses of this message, each 72 axis-angle values (SMPL order, radians) or 24 "
+            "rotation matrices (24 x 3 x 3). A user message's poses are input poses (each may "
+            "stand at a <pose_in> marker, else they go before the text); an assistant message's "
+            "are its answer's poses (send them back as this API returned them, so that a "
+            "follow-up sees the pose it changes)."
+        ),
+    )
 
 
 class ChatRequest(_Strict):
@@ -98,11 +110,14 @@ def create_api(engine: ChatEngine) -> FastAPI:
         if last.role != "user":
             raise InvalidInputError("the last message must be the user's")
         image = None if body.image is None else _decode_base64(body.image)
-        session = engine.new_session(history=[Message(m.role, m.content) for m in history])
+        session = engine.new_session(
+            history=[Message(m.role, m.content, m.poses or []) for m in history]
+        )
         reply = engine.reply(
             session,
             last.content,
             image,
+            poses=last.poses,
             max_new_tokens=body.max_new_tokens,
             temperature=body.temperature,
             seed=body.seed,

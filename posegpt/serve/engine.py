@@ -26,6 +26,7 @@ from posegpt.body.rotations import identity_pose, rotmat_to_axis_angle
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.images import load_image
 from posegpt.model import PoseGPT
+from posegpt.model.pose_input import check_input_poses
 from posegpt.records import IMAGE_TOKEN, Message, with_image
 from posegpt.render.views import PALETTE, render_pose_views, save_png
 from posegpt.serve.store import OutputStore
@@ -151,10 +152,13 @@ class ChatEngine:
     ) -> Session:
         """A conversation writing into `folder` (default: a new folder of the output store),
         optionally continuing from earlier `history` messages."""
-        for message in history:
+        messages = []
+        for i, message in enumerate(history):
             self._check_text(message.content, allow_empty=True)
+            poses = check_input_poses(message.poses, f"message {i} poses")
+            messages.append(Message(message.role, message.content, list(poses)))
         path = self.store.reserve_folder() if folder is None else Path(folder)
-        return Session(path, [Message(m.role, m.content) for m in history], in_store=folder is None)
+        return Session(path, messages, in_store=folder is None)
 
     def reply(
         self,
@@ -162,11 +166,15 @@ class ChatEngine:
         text: str,
         image: ImageSource | None = None,
         *,
+        poses: object = None,
         max_new_tokens: int | None = None,
         temperature: float | None = None,
         seed: int | None = None,
     ) -> EngineReply:
-        """Answer `text` (with an optional new image) in `session`, which then holds the turn.
+        """Answer `text` (with an optional new image and input `poses`: (24, 3, 3) matrices or
+        72 axis-angle values each) in `session`, which then holds the turn. The poses of the
+        session's earlier answers enter the model with the next message, so a follow-up sees
+        the pose it changes.
 
         Sampling (temperature > 0) is seeded with `seed` (default: the engine's) plus the turn
         number, so a conversation replays identically; temperature 0 decodes greedily.
@@ -178,13 +186,14 @@ class ChatEngine:
         if not 1 <= tokens <= self.max_new_tokens:
             raise InvalidInputError(f"max_new_tokens must be in 1..{self.max_new_tokens}")
         temperature = self.temperature if temperature is None else _check_temperature(temperature)
+        user_poses = list(check_input_poses(poses))
         seed = self.seed if seed is None else _check_seed(seed)
         turn = sum(m.role == "user" for m in session.history)
         with self._admitted():
             with self._model():
                 pixels = session.image if image is None else self.load_image(image)
                 image_turn = len(session.history) if image is not None else session.image_turn
-                history = [*session.history, Message("user", text)]
+                history = [*session.history, Message("user", text, user_poses)]
                 messages = self._window(history, image_turn if pixels is not None else None, tokens)
                 answer = self.model.chat(
                     messages,
@@ -202,7 +211,8 @@ class ChatEngine:
                 self._pose(session, r, v, with_files=i < MAX_POSE_FILES)
                 for i, (r, v) in enumerate(zip(rotmats, vertices, strict=True))
             ]
-        self._commit(session, [*history, Message("assistant", answer.text)], pixels, image_turn)
+        answered = Message("assistant", answer.text, list(rotmats))
+        self._commit(session, [*history, answered], pixels, image_turn)
         return EngineReply(answer.text, poses)
 
     def _commit(
@@ -247,13 +257,14 @@ class ChatEngine:
 
     def _window(
         self, history: list[Message], image_turn: int | None, max_new_tokens: int
-    ) -> list[dict[str, str]]:
-        """The latest turns (at most `max_turns`) that fit the model's context with the reply.
+    ) -> list[dict]:
+        """The latest turns (at most `max_turns`) that fit the model's context with the reply
+        and hold at most MAX_INPUT_POSES input poses (each message with its `poses`).
 
         A leading system message is always kept. The image marker goes on the user message that
         brought the image, or on the first user message kept if that one was cut.
         """
-        messages = [{"role": m.role, "content": m.content} for m in history]
+        messages = [{"role": m.role, "content": m.content, "poses": m.poses} for m in history]
         system = messages[:1] if messages[0]["role"] == "system" else []
         starts = [i for i, m in enumerate(messages) if m["role"] == "user"][-self.max_turns :]
         budget = self.model.config.max_length - max_new_tokens - 1
@@ -263,11 +274,15 @@ class ChatEngine:
                 marked = window[max(image_turn - start, 0)]
                 marked["content"] = with_image(marked["content"])
             window = system + window
-            if len(self.model.encode(window, add_generation_prompt=True)[0]) <= budget:
+            try:
+                prompt = self.model.encode(self.model.prepare(window)[0], True)[0]
+            except TooLargeError:  # too many input poses: try fewer turns
+                continue
+            if len(prompt) <= budget:
                 return window
         raise TooLargeError(
             f"the message and a {max_new_tokens}-token reply do not fit the model's "
-            f"{self.model.config.max_length}-token context"
+            f"{self.model.config.max_length}-token context (or the message has too many poses)"
         )
 
     def _pose(

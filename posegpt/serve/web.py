@@ -1,5 +1,7 @@
-"""The web app: a Gradio chat page (text, photo upload, 3D view, picture, downloads, start over)
-mounted at `/` on the API's FastAPI app, so one server answers both.
+"""The web app: a Gradio chat page (text, photo upload, pose input: a pose file or "use this
+pose" on an earlier answer, 3D view, picture, downloads, start over) mounted at `/` on the API's
+FastAPI app, so one server answers both. Earlier answers' poses enter each follow-up by
+themselves (the engine feeds them back).
 
 Gradio checks that files sent by a browser were uploaded to it only once an app has been
 `launch()`ed; a mounted app never is, so `create_app` turns those checks on. The conversation
@@ -16,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import torch
 from fastapi import FastAPI
 
-from posegpt.errors import PoseGPTError
+from posegpt.data.formats import read_pose_file
+from posegpt.errors import InvalidInputError, PoseGPTError
 from posegpt.model import POSE_TOKEN
 from posegpt.serve.api import MAX_BODY_BYTES, create_api
 from posegpt.serve.engine import ChatEngine, EngineReply, Session
@@ -37,6 +41,7 @@ class _Tab:
 
     session: Session
     shown: list[dict[str, Any]] = field(default_factory=list)
+    answers: dict[str, torch.Tensor] = field(default_factory=dict)  # pose label -> (24, 3, 3)
 
 
 def create_app(engine: ChatEngine) -> FastAPI:
@@ -56,35 +61,60 @@ def create_app(engine: ChatEngine) -> FastAPI:
 def build_ui(engine: ChatEngine) -> gr.Blocks:
     """The chat page. Each browser tab has its own Session; replies run one at a time."""
 
-    def respond(tab: _Tab | None, message: str, photo: str | None) -> tuple:
+    def respond(
+        tab: _Tab | None,
+        message: str,
+        photo: str | None,
+        pose_file: str | None,
+        earlier: str | None,
+    ) -> tuple:
         tab = tab or _Tab(engine.new_session())
         try:
-            reply = engine.reply(tab.session, message, photo)
+            poses = [read_pose_file(pose_file)] if pose_file else []
+            if earlier:
+                if earlier not in tab.answers:
+                    raise InvalidInputError(f"no earlier pose {earlier!r} in this conversation")
+                poses.append(tab.answers[earlier])
+            reply = engine.reply(tab.session, message, photo, poses=poses or None)
         except PoseGPTError as err:
             raise gr.Error(str(err)) from err
-        tab.shown.append({"role": "user", "content": message})
+        used = [Path(pose_file).name] if pose_file else []
+        used += [earlier] if earlier else []
+        note = f" [with {', '.join(used)}]" if used else ""
+        tab.shown.append({"role": "user", "content": message + note})
         if photo is not None:
             tab.shown.append({"role": "user", "content": {"path": photo}})
         tab.shown += _assistant_messages(reply)
         del tab.shown[:-MAX_SHOWN]
+        answered = tab.session.history[-1].poses  # upright, as the model reads them back
+        for pose, rotmat in zip(reply.poses, answered, strict=True):
+            if pose.files:
+                tab.answers[Path(pose.files["npz"]).stem] = rotmat
+        choices = gr.update(choices=list(tab.answers), value=None)
         shown = [p.files for p in reply.poses if p.files]
         if not shown:  # a text-only answer leaves the last pose on view
-            return tab, tab.shown, "", None, gr.skip(), gr.skip(), gr.skip()
+            return tab, tab.shown, "", None, None, choices, gr.skip(), gr.skip(), gr.skip()
         downloads = [str(path) for files in shown for path in files.values()]
         _allow(demo, downloads)
-        return tab, tab.shown, "", None, str(shown[0]["glb"]), str(shown[0]["png"]), downloads
+        view, picture = str(shown[0]["glb"]), str(shown[0]["png"])
+        return tab, tab.shown, "", None, None, choices, view, picture, downloads
 
     def start_over(tab: _Tab | None) -> tuple:
         if tab is not None:
             tab.session.reset()
             tab.shown.clear()
-        return tab, [], "", None, None, None, None
+            tab.answers.clear()
+        choices = gr.update(choices=[], value=None)
+        return tab, [], "", None, None, choices, None, None, None
 
     # Uploads and Gradio's copies of our files are deleted hourly once an hour old.
     cache = (SESSION_TTL, SESSION_TTL)
     with gr.Blocks(title="posegpt", analytics_enabled=False, delete_cache=cache) as demo:
         tab = gr.State(None, time_to_live=SESSION_TTL)
-        gr.Markdown("## posegpt\nAsk for a pose in words, optionally with a photo.")
+        gr.Markdown(
+            "## posegpt\nAsk for a pose in words, optionally with a photo or a pose to describe, "
+            "compare or edit; follow-ups change the last pose."
+        )
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Chat", elem_id="chat", height=420)
@@ -104,15 +134,29 @@ def build_ui(engine: ChatEngine) -> gr.Blocks:
                     elem_id="photo",
                     height=200,
                 )
+                with gr.Row():
+                    pose_file = gr.File(
+                        label="Pose file (optional: .npz / .json, posegpt or AMASS)",
+                        file_types=[".npz", ".json"],
+                        type="filepath",
+                        elem_id="pose_file",
+                    )
+                    earlier = gr.Dropdown(
+                        label="Use this pose (an earlier answer)",
+                        choices=[],
+                        value=None,
+                        elem_id="earlier_pose",
+                    )
             with gr.Column(scale=2):
                 view = gr.Model3D(label="3D view", elem_id="view3d", height=360)
                 picture = gr.Image(label="Picture", elem_id="picture", interactive=False)
                 downloads = gr.File(
                     label="Files", file_count="multiple", elem_id="files", interactive=False
                 )
-        outputs = [tab, chat, message, photo, view, picture, downloads]
-        message.submit(respond, [tab, message, photo], outputs)
-        send.click(respond, [tab, message, photo], outputs)
+        outputs = [tab, chat, message, photo, pose_file, earlier, view, picture, downloads]
+        inputs = [tab, message, photo, pose_file, earlier]
+        message.submit(respond, inputs, outputs)
+        send.click(respond, inputs, outputs)
         reset.click(start_over, [tab], outputs)
     return demo.queue(default_concurrency_limit=1, max_size=engine.max_pending)
 

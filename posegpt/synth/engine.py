@@ -12,6 +12,9 @@
                   test_seen: held-out situations and wordings, `posegpt.synth.speculative`)
   instructions/   instruction conversations, LLaVA json (+ poses for follow-ups and everyday
                   requests) per split; with the everyday kinds of `posegpt.synth.everyday`
+  pose_input/     conversations that read poses (describe, edit, compare, follow-up chains,
+                  corrections; `posegpt.synth.pose_tasks`) from the text poses of each split,
+                  LLaVA json + poses + input poses
   card.json, README.md  counts per task / split / family, seed, command, time, speed, disk use
 
 Everything is drawn from streams keyed by the seed: the same seed writes the same dataset.
@@ -40,6 +43,7 @@ from posegpt.data.dataset import (
     IMAGE2POSE_DIR,
     IMAGES_DIR,
     INSTRUCTIONS_DIR,
+    POSE_INPUT_DIR,
     README_FILE,
     SPECULATIVE_DIR,
     TEXT2POSE_DIR,
@@ -47,6 +51,7 @@ from posegpt.data.dataset import (
 from posegpt.data.formats import (
     HmrData,
     coco17_to_hmr24,
+    read_posescript,
     write_hmr,
     write_json,
     write_llava,
@@ -68,6 +73,7 @@ from posegpt.synth.instructions import (
     facts_conversation,
     follow_up_conversation,
 )
+from posegpt.synth.pose_tasks import PosePool, PoseTaskSource, pose_task_conversations
 from posegpt.synth.posecodes import facts, posecodes, posecodes_batch
 from posegpt.synth.poses import PoseGenerator
 from posegpt.synth.speculative import SPG_SPLITS, speculative_conversation, spg_split
@@ -87,7 +93,14 @@ INSTRUCTION_MIX = {
     **EVERYDAY_MIX,
 }
 #: Folders a run writes; --overwrite clears these (and nothing else).
-OUTPUTS = (TEXT2POSE_DIR, IMAGE2POSE_DIR, IMAGES_DIR, SPECULATIVE_DIR, INSTRUCTIONS_DIR)
+OUTPUTS = (
+    TEXT2POSE_DIR,
+    IMAGE2POSE_DIR,
+    IMAGES_DIR,
+    SPECULATIVE_DIR,
+    INSTRUCTIONS_DIR,
+    POSE_INPUT_DIR,
+)
 CROP_MARGIN = 0.2
 #: Poses captioned together (one body forward).
 CAPTION_BATCH = 64
@@ -106,13 +119,14 @@ class SynthConfig:
     crop_size: int = 224
     spg: int = 500
     instructions: int = 500
+    pose_tasks: int = 500
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     overwrite: bool = False
     command: str = ""
 
     def check(self) -> None:
-        for name in ("text_poses", "scenes", "spg", "instructions"):
+        for name in ("text_poses", "scenes", "spg", "instructions", "pose_tasks"):
             value = getattr(self, name)
             if not 0 <= value <= MAX_ITEMS:
                 raise InvalidInputError(f"{name} must be 0..{MAX_ITEMS}, got {value}")
@@ -189,6 +203,14 @@ def synthesize(cfg: SynthConfig, progress: bool = True) -> dict:
     counts["instruction"] = {s: len(c) for s, c in instructions.items()}
     card["instruction_kinds"] = {
         s: dict(Counter(c.meta["kind"] for c in cs)) for s, cs in instructions.items()
+    }
+
+    tick = time.perf_counter()
+    pose_tasks = _write_pose_tasks(out, cfg, text, body, progress)
+    speed["pose_tasks_per_s"] = _rate(cfg.pose_tasks, tick)
+    counts["pose_input"] = {s: len(c) for s, c in pose_tasks.items()}
+    card["pose_input_kinds"] = {
+        s: dict(Counter(c.meta["kind"] for c in cs)) for s, cs in pose_tasks.items()
     }
 
     card["counts"] = counts
@@ -488,6 +510,56 @@ def _instruction_makers(
         makers["follow_up"] = follow_up
     makers.update(everyday_makers(text.samples, text.human, poses))
     return makers
+
+
+# -- pose input -----------------------------------------------------------------------------
+
+
+def _write_pose_tasks(
+    out: Path, cfg: SynthConfig, text: _Text, body: BodyModel, progress: bool
+) -> dict[str, list[Conversation]]:
+    families = {i: sample.family for i, sample in enumerate(text.samples)}
+    return write_pose_tasks(out, cfg.pose_tasks, cfg.seed, body, families, progress)
+
+
+def write_pose_tasks(
+    root: Path,
+    n: int,
+    seed: int = 0,
+    body: BodyModel | None = None,
+    families: dict[int, str] | None = None,
+    progress: bool = True,
+) -> dict[str, list[Conversation]]:
+    """Write `n` conversations that read poses into `root/pose_input/`, made from the text
+    poses and captions of each split of the dataset's `text2pose/` (split sizes in the same
+    proportions); `families` names each pose id's family where known. Also adds them to an
+    existing dataset (`posegpt data pose-tasks`)."""
+    if not 0 <= n <= MAX_ITEMS:
+        raise InvalidInputError(f"the number of pose tasks must be 0..{MAX_ITEMS}, got {n}")
+    body = body or load_body_model()
+    text = read_posescript(root / TEXT2POSE_DIR) if n else None
+    counts = {s: len(text.splits.get(s, [])) if text else 0 for s in SPLITS}
+    sizes = _shares(n, counts) if sum(counts.values()) else dict.fromkeys(SPLITS, 0)
+    targets = PosePool(PoseGenerator(derived_seed(seed, "pose_input"), random_yaw=False, body=body))
+    written = {}
+    with _bar(n, "pose tasks", progress) as bar:
+        for split in SPLITS:
+            conversations: list[Conversation] = []
+            if sizes[split]:
+                ids = text.splits[split]
+                source = PoseTaskSource(
+                    torch.stack([text.pose(i) for i in ids]),
+                    [text.texts(i) for i in ids],
+                    [(families or {}).get(i, "unknown") for i in ids],
+                    targets,
+                    body,
+                )
+                rng = stream(seed, f"pose_input/{split}")
+                conversations = pose_task_conversations(source, sizes[split], rng, split, seed)
+            write_llava(root / POSE_INPUT_DIR / f"{split}.json", conversations, f"pose-{split}-")
+            written[split] = conversations
+            bar.update(sizes[split])
+    return written
 
 
 # -- the card -------------------------------------------------------------------------------

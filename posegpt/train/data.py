@@ -30,7 +30,7 @@ from posegpt.errors import InvalidInputError
 from posegpt.model import PoseGPTConfig, encode_conversation, preprocess_image
 from posegpt.model.pose_tower.cache import TowerInputs
 from posegpt.model.tokenizer import IMAGE_TOKEN, token_id
-from posegpt.records import POSE_TOKEN, Conversation
+from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation
 
 #: Most conversations read to train the tokenizer (spread evenly over the source).
 MAX_CORPUS_ITEMS = 50_000
@@ -95,11 +95,13 @@ def corpus(source: ConversationSource) -> Iterator[str]:
 
 
 class EncodedDataset(Dataset):
-    """Keys (epoch, index) -> model samples: `input_ids`, `labels`, `poses`, `pixel_values`
-    (with the pose tower: the picture's person features, from the dataset's stored detections).
+    """Keys (epoch, index) -> model samples: `input_ids`, `labels`, `poses`, `input_poses`,
+    `pixel_values` (with the pose tower: the picture's person features, from the dataset's
+    stored detections).
 
-    Conversations longer than `max_len` tokens are cut at the end; poses whose `<POSE>` was
-    cut are dropped. Picklable, so DataLoader workers can use it.
+    Conversations longer than `max_len` tokens are cut at the end (before an input pose's
+    placeholders if the cut would split them); poses whose `<POSE>` or `<pose_in>` was cut are
+    dropped. Picklable, so DataLoader workers can use it.
     """
 
     def __init__(
@@ -117,6 +119,17 @@ class EncodedDataset(Dataset):
         self.tower = None
         if config.pose_tower != "none":
             self.tower = TowerInputs(getattr(source, "root", None), config.tower_slots)
+        reads = config.pose_seq_length and POSE_INPUT_TOKEN in tokenizer.get_vocab()
+        self.pose_input_id = token_id(tokenizer, POSE_INPUT_TOKEN) if reads else None
+
+    def _cut(self, ids: torch.Tensor) -> int:
+        """Where to cut `ids` to at most max_len tokens without splitting an input pose."""
+        cut = min(len(ids), self.max_len)
+        if self.pose_input_id is None or cut == len(ids):
+            return cut
+        k = self.config.pose_seq_length
+        where = (ids[:cut] == self.pose_input_id).nonzero()[:, 0]
+        return int(where[len(where) // k * k]) if len(where) % k else cut
 
     def __getitem__(self, key: Key) -> dict[str, torch.Tensor]:
         epoch, index = key
@@ -131,14 +144,17 @@ class EncodedDataset(Dataset):
                 "image file must come together"
             )
         cfg = self.config
-        ids, labels = encode_conversation(self.tokenizer, messages, cfg.image_seq_length)
+        ids, labels = encode_conversation(
+            self.tokenizer, messages, cfg.image_seq_length, pose_seq_length=cfg.pose_seq_length
+        )
         markers = int((labels == self.pose_id).sum())
         if markers != len(conversation.poses):
             raise InvalidInputError(
                 f"item {index} ({conversation.task}): {markers} {POSE_TOKEN} in the answers but "
                 f"{len(conversation.poses)} poses"
             )
-        ids, labels = ids[: self.max_len], labels[: self.max_len]
+        cut = self._cut(ids)
+        ids, labels = ids[:cut], labels[:cut]
         if has_image and int((ids == self.image_id).sum()) != cfg.image_seq_length:
             raise InvalidInputError(
                 f"item {index} ({conversation.task}): max_seq_len {self.max_len} cuts its image"
@@ -148,6 +164,15 @@ class EncodedDataset(Dataset):
         poses = [torch.as_tensor(p, dtype=torch.float32) for p in conversation.poses[:kept]]
         if poses:
             sample["poses"] = torch.stack(poses)
+        if self.pose_input_id is not None:
+            reads = int((ids == self.pose_input_id).sum()) // max(cfg.pose_seq_length, 1)
+            if len(conversation.input_poses) < reads:
+                raise InvalidInputError(
+                    f"item {index} ({conversation.task}): more {POSE_INPUT_TOKEN} than input poses"
+                )
+            if reads:
+                inputs = conversation.input_poses[:reads]
+                sample["input_poses"] = torch.stack([torch.as_tensor(p).float() for p in inputs])
         if has_image and self.tower is not None:  # stored detections (pose_tower/cache.py)
             crop_box = conversation.meta.get("crop_box")
             load = functools.partial(self.source.load_image, conversation)

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 from transformers import BaseImageProcessor, PreTrainedTokenizerFast, get_scheduler
 
-from posegpt.data.dataset import PoseDataset
+from posegpt.data.dataset import TASKS, PoseDataset
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model import (
@@ -354,14 +354,17 @@ def _sources(
     train_data: ConversationSource | None,
     val_data: ConversationSource | None,
 ) -> tuple[ConversationSource, ConversationSource | None]:
-    """The given sources, or the train and val splits of the `config.data` folder."""
+    """The given sources, or the train and val splits of the `config.data` folder (without
+    the tasks that read poses when the model has no pose-input tower)."""
     if train_data is not None:
         return train_data, val_data
     if config.data is None:
         raise InvalidInputError("no training data: set `data` (a dataset folder) or pass --data")
+    reads = config.model_config().pose_seq_length > 0
+    tasks = tuple(t for t in TASKS if reads or t != "pose_input")
     return (
-        PoseDataset(config.data, "train", seed=config.seed),
-        val_data or PoseDataset(config.data, "val", seed=config.seed),
+        PoseDataset(config.data, "train", seed=config.seed, tasks=tasks),
+        val_data or PoseDataset(config.data, "val", seed=config.seed, tasks=tasks),
     )
 
 

@@ -17,7 +17,7 @@ from posegpt.data.formats import (
     write_posescript,
 )
 from posegpt.errors import InvalidInputError, ModelFileError
-from posegpt.records import POSE_TOKEN, Conversation, Message, Task
+from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation, Message, Task
 
 
 def yawed(n: int, seed: int = 0) -> torch.Tensor:
@@ -78,6 +78,12 @@ def small_dataset(root: Path) -> None:
     )
     write_llava(root / "speculative/train.json", [spg, spg])
     write_llava(root / "instructions/train.json", [chat, chat])
+    describe = Conversation(
+        [Message("user", f"{POSE_INPUT_TOKEN}\nDescribe this pose."), Message("assistant", "Up.")],
+        task="pose_input",
+        input_poses=[torch.eye(3).repeat(24, 1, 1)],
+    )
+    write_llava(root / "pose_input/train.json", [describe])
 
 
 def test_dataset_reads_every_task(tmp_path):
@@ -89,8 +95,9 @@ def test_dataset_reads_every_task(tmp_path):
         "rpe": 5,  # two kinds x three rows, less one empty description
         "speculative": 2,
         "instruction": 2,
+        "pose_input": 1,
     }
-    assert len(dataset) == 16
+    assert len(dataset) == 17
     tasks = [dataset[i].task for i in range(len(dataset))]
     assert (
         tasks
@@ -99,7 +106,9 @@ def test_dataset_reads_every_task(tmp_path):
         + ["rpe"] * 5
         + ["speculative"] * 2
         + ["instruction"] * 2
+        + ["pose_input"]
     )
+    assert torch.allclose(dataset[16].input_poses[0], torch.eye(3).repeat(24, 1, 1), atol=1e-5)
     text = dataset[0]
     assert text.poses[0].shape == (24, 3, 3)
     assert torch.allclose(text.poses[0][0], torch.eye(3), atol=1e-5)  # turned to face +z
@@ -123,12 +132,12 @@ def test_dataset_reads_every_task(tmp_path):
 def test_dataset_sampler_batches_index_the_dataset(tmp_path):
     small_dataset(tmp_path)
     dataset = PoseDataset(tmp_path)
-    batches = list(dataset.sampler(batch_size=8, num_batches=4))
+    batches = list(dataset.sampler(batch_size=10, num_batches=4))
     tasks = [dataset[i].task for batch in batches for i in batch]
-    groups = {"image2pose": 0, "text2pose": 0, "instruction": 0}
+    groups = {"image2pose": 0, "text2pose": 0, "instruction": 0, "pose_input": 0}
     for task in tasks:
         groups[{"rpe": "image2pose", "speculative": "text2pose"}.get(task, task)] += 1
-    assert groups == {"image2pose": 16, "text2pose": 8, "instruction": 8}
+    assert groups == {"image2pose": 16, "text2pose": 8, "instruction": 8, "pose_input": 8}
 
 
 def test_dataset_bad_inputs(tmp_path):

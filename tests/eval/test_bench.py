@@ -24,7 +24,7 @@ from posegpt.records import Conversation, Message
 
 TINY = [
     "--text-poses", "20", "--scenes", "4", "--spg", "20", "--instructions", "20",
-    "--image-size", "80", "--crop-size", "64", "--quiet",
+    "--pose-tasks", "150", "--image-size", "80", "--crop-size", "64", "--quiet",
 ]  # fmt: skip
 BASELINES = {
     "mean pose": {"text2pose", "spg", "spg_seen", "image2pose", "rpe", "speed", "everyday"},
@@ -40,6 +40,12 @@ BASELINES = {
 POSEGPT = {"text2pose", "spg", "spg_seen", "image2pose", "rpe", "retention", "speed", "everyday"}
 #: Columns without a value where a method answered no pose (text/pose agreement).
 NO_POSE_NO_VALUE = {"agreement", "named"}
+POSE_INPUT_BASELINES = {
+    "pose2text": {"nearest caption", "rule captioner"},
+    "pose_edit": {"copy pose A", "target class mean"},
+    "followup": {"repeat the previous pose"},
+    "pose_diff": {"nearest pair"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +82,15 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
         "retention",
         "speed",
         "everyday",
+        *POSE_INPUT_BASELINES,
     }
+    for name, baselines in POSE_INPUT_BASELINES.items():  # their own baselines, all scored
+        table = tables.pop(name)
+        assert set(table["rows"]) == {"posegpt", *baselines}
+        assert "ground truth" in table["reference"]
+        for method, row in table["rows"].items():
+            assert list(row) == table["columns"]
+            assert all(v is not None and math.isfinite(v) for v in row.values()), (name, method)
     for name, table in tables.items():
         assert set(table["rows"]) == set(results["methods"])
         for method, row in table["rows"].items():

@@ -108,7 +108,11 @@ def test_page_events_cannot_name_server_files(server, tiny, tmp_path):
     photo = {"path": str(secret), "meta": {"_type": "gradio.FileData"}}
     join = httpx.post(
         f"{url}/gradio_api/queue/join",
-        json={"data": [None, tiny.PHOTO_QUESTION, photo], "fn_index": event, "session_hash": "x1"},
+        json={
+            "data": [None, tiny.PHOTO_QUESTION, photo, None, None],
+            "fn_index": event,
+            "session_hash": "x1",
+        },
         timeout=10,
     )
     assert join.status_code == 200
@@ -161,7 +165,7 @@ def test_chat_page_in_headless_chromium(server, tiny, tmp_path):
         missing(f"{CHROMIUM} is absent (apt-get install chromium)")
     from playwright import sync_api
 
-    url, _ = server
+    url, out = server
     tiny.photo().save(tmp_path / "photo.png")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -196,6 +200,15 @@ def test_chat_page_in_headless_chromium(server, tiny, tmp_path):
             message.fill(tiny.PHOTO_QUESTION)
             message.press("Enter")
             page.get_by_text("[pose_1]").first.wait_for(timeout=60_000)
+
+            # a pose file, and "use this pose" on an earlier answer, go with the next message
+            saved = next(out.rglob("pose_0.npz"))
+            page.locator("#pose_file input[type=file]").set_input_files(str(saved))
+            page.locator("#earlier_pose input").click()
+            page.get_by_role("option", name="pose_1").click()
+            message.fill(tiny.POSE_REQUEST)
+            message.press("Enter")
+            page.get_by_text("[with pose_0.npz, pose_1]").first.wait_for(timeout=60_000)
 
             page.locator("#reset").click()
             page.locator("#view3d canvas").wait_for(state="detached", timeout=30_000)

@@ -11,11 +11,12 @@ from posegpt.synth.speculative import spg_split
 
 TINY = [
     "--text-poses", "12", "--scenes", "3", "--spg", "8", "--instructions", "12",
-    "--image-size", "64", "--crop-size", "48", "--quiet",
+    "--pose-tasks", "12", "--image-size", "64", "--crop-size", "48", "--quiet",
 ]  # fmt: skip
 #: Smaller still, without scenes, for the re-run checks.
 TINIER = [
-    "--text-poses", "4", "--scenes", "0", "--spg", "4", "--instructions", "4", "--quiet",
+    "--text-poses", "4", "--scenes", "0", "--spg", "4", "--instructions", "4",
+    "--pose-tasks", "4", "--quiet",
 ]  # fmt: skip
 
 
@@ -96,13 +97,13 @@ def test_show_prints_samples_and_draws_a_sheet(dataset, tmp_path):
         app, ["data", "show", str(dataset), "--n", "1", "--out", str(sheet), "--size", "64"]
     )
     assert result.exit_code == 0, result.output
-    for task in ("text2pose", "image2pose", "rpe", "speculative", "instruction"):
+    for task in ("text2pose", "image2pose", "rpe", "speculative", "instruction", "pose_input"):
         assert f"== {task}" in result.output
     assert POSE_TOKEN in result.output
     from PIL import Image
 
     with Image.open(sheet) as image:
-        assert image.width == 3 * 64 and image.height == 5 * 64  # a sample per task
+        assert image.width == 3 * 64 and image.height == 6 * 64  # a sample per task
 
 
 def test_bad_options_give_clean_errors(tmp_path):

@@ -8,7 +8,7 @@ import torch
 from posegpt.data.dataset import PoseDataset
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError
-from posegpt.model import PRESETS, train_tokenizer
+from posegpt.model import PRESETS, collate, train_tokenizer
 from posegpt.records import Conversation, Message
 from posegpt.train.data import (
     ConversationList,
@@ -66,6 +66,37 @@ def test_encoding_cuts_long_conversations_and_their_poses(make_poses):
     assert torch.equal(full["poses"], torch.stack(poses))
     cut = EncodedDataset(data, tokenizer, PRESETS["tiny"], max_len=len(full["input_ids"]) - 4)
     assert torch.equal(cut[(0, 0)]["poses"], poses[0][None])
+
+
+def test_encoding_reads_input_poses_and_never_cuts_one(make_poses):
+    inputs = list(make_poses(2, seed=1))
+    item = Conversation(
+        [
+            Message("user", "<pose_in>\nBend the left knee."),
+            Message("assistant", "<POSE>"),
+            Message("user", "<pose_in>\nAnd the other one" + " too" * 8),
+            Message("assistant", "<POSE>"),
+        ],
+        poses=list(make_poses(2, seed=2)),
+        task="pose_input",
+        input_poses=inputs,
+    )
+    data = ConversationList([item])
+    tokenizer = train_tokenizer(corpus(data), vocab_size=300)
+    config = PRESETS["tiny"]
+    full = EncodedDataset(data, tokenizer, config, max_len=256)[(0, 0)]
+    assert torch.equal(full["input_poses"], torch.stack(inputs))
+    pose_in = tokenizer.convert_tokens_to_ids("<pose_in>")
+    second = (full["input_ids"] == pose_in).nonzero()[-1, 0]  # its last placeholder
+    cut = EncodedDataset(data, tokenizer, config, max_len=int(second))[(0, 0)]  # splits it
+    assert int((cut["input_ids"] == pose_in).sum()) == config.pose_seq_length
+    assert torch.equal(cut["input_poses"], inputs[0][None]) and len(cut["poses"]) == 1
+    batch = collate(
+        [full, cut],
+        pad_id=tokenizer.pad_token_id,
+        pose_token_id=tokenizer.convert_tokens_to_ids("<POSE>"),
+    )
+    assert len(batch["input_poses"]) == 3
 
 
 def test_encoding_checks_images_and_poses(data):
