@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -46,10 +45,7 @@ def photos(real: Path, body) -> list[tuple[str, object, torch.Tensor, torch.Tens
     """(name, crop, true limb joints (12, 3), mask (12,)) of every real photo."""
     out = []
     h36m = real / "mmpose_smpl/h36m/test_h36m.npz"
-    flat = Path(tempfile.mkdtemp())  # the npz names its images without their S*/ folders
-    for image in h36m.parent.rglob("S*/*/*.jpg"):
-        (flat / image.name).symlink_to(image)
-    items = load_real_hmr(h36m, flat)
+    items = load_real_hmr(h36m, h36m.parent)
     joints = body(items.poses).joints[:, list(LIMB_JOINTS)]
     for i in range(len(items)):
         out.append(
@@ -93,7 +89,12 @@ def main() -> None:
         required=True,
         help="dataset whose train crops the baselines learn from",
     )
-    parser.add_argument("--model", action="append", default=[], help='"default" or a model folder')
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="a packaged model (default, small) or a model folder",
+    )
     parser.add_argument("--real", type=Path, default=REAL)
     parser.add_argument(
         "--no-crop-regressor", action="store_true", help="skip training the crop regressor"
@@ -109,9 +110,7 @@ def main() -> None:
     for method in methods:
         method.fit(train, progress=False)
     for name in args.model:
-        methods.append(
-            PoseGPTMethod(load_chat_model(None if name == "default" else name), f"posegpt {name}")
-        )
+        methods.append(PoseGPTMethod(load_chat_model(name), f"posegpt {name}"))
     items = photos(args.real, body)
     detector = PoseDetector()
     print(f"{len(items)} photos: " + ", ".join(n for n, *_ in items))

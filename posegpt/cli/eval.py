@@ -84,7 +84,8 @@ def bench_command(
     model: list[str] = typer.Option(
         [],
         "--model",
-        help="PoseGPT folder, or 'default' (the installed model); repeat to compare models.",
+        help="PoseGPT folder, or a packaged model ('default', 'small': the previous default); "
+        "repeat to compare models.",
     ),
     tasks: str | None = typer.Option(
         None,
@@ -98,6 +99,9 @@ def bench_command(
     ),
     quick: bool = typer.Option(False, "--quick", help="Small subsets, short training."),
     max_items: int | None = typer.Option(None, "--max-items", help="Test items per benchmark."),
+    max_train: int | None = typer.Option(
+        None, "--max-train", help="Train-split items the baselines learn from (default: all)."
+    ),
     seed: int = typer.Option(0, "--seed"),
     gallery: int | None = typer.Option(None, "--gallery", help=GALLERY_HELP),
     body: str | None = typer.Option(None, "--body", help="Body model: anny, smpl or a path."),
@@ -140,6 +144,7 @@ def bench_command(
         quick=quick,
         seed=seed,
         max_items=max_items,
+        max_train=max_train,
         gallery=gallery,
         body=body,
         real_posescript=real_posescript,

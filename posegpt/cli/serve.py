@@ -31,7 +31,10 @@ HELP = (
 )
 
 MODEL = typer.Option(
-    None, "--model", envvar="POSEGPT_MODEL", help="Model folder (default: the packaged model)."
+    None,
+    "--model",
+    envvar="POSEGPT_MODEL",
+    help="Model folder, or a packaged model: default, small (the previous default).",
 )
 BODY_MODEL = typer.Option(
     None, "--smpl-model-path", envvar="SMPL_MODEL_PATH", help="Your SMPL model file/folder."

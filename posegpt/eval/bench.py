@@ -144,7 +144,7 @@ FIGURE_ITEMS = 1
 
 @dataclass
 class BenchConfig:
-    """What to benchmark. models: PoseGPT folders or "default" (the installed default model),
+    """What to benchmark. models: PoseGPT folders or packaged model names ("default", "small"),
     each a row; none: baselines only (also a model that cannot be loaded is left out, with a
     warning); tasks: a subset of BENCH_TASKS (default: all); retrieval: a trained retrieval
     evaluator folder (default: train one); real_*: real test sets in their own formats."""
@@ -157,6 +157,7 @@ class BenchConfig:
     quick: bool = False
     seed: int = 0
     max_items: int | None = None
+    max_train: int | None = None
     gallery: int | None = None
     body: str | None = None
     real_posescript: Path | None = None
@@ -169,7 +170,7 @@ class BenchConfig:
 
     @property
     def mode(self) -> Mode:
-        """The quick or full mode, with this run's `max_items` and seed."""
+        """The quick or full mode, with this run's `max_items`, `max_train` and seed."""
         mode = MODES["quick" if self.quick else "full"]
         unknown = sorted(set(self.tasks) - set(BENCH_TASKS))
         if unknown or not self.tasks:
@@ -178,9 +179,12 @@ class BenchConfig:
             )
         if self.max_items is not None and self.max_items < 2:
             raise InvalidInputError(f"max_items must be >= 2, got {self.max_items}")
+        if self.max_train is not None and self.max_train < 2:
+            raise InvalidInputError(f"max_train must be >= 2, got {self.max_train}")
         return replace(
             mode,
             max_items=self.max_items if self.max_items is not None else mode.max_items,
+            max_train=self.max_train if self.max_train is not None else mode.max_train,
             budget=replace(mode.budget, seed=self.seed),
         )
 
@@ -497,14 +501,14 @@ def _captioner(body: BodyModel) -> Caption:
 
 
 def _load_models(specs: list[str]) -> tuple[dict[str, PoseGPT], list[str]]:
-    """The PoseGPT models of `--model` (folders, or "default" for the installed default) by
+    """The PoseGPT models of `--model` (folders, or packaged names such as "default") by
     row name ("posegpt", or "posegpt (SPEC)" when there are several), and why any could not be
     loaded: those are left out with a warning."""
     models, errors = {}, []
     for spec in specs:
         name = "posegpt" if len(specs) == 1 else f"posegpt ({spec})"
         try:
-            models[name] = load_chat_model(None if spec == "default" else spec)
+            models[name] = load_chat_model(spec)
         except ModelFileError as err:
             print(f"posegpt bench: warning: no {name} row: {err}", file=sys.stderr, flush=True)
             errors.append(f"{spec}: {err}")

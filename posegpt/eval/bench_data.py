@@ -265,6 +265,17 @@ def load_real_posescript(
     return TextSet(texts, face_forward(test.poses[rows]), prompts, list(texts)), pairs
 
 
+def _hmr_image(root: Path, name: PurePosixPath) -> Path:
+    """Where an HMR npz's image is: `root/name`, or in mmpose's Human3.6M layout, where a bare
+    name such as S1_Directions_1.54138969_000001.jpg lives in S1/S1_Directions_1.54138969/."""
+    direct = root / name
+    if direct.is_file() or len(name.parts) > 1 or "_" not in name.stem:
+        return direct
+    sequence = name.stem.rsplit("_", 1)[0]
+    nested = root / sequence.split("_", 1)[0] / sequence / name.name
+    return nested if nested.is_file() else direct
+
+
 def load_real_hmr(
     path: str | os.PathLike,
     image_root: str | os.PathLike,
@@ -283,7 +294,7 @@ def load_real_hmr(
         name = PurePosixPath(str(hmr.imgname[row]))
         if name.is_absolute() or ".." in name.parts:
             raise ModelFileError(f"{path}: image path {name} must stay under the image folder")
-        return lambda: crop_square(open_image(image_root / name), hmr.box(row))
+        return lambda: crop_square(open_image(_hmr_image(image_root, name)), hmr.box(row))
 
     prompts = [image2pose_question(stream(seed, f"real/hmr/{i}"), "test", seed) for i in rows]
     poses = camera_to_y_up(hmr.pose[rows])  # HMR's camera frame -> POSE_FRAME

@@ -11,7 +11,13 @@ from posegpt.model.chat_format import (
 from posegpt.model.collate import collate
 from posegpt.model.config import PRESETS, PoseGPTConfig, get_config
 from posegpt.model.image import preprocess_image
-from posegpt.model.io import DEFAULT_MODEL_DIR, load_chat_model, load_pretrained, save_pretrained
+from posegpt.model.io import (
+    DEFAULT_MODEL_DIR,
+    PACKAGED_MODELS,
+    load_chat_model,
+    load_pretrained,
+    save_pretrained,
+)
 from posegpt.model.network import PoseGPT, PoseGPTOutput, Reply
 from posegpt.model.tokenizer import (
     IMAGE_TOKEN,
@@ -23,6 +29,7 @@ from posegpt.model.tokenizer import (
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
+    "PACKAGED_MODELS",
     "IGNORE_INDEX",
     "IMAGE_TOKEN",
     "POSE_INPUT_TOKEN",

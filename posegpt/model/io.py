@@ -40,8 +40,11 @@ TOKENIZER = "tokenizer"
 #: Safetensors metadata key: names stored as another name's tensor (tied weights).
 ALIASES = "posegpt_aliases"
 IMAGE_PROCESSOR = "image_processor"
-#: Where the trained default model ships inside the package (a `save_pretrained` folder).
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
+#: The trained models that ship inside the package (`save_pretrained` folders), by name:
+#: "default" is what users get; "small" is the previous default (text and pixel tower only),
+#: kept as a baseline row.
+PACKAGED_MODELS = {name: Path(__file__).resolve().parent / name for name in ("default", "small")}
+DEFAULT_MODEL_DIR = PACKAGED_MODELS["default"]
 
 
 def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
@@ -155,13 +158,16 @@ def _replaceable(path: Path) -> bool:
 
 
 def load_chat_model(path: str | os.PathLike | None = None) -> PoseGPT:
-    """Load the PoseGPT folder `path`, or the packaged default model when `path` is None."""
-    if path is None:
-        if not (DEFAULT_MODEL_DIR / CONFIG).is_file():
+    """Load the PoseGPT folder `path`, or a packaged model by name (`PACKAGED_MODELS`: None
+    means "default"). A folder of that name in the working directory wins over the package's."""
+    name = "default" if path is None else str(path)
+    if name in PACKAGED_MODELS and (path is None or not Path(name).is_dir()):
+        packaged = PACKAGED_MODELS[name]
+        if not (packaged / CONFIG).is_file():
             raise ModelFileError(
-                f"no model given and no default model is installed in {DEFAULT_MODEL_DIR}; "
+                f"the packaged model {name!r} is not installed in {packaged}; "
                 "pass --model PATH (a folder written by posegpt training / save_pretrained) "
                 "or set POSEGPT_MODEL"
             )
-        path = DEFAULT_MODEL_DIR
+        path = packaged
     return load_pretrained(path)

@@ -213,6 +213,15 @@ def test_real_test_sets_load_from_their_own_formats(tmp_path):
     assert crops.keypoints[0, 0].tolist() == [0.5, 0.5, 1.0]
     assert crops.prompts[0].startswith("<image>")
 
+    # mmpose's Human3.6M layout: bare names, images in SUBJECT/SEQUENCE/ folders
+    nested = tmp_path / "h36m" / "S1" / "S1_Directions_1.54138969"
+    nested.mkdir(parents=True)
+    Image.new("RGB", (100, 80), "white").save(nested / "S1_Directions_1.54138969_000001.jpg")
+    hmr.imgname = ["S1_Directions_1.54138969_000001.jpg"] * 2
+    write_hmr(tmp_path / "h36m" / "test_h36m.npz", hmr)
+    h36m = load_real_hmr(tmp_path / "h36m" / "test_h36m.npz", tmp_path / "h36m")
+    assert h36m.images[1].size == (60, 60)
+
     texts = {i: f"Pose number {i} with the arms down." for i in range(6)}
     splits = {"train": [0, 1, 2], "val": [3], "test": [4, 5]}
     write_posescript(tmp_path / "posescript", identity_pose(6), texts, {}, splits)
@@ -246,3 +255,13 @@ def test_bench_rejects_unknown_tasks(tmp_path):
     args = ["bench", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--tasks", "spg,x"]
     result = CliRunner().invoke(app, args)
     assert isinstance(result.exception, InvalidInputError) and "tasks" in str(result.exception)
+
+
+def test_bench_limits_the_baselines_training_items(tmp_path):
+    from posegpt.eval.bench import BenchConfig
+
+    assert BenchConfig(tmp_path, tmp_path, max_train=500).mode.max_train == 500
+    assert BenchConfig(tmp_path, tmp_path, quick=True).mode.max_train == 2000
+    assert BenchConfig(tmp_path, tmp_path).mode.max_train is None
+    with pytest.raises(InvalidInputError, match="max_train"):
+        _ = BenchConfig(tmp_path, tmp_path, max_train=1).mode

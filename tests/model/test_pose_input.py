@@ -9,7 +9,7 @@ import torch
 
 from posegpt.body.rotations import axis_angle_to_rotmat, identity_pose
 from posegpt.errors import InvalidInputError, TooLargeError
-from posegpt.model import DEFAULT_MODEL_DIR, build_model, get_config, load_pretrained
+from posegpt.model import PACKAGED_MODELS, build_model, get_config, load_pretrained
 from posegpt.model.pose_input import MAX_INPUT_POSES, attach_poses, check_input_poses
 from posegpt.model.tokenizer import POSE_INPUT_TOKEN, check_tokenizer
 
@@ -112,12 +112,12 @@ def test_a_model_without_tower_keeps_working_but_refuses_poses(tokenizer):
 
 
 def test_tokenizers_saved_before_pose_input_still_load(tokenizer):
-    """A tokenizer without `<pose_in>` (as the shipped default model's) passes the check."""
+    """A tokenizer without `<pose_in>` (as the packaged small model's) passes the check."""
     assert POSE_INPUT_TOKEN in tokenizer.get_vocab()
-    default = load_pretrained(DEFAULT_MODEL_DIR)
-    assert POSE_INPUT_TOKEN not in default.tokenizer.get_vocab()
-    check_tokenizer(default.tokenizer)
-    assert default.config.pose_seq_length == 0 and default.pose_input is None
+    small = load_pretrained(PACKAGED_MODELS["small"])
+    assert POSE_INPUT_TOKEN not in small.tokenizer.get_vocab()
+    check_tokenizer(small.tokenizer)
+    assert small.config.pose_seq_length == 0 and small.pose_input is None
 
 
 @pytest.mark.slow

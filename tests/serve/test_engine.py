@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 
@@ -12,7 +13,7 @@ from PIL import Image
 from posegpt.body.io import load_mesh, load_pose
 from posegpt.body.rotations import axis_angle_to_rotmat
 from posegpt.errors import InvalidInputError, ModelFileError, TooLargeError
-from posegpt.model import DEFAULT_MODEL_DIR, load_chat_model
+from posegpt.model import DEFAULT_MODEL_DIR, PACKAGED_MODELS, load_chat_model, load_pretrained
 from posegpt.records import Message
 from posegpt.serve.engine import ServerBusyError
 from posegpt.serve.store import OutputStore
@@ -182,6 +183,19 @@ def test_load_chat_model(model_dir, tmp_path):
     if not (DEFAULT_MODEL_DIR / "config.json").is_file():
         with pytest.raises(ModelFileError, match="--model"):
             load_chat_model(None)
+
+
+def test_packaged_models_load_by_name_and_a_local_folder_of_that_name_wins(
+    model_dir, tmp_path, monkeypatch
+):
+    for name, folder in PACKAGED_MODELS.items():
+        if (folder / "config.json").is_file():
+            assert (
+                load_chat_model(name).config.to_dict() == load_pretrained(folder).config.to_dict()
+            )
+    shutil.copytree(model_dir, tmp_path / "small")
+    monkeypatch.chdir(tmp_path)
+    assert load_chat_model("small").config.preset == "tiny"
 
 
 def test_photo_answers_are_upright_and_agree_with_their_files(make_engine, tiny, body):

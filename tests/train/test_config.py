@@ -12,7 +12,9 @@ from posegpt.train.config import TrainConfig, load_config, parse_override, save_
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-@pytest.mark.parametrize("name", ["tiny", "default", "llava-1.5-lora"])
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in CONFIGS.glob("*.yaml") if p.stem != "accelerate_multi_gpu")
+)
 def test_shipped_configs_load(name):
     config = load_config(CONFIGS / f"{name}.yaml")
     assert config.model_config().preset == config.preset

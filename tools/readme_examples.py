@@ -1,0 +1,89 @@
+"""Regenerate the README's example answers: each example's request goes to a model, its poses
+are drawn (front and side views, several poses side by side, a photo beside its answer) into
+OUT/NAME.png, and the replies are printed verbatim as a Markdown table.
+
+    python tools/readme_examples.py --out docs/examples            # the packaged default model
+    python tools/readme_examples.py --out /tmp/ex --model runs/x/final
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from posegpt.body import load_body_model
+from posegpt.model import load_chat_model
+from posegpt.render.views import render_pose_views, save_png
+
+#: A real photo (CC0, Lav Varshney; scikit-image's `camera.png`), kept beside the examples.
+PHOTO = "cameraman.png"
+SIZE = 256
+
+
+@dataclass
+class Example:
+    """A conversation: user turns answered one after another (each answer's poses are read
+    back by the next turn), optionally with a photo in the first."""
+
+    name: str
+    turns: list[str]
+    photo: str | None = None
+    replies: list[str] = field(default_factory=list)
+
+
+EXAMPLES = [
+    Example("proposal", ["What pose would someone proposing marriage be in?"]),
+    Example("everyday", ["Lie on your back."]),
+    Example("two_poses", ["Show me a person standing and then the same person sitting."]),
+    Example("follow_up", ["Raise your right arm above your head.", "Now raise the left arm too."]),
+    Example("photo", ["What pose is this person in?"], photo=PHOTO),
+    Example("not_a_request", ["How many legs does a person have?"]),
+]
+
+
+def run(example: Example, model, body, folder: Path) -> None:
+    """Ask the example's turns; draw the last turn's poses into folder/NAME.png."""
+    messages: list[dict] = []
+    image = Image.open(folder / example.photo).convert("RGB") if example.photo else None
+    poses = []
+    for turn in example.turns:
+        messages.append({"role": "user", "content": turn})
+        reply = model.chat(messages, image=image)
+        messages.append({"role": "assistant", "content": reply.text, "poses": reply.poses})
+        example.replies.append(reply.text)
+        poses = reply.poses
+    panels = []
+    if image is not None:
+        panels.append(np.asarray(image.resize((SIZE, SIZE))))
+    if poses:
+        import torch
+
+        vertices = body(torch.stack([p.float() for p in poses])).vertices
+        panels.append(render_pose_views(list(vertices), body.faces, SIZE))
+    if panels:
+        save_png(folder / f"{example.name}.png", np.concatenate(panels, axis=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder for NAME.png (and the photo)"
+    )
+    parser.add_argument("--model", default=None, help="model folder or packaged name")
+    args = parser.parse_args()
+    model, body = load_chat_model(args.model), load_body_model("anny")
+    if not (args.out / PHOTO).is_file():
+        raise SystemExit(f"put the example photo at {args.out / PHOTO}")
+    print("| request | reply |\n|---|---|")
+    for example in EXAMPLES:
+        run(example, model, body, args.out)
+        for turn, reply in zip(example.turns, example.replies, strict=True):
+            print(f"| {turn} | {reply} |")
+
+
+if __name__ == "__main__":
+    main()
