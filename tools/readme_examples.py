@@ -40,7 +40,7 @@ EXAMPLES = [
     Example("everyday", ["Lie on your back."]),
     Example("two_poses", ["Show me a person standing and then the same person sitting."]),
     Example("follow_up", ["Raise your right arm above your head.", "Now raise the left arm too."]),
-    Example("photo", ["What pose is this person in?"], photo=PHOTO),
+    Example("photo", ["What pose is the man with the camera in?"], photo=PHOTO),
     Example("not_a_request", ["How many legs does a person have?"]),
 ]
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from PIL import Image
 
 from posegpt.body.rotations import check_rotmat
 from posegpt.model import DEFAULT_MODEL_DIR, load_chat_model
+from posegpt.model.pose_tower.features import NOBODY_REPLY
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +48,23 @@ def test_different_descriptions_give_different_poses(model):
 def test_a_greeting_gets_words_and_no_pose(model):
     reply = model.chat([{"role": "user", "content": "Hello, who are you?"}])
     assert reply.poses == [] and "<POSE>" not in reply.text and len(reply.text.split()) >= 3
+
+
+def test_the_default_model_reads_photos_through_the_pose_tower_and_poses(model):
+    assert model.config.pose_tower == "blazepose" and model.pose_input is not None
+    blank = Image.new("RGB", (128, 128), "white")  # nobody in it: words, no made-up pose
+    reply = model.chat([{"role": "user", "content": "What pose is this person in?"}], image=blank)
+    assert reply.poses == [] and reply.text == NOBODY_REPLY
+    pose = model.chat([{"role": "user", "content": "Lie on your back."}]).poses[0]
+    words = model.chat([{"role": "user", "content": "Describe this pose."}], poses=[pose])
+    assert words.poses == [] and len(words.text.split()) >= 3
+
+
+REQUEST = "The person raises both arms above the head. Give the SMPL pose."
+
+
+def test_the_previous_default_stays_available_as_small():
+    small = load_chat_model("small")
+    assert small.config.preset == "small" and small.pose_input is None
+    reply = small.chat([{"role": "user", "content": REQUEST}])
+    assert len(reply.poses) == 1
