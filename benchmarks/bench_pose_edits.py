@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from posegpt.body import load_body_model
-from posegpt.synth.pose_edits import EDIT_INFO, Step, applicable, apply_step, follows
-from posegpt.synth.pose_tasks import PosePool, codes_of
+from posegpt.synth.pose_edits import EDIT_INFO, follows
+from posegpt.synth.pose_tasks import PosePool, edit_trials
 from posegpt.synth.poses import FAMILIES, PoseGenerator
 
 
@@ -37,21 +37,14 @@ def main() -> None:
     poses = torch.stack(
         [s.rotmat for f in FAMILIES for s in generator.sample_many(args.per_family, f)]
     )
-    before = codes_of(body, poses)
-    rng = np.random.default_rng(args.seed)
-    items = [
-        (i, Step(name, side, EDIT_INFO[name].text(side, rng)))
-        for i, codes in enumerate(before)
-        for name, side in applicable(codes)
-    ]
-    edited = torch.stack([apply_step(poses[i], step, rng, pool) for i, step in items])
-    after = codes_of(body, edited)
+    trials = edit_trials(body, poses, np.random.default_rng(args.seed), pool)
+    before = trials.before
     count, passed, copied = Counter(), Counter(), Counter()
-    for (i, step), pose, codes in zip(items, edited, after, strict=True):
+    for (i, step), pose, codes in zip(trials.steps, trials.edited, trials.after, strict=True):
         count[step.edit] += 1
         passed[step.edit] += follows(poses[i], pose, before[i], codes, step)
         copied[step.edit] += follows(poses[i], poses[i], before[i], before[i], step)
-    print(f"{len(poses)} poses of {len(FAMILIES)} families, {len(items)} edits")
+    print(f"{len(poses)} poses of {len(FAMILIES)} families, {len(trials.steps)} edits")
     print("| edit | items | true edit follows % | unedited pose follows % |")
     print("|---|---|---|---|")
     for edit in EDIT_INFO:

@@ -9,10 +9,11 @@ OUT/NAME.png, and the replies are printed verbatim as a Markdown table.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from posegpt.body import load_body_model
@@ -32,7 +33,6 @@ class Example:
     name: str
     turns: list[str]
     photo: str | None = None
-    replies: list[str] = field(default_factory=list)
 
 
 EXAMPLES = [
@@ -45,27 +45,27 @@ EXAMPLES = [
 ]
 
 
-def run(example: Example, model, body, folder: Path) -> None:
-    """Ask the example's turns; draw the last turn's poses into folder/NAME.png."""
+def run(example: Example, model, body, folder: Path) -> list[str]:
+    """Ask the example's turns; draw the last turn's poses into folder/NAME.png; the replies."""
     messages: list[dict] = []
+    replies = []
     image = Image.open(folder / example.photo).convert("RGB") if example.photo else None
     poses = []
     for turn in example.turns:
         messages.append({"role": "user", "content": turn})
         reply = model.chat(messages, image=image)
         messages.append({"role": "assistant", "content": reply.text, "poses": reply.poses})
-        example.replies.append(reply.text)
+        replies.append(reply.text)
         poses = reply.poses
     panels = []
     if image is not None:
         panels.append(np.asarray(image.resize((SIZE, SIZE))))
     if poses:
-        import torch
-
         vertices = body(torch.stack([p.float() for p in poses])).vertices
         panels.append(render_pose_views(list(vertices), body.faces, SIZE))
     if panels:
         save_png(folder / f"{example.name}.png", np.concatenate(panels, axis=1))
+    return replies
 
 
 def main() -> None:
@@ -80,8 +80,8 @@ def main() -> None:
         raise SystemExit(f"put the example photo at {args.out / PHOTO}")
     print("| request | reply |\n|---|---|")
     for example in EXAMPLES:
-        run(example, model, body, args.out)
-        for turn, reply in zip(example.turns, example.replies, strict=True):
+        replies = run(example, model, body, args.out)
+        for turn, reply in zip(example.turns, replies, strict=True):
             print(f"| {turn} | {reply} |")
 
 

@@ -32,7 +32,14 @@ from posegpt.data.templates import pick, pose_answer, text2pose_question
 from posegpt.errors import InvalidInputError
 from posegpt.model.pose_input import pose_markers
 from posegpt.records import Conversation, Message
-from posegpt.synth.pose_edits import EDIT_INFO, Step, apply_step, difference_text, draw_step
+from posegpt.synth.pose_edits import (
+    EDIT_INFO,
+    Step,
+    applicable,
+    apply_step,
+    difference_text,
+    draw_step,
+)
 from posegpt.synth.posecodes import posecodes_batch
 from posegpt.synth.poses import PoseSource
 
@@ -198,6 +205,33 @@ class PosePool:
         if not pool:
             pool.extend(self.source.sample_many(self.chunk, family))
         return pool.pop()
+
+
+@dataclass
+class EditTrials:
+    """Every edit that applies to each pose, carried out by its own geometry: `steps[k]` =
+    (index of the pose it edits, the step), `edited[k]` its result; posecodes before (per
+    pose) and after (per step)."""
+
+    steps: list[tuple[int, Step]]
+    before: list[dict]
+    edited: torch.Tensor
+    after: list[dict]
+
+
+def edit_trials(
+    body: BodyModel, rotmat: torch.Tensor, rng: np.random.Generator, pool: PosePool
+) -> EditTrials:
+    """Apply every applicable edit to each of the poses (N, 24, 3, 3); what the edit
+    predicates are validated on (the families' own poses)."""
+    before = codes_of(body, rotmat)
+    steps = [
+        (i, Step(name, side, EDIT_INFO[name].text(side, rng)))
+        for i, codes in enumerate(before)
+        for name, side in applicable(codes)
+    ]
+    edited = torch.stack([apply_step(rotmat[i], step, rng, pool) for i, step in steps])
+    return EditTrials(steps, before, edited, codes_of(body, edited))
 
 
 @dataclass

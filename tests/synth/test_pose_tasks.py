@@ -15,7 +15,6 @@ from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN
 from posegpt.synth.pose_edits import (
     EDIT_INFO,
     Step,
-    applicable,
     apply_step,
     difference_text,
     follows,
@@ -27,6 +26,7 @@ from posegpt.synth.pose_tasks import (
     PosePool,
     PoseTaskSource,
     codes_of,
+    edit_trials,
     halfway,
     pose_task_conversations,
 )
@@ -62,16 +62,10 @@ def test_predicates_pass_true_edits_and_fail_copies(poses, body):
     rng = np.random.default_rng(0)
     pool = PosePool(PoseGenerator(seed=4, random_yaw=False, body=body), chunk=4)
     rotmat = torch.stack([s.rotmat for s in poses])
-    before = codes_of(body, rotmat)
-    items = [
-        (i, Step(name, side, EDIT_INFO[name].text(side, rng)))
-        for i, codes in enumerate(before)
-        for name, side in applicable(codes)
-    ]
-    after = torch.stack([apply_step(rotmat[i], step, rng, pool) for i, step in items])
-    codes = codes_of(body, after)
+    trials = edit_trials(body, rotmat, rng, pool)
+    before = trials.before
     passed: dict[str, list[bool]] = {}
-    for (i, step), pose, code in zip(items, after, codes, strict=True):
+    for (i, step), pose, code in zip(trials.steps, trials.edited, trials.after, strict=True):
         passed.setdefault(step.edit, []).append(follows(rotmat[i], pose, before[i], code, step))
         assert not follows(rotmat[i], rotmat[i], before[i], before[i], step), step
     assert len(passed) >= 8  # most edit kinds apply to some family
