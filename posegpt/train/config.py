@@ -59,6 +59,7 @@ FLAGS = {
     "out": "Run folder to write.",
     "preset": "tiny, small, medium or llava-1.5.",
     "llava_path": "Local llava-hf checkpoint folder (llava-1.5 preset).",
+    "init_from": "Start from this model's weights (a folder or a packaged name, e.g. default).",
     "steps": "Optimizer steps.",
     "batch_size": "Per process.",
     "grad_accum": "Micro-batches per step.",
@@ -80,6 +81,9 @@ class TrainConfig:
     preset: str = "tiny"  # model preset (posegpt.model.PRESETS)
     model: dict[str, Any] = field(default_factory=dict)  # PoseGPTConfig field overrides
     llava_path: str | None = None  # local llava-hf checkpoint (llava-1.5 preset)
+    # start from this model's weights and tokenizer (a folder or a packaged model's name) with
+    # a fresh optimizer and schedule: fine-tuning, or a second stage of a run
+    init_from: str | None = None
     vocab_size: int = 6000  # of the tokenizer trained on the data (scratch presets)
     steps: int | None = 1000  # optimizer steps; or set `epochs` (and steps: null)
     epochs: float | None = None  # passes over the training set, when steps is null

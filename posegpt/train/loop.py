@@ -35,8 +35,10 @@ from posegpt.data.dataset import TASKS, PoseDataset
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model import (
+    PoseGPT,
     PoseGPTConfig,
     build_model,
+    load_chat_model,
     load_tokenizer,
     merge_lora,
     save_pretrained,
@@ -233,10 +235,16 @@ class _Session:
         train_data: ConversationSource,
         checkpoint: Path | None,
     ) -> _Session:
-        """A fresh model from the seed, or the state saved in `checkpoint`."""
-        tokenizer = _tokenizer(config, train_data, checkpoint)
+        """A fresh model from the seed (or from `config.init_from`'s weights), or the state
+        saved in `checkpoint`."""
+        start = _initial_model(config) if checkpoint is None else None
+        tokenizer = (
+            start.tokenizer if start is not None else _tokenizer(config, train_data, checkpoint)
+        )
         set_seed(config.seed)
         model = build_model(config.model_config(), tokenizer, config.llava_path)
+        if start is not None:
+            _load_initial_weights(model, start, config.init_from)
         if config.gradient_checkpointing:
             kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
             model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
@@ -404,6 +412,30 @@ def _newest_intact(checkpoints: list[Path]) -> Path:
             return checkpoint
         problems.append(problem)
     raise ModelFileError("no intact checkpoint to resume from: " + "; ".join(problems))
+
+
+def _initial_model(config: TrainConfig) -> PoseGPT | None:
+    """The model named by `config.init_from` (None when unset); its config must be this run's."""
+    if config.init_from is None:
+        return None
+    start = load_chat_model(config.init_from)
+    wanted, found = config.model_config().to_dict(), start.config.to_dict()
+    differing = sorted(k for k in wanted if wanted[k] != found.get(k))
+    if differing:
+        shown = ", ".join(f"{k}: {found.get(k)!r} there, {wanted[k]!r} here" for k in differing)
+        raise InvalidInputError(
+            f"init_from {config.init_from!r} was built with other model settings ({shown}); "
+            "use the preset and model settings it was trained with"
+        )
+    return start
+
+
+def _load_initial_weights(model: PoseGPT, start: PoseGPT, name: str) -> None:
+    """Copy `start`'s weights into the freshly built `model` (same settings, same tokenizer)."""
+    try:
+        model.load_state_dict(start.state_dict(), strict=True)
+    except RuntimeError as err:
+        raise ModelFileError(f"init_from {name!r} does not fit this run's model: {err}") from err
 
 
 def _tokenizer(
