@@ -2,7 +2,8 @@
 
 Each builder takes the item (text, image path, description, situation) and its target pose
 (24, 3, 3), draws the wording from `rng`, and returns a one-turn conversation whose answer holds
-one `<POSE>`. `split` picks the question templates allowed (held-out wordings for val/test).
+one `<POSE>` (none for a description that fits nobody in the picture). `split` picks the
+question templates allowed (held-out wordings for val/test).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import torch
 
 from posegpt.body.rotations import check_rotmat
 from posegpt.data.templates import (
+    absent_answer,
     image2pose_question,
     pose_answer,
     rpe_question,
@@ -79,3 +81,23 @@ def rpe_conversation(
     """A full image and a description `target` of one person in it -> that person's pose."""
     question = rpe_question(target, rng, split, seed)
     return one_turn(question, pose_answer(rng), rotmat, "rpe", image, meta or {})
+
+
+def rpe_absent_conversation(
+    image: str,
+    target: str,
+    rng: np.random.Generator,
+    split: str = "train",
+    seed: int = 0,
+    meta: dict | None = None,
+) -> Conversation:
+    """A full image and a description `target` that fits nobody in it -> an answer in words
+    saying so, with no pose."""
+    question = rpe_question(target, rng, split, seed)
+    return Conversation(
+        messages=[Message("user", question), Message("assistant", absent_answer(target, rng))],
+        poses=[],
+        image=image,
+        task="rpe",
+        meta=dict(meta or {}),
+    )

@@ -4,7 +4,8 @@ A dataset folder (what `posegpt data synth` writes; real data in the same layout
 
   text2pose/      PoseScript layout (`posegpt.data.formats`); AMASS root `text2pose/amass`
   image2pose/     HMR npz per split: `train.npz`, `val.npz`, `test.npz`; rows with
-                  `description_<kind>` arrays also give RPE items (full image + description);
+                  `description_<kind>` arrays also give RPE items (full image + description),
+                  and an `absent_description` array items about someone not in the picture;
                   converted real datasets add theirs in `image2pose/<name>/<split>.npz`
                   (`posegpt data prepare`), read after the top-level file, in name order
   images/         every image; HMR `imgname` and LLaVA `image` paths are relative to it
@@ -39,6 +40,7 @@ from PIL import Image
 from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.conversations import (
     image2pose_conversation,
+    rpe_absent_conversation,
     rpe_conversation,
     text2pose_conversation,
 )
@@ -68,6 +70,10 @@ README_FILE = "README.md"
 TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction", "pose_input")
 DATASET_SPLITS = ("train", "val", "test", "test_seen")
 DESCRIPTION_PREFIX = "description_"
+#: HMR extra: per row, a description of someone not in that row's picture ("" for none); such
+#: RPE items are answered in words, with no pose.
+ABSENT_KEY = "absent_description"
+ABSENT_KIND = "absent"  # their `meta["kind"]`
 #: HMR extra naming a ready-made crop of the person (else the crop is cut when loading).
 CROP_KEY = "crop_imgname"
 
@@ -194,6 +200,7 @@ class PoseDataset(torch.utils.data.Dataset):
         if self.hmr is None:
             return []
         kinds = sorted(k for k in self.hmr.extras if k.startswith(DESCRIPTION_PREFIX))
+        kinds += [ABSENT_KEY] * (ABSENT_KEY in self.hmr.extras)
         return [
             (row, kind)
             for row in range(len(self.hmr))
@@ -226,9 +233,12 @@ class PoseDataset(torch.utils.data.Dataset):
 
     def _rpe(self, item: tuple[int, str], rng: np.random.Generator, split: str) -> Conversation:
         row, kind = item
-        meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
         target = str(self.hmr.extras[kind][row])
         image = self._image_path(self.hmr.imgname[row])
+        if kind == ABSENT_KEY:
+            meta = {"row": row, "kind": ABSENT_KIND, "split": self.split}
+            return rpe_absent_conversation(image, target, rng, split, self.seed, meta)
+        meta = {"row": row, "kind": kind[len(DESCRIPTION_PREFIX) :], "split": self.split}
         return rpe_conversation(image, target, self._pose(row), rng, split, self.seed, meta)
 
     # -- access -------------------------------------------------------------------------------

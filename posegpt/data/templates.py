@@ -93,6 +93,14 @@ POSE_ANSWERS: tuple[str, ...] = (
     f"The person's pose is {POSE_TOKEN}.",
 )
 
+#: Answers to a request for someone who is not in the picture (no pose is made up).
+ABSENT_ANSWERS: tuple[str, ...] = (
+    "I can't find {target} in this picture, so I have no pose to give.",
+    "Nobody in this picture matches that description, so I can't give a pose.",
+    "There is no one like {target} here. Could you describe the person differently?",
+    "I don't see {target} in this image; nobody here fits that description.",
+)
+
 QUESTIONS: dict[str, tuple[str, ...]] = {
     "text2pose": TEXT2POSE_QUESTIONS,
     "image2pose": IMAGE2POSE_QUESTIONS,
@@ -150,6 +158,11 @@ def rpe_question(target: str, rng: np.random.Generator, split: str = "train", se
     """A request for the pose of the person `target` (a noun phrase) in an image."""
     template = pick(in_split(question_split("rpe", seed), split, "rpe questions"), rng)
     return with_image(template.format(target=_checked(target, "target").rstrip(" .!?")))
+
+
+def absent_answer(target: str, rng: np.random.Generator) -> str:
+    """An answer in words (no `<POSE>`) saying that nobody in the picture is `target`."""
+    return pick(ABSENT_ANSWERS, rng).format(target=_checked(target, "target").rstrip(" .!?"))
 
 
 def pose_answer(rng: np.random.Generator) -> str:

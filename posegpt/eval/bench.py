@@ -20,7 +20,10 @@ Protocol:
 - rpe: whole pictures + one description of one person; per description kind and averaged
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
   "right_person": % of answers nearest the described person's true pose among the people of
-  the picture (`posegpt.eval.right_person`; pictures of two or more people).
+  the picture (`posegpt.eval.right_person`; pictures of two or more people). "declined": %
+  answered with no pose (wrong here; baselines always give one).
+- rpe_absent: whole pictures + a description of someone not in them (a pose unlike everyone's
+  there); "declined": % answered in words with no pose (right here).
 - literature protocols, on data converted from the real datasets (`posegpt data prepare`):
   text -> pose retrieval as PoseScript reports it, R@1/5/10 both ways and mRecall, over the
   whole test split and over 32-candidate pools (separate, labelled tables: the numbers differ
@@ -43,16 +46,18 @@ Protocol:
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from PIL import Image
 from tqdm import tqdm
 
 from posegpt.body import load_body_model
@@ -67,7 +72,7 @@ from posegpt.eval.bench_data import (
     load_real_hmr,
     load_real_posescript,
 )
-from posegpt.eval.chat_method import PoseGPTMethod
+from posegpt.eval.chat_method import POSE_REPLY_TOKENS, PoseGPTMethod
 from posegpt.eval.everyday.items import EverydayItem, load_everyday, subset
 from posegpt.eval.everyday.score import COLUMNS as EVERYDAY_COLUMNS
 from posegpt.eval.everyday.score import ask_all, score_everyday
@@ -84,7 +89,7 @@ from posegpt.eval.retrieval import (
     literature_recalls,
     train_retrieval,
 )
-from posegpt.eval.right_person import candidates
+from posegpt.eval.right_person import candidates, declined_rate
 from posegpt.eval.scoring import (
     POSE_METRICS,
     RETRIEVAL_METRICS,
@@ -97,6 +102,7 @@ from posegpt.eval.scoring import (
 )
 from posegpt.model import PoseGPT, load_chat_model
 from posegpt.model.text_embedder import SentenceEmbedder
+from posegpt.records import Conversation
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ TITLES = {
     "spg_seen": "SPG, seen situations, unseen wordings",
     "image2pose": "image -> pose on person crops",
     "rpe": "RPE: whole picture + description of one person",
+    "rpe_absent": "RPE: whole picture + description of someone not in it",
     "retention": "conversation retention (non-pose questions) and <POSE> emission",
     "speed": "speed on this machine",
     "everyday": "everyday requests (held-out wordings): pass %, pose counts, text/pose agreement",
@@ -238,6 +245,8 @@ def run_bench(cfg: BenchConfig) -> dict:
             bench.image("image2pose", data.crops)
         if data.rpe is not None and "rpe" in tasks:
             bench.image("rpe", data.rpe)
+        if data.absent and "rpe" in tasks:
+            bench.absent(data.absent, data.load_image)
         _real(cfg, bench, embedder, evaluator, mode)
     chatters = [m for m in methods if m.chats]
     if chatters and data.instructions and "retention" in tasks:
@@ -395,6 +404,7 @@ class _Runner:
             if candidates(items):
                 qualified = sorted({items.kinds[row] for row in candidates(items)})
                 columns += ["right_person", *(f"right_person_{k}" for k in qualified)]
+            columns.append("declined")
         families = self._family_column(items, columns)
         table = self._table(name, columns, len(items), title)
         self._family_reference(table, items, families)
@@ -402,6 +412,10 @@ class _Runner:
         for method in self._methods(task):
             scored = score_image(method, items, self.body, families, joint_set)
             self._record(name, table, method, scored, items)
+            if items.kinds is not None:
+                counts = scored.pose_counts or [1]  # a baseline always gives a pose
+                declined = 100.0 * sum(c == 0 for c in counts) / len(counts)
+                table["rows"][method.name]["declined"] = declined
             predictions[method.name] = scored.poses
         for source in sorted(set(items.sources or []) - {""}):
             rows = [i for i, s in enumerate(items.sources) if s == source]
@@ -415,6 +429,21 @@ class _Runner:
                 metrics = image_metrics(poses[rows], subset, self.body, None, joints)
                 known = source_table["columns"]  # right-person rates of the whole set's kinds
                 source_table["rows"][method].update({k: metrics.get(k) for k in known})
+
+    def absent(
+        self,
+        conversations: list[Conversation],
+        load_image: Callable[[Conversation], Image.Image | None],
+    ) -> None:
+        """RPE requests for someone who is not in the picture: % answered with no pose."""
+        table = self._table("rpe_absent", ["declined"], len(conversations))
+        for method in self._methods("rpe"):
+            if isinstance(method, PoseGPTMethod):
+                ask = functools.partial(_pose_count, method)
+                rate = declined_rate(ask, conversations, load_image, self.cfg.progress)
+            else:
+                rate = 0.0  # a baseline always gives a pose
+            table["rows"][method.name]["declined"] = rate
 
     def _joint_set(self, source: str) -> JointSet:
         """The joints a source dataset's protocol scores (see the module docstring)."""
@@ -592,6 +621,13 @@ def _history(method: Method) -> dict:
         summary["best_val_loss"] = min(val)
         summary["best_epoch"] = 1 + val.index(min(val))
     return summary
+
+
+def _pose_count(
+    method: PoseGPTMethod, question: list[dict[str, str]], image: Image.Image | None
+) -> int:
+    """How many poses `method`'s reply to `question` (and `image`) holds."""
+    return len(method.ask(question, image, POSE_REPLY_TOKENS).poses)
 
 
 def _meta(cfg: BenchConfig, mode: Mode, body: BodyModel) -> dict:

@@ -19,7 +19,13 @@ import torch
 from PIL import Image
 
 from posegpt.body.rotations import camera_to_y_up
-from posegpt.data.dataset import DESCRIPTION_PREFIX, IMAGE2POSE_DIR, PoseDataset, face_forward
+from posegpt.data.dataset import (
+    ABSENT_KEY,
+    DESCRIPTION_PREFIX,
+    IMAGE2POSE_DIR,
+    PoseDataset,
+    face_forward,
+)
 from posegpt.data.formats import HmrData, read_hmr
 from posegpt.data.images import crop_square, open_image
 from posegpt.data.splits import stream
@@ -47,6 +53,7 @@ class BenchData:
     spg: dict[str, TextSet] = field(default_factory=dict)
     crops: ImageSet | None = None
     rpe: ImageSet | None = None
+    absent: list[Conversation] = field(default_factory=list)  # RPE: someone not in the picture
     instructions: list[Conversation] = field(default_factory=list)
     load_image: Callable[[Conversation], Image.Image | None] | None = None
     retrieval_pairs: dict[str, TextPosePairs] = field(default_factory=dict)
@@ -88,6 +95,7 @@ def load_bench_data(
         text2pose=_text2pose(test, max_items, seed),
         crops=_crops(test, max_items, seed),
         rpe=_rpe(test, max_items, seed),
+        absent=_subset(_absent(test), max_items, seed, "rpe/absent"),
         instructions=_subset(test.items["instruction"], max_items, seed, "instruction"),
         load_image=test.load_image,
     )
@@ -182,7 +190,8 @@ def _crops(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
 def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
     """RPE items: whole pictures, the description of one person, and everyone's boxes; the
     `limit` people of `_crops` (each with every description kind)."""
-    if not data.sizes["rpe"]:
+    posed = [(i, row) for i, (row, kind) in enumerate(data.items["rpe"]) if kind != ABSENT_KEY]
+    if not posed:
         return None
     start, hmr = data.offsets["rpe"], data.hmr
     boxes: dict[str, list] = {}
@@ -190,11 +199,11 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         boxes.setdefault(str(hmr.imgname[row]), []).append(hmr.box(row))
     # `limit` of the people with descriptions, each with all their descriptions; where every
     # person has them (synthetic scenes), the people of the image->pose items (same draw).
-    described = sorted({row for row, _ in data.items["rpe"]})
+    described = sorted({row for _, row in posed})
     people = {
         described[i] for i in pick_rows(len(described), limit, seed, f"{data.split}/image2pose")
     }
-    items = [data[start + i] for i, (row, _) in enumerate(data.items["rpe"]) if row in people]
+    items = [data[start + i] for i, row in posed if row in people]
     rows = [c.meta["row"] for c in items]
     kinds = [c.meta["kind"] for c in items]
     return ImageSet(
@@ -210,6 +219,12 @@ def _rpe(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
         families=_families(hmr, rows),
         sources=_sources(data, rows),
     )
+
+
+def _absent(data: PoseDataset) -> list[Conversation]:
+    """The RPE items about someone who is not in the picture (answered with no pose)."""
+    start = data.offsets["rpe"]
+    return [data[start + i] for i, (_, kind) in enumerate(data.items["rpe"]) if kind == ABSENT_KEY]
 
 
 def _sources(data: PoseDataset, rows: list[int]) -> list[str] | None:

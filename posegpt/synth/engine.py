@@ -7,7 +7,8 @@
   images/crops/   a square crop per person, `<split>/<scene>_<person>.png`
   image2pose/     HMR npz per split, one row per person: the full scene as `imgname`, the crop as
                   `crop_imgname`, the five descriptions as `description_<kind>` (RPE), plus
-                  `scene_id`, `person_index`, `num_people`, `family`
+                  `scene_id`, `person_index`, `num_people`, `family`, and on each scene's
+                  first row `absent_description`: someone not in the picture
   speculative/    SPG conversations, LLaVA json + poses per SPG split (train, val, test,
                   test_seen: held-out situations and wordings, `posegpt.synth.speculative`)
   instructions/   instruction conversations, LLaVA json (+ poses for follow-ups and everyday
@@ -37,6 +38,7 @@ from tqdm import tqdm
 
 from posegpt.body import BodyModel, load_body_model
 from posegpt.data.dataset import (
+    ABSENT_KEY,
     CARD_FILE,
     CROP_KEY,
     DESCRIPTION_PREFIX,
@@ -191,7 +193,7 @@ def synthesize(cfg: SynthConfig, progress: bool = True) -> dict:
     scenes = _write_scenes(out, cfg, body, captioner, progress)
     speed["scenes_per_s"] = _rate(cfg.scenes, tick)
     counts["image2pose"] = {s: len(p) for s, p in scenes.people.items()}
-    counts["rpe"] = {s: len(p) * _kinds(p) for s, p in scenes.people.items()}
+    counts["rpe"] = {s: _rpe_items(p) for s, p in scenes.people.items()}
     counts["scenes"] = {s: len(v) for s, v in scenes.scenes.items()}
     families["image2pose"] = Counter(p["family"] for ps in scenes.people.values() for p in ps)
 
@@ -258,8 +260,10 @@ def _disk(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
-def _kinds(people: list[dict]) -> int:
-    return len(people[0]["descriptions"]) if people else 0
+def _rpe_items(people: list[dict]) -> int:
+    """RPE items: one per person and description kind, one per scene about someone absent."""
+    kinds = len(people[0]["descriptions"]) if people else 0
+    return len(people) * kinds + sum(bool(p["absent"]) for p in people)
 
 
 def _split_of(n: int, cfg: SynthConfig, salt: str) -> list[str]:
@@ -346,6 +350,7 @@ def _write_scenes(
                     "keypoints": person.keypoints2d,
                     "family": person.family,
                     "descriptions": dict(person.descriptions),
+                    "absent": (scene.absent or "") if j == 0 else "",
                     "behaviour": person.attributes["behaviour"],
                     "caption": caption_with_claims(codes[j], "long", rng).text,
                     "facts": facts(codes[j]),
@@ -369,6 +374,7 @@ def _hmr(people: list[dict]) -> HmrData:
         "num_people": np.array([p["num_people"] for p in people], dtype=np.int64),
         "family": np.array([p["family"] for p in people]),
         **{DESCRIPTION_PREFIX + k: np.array([p["descriptions"][k] for p in people]) for k in kinds},
+        ABSENT_KEY: np.array([p["absent"] for p in people]),
     }
     return HmrData(
         imgname=np.array([p["scene"] for p in people]),

@@ -169,6 +169,21 @@ def phrase(a: Attributes, features: Sequence[str]) -> str:
     return text
 
 
+def describe_absent(
+    people: Sequence[Attributes],
+    decoy: Attributes,
+    similar: Sequence[bool],
+    rng: np.random.Generator,
+) -> str | None:
+    """A description of `decoy`, someone not in the picture, by what they are doing (sometimes
+    with their noun and top), that fits none of `people`; None when it would fit one of them.
+    `similar[i]`: whether person i's pose is alike the decoy's."""
+    if any(similar) or any(p["behaviour"] == decoy["behaviour"] for p in people):
+        return None
+    features = ["noun"] * (rng.random() < 0.5) + ["top"] * (rng.random() < 0.3) + ["behaviour"]
+    return phrase(decoy, features)
+
+
 def describe_people(
     people: Sequence[Attributes], rng: np.random.Generator, similar: np.ndarray | None = None
 ) -> list[dict[str, str]] | None:

@@ -35,7 +35,12 @@ from posegpt.synth.captioner import PoseCaptioner
 from posegpt.synth.physique import Physique, sample_physique
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import PoseGenerator
-from posegpt.synth.referring import DESCRIPTION_KINDS, describe_people, position_words
+from posegpt.synth.referring import (
+    DESCRIPTION_KINDS,
+    describe_absent,
+    describe_people,
+    position_words,
+)
 
 __all__ = [
     "DESCRIPTION_KINDS",
@@ -66,6 +71,7 @@ POSE_BATCH = 16  # poses drawn at once: the generator checks a batch in one body
 SIMILAR_JOINT_ANGLE, SIMILAR_TILT = 0.35, 0.5
 BODY_JOINTS = 22  # joints 1..21 (the hands add nothing a description names)
 BALD_CHANCE = 0.15  # for men
+DECOY_TRIES = 8  # people drawn for a description that fits nobody in a scene
 #: Most people face the camera within MAX_YAW (radians); WIDE_YAW_CHANCE of them face anywhere.
 MAX_YAW, WIDE_YAW_CHANCE = 1.75, 0.15
 #: Camera: eye height above the floor (m) and the range of its downward tilt (degrees).
@@ -110,11 +116,13 @@ class Person:
 
 @dataclass
 class Scene:
-    """A rendered image (H, W, 3) uint8, the people in it and the camera that took it."""
+    """A rendered image (H, W, 3) uint8, the people in it and the camera that took it; `absent`:
+    a description of someone who is not in it (fits nobody there), or None."""
 
     image: np.ndarray
     people: list[Person]
     camera: Camera
+    absent: str | None = None
 
 
 @dataclass
@@ -194,6 +202,11 @@ class SceneGenerator:
         )
         self.captioner = captioner or PoseCaptioner(self.body)
         self._poses: list = []
+        # Decoys (people described but not in the scene) draw from their own streams, so that
+        # the scenes are the same with or without them.
+        self.decoy_rng = np.random.default_rng([seed, 1])
+        self.decoy_poses = PoseGenerator(seed=seed + 1, random_yaw=False, body=self.body)
+        self._decoys: list = []
 
     def sample_people(self, n: int) -> list[PersonSpec]:
         """`n` random people: pose, body shape, outfit and a yaw mostly toward the camera."""
@@ -230,7 +243,7 @@ class SceneGenerator:
                 posed = self._pose(people)
             layout = self._lay_out(people, posed)
             if layout.descriptions is not None and _occlusion(layout).max() <= MAX_OCCLUSION:
-                return self._render(layout)
+                return dataclasses.replace(self._render(layout), absent=self._absent(layout))
         raise PoseGPTError(f"found no valid scene of {num_people} people in {MAX_ATTEMPTS} tries")
 
     def compose(self, specs: list[PersonSpec]) -> Scene:
@@ -349,31 +362,37 @@ class SceneGenerator:
         centers = (boxes[:, 0] + boxes[:, 2]) / 2
         words = position_words(centers, distances, camera.width)
         near = _near_door(backdrop, transl)
-        attributes = []
-        for spec, (position, depth), near_door in zip(specs, words, near, strict=True):
-            p, o = spec.physique, spec.outfit
-            attributes.append(
-                {
-                    "noun": p.noun,
-                    "gender": p.gender,
-                    "age_group": p.age_group,
-                    "height": p.height,
-                    "build": p.build,
-                    "hair": o.hair,
-                    "top": o.top,
-                    "top_garment": o.top_garment,
-                    "bottom": o.bottom,
-                    "bottom_garment": o.bottom_garment,
-                    "shoes": o.shoes,
-                    "position": position,
-                    "depth": depth,
-                    "near_door": near_door,
-                    "family": spec.family,
-                    "behaviour": behaviour_phrase(spec.family),
-                    "pose": spec.caption or self._caption(spec.pose),
-                }
+        return [
+            _attributes_of(
+                spec.physique,
+                spec.outfit,
+                spec.family,
+                spec.caption or self._caption(spec.pose),
+                position,
+                depth,
+                near_door,
             )
-        return attributes
+            for spec, (position, depth), near_door in zip(specs, words, near, strict=True)
+        ]
+
+    def _absent(self, layout: _Layout) -> str | None:
+        """A description of someone not in the scene whose pose is unlike everyone's there
+        (`describe_absent`), or None if DECOY_TRIES draws found none."""
+        for _ in range(DECOY_TRIES):
+            if not self._decoys:
+                self._decoys = self.decoy_poses.sample_many(POSE_BATCH)
+            pose = self._decoys.pop()
+            physique, outfit = _look(self.decoy_rng)
+            decoy = _attributes_of(physique, outfit, pose.family)
+            poses = torch.stack(
+                [*(s.pose for s in layout.specs), torch.as_tensor(pose.rotmat, dtype=torch.float32)]
+            )
+            families = [*(s.family for s in layout.specs), pose.family]
+            similar = similar_poses(poses, families)[-1, :-1]
+            text = describe_absent(layout.attributes, decoy, similar.tolist(), self.decoy_rng)
+            if text is not None:
+                return text
+        return None
 
     def _render(self, layout: _Layout) -> Scene:
         camera = layout.camera
@@ -408,6 +427,45 @@ class SceneGenerator:
                 )
             )
         return Scene(result.image, people, camera)
+
+
+def _look(rng: np.random.Generator) -> tuple[Physique, Outfit]:
+    """A random physique and an outfit that suits it."""
+    physique = sample_physique(rng)
+    bald_chance = BALD_CHANCE if physique.noun == "man" else 0.0
+    return physique, sample_outfit(rng, physique.age_group == "elderly", bald_chance)
+
+
+def _attributes_of(
+    physique: Physique,
+    outfit: Outfit,
+    family: str,
+    caption: str | None = None,
+    position: str | None = None,
+    depth: str | None = None,
+    near_door: bool = False,
+) -> dict:
+    """The attribute dict `posegpt.synth.referring` describes a person by."""
+    p, o = physique, outfit
+    return {
+        "noun": p.noun,
+        "gender": p.gender,
+        "age_group": p.age_group,
+        "height": p.height,
+        "build": p.build,
+        "hair": o.hair,
+        "top": o.top,
+        "top_garment": o.top_garment,
+        "bottom": o.bottom,
+        "bottom_garment": o.bottom_garment,
+        "shoes": o.shoes,
+        "position": position,
+        "depth": depth,
+        "near_door": near_door,
+        "family": family,
+        "behaviour": behaviour_phrase(family),
+        "pose": caption,
+    }
 
 
 def _box(camera: Camera, vertices: np.ndarray) -> np.ndarray:

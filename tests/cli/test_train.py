@@ -27,7 +27,7 @@ def test_flags_and_settings_reach_the_config(monkeypatch, tmp_path):
     args += ["--batch-size", "3", "--lr", "0.01", "--bf16", "--set", "grad_accum=2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    (config, resume, progress), = seen
+    ((config, resume, progress),) = seen
     assert (config.out, config.steps, config.epochs) == (str(tmp_path), 7, None)
     assert (config.batch_size, config.lr, config.bf16, config.grad_accum) == (3, 0.01, True, 2)
     assert config.seed == TrainConfig().seed and resume and not progress

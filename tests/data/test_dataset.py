@@ -64,6 +64,7 @@ def small_dataset(root: Path) -> None:
         extras={
             "description_outfit": np.array(["the man in red", "the woman in blue", ""]),
             "description_shape": np.array(["the tall man", "the short woman", "the child"]),
+            "absent_description": np.array(["the person who is lying on the back", "", ""]),
         },
     )
     write_hmr(root / "image2pose/train.npz", hmr)
@@ -92,23 +93,17 @@ def test_dataset_reads_every_task(tmp_path):
     assert dataset.sizes == {
         "text2pose": 4,
         "image2pose": 3,
-        "rpe": 5,  # two kinds x three rows, less one empty description
+        "rpe": 6,  # two kinds x three rows, less one empty description, and one absent
         "speculative": 2,
         "instruction": 2,
         "pose_input": 1,
     }
-    assert len(dataset) == 17
+    assert len(dataset) == 18
     tasks = [dataset[i].task for i in range(len(dataset))]
-    assert (
-        tasks
-        == ["text2pose"] * 4
-        + ["image2pose"] * 3
-        + ["rpe"] * 5
-        + ["speculative"] * 2
-        + ["instruction"] * 2
-        + ["pose_input"]
-    )
-    assert torch.allclose(dataset[16].input_poses[0], torch.eye(3).repeat(24, 1, 1), atol=1e-5)
+    assert tasks == ["text2pose"] * 4 + ["image2pose"] * 3 + ["rpe"] * 6 + ["speculative"] * 2 + [
+        "instruction"
+    ] * 2 + ["pose_input"]
+    assert torch.allclose(dataset[17].input_poses[0], torch.eye(3).repeat(24, 1, 1), atol=1e-5)
     text = dataset[0]
     assert text.poses[0].shape == (24, 3, 3)
     assert torch.allclose(text.poses[0][0], torch.eye(3), atol=1e-5)  # turned to face +z
@@ -122,7 +117,11 @@ def test_dataset_reads_every_task(tmp_path):
     rpe = dataset[7]
     assert rpe.task == "rpe" and rpe.image == "images/scenes/a.png"
     assert "the man in red" in rpe.messages[0].content
-    assert dataset.load_image(dataset[15]).size == (80, 80)
+    absent = [dataset[i] for i in range(7, 13) if dataset[i].meta["kind"] == "absent"]
+    assert len(absent) == 1 and absent[0].poses == []  # answered in words, no pose
+    assert "lying on the back" in absent[0].messages[0].content
+    assert POSE_TOKEN not in absent[0].messages[1].content
+    assert dataset.load_image(dataset[16]).size == (80, 80)
     assert dataset[0].messages == PoseDataset(tmp_path, "train", seed=0)[0].messages
     val = PoseDataset(tmp_path, "val")
     assert val.sizes["text2pose"] == 1 and "Human 4" in val[0].messages[0].content

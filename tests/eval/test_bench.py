@@ -26,18 +26,19 @@ TINY = [
     "--text-poses", "20", "--scenes", "4", "--spg", "20", "--instructions", "20",
     "--pose-tasks", "150", "--image-size", "80", "--crop-size", "64", "--quiet",
 ]  # fmt: skip
+RPE = {"rpe", "rpe_absent"}  # a picture and a description of someone in it, or not in it
 BASELINES = {
-    "mean pose": {"text2pose", "spg", "spg_seen", "image2pose", "rpe", "speed", "everyday"},
+    "mean pose": {"text2pose", "spg", "spg_seen", "image2pose", *RPE, "speed", "everyday"},
     "nearest caption": {"text2pose", "spg", "spg_seen", "speed", "everyday"},
     "text regressor": {"text2pose", "spg", "spg_seen", "speed", "everyday"},
-    "crop regressor": {"image2pose", "rpe", "speed"},
-    "crop regressor + largest person": {"rpe"},
-    "keypoints as text + fit": {"image2pose", "rpe", "speed"},
-    "keypoints as text + fit + largest person": {"rpe"},
-    "BlazePose fit": {"image2pose", "rpe", "speed"},
-    "BlazePose fit + largest person": {"rpe"},
+    "crop regressor": {"image2pose", *RPE, "speed"},
+    "crop regressor + largest person": RPE,
+    "keypoints as text + fit": {"image2pose", *RPE, "speed"},
+    "keypoints as text + fit + largest person": RPE,
+    "BlazePose fit": {"image2pose", *RPE, "speed"},
+    "BlazePose fit + largest person": RPE,
 }
-POSEGPT = {"text2pose", "spg", "spg_seen", "image2pose", "rpe", "retention", "speed", "everyday"}
+POSEGPT = {"text2pose", "spg", "spg_seen", "image2pose", *RPE, "retention", "speed", "everyday"}
 #: Columns without a value where a method answered no pose (text/pose agreement).
 NO_POSE_NO_VALUE = {"agreement", "named"}
 POSE_INPUT_BASELINES = {
@@ -79,6 +80,7 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
         "spg_seen",
         "image2pose",
         "rpe",
+        "rpe_absent",
         "retention",
         "speed",
         "everyday",

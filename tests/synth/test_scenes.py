@@ -1,4 +1,5 @@
 import re
+from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -170,6 +171,19 @@ def test_each_description_fits_its_person_only(scenes):
                 for j, person in enumerate(scene.people):
                     fits = text_fits(text, attributes[j], person.family, families)
                     assert fits == (i == j), (kind, text, attributes[j])
+
+
+def test_the_absent_description_fits_nobody_in_the_scene(scenes):
+    assert sum(scene.absent is not None for scene in scenes) >= 3  # decoys are usually found
+    for scene in scenes:
+        if scene.absent is None:
+            continue
+        assert "who is " in scene.absent
+        attributes = [p.attributes for p in scene.people]
+        # the decoy's behaviour is no one's here: it names a family of nobody in the scene
+        families = defaultdict(str, {a["behaviour"]: a["family"] for a in attributes})
+        for person, a in zip(scene.people, attributes, strict=True):
+            assert not text_fits(scene.absent, a, person.family, families), (scene.absent, a)
 
 
 def test_descriptions_name_what_they_describe(scenes):

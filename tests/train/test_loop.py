@@ -111,3 +111,22 @@ def test_gradient_checkpointing_trains_the_same_weights(tmp_path, data, make_con
     assert finals[0].keys() == finals[1].keys()
     for key, value in finals[0].items():
         torch.testing.assert_close(finals[1][key], value, atol=1e-5, rtol=1e-4)
+
+
+def test_init_from_starts_at_the_models_weights(tmp_path, run, data, make_config):
+    start = load_pretrained(run.final_dir)
+    config = make_config(tmp_path / "tuned", steps=1, lr=1e-12, init_from=str(run.final_dir))
+    tuned = load_pretrained(train(config, data, data, progress=False).final_dir)
+    assert tuned.tokenizer.get_vocab() == start.tokenizer.get_vocab()
+    for name, tensor in start.state_dict().items():  # one step at lr 1e-12: the same weights
+        torch.testing.assert_close(tuned.state_dict()[name], tensor, msg=name)
+    fresh = make_config(tmp_path / "fresh", steps=1, lr=1e-12)
+    scratch = load_pretrained(train(fresh, data, data, progress=False).final_dir)
+    first = "pose_head.mlp.0.weight"
+    assert not torch.equal(scratch.state_dict()[first], start.state_dict()[first])
+
+
+def test_init_from_refuses_other_model_settings(tmp_path, run, data, make_config):
+    config = make_config(tmp_path / "x", steps=1, init_from=str(run.final_dir), preset="small")
+    with pytest.raises(InvalidInputError, match="other model settings"):
+        train(config, data, data, progress=False)
