@@ -31,12 +31,18 @@ def _pose(rotmat: torch.Tensor) -> torch.Tensor:
 
 
 def one_turn(
-    question: str, answer: str, rotmat: torch.Tensor, task: str, image: str | None, meta: dict
+    question: str,
+    answer: str,
+    rotmat: torch.Tensor | None,
+    task: str,
+    image: str | None,
+    meta: dict,
 ) -> Conversation:
-    """A user question and an assistant answer holding one `<POSE>` (the pose `rotmat`)."""
+    """A user question and an assistant answer holding one `<POSE>` (the pose `rotmat`), or
+    none (`rotmat` None)."""
     return Conversation(
         messages=[Message("user", question), Message("assistant", answer)],
-        poses=[_pose(rotmat)],
+        poses=[] if rotmat is None else [_pose(rotmat)],
         image=image,
         task=task,
         meta=dict(meta),
@@ -94,10 +100,4 @@ def rpe_absent_conversation(
     """A full image and a description `target` that fits nobody in it -> an answer in words
     saying so, with no pose."""
     question = rpe_question(target, rng, split, seed)
-    return Conversation(
-        messages=[Message("user", question), Message("assistant", absent_answer(target, rng))],
-        poses=[],
-        image=image,
-        task="rpe",
-        meta=dict(meta or {}),
-    )
+    return one_turn(question, absent_answer(target, rng), None, "rpe", image, meta or {})
