@@ -16,7 +16,9 @@ Protocol:
   family (`posegpt.eval.family_classifier`: that of the nearest train-split SPG pose, root left
   out) is the test item's; the classifier's accuracy on the true poses is its ceiling (reference
   row). A situation may fit several families; only the item's own counts.
-- image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG.
+- image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG;
+  image2pose_everyday (methods that chat): the same crops asked in held-out everyday words
+  (`posegpt/eval/everyday/photo_requests.txt`); "declined": % answered with no pose.
 - rpe: whole pictures + one description of one person; per description kind and averaged
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
   "right_person": % of answers nearest the described person's true pose among the people of
@@ -73,7 +75,12 @@ from posegpt.eval.bench_data import (
     load_real_posescript,
 )
 from posegpt.eval.chat_method import POSE_REPLY_TOKENS, PoseGPTMethod
-from posegpt.eval.everyday.items import EverydayItem, load_everyday, subset
+from posegpt.eval.everyday.items import (
+    EverydayItem,
+    load_everyday,
+    load_photo_requests,
+    subset,
+)
 from posegpt.eval.everyday.score import COLUMNS as EVERYDAY_COLUMNS
 from posegpt.eval.everyday.score import ask_all, score_everyday
 from posegpt.eval.family_classifier import FamilyClassifier
@@ -102,7 +109,7 @@ from posegpt.eval.scoring import (
 )
 from posegpt.model import PoseGPT, load_chat_model
 from posegpt.model.text_embedder import SentenceEmbedder
-from posegpt.records import Conversation
+from posegpt.records import Conversation, with_image
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,7 @@ TITLES = {
     "spg": "SPG, unseen situations and wordings",
     "spg_seen": "SPG, seen situations, unseen wordings",
     "image2pose": "image -> pose on person crops",
+    "image2pose_everyday": "image -> pose on person crops, asked in everyday words (held out)",
     "rpe": "RPE: whole picture + description of one person",
     "rpe_absent": "RPE: whole picture + description of someone not in it",
     "retention": "conversation retention (non-pose questions) and <POSE> emission",
@@ -243,6 +251,7 @@ def run_bench(cfg: BenchConfig) -> dict:
             bench.text(name, items, evaluator)
         if data.crops is not None and "image2pose" in tasks:
             bench.image("image2pose", data.crops)
+            bench.image("image2pose_everyday", _asked_in_everyday_words(data.crops), chat_only=True)
         if data.rpe is not None and "rpe" in tasks:
             bench.image("rpe", data.rpe)
         if data.absent and "rpe" in tasks:
@@ -395,6 +404,7 @@ class _Runner:
         items: ImageSet,
         title: str | None = None,
         joint_set: JointSet = SMPL24,
+        chat_only: bool = False,
     ) -> None:
         task = "rpe" if items.kinds is not None else "image2pose"
         columns = list(POSE_METRICS)
@@ -404,18 +414,18 @@ class _Runner:
             if candidates(items):
                 qualified = sorted({items.kinds[row] for row in candidates(items)})
                 columns += ["right_person", *(f"right_person_{k}" for k in qualified)]
-            columns.append("declined")
+        columns.append("declined")
         families = self._family_column(items, columns)
         table = self._table(name, columns, len(items), title)
         self._family_reference(table, items, families)
         predictions = {}
         for method in self._methods(task):
+            if chat_only and not method.chats:
+                continue
             scored = score_image(method, items, self.body, families, joint_set)
             self._record(name, table, method, scored, items)
-            if items.kinds is not None:
-                counts = scored.pose_counts or [1]  # a baseline always gives a pose
-                declined = 100.0 * sum(c == 0 for c in counts) / len(counts)
-                table["rows"][method.name]["declined"] = declined
+            counts = scored.pose_counts or [1]  # a baseline always gives a pose
+            table["rows"][method.name]["declined"] = 100.0 * counts.count(0) / len(counts)
             predictions[method.name] = scored.poses
         for source in sorted(set(items.sources or []) - {""}):
             rows = [i for i, s in enumerate(items.sources) if s == source]
@@ -621,6 +631,13 @@ def _history(method: Method) -> dict:
         summary["best_val_loss"] = min(val)
         summary["best_epoch"] = 1 + val.index(min(val))
     return summary
+
+
+def _asked_in_everyday_words(crops: ImageSet) -> ImageSet:
+    """The crops, each asked with one of the held-out everyday photo requests in turn."""
+    requests = load_photo_requests()
+    prompts = [with_image(requests[i % len(requests)]) for i in range(len(crops))]
+    return replace(crops, prompts=prompts)
 
 
 def _pose_count(

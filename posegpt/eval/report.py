@@ -85,6 +85,7 @@ SUMMARY = (
     ("spg_seen", "family_acc"),
     ("image2pose", "pa_mpjpe"),
     ("image2pose", "family_acc"),
+    ("image2pose_everyday", "declined"),
     ("rpe", "pa_mpjpe"),
     ("rpe", "family_acc"),
     ("rpe", "right_person"),

@@ -10,7 +10,7 @@ from posegpt.body import load_body_model
 from posegpt.body.rotations import identity_pose
 from posegpt.data import templates
 from posegpt.errors import InvalidInputError
-from posegpt.eval.everyday.items import load_everyday, subset
+from posegpt.eval.everyday.items import load_everyday, load_photo_requests, subset
 from posegpt.eval.everyday.naming import named_family, pose_words
 from posegpt.eval.everyday.score import Answer, score_everyday
 from posegpt.synth import everyday, instructions, speculative
@@ -114,10 +114,16 @@ def test_no_training_template_produces_a_benchmark_sentence():
     patterns += [_pattern(t, fields) for t in found]
     assert len(patterns) > 200
     sentences = {_normal(t) for t in everyday.all_requests()}
-    for item in load_everyday():
-        text = _normal(item.text)
-        assert text not in sentences, item.text
-        assert not any(p.match(text) for p in patterns), item.text
+    for question in [item.text for item in load_everyday()] + load_photo_requests():
+        text = _normal(question)
+        assert text not in sentences, question
+        assert not any(p.match(text) for p in patterns), question
+
+
+def test_photo_requests_are_distinct_everyday_requests():
+    requests = load_photo_requests()
+    assert len(requests) >= 12 and len({_normal(r) for r in requests}) == len(requests)
+    assert not any("<image>" in r or "SMPL" in r for r in requests)  # as people write them
 
 
 def test_a_subset_asks_every_form_of_each_category():

@@ -1,4 +1,5 @@
-"""The everyday benchmark's items, read and checked from `requests.jsonl`."""
+"""The everyday benchmark's items, read and checked from `requests.jsonl`, and its photo
+requests (`photo_requests.txt`: one request a line, asked with a photo of one person)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from posegpt.errors import InvalidInputError
 from posegpt.eval.predicates import Predicate, parse
 
 REQUESTS_FILE = Path(__file__).with_name("requests.jsonl")
+PHOTO_REQUESTS_FILE = Path(__file__).with_name("photo_requests.txt")
 CATEGORIES = ("request", "multi", "other")
 #: Most poses one item may expect.
 MAX_POSES = 6
@@ -40,6 +42,11 @@ def load_everyday(path: str | Path | None = None) -> list[EverydayItem]:
     if len(set(ids)) != len(ids):
         raise InvalidInputError(f"{path}: item ids must be unique")
     return items
+
+
+def load_photo_requests() -> list[str]:
+    """Requests for the pose of the person in a photo, in everyday words (held out)."""
+    return [line.strip() for line in PHOTO_REQUESTS_FILE.read_text("utf-8").splitlines() if line]
 
 
 def _item(row: dict, where: str) -> EverydayItem:
