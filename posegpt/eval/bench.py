@@ -48,7 +48,6 @@ Protocol:
 
 from __future__ import annotations
 
-import functools
 import platform
 import sys
 import time
@@ -74,7 +73,7 @@ from posegpt.eval.bench_data import (
     load_real_hmr,
     load_real_posescript,
 )
-from posegpt.eval.chat_method import POSE_REPLY_TOKENS, PoseGPTMethod
+from posegpt.eval.chat_method import PoseGPTMethod
 from posegpt.eval.everyday.items import (
     EverydayItem,
     load_everyday,
@@ -96,7 +95,7 @@ from posegpt.eval.retrieval import (
     literature_recalls,
     train_retrieval,
 )
-from posegpt.eval.right_person import candidates, declined_rate
+from posegpt.eval.right_person import candidates
 from posegpt.eval.scoring import (
     POSE_METRICS,
     RETRIEVAL_METRICS,
@@ -424,8 +423,7 @@ class _Runner:
                 continue
             scored = score_image(method, items, self.body, families, joint_set)
             self._record(name, table, method, scored, items)
-            counts = scored.pose_counts or [1]  # a baseline always gives a pose
-            table["rows"][method.name]["declined"] = 100.0 * counts.count(0) / len(counts)
+            table["rows"][method.name]["declined"] = _declined(scored.pose_counts)
             predictions[method.name] = scored.poses
         for source in sorted(set(items.sources or []) - {""}):
             rows = [i for i, s in enumerate(items.sources) if s == source]
@@ -447,13 +445,12 @@ class _Runner:
     ) -> None:
         """RPE requests for someone who is not in the picture: % answered with no pose."""
         table = self._table("rpe_absent", ["declined"], len(conversations))
+        images = [load_image(c) for c in conversations]
+        questions = [c.messages[0].content for c in conversations]
         for method in self._methods("rpe"):
-            if isinstance(method, PoseGPTMethod):
-                ask = functools.partial(_pose_count, method)
-                rate = declined_rate(ask, conversations, load_image, self.cfg.progress)
-            else:
-                rate = 0.0  # a baseline always gives a pose
-            table["rows"][method.name]["declined"] = rate
+            if method.chats:
+                method.predict_image(images, prompts=questions)
+            table["rows"][method.name]["declined"] = _declined(getattr(method, "pose_counts", []))
 
     def _joint_set(self, source: str) -> JointSet:
         """The joints a source dataset's protocol scores (see the module docstring)."""
@@ -640,11 +637,10 @@ def _asked_in_everyday_words(crops: ImageSet) -> ImageSet:
     return replace(crops, prompts=prompts)
 
 
-def _pose_count(
-    method: PoseGPTMethod, question: list[dict[str, str]], image: Image.Image | None
-) -> int:
-    """How many poses `method`'s reply to `question` (and `image`) holds."""
-    return len(method.ask(question, image, POSE_REPLY_TOKENS).poses)
+def _declined(pose_counts: list[int]) -> float:
+    """% of replies with no pose, from a chat method's pose counts (a method that keeps none,
+    a baseline, always gives a pose)."""
+    return 100.0 * pose_counts.count(0) / len(pose_counts) if pose_counts else 0.0
 
 
 def _meta(cfg: BenchConfig, mode: Mode, body: BodyModel) -> dict:

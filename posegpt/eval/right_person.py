@@ -1,6 +1,5 @@
 """RPE's right-person rate: how often the answer is the described person's pose rather than
-someone else's in the same picture; and how often a description of someone who is not in the
-picture is answered in words, with no pose (`declined_rate`).
+someone else's in the same picture.
 
 An answer counts as the right person when its PA-MPJPE to the described person's true pose is
 the lowest among the true poses of the people of its picture that the test set describes.
@@ -10,16 +9,12 @@ Only items whose picture shows at least two such people count (with one, any ans
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
 
 import torch
-from PIL import Image
-from tqdm import tqdm
 
 from posegpt.body.base import BodyModel
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import pa_mpjpe
-from posegpt.records import Conversation
 
 
 def candidates(items: ImageSet | TextSet) -> dict[int, list[int]]:
@@ -60,18 +55,3 @@ def right_person_rates(poses: torch.Tensor, items: ImageSet, body: BodyModel) ->
     out = {f"right_person_{k}": 100.0 * sum(v) / len(v) for k, v in sorted(hits.items())}
     out["right_person"] = sum(out.values()) / len(out)
     return out
-
-
-def declined_rate(
-    ask: Callable[[list[dict[str, str]], Image.Image | None], int],
-    conversations: Sequence[Conversation],
-    load_image: Callable[[Conversation], Image.Image | None],
-    progress: bool = False,
-) -> float:
-    """% of the conversations' first questions that `ask` (question, image -> the number of
-    poses in the reply) answers with no pose."""
-    declined = 0
-    for c in tqdm(conversations, desc="absent", unit="request", disable=not progress):
-        question = [{"role": "user", "content": c.messages[0].content}]
-        declined += ask(question, load_image(c)) == 0
-    return 100.0 * declined / len(conversations) if conversations else float("nan")

@@ -124,6 +124,8 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
     assert "family_acc" not in tables["text2pose"]["columns"]  # no families there
     assert (out / "retrieval" / "model.safetensors").exists()
     assert 0.0 <= tables["retention"]["rows"]["posegpt"]["emission"] <= 100.0
+    assert 0.0 <= tables["rpe_absent"]["rows"]["posegpt"]["declined"] <= 100.0
+    assert tables["rpe_absent"]["rows"]["mean pose"]["declined"] == 0.0  # always gives a pose
     everyday = tables["everyday"]
     assert everyday["n"] == 12  # --max-items 4 per category
     assert everyday["rows"]["mean pose"]["one_pose"] == 100.0  # baselines: one pose for all
@@ -271,3 +273,10 @@ def test_bench_limits_the_baselines_training_items(tmp_path):
     assert BenchConfig(tmp_path, tmp_path).mode.max_train is None
     with pytest.raises(InvalidInputError, match="max_train"):
         _ = BenchConfig(tmp_path, tmp_path, max_train=1).mode
+
+
+def test_declined_counts_replies_without_a_pose():
+    from posegpt.eval.bench import _declined
+
+    assert _declined([1, 0, 2, 0]) == 50.0
+    assert _declined([]) == 0.0  # a method that keeps no counts (a baseline) always gives a pose

@@ -37,22 +37,3 @@ def test_rates_per_kind(items):
     rates = right_person_rates(answers, items, body)
     assert rates["right_person_pose"] == 100.0 and rates["right_person_outfit"] == 50.0
     assert rates["right_person"] == 75.0
-
-
-def test_declined_rate_counts_answers_without_a_pose():
-    from posegpt.eval.right_person import declined_rate
-    from posegpt.records import Conversation, Message
-
-    questions = ["<image>\nFind the person who is flying.", "<image>\nFind the man who waves."]
-    conversations = [
-        Conversation([Message("user", q), Message("assistant", "")]) for q in questions
-    ]
-    seen = []
-
-    def ask(question, image):  # one pose unless the question asks for someone flying
-        seen.append((question[0]["content"], image))
-        return 0 if "flying" in question[0]["content"] else 1
-
-    assert declined_rate(ask, conversations, lambda c: "picture") == 50.0
-    assert seen == [(q, "picture") for q in questions]
-    assert declined_rate(ask, [], lambda c: None) != declined_rate(ask, [], lambda c: None)  # NaN
