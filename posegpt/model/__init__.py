@@ -1,7 +1,7 @@
 """PoseGPT = LLaVA-style backbone + `<POSE>` token + pose head + pose tower (`<pose_in>`);
 tokenizer; presets; save/load."""
 
-from posegpt.model.build import build_model, merge_lora
+from posegpt.model.build import add_lora, build_model, merge_lora
 from posegpt.model.chat_format import (
     IGNORE_INDEX,
     encode_conversation,
@@ -39,6 +39,7 @@ __all__ = [
     "PoseGPTConfig",
     "PoseGPTOutput",
     "Reply",
+    "add_lora",
     "build_model",
     "collate",
     "encode_conversation",

@@ -213,6 +213,14 @@ def prepare_backbone(
     return model
 
 
+def add_lora(model: PoseGPT) -> PoseGPT:
+    """Give a LoRA-mode model without adapters (an export: `merge_lora`) fresh ones, in place,
+    to train it further; other models are returned as they are."""
+    if model.config.mode == "lora" and not is_lora(model.llava):
+        model.llava = prepare_backbone(model.llava, model.config, model.tokenizer, lora=True)
+    return model
+
+
 def merge_lora(model: PoseGPT) -> PoseGPT:
     """Fold the LoRA adapters (and trained token rows) into the backbone, in place, for export."""
     if is_lora(model.llava):

@@ -37,6 +37,7 @@ from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model import (
     PoseGPT,
     PoseGPTConfig,
+    add_lora,
     build_model,
     load_chat_model,
     load_tokenizer,
@@ -242,9 +243,10 @@ class _Session:
             start.tokenizer if start is not None else _tokenizer(config, train_data, checkpoint)
         )
         set_seed(config.seed)
-        model = build_model(config.model_config(), tokenizer, config.llava_path)
-        if start is not None:
-            _load_initial_weights(model, start, config.init_from)
+        if start is None:
+            model = build_model(config.model_config(), tokenizer, config.llava_path)
+        else:  # an exported LoRA-mode model is merged: fresh adapters go on its weights
+            model = add_lora(start)
         if config.gradient_checkpointing:
             kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
             model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
@@ -428,14 +430,6 @@ def _initial_model(config: TrainConfig) -> PoseGPT | None:
             "use the preset and model settings it was trained with"
         )
     return start
-
-
-def _load_initial_weights(model: PoseGPT, start: PoseGPT, name: str) -> None:
-    """Copy `start`'s weights into the freshly built `model` (same settings, same tokenizer)."""
-    try:
-        model.load_state_dict(start.state_dict(), strict=True)
-    except RuntimeError as err:
-        raise ModelFileError(f"init_from {name!r} does not fit this run's model: {err}") from err
 
 
 def _tokenizer(
