@@ -126,6 +126,20 @@ def test_init_from_starts_at_the_models_weights(tmp_path, run, data, make_config
     assert not torch.equal(scratch.state_dict()[first], start.state_dict()[first])
 
 
+def test_init_from_a_lora_export_trains_fresh_adapters_on_its_weights(tmp_path, data, make_config):
+    """A LoRA-mode export is merged; fine-tuning it puts new adapters on the merged weights."""
+    lora = {"mode": "lora", "lora_r": 4}
+    first = train(make_config(tmp_path / "first", steps=2, model=lora), data, progress=False)
+    start = load_pretrained(first.final_dir)
+    config = make_config(
+        tmp_path / "tuned", steps=1, lr=1e-12, model=lora, init_from=str(first.final_dir)
+    )
+    tuned = load_pretrained(train(config, data, progress=False).final_dir)
+    assert tuned.state_dict().keys() == start.state_dict().keys()
+    for name, tensor in start.state_dict().items():  # adapters start at zero: the same model
+        torch.testing.assert_close(tuned.state_dict()[name], tensor, msg=name)
+
+
 def test_init_from_refuses_other_model_settings(tmp_path, run, data, make_config):
     config = make_config(tmp_path / "x", steps=1, init_from=str(run.final_dir), preset="small")
     with pytest.raises(InvalidInputError, match="other model settings"):
