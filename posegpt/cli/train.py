@@ -95,3 +95,43 @@ def train_command(
             f"trained {result.steps} steps in {result.seconds:.0f} s; model: {result.final_dir}"
         )
         typer.echo(json.dumps({"train": result.train, "val": result.val}))
+
+
+def refit_head_command(
+    model: str = typer.Argument(..., help="Model folder or packaged name (default, small)."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder (its train and val splits)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the refitted model."),
+    tasks: str = typer.Option(
+        "text2pose,speculative,instruction", "--tasks", help="Comma-separated tasks to read."
+    ),
+    samples: int = typer.Option(4000, "--samples", min=1, help="Training conversations cached."),
+    val_samples: int = typer.Option(256, "--val-samples", min=1, help="Validation ones."),
+    epochs: int = typer.Option(40, "--epochs", min=1, help="Passes over the cached states."),
+    lr: float = typer.Option(1e-3, "--lr", min=0.0, help="AdamW learning rate of the head."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the batch order."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Refit a trained model's pose head alone on cached <POSE> hidden states (cheap extra
+    passes for a large language model's head; the best epoch on validation is kept)."""
+    import dataclasses
+
+    from posegpt.data.dataset import PoseDataset
+    from posegpt.model import load_chat_model, save_pretrained
+    from posegpt.train.refit import refit_pose_head
+
+    chosen = tuple(t.strip() for t in tasks.split(",") if t.strip())
+    loaded = load_chat_model(model)
+    result = refit_pose_head(
+        loaded,
+        PoseDataset(data, "train", seed=seed, tasks=chosen),
+        PoseDataset(data, "val", seed=seed, tasks=chosen),
+        samples=samples,
+        val_samples=val_samples,
+        epochs=epochs,
+        lr=lr,
+        seed=seed,
+        progress=not quiet,
+    )
+    save_pretrained(loaded, out)
+    typer.echo(json.dumps(dataclasses.asdict(result)))
+    typer.echo(f"model: {out}")

@@ -39,6 +39,7 @@ from transformers import (
     LlavaForConditionalGeneration,
     PreTrainedTokenizerFast,
 )
+from transformers.models.llava.modeling_llava import LlavaCausalLMOutputWithPast
 
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
@@ -201,21 +202,13 @@ class PoseGPT(nn.Module):
         labels, the LM head runs only at the positions that predict one (the answers): with a
         large vocabulary the head is most of the cost.
         """
-        input_ids = batch["input_ids"]
         labels = batch.get("labels")
-        pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
-        out = self.llava(
-            **self._inputs(input_ids, pixel_values, batch.get("input_poses")),
-            attention_mask=batch.get("attention_mask"),
-            pixel_values=None if self.pose_tower is not None else pixel_values,
-            output_hidden_states=-1,
-            logits_to_keep=0 if labels is None else 1,
-        )
+        out = self._backbone_pass(batch, logits_to_keep=0 if labels is None else 1)
         hidden = out.hidden_states[-1]
         logits, ce_loss = out.logits, None
         if labels is not None:
             logits, ce_loss = self._answer_logits(hidden, labels)
-        pose_mask = batch.get("pose_mask", torch.zeros_like(input_ids, dtype=torch.bool))
+        pose_mask = batch.get("pose_mask", torch.zeros_like(batch["input_ids"], dtype=torch.bool))
         targets = batch.get("pose_targets", torch.empty(0, NUM_JOINTS, 3, 3))
         if int(pose_mask.sum()) != len(targets):
             raise InvalidInputError(
@@ -224,6 +217,25 @@ class PoseGPT(nn.Module):
             )
         pred = self.pose_head(hidden[pose_mask])
         return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits)
+
+    def pose_hidden_states(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The last hidden state of each `<POSE>` of a `collate` batch (N, hidden): what the pose
+        head reads, without running the LM head."""
+        return self._backbone_pass(batch, logits_to_keep=1).hidden_states[-1][batch["pose_mask"]]
+
+    def _backbone_pass(
+        self, batch: Mapping[str, torch.Tensor], logits_to_keep: int
+    ) -> LlavaCausalLMOutputWithPast:
+        """The backbone's output for a `collate` batch, with its last hidden states."""
+        input_ids = batch["input_ids"]
+        pixel_values = self._check_images(input_ids, batch.get("pixel_values"))
+        return self.llava(
+            **self._inputs(input_ids, pixel_values, batch.get("input_poses")),
+            attention_mask=batch.get("attention_mask"),
+            pixel_values=None if self.pose_tower is not None else pixel_values,
+            output_hidden_states=-1,
+            logits_to_keep=logits_to_keep,
+        )
 
     def _answer_logits(
         self, hidden: torch.Tensor, labels: torch.Tensor

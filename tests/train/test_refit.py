@@ -1,0 +1,68 @@
+"""Refitting the pose head on cached `<POSE>` hidden states (`posegpt refit-head`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from posegpt.body.rotations import geodesic_distance
+from posegpt.cli import app
+from posegpt.errors import InvalidInputError
+from posegpt.model import load_pretrained
+from posegpt.train.data import ConversationList, EncodedDataset
+from posegpt.train.loop import train
+from posegpt.train.refit import cache_pose_states, refit_pose_head
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, make_data, make_config):
+    """A tiny model trained for 3 steps: its pose head has far to go."""
+    root = tmp_path_factory.mktemp("refit")
+    return train(make_config(root / "out", steps=3), make_data(root / "images"), progress=False)
+
+
+def test_cached_states_are_what_the_pose_head_reads(short_run, data):
+    model = load_pretrained(short_run.final_dir)
+    states, targets = cache_pose_states(model, data, count=len(data))
+    assert states.shape == (12, model.config.hidden_size) and targets.shape == (12, 24, 3, 3)
+    dataset = EncodedDataset(data, model.tokenizer, model.config, model.config.max_length)
+    batch = model.collate_fn([dataset[(0, i)] for i in range(len(data))])
+    with torch.no_grad():
+        torch.testing.assert_close(model.pose_head(states), model(batch).pred_rotmat)
+
+
+def test_refit_lowers_the_validation_error_and_keeps_the_best_epoch(short_run, data):
+    model = load_pretrained(short_run.final_dir)
+    untouched = {k: v.clone() for k, v in model.state_dict().items() if "pose_head" not in k}
+    result = refit_pose_head(model, data, data, samples=64, val_samples=64, epochs=30, lr=3e-3)
+    assert result.train_poses == result.val_poses == 12
+    assert result.val_deg_after < 0.8 * result.val_deg_before and result.best_epoch > 0
+    states, targets = cache_pose_states(model, data, count=len(data))
+    with torch.no_grad():
+        after = torch.rad2deg(geodesic_distance(model.pose_head(states), targets)).mean()
+    assert float(after) == pytest.approx(result.val_deg_after, abs=1e-3)  # the kept head
+    for name, tensor in model.state_dict().items():  # only the head changed
+        if name in untouched:
+            torch.testing.assert_close(tensor, untouched[name], msg=name)
+
+
+def test_refit_needs_pose_answers(short_run, data):
+    model = load_pretrained(short_run.final_dir)
+    chats = ConversationList([c for c in data.items if not c.poses])
+    with pytest.raises(InvalidInputError, match="no <POSE> answers"):
+        refit_pose_head(model, chats, chats, samples=4, val_samples=4, epochs=1)
+
+
+def test_refit_head_command_writes_a_model(short_run, dataset_dir, tmp_path):
+    out = tmp_path / "refitted"
+    args = ["refit-head", str(short_run.final_dir), "--data", str(dataset_dir), "-o", str(out)]
+    args += ["--tasks", "text2pose", "--samples", "6", "--val-samples", "2", "--epochs", "2", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.splitlines()[0])
+    assert (report["train_poses"], report["val_poses"]) == (6, 2)
+    assert report["val_deg_after"] <= report["val_deg_before"]
+    load_pretrained(out)
