@@ -216,6 +216,14 @@ def evaluation_keys(source: ConversationSource, count: int, rank: int, world: in
     return [(0, int(i)) for i in indices[rank::world]]
 
 
+def evaluation_batches(
+    source: ConversationSource, count: int, batch_size: int, rank: int = 0, world: int = 1
+) -> list[list[Key]]:
+    """`evaluation_keys` in batches of at most `batch_size`."""
+    keys = evaluation_keys(source, count, rank, world)
+    return [keys[i : i + batch_size] for i in range(0, len(keys), batch_size)]
+
+
 def make_loader(
     dataset: EncodedDataset,
     batches: Iterable[list[Key]],

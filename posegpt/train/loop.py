@@ -61,7 +61,7 @@ from posegpt.train.data import (
     EncodedDataset,
     RankBatches,
     corpus,
-    evaluation_keys,
+    evaluation_batches,
     make_loader,
 )
 from posegpt.train.evaluate import evaluate
@@ -311,8 +311,9 @@ class _Session:
         cfg, acc = self.config, self.accelerator
         if not len(source):
             return None
-        keys = evaluation_keys(source, cfg.eval_items, acc.process_index, acc.num_processes)
-        chunks = [keys[i : i + cfg.batch_size] for i in range(0, len(keys), cfg.batch_size)]
+        chunks = evaluation_batches(
+            source, cfg.eval_items, cfg.batch_size, acc.process_index, acc.num_processes
+        )
         return make_loader(
             self._encoded(source), chunks, self.collate_fn, cfg.num_workers, cfg.seed
         )

@@ -22,7 +22,12 @@ from posegpt.body.rotations import geodesic_distance
 from posegpt.errors import InvalidInputError
 from posegpt.model import PoseGPT
 from posegpt.model.pose_head import PoseHead, pose_loss
-from posegpt.train.data import ConversationSource, EncodedDataset, evaluation_keys, make_loader
+from posegpt.train.data import (
+    ConversationSource,
+    EncodedDataset,
+    evaluation_batches,
+    make_loader,
+)
 
 #: Conversations per backbone forward pass while caching.
 CACHE_BATCH = 8
@@ -51,8 +56,7 @@ def cache_pose_states(
     dataset = EncodedDataset(
         source, model.tokenizer, model.config, model.config.max_length, model.image_processor
     )
-    keys = evaluation_keys(source, count, rank=0, world=1)
-    batches = [keys[i : i + CACHE_BATCH] for i in range(0, len(keys), CACHE_BATCH)]
+    batches = evaluation_batches(source, count, CACHE_BATCH)
     states, targets = [], []
     loader = make_loader(dataset, batches, model.collate_fn, num_workers=0, seed=0)
     for batch in tqdm(loader, desc="caching <POSE> states", unit="batch", disable=not progress):

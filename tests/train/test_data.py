@@ -15,6 +15,7 @@ from posegpt.train.data import (
     EncodedDataset,
     RankBatches,
     corpus,
+    evaluation_batches,
     evaluation_keys,
 )
 
@@ -120,3 +121,9 @@ def test_reads_a_dataset_folder(dataset_dir):
 
 def _chat(question: str, answer: str, task: str = "instruction") -> Conversation:
     return Conversation([Message("user", question), Message("assistant", answer)], task=task)
+
+
+def test_evaluation_batches_are_the_keys_in_order(data):
+    batches = evaluation_batches(data, 5, batch_size=2)
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert sum(batches, []) == evaluation_keys(data, 5, rank=0, world=1)
