@@ -142,6 +142,9 @@ class PoseGPT(nn.Module):
         self.pose_input = (
             PoseInputTower(hidden, config.pose_seq_length) if config.pose_seq_length else None
         )
+        # share of the user's word embeddings zeroed in training (set by the trainer; needs
+        # text features: `UserTextFeatures.drop_words`)
+        self.word_dropout = 0.0
         self.pose_token_id = token_id(tokenizer, POSE_TOKEN)
         self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)
         self.pose_input_id = token_id(tokenizer, POSE_INPUT_TOKEN) if self.pose_input else None
@@ -409,6 +412,8 @@ class PoseGPT(nn.Module):
             return {"input_ids": input_ids}
         embeds = self.backbone.get_input_embeddings()(input_ids)
         if self.text_features is not None:
+            if self.training and self.word_dropout:
+                embeds = self.text_features.drop_words(input_ids, embeds, self.word_dropout)
             embeds = self.text_features(input_ids, embeds)
         if towered:
             tokens = self.pose_tower(images).to(embeds.dtype)

@@ -8,6 +8,10 @@ result is added to the input embedding of that turn's `<|user|>` marker. Ids, le
 positions do not change, so the data pipeline, generation and the KV cache work as without it.
 The encoder's weights come from its package and are not saved with the model; the projector's
 are.
+
+Word dropout (training only, `drop_words`): the input embeddings of a share of the user's word
+tokens are zeroed, so that the model learns to read a turn's meaning from its sentence features
+too, which know wordings the training templates never used.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerFast
 
 from posegpt.model.text_embedder import MAX_TEXT_CHARS, SentenceEmbedder
-from posegpt.model.tokenizer import END_TOKEN, IMAGE_TOKEN, ROLE_TOKENS, token_id
+from posegpt.model.tokenizer import CHAT_TOKENS, END_TOKEN, IMAGE_TOKEN, ROLE_TOKENS, token_id
 
 #: Texts whose embeddings are kept between batches (prompt templates recur in training).
 CACHE_SIZE = 65_536
@@ -44,6 +48,8 @@ class UserTextFeatures(nn.Module):
         self.user_id = token_id(tokenizer, ROLE_TOKENS["user"])
         self.end_id = token_id(tokenizer, END_TOKEN)
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
+        self.marker_ids = torch.tensor([token_id(tokenizer, t) for t in CHAT_TOKENS])
+        self.special_ids = torch.tensor(sorted(tokenizer.all_special_ids))
 
     def user_turns(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
         """(N, 2) (row, position) of every `<|user|>` marker in (B, L) ids, and its turn's text."""
@@ -66,3 +72,21 @@ class UserTextFeatures(nn.Module):
         features = self.embedder.to(weight.device).embed(texts).to(weight.device, weight.dtype)
         added = self.projector(features).to(embeds.dtype)
         return embeds.index_put((positions[:, 0], positions[:, 1]), added, accumulate=True)
+
+    def user_words(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """(B, L) True at the user turns' word tokens (not at markers or placeholders)."""
+        ids = input_ids
+        index = torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
+        marked = torch.isin(ids, self.marker_ids.to(ids.device))
+        last_marker = torch.where(marked, index, -1).cummax(dim=1).values
+        turn = ids.gather(1, last_marker.clamp(min=0))
+        words = ~torch.isin(ids, self.special_ids.to(ids.device))
+        return (last_marker >= 0) & (turn == self.user_id) & words
+
+    def drop_words(
+        self, input_ids: torch.Tensor, embeds: torch.Tensor, rate: float
+    ) -> torch.Tensor:
+        """`embeds` with each user word token's embedding zeroed with probability `rate`."""
+        drop = self.user_words(input_ids)
+        drop &= torch.rand(input_ids.shape, device=input_ids.device) < rate
+        return embeds.masked_fill(drop[..., None], 0.0)

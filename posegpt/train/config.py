@@ -108,6 +108,9 @@ class TrainConfig:
     max_seq_len: int | None = None  # longer conversations are cut (default: the model's)
     # recompute the language model's activations in the backward pass: less memory, ~1.3x time
     gradient_checkpointing: bool = False
+    # share of the user's word tokens whose input embeddings training zeroes (models with a
+    # text encoder: the meaning must then come from the turn's sentence features too)
+    word_dropout: float = 0.0
     ce_weight: float = 1.0  # loss = ce_weight x CE + pose_weight x L1(rotation matrices)
     pose_weight: float = 0.1  # (the paper's weights)
 
@@ -199,6 +202,10 @@ class TrainConfig:
             raise InvalidInputError("mix needs a task group with a positive weight")
         self.task_mix = _task_mix(self.task_mix)
         model = self.model_config()
+        if not 0 <= self.word_dropout < 1:
+            raise InvalidInputError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
+        if self.word_dropout and model.text_encoder == "none":
+            raise InvalidInputError("word_dropout needs a model with a text encoder")
         if self.max_seq_len is not None and self.max_seq_len > model.max_length:
             raise InvalidInputError(
                 f"max_seq_len {self.max_seq_len} exceeds the model's context {model.max_length}"

@@ -247,6 +247,7 @@ class _Session:
             model = build_model(config.model_config(), tokenizer, config.llava_path)
         else:  # an exported LoRA-mode model is merged: fresh adapters go on its weights
             model = add_lora(start)
+        model.word_dropout = config.word_dropout
         if config.gradient_checkpointing:
             kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
             model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
