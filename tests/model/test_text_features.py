@@ -103,3 +103,41 @@ def test_minilm_embeddings_equal_sentence_transformers():
     ours = SentenceEmbedder().embed(texts)
     assert ours.shape == (4, 384)
     assert torch.allclose(ours, reference, atol=1e-5)
+
+
+def test_user_words_are_the_user_turns_words_only(models):
+    model, _ = models
+    messages = [
+        {"role": "system", "content": "You are PoseGPT."},
+        {"role": "user", "content": "<image>\nCan you predict the SMPL pose?"},
+        {"role": "assistant", "content": "Sure, the SMPL pose is <POSE>."},
+        {"role": "user", "content": QUESTION},
+    ]
+    ids, _ = model.encode(messages, add_generation_prompt=True)
+    words = model.text_features.user_words(ids[None])[0]
+    decoded = model.tokenizer.decode(ids[words], skip_special_tokens=False)
+    assert "".join(decoded.split()) == "".join(f"Can you predict the SMPL pose?{QUESTION}".split())
+
+
+def test_word_dropout_zeroes_user_words_in_training_only(models, make_batch):
+    model, _ = models
+    batch = make_batch(model)
+    ids = batch["input_ids"]
+    embeds = model.backbone.get_input_embeddings()(ids)
+    torch.manual_seed(0)
+    dropped = model.text_features.drop_words(ids, embeds, 0.5)
+    zeroed = (dropped != embeds).any(-1)
+    words = model.text_features.user_words(ids)
+    assert zeroed.any() and not (zeroed & ~words).any()  # only user words, some of them
+    assert (dropped[zeroed] == 0).all()
+    assert zeroed.sum() < words.sum()
+
+    model.word_dropout = 0.5
+    try:
+        model.eval()
+        assert torch.equal(model(batch).logits, model(batch).logits)  # off outside training
+        model.train()
+        assert not torch.equal(model(batch).logits, model(batch).logits)
+    finally:
+        model.word_dropout = 0.0
+        model.eval()

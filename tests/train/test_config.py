@@ -130,3 +130,12 @@ def test_task_mix_weights_tasks_within_a_group(tmp_path):
     ]:
         with pytest.raises(InvalidInputError, match=message):
             load_config(None, overrides)
+
+
+def test_word_dropout_needs_a_rate_below_one_and_a_text_encoder():
+    minilm = {"model.text_encoder": "minilm"}
+    assert load_config(None, {**minilm, "word_dropout": 0.3}).word_dropout == 0.3
+    with pytest.raises(InvalidInputError, match="text encoder"):
+        load_config(None, {"word_dropout": 0.3})
+    with pytest.raises(InvalidInputError, match="word_dropout"):
+        load_config(None, {**minilm, "word_dropout": 1.0})
