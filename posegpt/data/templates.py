@@ -61,6 +61,29 @@ IMAGE2POSE_QUESTIONS: tuple[str, ...] = (
     "Output the body pose of the person as SMPL.",
 )
 
+#: Requests for the pose in a photo as people write them, used in training only (in
+#: EVERYDAY_IMAGE_SHARE of the training image->pose items); the everyday benchmark's photo
+#: requests (`posegpt/eval/everyday/photo_requests.txt`) are held out from them.
+IMAGE2POSE_EVERYDAY_QUESTIONS: tuple[str, ...] = (
+    "Show me the pose of the person in this photo.",
+    "What position is this person in? Give me the pose.",
+    "Copy this person's pose.",
+    "Can you pose a 3D body like the person here?",
+    "Make a 3D pose from this picture.",
+    "Give me a 3D body in the same pose as this person.",
+    "How is this person standing or sitting? Show me in 3D.",
+    "Recreate this pose in 3D, please.",
+    "pose of the person in this pic?",
+    "I need the 3D pose of the person in this photo.",
+    "What's this person's pose? Make me a 3D version.",
+    "Could you turn the person in this photo into a 3D pose?",
+    "Build me a 3D body posed like this person.",
+    "Get the pose from this photo.",
+    "Show how this person is posed.",
+    "Reproduce the body position you see here.",
+)
+EVERYDAY_IMAGE_SHARE = 0.15
+
 RPE_QUESTIONS: tuple[str, ...] = (
     "What is the SMPL pose of {target}?",
     "Can you estimate the SMPL pose of {target}?",
@@ -148,7 +171,10 @@ def text2pose_question(
 
 
 def image2pose_question(rng: np.random.Generator, split: str = "train", seed: int = 0) -> str:
-    """An image->pose request (with the `<image>` marker)."""
+    """An image->pose request (with the `<image>` marker); in training, EVERYDAY_IMAGE_SHARE of
+    them in everyday words."""
+    if split == "train" and rng.random() < EVERYDAY_IMAGE_SHARE:
+        return with_image(pick(IMAGE2POSE_EVERYDAY_QUESTIONS, rng))
     return with_image(
         pick(in_split(question_split("image2pose", seed), split, "image2pose questions"), rng)
     )

@@ -8,15 +8,18 @@ from posegpt.data.conversations import (
 )
 from posegpt.data.splits import split_items
 from posegpt.data.templates import (
+    EVERYDAY_IMAGE_SHARE,
+    IMAGE2POSE_EVERYDAY_QUESTIONS,
     IMAGE2POSE_QUESTIONS,
     POSE_ANSWERS,
     QUESTIONS,
     TEXT2POSE_QUESTIONS,
+    image2pose_question,
     question_split,
     text2pose_question,
 )
 from posegpt.errors import InvalidInputError
-from posegpt.records import IMAGE_TOKEN, POSE_TOKEN
+from posegpt.records import IMAGE_TOKEN, POSE_TOKEN, with_image
 
 POSE = np.eye(3, dtype=np.float32)[None].repeat(24, 0)
 
@@ -70,3 +73,12 @@ def test_pose_request_conversations():
     assert ".." not in rpe.messages[0].content and ".?" not in rpe.messages[0].content
     with pytest.raises(InvalidInputError):
         text2pose_conversation("x", POSE[:3], rng)
+
+
+def test_everyday_photo_requests_appear_in_training_only():
+    everyday = {with_image(q) for q in IMAGE2POSE_EVERYDAY_QUESTIONS}
+    rng = np.random.default_rng(0)
+    train = [image2pose_question(rng, "train") in everyday for _ in range(2000)]
+    assert abs(np.mean(train) - EVERYDAY_IMAGE_SHARE) < 0.05
+    held_out = [image2pose_question(rng, split) for split in ("val", "test") for _ in range(200)]
+    assert not everyday & set(held_out)

@@ -35,6 +35,7 @@ def training_templates() -> list[str]:
     """Every user-side template of the synthetic engine (fields as "{...}"), but those made of
     one field alone ("{question}": the captioner's fact questions about a pose)."""
     found = [t for kind in templates.QUESTIONS.values() for t in kind]
+    found += list(templates.IMAGE2POSE_EVERYDAY_QUESTIONS)
     found += list(speculative.QUERY_TEMPLATES)
     found += [p for s in speculative.SITUATIONS for p in s.phrasings]
     found += [q for kind in instructions._QUESTIONS.values() for q in kind]
