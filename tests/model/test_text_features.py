@@ -9,6 +9,13 @@ from posegpt.model import build_model, get_config, load_pretrained, save_pretrai
 from posegpt.model.text_embedder import SentenceEmbedder
 
 QUESTION = "The person waves the left hand. Give the SMPL pose."
+#: A system prompt, then two user turns (the first with a picture) around an answer.
+TWO_TURNS = [
+    {"role": "system", "content": "You are PoseGPT."},
+    {"role": "user", "content": "<image>\nCan you predict the SMPL pose?"},
+    {"role": "assistant", "content": "Sure, the SMPL pose is <POSE>."},
+    {"role": "user", "content": QUESTION},
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +30,7 @@ def models(tokenizer):
 
 def test_user_turns_are_found_with_their_text(models):
     model, _ = models
-    messages = [
-        {"role": "system", "content": "You are PoseGPT."},
-        {"role": "user", "content": "<image>\nCan you predict the SMPL pose?"},
-        {"role": "assistant", "content": "Sure, the SMPL pose is <POSE>."},
-        {"role": "user", "content": QUESTION},
-    ]
-    ids, _ = model.encode(messages, add_generation_prompt=True)
+    ids, _ = model.encode(TWO_TURNS, add_generation_prompt=True)
     positions, texts = model.text_features.user_turns(ids[None])
     assert texts == ["Can you predict the SMPL pose?", QUESTION]
     assert positions[:, 0].tolist() == [0, 0]
@@ -107,13 +108,7 @@ def test_minilm_embeddings_equal_sentence_transformers():
 
 def test_user_words_are_the_user_turns_words_only(models):
     model, _ = models
-    messages = [
-        {"role": "system", "content": "You are PoseGPT."},
-        {"role": "user", "content": "<image>\nCan you predict the SMPL pose?"},
-        {"role": "assistant", "content": "Sure, the SMPL pose is <POSE>."},
-        {"role": "user", "content": QUESTION},
-    ]
-    ids, _ = model.encode(messages, add_generation_prompt=True)
+    ids, _ = model.encode(TWO_TURNS, add_generation_prompt=True)
     words = model.text_features.user_words(ids[None])[0]
     decoded = model.tokenizer.decode(ids[words], skip_special_tokens=False)
     assert "".join(decoded.split()) == "".join(f"Can you predict the SMPL pose?{QUESTION}".split())
