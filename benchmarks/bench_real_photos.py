@@ -8,7 +8,8 @@ joints both skeletons share (shoulders, elbows, wrists, hips, knees, ankles), er
 "spread": mean limb PA-MPJPE between the answers to different photos (0: the same answer to
 every photo). Methods: the mean training crop pose, the crop regressor (trained here on the
 dataset's crops, as in `posegpt bench`), the BlazePose fit, BlazePose's own world
-landmarks (not an SMPL pose: a reference), and posegpt models (`--model`, "default" or a folder).
+landmarks (not an SMPL pose: a reference), and posegpt models (`--model`, "default" or a folder),
+each as the model answers and, with a pose tower, refined to the landmarks as chat does.
 
 python benchmarks/bench_real_photos.py --data /work/data/synth --model default
 """
@@ -110,7 +111,11 @@ def main() -> None:
     for method in methods:
         method.fit(train, progress=False)
     for name in args.model:
-        methods.append(PoseGPTMethod(load_chat_model(name), f"posegpt {name}"))
+        model = load_chat_model(name)
+        methods.append(PoseGPTMethod(model, f"posegpt {name}"))
+        if model.pose_tower is not None:
+            refined = f"posegpt {name}, refined to the landmarks"
+            methods.append(PoseGPTMethod(model, refined, refine_with=body))
     items = photos(args.real, body)
     detector = PoseDetector()
     print(f"{len(items)} photos: " + ", ".join(n for n, *_ in items))

@@ -121,6 +121,11 @@ def bench_command(
         help="Human3.6M joint regressor (17, 6890) .npy: H36M scored on its 14 joints "
         "(needs --body with your SMPL file).",
     ),
+    refined_rows: bool = typer.Option(
+        False,
+        "--refined-rows",
+        help="Also a row of each model's photo answers refined to the BlazePose landmarks.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Benchmark posegpt and the baselines side by side on the held-out splits."""
@@ -152,6 +157,7 @@ def bench_command(
         real_hmr=list(real_hmr),
         real_images=real_images,
         h36m_regressor=h36m_regressor,
+        refined_rows=refined_rows,
         progress=not quiet,
         command=shlex.join(["posegpt", *sys.argv[1:]]),
     )

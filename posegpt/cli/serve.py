@@ -42,6 +42,9 @@ BODY_MODEL = typer.Option(
 MAX_NEW_TOKENS = typer.Option(64, "--max-new-tokens", min=1, help="Longest reply, in tokens.")
 TEMPERATURE = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0: greedy decoding.")
 SEED = typer.Option(0, "--seed", help="Seed for sampling (with --temperature > 0).")
+REFINE = typer.Option(
+    False, "--refine", help="Refine each answer about a photo to the BlazePose landmarks."
+)
 
 
 def chat_command(
@@ -63,6 +66,7 @@ def chat_command(
     max_new_tokens: int = MAX_NEW_TOKENS,
     temperature: float = TEMPERATURE,
     seed: int = SEED,
+    refine: bool = REFINE,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -70,11 +74,13 @@ def chat_command(
     poses = [_read_pose(spec) for spec in pose]
     if prompt is None:
         with spinner("posegpt: loading the model"):
-            engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
+            engine = _engine(
+                model, body_model, out, max_new_tokens, temperature, seed, refine=refine
+            )
             engine.warm_up()
         _interactive(engine, engine.new_session(folder=out), image, poses)
         return
-    engine = _engine(model, body_model, out, max_new_tokens, temperature, seed)
+    engine = _engine(model, body_model, out, max_new_tokens, temperature, seed, refine=refine)
     session = engine.new_session(folder=out)
     reply = engine.reply(session, prompt, image, poses=poses or None)
     answer = reply.to_json(lambda path: path.name)
@@ -99,6 +105,7 @@ def serve_command(
     max_new_tokens: int = MAX_NEW_TOKENS,
     temperature: float = TEMPERATURE,
     seed: int = SEED,
+    refine: bool = REFINE,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
@@ -108,7 +115,9 @@ def serve_command(
     from posegpt.serve.web import create_app
 
     with temporary_root() if out is None else nullcontext(out) as folder:
-        engine = _engine(model, body_model, folder, max_new_tokens, temperature, seed, max_pending)
+        engine = _engine(
+            model, body_model, folder, max_new_tokens, temperature, seed, max_pending, refine
+        )
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
         uvicorn.Server(server_config(create_app(engine), host, port)).run()
 
@@ -121,6 +130,7 @@ def _engine(
     temperature: float,
     seed: int,
     max_pending: int = 1,
+    refine: bool = False,
 ) -> ChatEngine:
     from posegpt.body import load_body_model
     from posegpt.serve.engine import ChatEngine
@@ -133,6 +143,7 @@ def _engine(
         seed=seed,
         temperature=temperature,
         max_pending=max_pending,
+        refine=refine,
     )
 
 

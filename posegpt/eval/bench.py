@@ -161,7 +161,9 @@ class BenchConfig:
     """What to benchmark. models: PoseGPT folders or packaged model names ("default", "small"),
     each a row; none: baselines only (also a model that cannot be loaded is left out, with a
     warning); tasks: a subset of BENCH_TASKS (default: all); retrieval: a trained retrieval
-    evaluator folder (default: train one); real_*: real test sets in their own formats."""
+    evaluator folder (default: train one); real_*: real test sets in their own formats;
+    refined_rows: also a row of each pose-tower model's photo answers refined to the landmarks
+    (`PoseGPT.chat`'s `refine_with`)."""
 
     data: Path
     out: Path
@@ -179,6 +181,7 @@ class BenchConfig:
     real_hmr: list[Path] = field(default_factory=list)
     real_images: Path | None = None
     h36m_regressor: Path | None = None
+    refined_rows: bool = False
     progress: bool = True
     command: str = ""
 
@@ -237,7 +240,7 @@ def run_bench(cfg: BenchConfig) -> dict:
         scored = set()
     baselines = [b for b in make_baselines(body, embedder, mode.budget) if scored & set(b.tasks)]
     methods, training = _fit_baselines(baselines, data, cfg.progress)
-    methods[:0] = [PoseGPTMethod(m, name, progress=cfg.progress) for name, m in models.items()]
+    methods[:0] = _model_methods(models, body, cfg)
     results: dict = {"meta": _meta(cfg, mode, body), "methods": [m.name for m in methods]}
     results["meta"]["model_error"] = "; ".join(model_errors) or None
     examples = data.family_examples
@@ -448,6 +451,8 @@ class _Runner:
         images = [load_image(c) for c in conversations]
         questions = [c.messages[0].content for c in conversations]
         for method in self._methods("rpe"):
+            if isinstance(method, PoseGPTMethod) and not method.chats:
+                continue  # a refined row: the same replies as its model's row
             if method.chats:
                 method.predict_image(images, prompts=questions)
             table["rows"][method.name]["declined"] = _declined(getattr(method, "pose_counts", []))
@@ -534,6 +539,19 @@ def _captioner(body: BodyModel) -> Caption:
 
     captioner = PoseCaptioner(body)
     return lambda pose, seed: captioner.caption(pose, "long", seed)
+
+
+def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig) -> list:
+    """A method per model and, with `cfg.refined_rows`, a photo-only row of each pose-tower
+    model's answers refined to the landmarks."""
+    methods = []
+    for name, model in models.items():
+        methods.append(PoseGPTMethod(model, name, cfg.progress))
+        if cfg.refined_rows and model.pose_tower is not None:
+            refined = f"{name}, refined to the landmarks"
+            methods.append(PoseGPTMethod(model, refined, cfg.progress, refine_with=body))
+            methods[-1].tasks, methods[-1].chats = IMAGE_TASKS, False  # its words: the row above
+    return methods
 
 
 def _load_models(specs: list[str]) -> tuple[dict[str, PoseGPT], list[str]]:

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from posegpt.body.base import BodyModel
 from posegpt.body.rotations import identity_pose
 from posegpt.data.templates import IMAGE2POSE_QUESTIONS, RPE_QUESTIONS
 from posegpt.eval.baselines.base import IMAGE_TASKS, TEXT_TASKS, Method
@@ -34,10 +35,17 @@ class PoseGPTMethod(Method):
     reads_descriptions = True
     chats = True
 
-    def __init__(self, model: PoseGPT, name: str = "posegpt", progress: bool = False) -> None:
+    def __init__(
+        self,
+        model: PoseGPT,
+        name: str = "posegpt",
+        progress: bool = False,
+        refine_with: BodyModel | None = None,
+    ) -> None:
         self.model = model.eval()
         self.name = name
         self.progress = progress
+        self.refine_with = refine_with  # photo answers refined to the landmarks (`PoseGPT.chat`)
         self.pose_counts: list[int] = []
 
     def ask(
@@ -53,7 +61,12 @@ class PoseGPTMethod(Method):
         room = self.model.config.max_length - len(prompt) - 1
         if room < 1:
             return Reply("", [])
-        return self.model.chat(messages, image=image, max_new_tokens=min(max_new_tokens, room))
+        return self.model.chat(
+            messages,
+            image=image,
+            max_new_tokens=min(max_new_tokens, room),
+            refine_with=self.refine_with,
+        )
 
     def predict_text(
         self, texts: Sequence[str], prompts: Sequence[str] | None = None

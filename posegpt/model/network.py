@@ -63,6 +63,7 @@ from posegpt.model.pose_tower.features import (
     guessed_parts,
     nobody,
 )
+from posegpt.model.pose_tower.fit import refine_to_people
 from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
@@ -78,12 +79,24 @@ from posegpt.records import with_image
 if TYPE_CHECKING:
     from peft import PeftModel
 
+    from posegpt.body.base import BodyModel
+
 #: Most tokens one reply may have.
 MAX_NEW_TOKENS = 1024
 _NOT_FINITE = (
     "the model computed non-finite {what} (NaN or infinity): its weights are broken "
     "(a diverged training run or a damaged file); no answer is given"
 )
+
+
+def asked_with_image(messages: Sequence[MessageLike]) -> bool:
+    """Whether the last user message comes with the picture: it holds `<image>`, or none does
+    and it is the first user message (where `PoseGPT.chat` puts the picture)."""
+    users = [m for m in (as_mapping(m, i) for i, m in enumerate(messages)) if m["role"] == "user"]
+    if not users:
+        return False
+    marked = [IMAGE_TOKEN in str(m.get("content", "")) for m in users]
+    return marked[-1] or (not any(marked) and len(users) == 1)
 
 
 @dataclass
@@ -261,6 +274,7 @@ class PoseGPT(nn.Module):
         temperature: float = 1.0,
         top_p: float = 1.0,
         seed: int | None = None,
+        refine_with: BodyModel | None = None,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -270,7 +284,9 @@ class PoseGPT(nn.Module):
         (24, 3, 3) or 72 axis-angle poses) are the last user message's input poses; messages may
         also carry `poses` (see `posegpt.model.pose_input`), earlier answers' poses entering the
         next user message. Decoding is greedy unless `do_sample`; `seed` makes sampling
-        repeatable without touching the global RNG.
+        repeatable without touching the global RNG. With `refine_with` (a body model) and a pose
+        tower, the poses answering a question asked with the picture are refined to the
+        landmarks of the people in it (`posegpt.model.pose_tower.fit.refine_to_people`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -311,6 +327,8 @@ class PoseGPT(nn.Module):
             raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
+        if towered and len(poses) and refine_with is not None and asked_with_image(messages):
+            poses = refine_to_people(poses, pixel_values[0].cpu(), refine_with)
         if towered and len(poses) and guessed_parts(pixel_values[0]):
             text = f"{text} {guessed_note(guessed_parts(pixel_values[0]))}"
         return Reply(text, list(poses))

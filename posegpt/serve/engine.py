@@ -115,6 +115,7 @@ class ChatEngine:
         max_sessions: int = 256,
         wait_timeout: float = 60.0,
         render_size: int = 256,
+        refine: bool = False,
     ) -> None:
         if max_turns < 1 or max_prompt_chars < 1 or max_new_tokens < 1 or max_pending < 1:
             raise InvalidInputError("engine limits must be positive")
@@ -130,6 +131,7 @@ class ChatEngine:
         self.max_pending = max_pending
         self.wait_timeout = wait_timeout
         self.render_size = render_size
+        self.refine = refine  # photo answers refined to the landmarks (`PoseGPT.chat`)
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
@@ -202,6 +204,7 @@ class ChatEngine:
                     do_sample=temperature > 0,
                     temperature=temperature or 1.0,
                     seed=seed + turn,
+                    refine_with=self.body if self.refine else None,
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
                 # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.

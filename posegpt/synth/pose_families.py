@@ -3,7 +3,7 @@
 A family gives, for the joints that matter, three Euler angles in degrees, each a number, a
 (lo, hi) range sampled uniformly, or a function of the family's shared `variables` (so that,
 e.g., the hips can compensate a tilted pelvis). Angles use the joint's convention in
-`posegpt.synth.plausibility.JOINT_LIMITS`, except the shoulder, written as (twist, elevation,
+`posegpt.body.limits.JOINT_LIMITS`, except the shoulder, written as (twist, elevation,
 azimuth) in "xzy": elevation -90 hangs the arm down, +90 raises it; azimuth -90 swings it
 forward, +90 back; twist > 0 turns the elbow's bend inwards. Sided joints are always written
 with LEFT-side signs; "knee" sets both knees, "left_knee"/"right_knee" one of them. "spine"

@@ -21,15 +21,11 @@ import torch
 from tqdm import tqdm
 
 from posegpt.body.base import BodyModel
+from posegpt.body.limits import clamp_to_limits, joint_limits
 from posegpt.body.rotations import flip_pose
 from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 from posegpt.errors import InvalidInputError
-from posegpt.synth.plausibility import (
-    clamp_to_limits,
-    ground_offset,
-    joint_limits,
-    self_intersecting,
-)
+from posegpt.synth.plausibility import ground_offset, self_intersecting
 from posegpt.synth.pose_families import FAMILIES, FAMILY_GROUPS, FAMILY_INFO, SIDES, Angle, Family
 
 __all__ = [

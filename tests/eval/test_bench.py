@@ -259,6 +259,25 @@ def test_bench_compares_models_on_chosen_tasks(bench_run):
     )
 
 
+@pytest.mark.slow  # the bench_run fixture takes ~45 s
+def test_bench_adds_a_row_of_refined_photo_answers(bench_run):
+    root, _ = bench_run
+    out = root / "refined"
+    args = ["bench", "--data", str(root / "data"), "--out", str(out), "--quick", "--quiet"]
+    args += ["--model", "default", "--tasks", "image2pose,rpe,retention", "--max-items", "4"]
+    args += ["--retrieval", str(root / "out" / "retrieval"), "--refined-rows"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / JSON_FILE).read_text())
+    refined = "posegpt, refined to the landmarks"
+    assert results["methods"][:2] == ["posegpt", refined]
+    tables = results["benchmarks"]
+    assert {"posegpt", refined} <= set(tables["image2pose"]["rows"]) & set(tables["rpe"]["rows"])
+    assert tables["image2pose"]["rows"][refined]["pa_mpjpe"] is not None
+    assert not any(tables["retention"]["rows"][refined].values())  # photo answers only
+    assert tables["rpe_absent"]["rows"][refined]["declined"] is None  # its replies: the model's
+
+
 def test_bench_rejects_unknown_tasks(tmp_path):
     args = ["bench", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--tasks", "spg,x"]
     result = CliRunner().invoke(app, args)

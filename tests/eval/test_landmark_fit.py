@@ -1,4 +1,5 @@
-"""The BlazePose fit: SMPL rotations whose bones point where the landmarks' do."""
+"""The BlazePose fit (SMPL rotations whose bones point where the landmarks do) and the refinement
+of answered poses to the landmarks."""
 
 from __future__ import annotations
 
@@ -12,15 +13,21 @@ from posegpt.body import load_body_model
 from posegpt.body.kinematics import forward_kinematics
 from posegpt.body.rotations import camera_to_y_up, geodesic_distance, identity_pose
 from posegpt.body.skeleton import JOINT_INDEX
-from posegpt.eval.baselines.landmark_fit import POINTS, LandmarkFit, fit_to_landmarks
+from posegpt.eval.baselines.landmark_fit import LandmarkFit, fit_with_prior
 from posegpt.eval.baselines.smplify import GaussianPosePrior
 from posegpt.eval.items import ImageSet, LazyImages, TrainData
 from posegpt.eval.metrics import pa_mpjpe
-from posegpt.model.pose_tower.detector import NUM_LANDMARKS
+from posegpt.model import load_chat_model
+from posegpt.model.network import asked_with_image
+from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person
+from posegpt.model.pose_tower.features import tower_features
+from posegpt.model.pose_tower.fit import ANCHOR_WEIGHT, POINTS, bone_energy, refine_to_people
 from posegpt.model.pose_tower.landmarks import LANDMARK_INDEX, LIMB_JOINTS
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import check_family, template_pose
 
+ARM_PARTS = ("elbow", "wrist", "index", "pinky")
+ARM_JOINTS = tuple(f"{s}_{p}" for s in ("left", "right") for p in ("shoulder", "elbow"))
 FAMILIES = ("reaching_up", "kneeling_one_knee", "sitting_chair", "bending_forward", "lunging")
 #: Upright and facing the camera, in the camera frame (x right, y down, z forward).
 FACING_CAMERA = torch.diag(torch.tensor([1.0, -1.0, -1.0]))
@@ -66,7 +73,7 @@ def limb_error(a: torch.Tensor, b: torch.Tensor, body) -> torch.Tensor:
 
 def test_fit_recovers_limbs_and_the_camera_frame_root(body, poses, prior):
     world, seen = fake_landmarks(body(poses).joints)
-    fitted = fit_to_landmarks(world, seen, body, prior, steps=150)
+    fitted = fit_with_prior(world, seen, body, prior, steps=150)
     error = limb_error(fitted, poses, body)
     mean = limb_error(prior.mean_pose().expand(len(poses), -1, -1, -1), poses, body)
     assert error.max() < 40 and error.mean() < 0.3 * mean.mean()
@@ -79,7 +86,7 @@ def test_unseen_landmarks_do_not_pull_the_fit(body, poses, prior):
     legs = [LANDMARK_INDEX[f"left_{p}"] for p in ("knee", "ankle", "foot_index")]
     world[:, legs] = torch.randn(1, len(legs), 3) * 5  # nonsense where nothing is seen
     seen[:, legs] = 0.0
-    fitted = fit_to_landmarks(world, seen, body, prior, steps=150)
+    fitted = fit_with_prior(world, seen, body, prior, steps=150)
     arms = [JOINT_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ("elbow", "wrist")]
     rest = body(identity_pose(1)).joints
     got, want = (forward_kinematics(x, rest)[1][0, arms] for x in (fitted, poses[:1]))
@@ -95,3 +102,94 @@ def test_nobody_found_gives_the_prior_mean_and_counts_a_miss(body, poses):
     pose = method.predict_image([blank])
     expected = camera_to_y_up(method.prior.mean_pose())  # answers in POSE_FRAME
     assert torch.allclose(pose[0], expected) and method.misses == 1
+
+
+def person_seeing(world: torch.Tensor, seen: torch.Tensor, x0: float) -> Person:
+    """A detected person whose world landmarks are `world` (33, 3), seen where `seen` is 1."""
+    marks = torch.column_stack([torch.full((33,), x0 + 0.1), torch.full((33,), 0.5), seen])
+    box = np.array([x0, 0.0, x0 + 0.3, 1.0], np.float32)
+    return Person(marks.numpy().astype(np.float32), world.numpy().astype(np.float32), box)
+
+
+def with_arms_of(truth: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """`truth` (B, 24, 3, 3) with the arms (shoulders, elbows) of `other`: a wrong answer."""
+    out = truth.clone()
+    for joint in ARM_JOINTS:
+        out[:, JOINT_INDEX[joint]] = other[:, JOINT_INDEX[joint]]
+    return out
+
+
+def test_refinement_moves_an_answer_to_the_landmarks_it_sees(body, poses):
+    world, seen = fake_landmarks(body(poses).joints)
+    answers = camera_to_y_up(with_arms_of(poses, poses.roll(1, 0)))  # in POSE_FRAME
+    for i in range(len(poses)):
+        features = tower_features([person_seeing(world[i], seen[i], 0.2)], 4)
+        before = limb_error(camera_to_y_up(answers[i : i + 1]), poses[i : i + 1], body)
+        loose, default = (
+            limb_error(
+                camera_to_y_up(refine_to_people(answers[i : i + 1], features, body, w)),
+                poses[i : i + 1],
+                body,
+            )
+            for w in (0.1, ANCHOR_WEIGHT)
+        )
+        assert loose < 0.5 * before and default < before, (
+            FAMILIES[i],
+            before,
+            loose,
+            default,
+        )
+
+
+def test_refinement_keeps_what_the_landmarks_do_not_see(body, poses):
+    truth = poses[3:4]  # bending forward, arms hanging
+    answer = with_arms_of(truth, poses[:1])  # arms reaching up
+    world, seen = fake_landmarks(body(truth).joints)
+    arms = [LANDMARK_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ARM_PARTS]
+    seen[:, arms] = 0.0  # the arms not seen: the answer's arms stay
+    features = tower_features([person_seeing(world[0], seen[0], 0.2)], 4)
+    refined = camera_to_y_up(refine_to_people(camera_to_y_up(answer), features, body))
+    arms = [JOINT_INDEX[j] for j in ARM_JOINTS]
+    kept = torch.rad2deg(geodesic_distance(refined[0, arms], answer[0, arms]))
+    assert kept.max() < 15
+
+
+def test_refinement_picks_the_person_the_answer_matches(body, poses):
+    world, seen = fake_landmarks(body(poses[:2]).joints)
+    people = [person_seeing(world[0], seen[0], 0.1), person_seeing(world[1], seen[1], 0.6)]
+    features = tower_features(people, 4)
+    answer = poses[1:2].clone()  # the second person, with the first one's right arm
+    answer[:, JOINT_INDEX["right_shoulder"]] = poses[0, JOINT_INDEX["right_shoulder"]]
+    answer = camera_to_y_up(answer)
+    refined = camera_to_y_up(refine_to_people(answer, features, body, anchor_weight=0.1))
+    to_second, to_first = (limb_error(refined, poses[i : i + 1], body) for i in (1, 0))
+    assert to_second < 40 and to_second < 0.5 * to_first
+    assert torch.equal(refine_to_people(answer, tower_features([], 4), body), answer)
+
+
+def test_only_a_question_asked_with_the_picture_is_refined():
+    ask, answer = {"role": "user", "content": "Pose?"}, {"role": "assistant", "content": "<POSE>"}
+    assert asked_with_image([ask])  # chat puts the picture on the first user message
+    assert not asked_with_image([ask, answer, {"role": "user", "content": "Now sit."}])
+    marked = {"role": "user", "content": "<image>\nAnd now?"}
+    assert asked_with_image([ask, answer, marked])
+    assert not asked_with_image([{"role": "system", "content": "Hi."}])
+
+
+def test_chat_refines_the_answer_to_a_photo_and_not_a_follow_up(body, poses):
+    model = load_chat_model()
+    world, seen = fake_landmarks(body(poses[3:4]).joints)
+    features = tower_features([person_seeing(world[0], seen[0], 0.2)], model.config.tower_slots)
+    ask = [{"role": "user", "content": "What pose is this person in?"}]
+    plain, refined = (model.chat(ask, image=features, refine_with=b) for b in (None, body))
+    assert len(plain.poses) == len(refined.poses) == 1 and plain.text == refined.text
+    rest = body(identity_pose(1)).joints
+    energy = [
+        float(bone_energy(camera_to_y_up(r.poses[0][None]), rest, world, seen))
+        for r in (plain, refined)
+    ]
+    assert energy[1] < energy[0]  # closer to what the landmarks see
+    follow = [*ask, {"role": "assistant", "content": plain.text, "poses": plain.poses}]
+    follow.append({"role": "user", "content": "Now raise the left arm."})
+    again = [model.chat(follow, image=features, refine_with=b).poses for b in (None, body)]
+    assert all(torch.equal(a, b) for a, b in zip(*again, strict=True))

@@ -5,7 +5,7 @@ Energy (per body, minimised with Adam over 6D joint rotations and the body's tra
     sum_k w_k |project(keypoint_k) - x_k|^2 / sigma^2          2D keypoints (sigma: pixels)
   + prior_weight * Mahalanobis^2 of the body joints' axis-angle  (a Gaussian fitted to
                                                                   training poses)
-  + limit_weight * sum_j (excess over joint j's limits, rad)^2   (`posegpt.synth.plausibility`)
+  + limit_weight * sum_j (excess over joint j's limits, rad)^2   (`posegpt.body.limits`)
 
 The first third of the steps moves only the global orientation and translation to fit the
 torso keypoints (the pose held at the prior's mean, the depth held near its similar-triangles
@@ -22,11 +22,11 @@ import roma
 import torch
 
 from posegpt.body.base import BodyModel
+from posegpt.body.limits import limit_violation
 from posegpt.body.rotations import axis_angle_to_rotmat, check_rotmat, rotmat_to_6d, sixd_to_rotmat
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
 from posegpt.render.camera import Camera
-from posegpt.synth.plausibility import limit_violation
 
 NUM_KEYPOINTS = 17
 #: The crop camera of HMR / SPIN: 224-pixel crops seen with a 5000-pixel focal length.

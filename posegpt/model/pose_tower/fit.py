@@ -1,0 +1,255 @@
+"""SMPL rotations fitted to BlazePose world landmarks, and the refinement of answered poses.
+
+`fit_to_landmarks` poses the body so that its bones point where BlazePose's do:
+
+    sum_b w_b |unit(bone_b of the body) - unit(bone_b of the landmarks)|^2   bone directions
+  + penalty(pose)                                 a prior, or the pull to a starting pose
+  + limit_weight * sum_j (excess over joint j's limits, rad)^2
+
+over 6D joint rotations with torch's Adam, every person of a batch at once, the joints posed by
+forward kinematics on the body model's rest skeleton (its own joints, exactly, at a fraction of
+a mesh's cost). Directions, not positions, because BlazePose's and SMPL's skeletons differ in
+proportions and joint centres; w_b is the lower visibility of the bone's two landmarks.
+BlazePose's world landmarks have the camera's axes (x right, y down, z away from the camera),
+so fitted roots are in the camera frame (HMR / SPIN's OpenCV axes).
+
+`refine_to_people` is how the model's answers about a photo use it: each answered pose
+(POSE_FRAME) starts a fit to the person in the picture whose landmarks it matches best, pulled
+towards the answer by `anchored`, so the landmarks correct what they see and the answer keeps
+what they do not (hidden limbs, twists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import roma
+import torch
+
+from posegpt.body.base import BodyModel
+from posegpt.body.kinematics import forward_kinematics
+from posegpt.body.limits import limit_violation
+from posegpt.body.rotations import camera_to_y_up, identity_pose, rotmat_to_6d, sixd_to_rotmat
+from posegpt.body.skeleton import JOINT_INDEX
+from posegpt.errors import InvalidInputError
+from posegpt.model.pose_tower.detector import NUM_LANDMARKS
+from posegpt.model.pose_tower.features import IMAGE_PART, USED, WORLD_PART
+from posegpt.model.pose_tower.landmarks import LANDMARK_INDEX
+
+#: Points both skeletons have: name -> (SMPL joints averaged, BlazePose landmarks averaged).
+POINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "hips": (("left_hip", "right_hip"), ("left_hip", "right_hip")),
+    "shoulders": (("left_shoulder", "right_shoulder"), ("left_shoulder", "right_shoulder")),
+    "head": (("head",), ("left_ear", "right_ear")),
+    **{
+        f"{side}_{part}": ((f"{side}_{part}",), (f"{side}_{part}",))
+        for side in ("left", "right")
+        for part in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")
+    },
+    **{f"{side}_foot": ((f"{side}_foot",), (f"{side}_foot_index",)) for side in ("left", "right")},
+    **{
+        f"{side}_hand": ((f"{side}_hand",), (f"{side}_index", f"{side}_pinky"))
+        for side in ("left", "right")
+    },
+}
+#: Bones (from point, to point) whose directions are fitted.
+BONES: tuple[tuple[str, str], ...] = (
+    ("hips", "shoulders"),
+    ("shoulders", "head"),
+    ("right_hip", "left_hip"),
+    ("right_shoulder", "left_shoulder"),
+    *(
+        pair
+        for side in ("left", "right")
+        for pair in (
+            (f"{side}_hip", f"{side}_knee"),
+            (f"{side}_knee", f"{side}_ankle"),
+            (f"{side}_ankle", f"{side}_foot"),
+            (f"{side}_shoulder", f"{side}_elbow"),
+            (f"{side}_elbow", f"{side}_wrist"),
+            (f"{side}_wrist", f"{side}_hand"),
+        )
+    ),
+)
+#: Torso points a starting root is turned to.
+TORSO = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+#: Pull of a refined answer towards the answer (`anchored`): the best of 0, 0.03, 0.1, 0.3, 1
+#: and 3 on the synthetic data's validation crops (BENCHMARKS.md, "Photo answers refined to the
+#: landmarks").
+ANCHOR_WEIGHT = 3.0
+#: A function of poses (B, 24, 3, 3) -> (B,) energies added to the fit's.
+Penalty = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _averaging(names: Sequence[str], side: int, index: dict[str, int]) -> torch.Tensor:
+    """(points, len(index)) matrix averaging, for each point, its members on `side` of POINTS
+    (0: SMPL joints, 1: BlazePose landmarks)."""
+    matrix = torch.zeros(len(names), len(index))
+    for row, name in enumerate(names):
+        members = POINTS[name][side]
+        for member in members:
+            matrix[row, index[member]] = 1.0 / len(members)
+    return matrix
+
+
+_NAMES = tuple(POINTS)
+_JOINT_POINTS = _averaging(_NAMES, 0, JOINT_INDEX)
+_LANDMARK_POINTS = _averaging(_NAMES, 1, LANDMARK_INDEX)
+_FROM = [_NAMES.index(a) for a, _ in BONES]
+_TO = [_NAMES.index(b) for _, b in BONES]
+_TORSO = [_NAMES.index(n) for n in TORSO]
+
+
+def _bones(points: torch.Tensor) -> torch.Tensor:
+    """(B, P, 3) points -> (B, bones, 3) unit bone directions."""
+    return torch.nn.functional.normalize(points[:, _TO] - points[:, _FROM], dim=-1)
+
+
+def landmark_bones(world: torch.Tensor, visibility: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(B, 33, 3) world landmarks and (B, 33) visibility -> bone directions (B, bones, 3), their
+    weights (B, bones) and the torso points (B, 4, 3)."""
+    points = _LANDMARK_POINTS @ world
+    seen = torch.where(_LANDMARK_POINTS > 0, visibility[:, None, :], torch.inf).amin(-1)
+    weight = torch.minimum(seen[:, _FROM], seen[:, _TO])
+    return _bones(points), weight, points[:, _TORSO]
+
+
+def _posed_points(rotmat: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
+    """(B, 24, 3, 3) poses on rest joints (1, 24, 3) -> (B, points, 3) of POINTS."""
+    return _JOINT_POINTS @ forward_kinematics(rotmat, rest.expand(len(rotmat), -1, -1))[1]
+
+
+def bone_energy(
+    rotmat: torch.Tensor, rest: torch.Tensor, world: torch.Tensor, visibility: torch.Tensor
+) -> torch.Tensor:
+    """(B,) visibility-weighted squared differences of the bone directions of poses (B, 24, 3, 3)
+    (root in the camera frame) and of landmarks (B, 33, 3)."""
+    target, weight, _ = landmark_bones(world, visibility)
+    bones = _bones(_posed_points(rotmat, rest))
+    return (weight * (bones - target).pow(2).sum(-1)).sum(-1)
+
+
+def anchored(start: torch.Tensor, weight: float = ANCHOR_WEIGHT) -> Penalty:
+    """A penalty pulling the body joints (1-23) of a fit towards poses `start` (B, 24, 3, 3):
+    `weight` times the summed squared Frobenius distances."""
+    body = start[:, 1:].detach()
+    return lambda rotmat: weight * (rotmat[:, 1:] - body).pow(2).sum((-1, -2, -3))
+
+
+def fit_to_landmarks(
+    world: torch.Tensor,
+    visibility: torch.Tensor,
+    body: BodyModel,
+    start: torch.Tensor,
+    penalty: Penalty | None = None,
+    steps: int = 100,
+    lr: float = 0.05,
+    limit_weight: float = 1.0,
+    turn_root: bool = True,
+) -> torch.Tensor:
+    """Poses (B, 24, 3, 3), root in the camera frame, fitted to world landmarks (B, 33, 3) with
+    visibility (B, 33) from `start` poses (B, 24, 3, 3, camera frame). With `turn_root` the
+    starting root is first turned so that the start's torso lies along the landmarks' (a rigid
+    Procrustes fit, roma)."""
+    world, visibility = world.float(), visibility.float().clamp(0.0, 1.0)
+    if (
+        world.ndim != 3
+        or world.shape[1:] != (NUM_LANDMARKS, 3)
+        or visibility.shape != world.shape[:2]
+        or start.shape != (len(world), 24, 3, 3)
+    ):
+        raise InvalidInputError(
+            f"need (B, 33, 3) landmarks, (B, 33) visibility and (B, 24, 3, 3) starting poses, "
+            f"got {tuple(world.shape)}, {tuple(visibility.shape)} and {tuple(start.shape)}"
+        )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: 10x faster on one thread than on contended cores
+    try:  # gradients even under no_grad or inference mode (`PoseGPT.chat` runs in the latter)
+        with torch.inference_mode(False), torch.enable_grad():
+            return _fit(
+                world.clone(),
+                visibility.clone(),
+                body,
+                start.float().clone(),
+                penalty,
+                steps,
+                lr,
+                limit_weight,
+                turn_root,
+            )
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(
+    world: torch.Tensor,
+    visibility: torch.Tensor,
+    body: BodyModel,
+    start: torch.Tensor,
+    penalty: Penalty | None,
+    steps: int,
+    lr: float,
+    limit_weight: float,
+    turn_root: bool,
+) -> torch.Tensor:
+    rest = body(identity_pose(1)).joints.detach().clone()
+    if turn_root:
+        start = _turned_to_torso(start, rest, world, visibility)
+    sixd = rotmat_to_6d(start).clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([sixd], lr=lr)
+    for _ in range(steps):
+        rotmat = sixd_to_rotmat(sixd)
+        energy = bone_energy(rotmat, rest, world, visibility)
+        if penalty is not None:
+            energy = energy + penalty(rotmat)
+        energy = energy + limit_weight * torch.deg2rad(limit_violation(rotmat)).pow(2).sum(-1)
+        optimizer.zero_grad()
+        energy.sum().backward()
+        optimizer.step()
+    return sixd_to_rotmat(sixd.detach())
+
+
+def _turned_to_torso(
+    start: torch.Tensor, rest: torch.Tensor, world: torch.Tensor, visibility: torch.Tensor
+) -> torch.Tensor:
+    """`start` poses with their roots turned so that their torsos lie along the landmarks'."""
+    _, _, torso = landmark_bones(world, visibility)
+    with torch.no_grad():
+        ours = _posed_points(start, rest)[:, _TORSO]
+        turn, _ = roma.rigid_points_registration(
+            ours - ours.mean(1, True), torso - torso.mean(1, True)
+        )
+    out = start.clone()
+    out[:, 0] = turn @ start[:, 0]
+    return out
+
+
+def refine_to_people(
+    poses: torch.Tensor,
+    features: torch.Tensor,
+    body: BodyModel,
+    anchor_weight: float = ANCHOR_WEIGHT,
+    steps: int = 100,
+) -> torch.Tensor:
+    """Answered poses (N, 24, 3, 3, POSE_FRAME) refined to the people of one picture's pose
+    tower features (slots, FEATURE_DIM): each to the person whose bones its own match best
+    (`bone_energy`); unchanged when the picture holds nobody."""
+    people = features[features[:, USED] > 0]
+    if not len(poses) or not len(people):
+        return poses
+    world = people[:, WORLD_PART].reshape(-1, NUM_LANDMARKS, 3)
+    visibility = people[:, IMAGE_PART].reshape(-1, NUM_LANDMARKS, 3)[..., 2]
+    with torch.inference_mode(False):  # a plain tensor, usable by the fit's autograd
+        start = camera_to_y_up(poses.float())  # POSE_FRAME -> camera frame (its own inverse)
+    with torch.no_grad():
+        rest = body(identity_pose(1)).joints
+        pairs = start.repeat_interleave(len(people), 0)
+        energy = bone_energy(
+            pairs, rest, world.repeat(len(poses), 1, 1), visibility.repeat(len(poses), 1)
+        )
+        best = energy.view(len(poses), len(people)).argmin(1)
+    pull = anchored(start, anchor_weight)
+    fitted = fit_to_landmarks(
+        world[best], visibility[best], body, start, pull, steps, lr=0.02, turn_root=False
+    )
+    return camera_to_y_up(fitted).to(poses.dtype)
