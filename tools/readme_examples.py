@@ -28,11 +28,13 @@ SIZE = 256
 @dataclass
 class Example:
     """A conversation: user turns answered one after another (each answer's poses are read
-    back by the next turn), optionally with a photo in the first."""
+    back by the next turn), optionally with a photo in the first, whose answers `refine`
+    fits to the photo's landmarks (`posegpt chat --refine`)."""
 
     name: str
     turns: list[str]
     photo: str | None = None
+    refine: bool = False
 
 
 EXAMPLES = [
@@ -41,6 +43,7 @@ EXAMPLES = [
     Example("two_poses", ["Show me a person standing and then the same person sitting."]),
     Example("follow_up", ["Raise your right arm above your head.", "Now raise the left arm too."]),
     Example("photo", ["What pose is the man with the camera in?"], photo=PHOTO),
+    Example("photo_refined", ["What pose is the man with the camera in?"], PHOTO, refine=True),
     Example("not_a_request", ["How many legs does a person have?"]),
 ]
 
@@ -53,7 +56,7 @@ def run(example: Example, model, body, folder: Path) -> list[str]:
     poses = []
     for turn in example.turns:
         messages.append({"role": "user", "content": turn})
-        reply = model.chat(messages, image=image)
+        reply = model.chat(messages, image=image, refine_with=body if example.refine else None)
         messages.append({"role": "assistant", "content": reply.text, "poses": reply.poses})
         replies.append(reply.text)
         poses = reply.poses
