@@ -29,7 +29,7 @@ SIZE = 256
 class Example:
     """A conversation: user turns answered one after another (each answer's poses are read
     back by the next turn), optionally with a photo in the first, whose answers `refine`
-    fits to the photo's landmarks (`posegpt chat --refine`)."""
+    fits to the photo's landmarks (`posegpt chat --refine fit`)."""
 
     name: str
     turns: list[str]

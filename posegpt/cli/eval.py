@@ -121,10 +121,11 @@ def bench_command(
         help="Human3.6M joint regressor (17, 6890) .npy: H36M scored on its 14 joints "
         "(needs --body with your SMPL file).",
     ),
-    refined_rows: bool = typer.Option(
-        False,
+    refined_rows: str | None = typer.Option(
+        None,
         "--refined-rows",
-        help="Also a row of each model's photo answers refined to the BlazePose landmarks.",
+        help="Comma-separated refinements of photo answers to the BlazePose landmarks (orient, "
+        "fit), each also a row of each model.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
@@ -157,7 +158,7 @@ def bench_command(
         real_hmr=list(real_hmr),
         real_images=real_images,
         h36m_regressor=h36m_regressor,
-        refined_rows=refined_rows,
+        refined_rows=[m.strip() for m in refined_rows.split(",")] if refined_rows else [],
         progress=not quiet,
         command=shlex.join(["posegpt", *sys.argv[1:]]),
     )

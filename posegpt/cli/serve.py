@@ -43,7 +43,10 @@ MAX_NEW_TOKENS = typer.Option(64, "--max-new-tokens", min=1, help="Longest reply
 TEMPERATURE = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0: greedy decoding.")
 SEED = typer.Option(0, "--seed", help="Seed for sampling (with --temperature > 0).")
 REFINE = typer.Option(
-    False, "--refine", help="Refine each answer about a photo to the BlazePose landmarks."
+    "orient",
+    "--refine",
+    help="Refine each answer about a photo to the BlazePose landmarks: 'orient' turns the body "
+    "as the photo shows it, 'fit' also fits the limbs, 'none' keeps the model's answer.",
 )
 
 
@@ -66,7 +69,7 @@ def chat_command(
     max_new_tokens: int = MAX_NEW_TOKENS,
     temperature: float = TEMPERATURE,
     seed: int = SEED,
-    refine: bool = REFINE,
+    refine: str = REFINE,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -105,7 +108,7 @@ def serve_command(
     max_new_tokens: int = MAX_NEW_TOKENS,
     temperature: float = TEMPERATURE,
     seed: int = SEED,
-    refine: bool = REFINE,
+    refine: str = REFINE,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
@@ -130,7 +133,7 @@ def _engine(
     temperature: float,
     seed: int,
     max_pending: int = 1,
-    refine: bool = False,
+    refine: str = "none",
 ) -> ChatEngine:
     from posegpt.body import load_body_model
     from posegpt.serve.engine import ChatEngine
@@ -143,7 +146,7 @@ def _engine(
         seed=seed,
         temperature=temperature,
         max_pending=max_pending,
-        refine=refine,
+        refine=None if refine == "none" else refine,
     )
 
 

@@ -107,6 +107,7 @@ from posegpt.eval.scoring import (
     score_text,
 )
 from posegpt.model import PoseGPT, load_chat_model
+from posegpt.model.pose_tower.fit import check_refine_mode
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.records import Conversation, with_image
 
@@ -162,8 +163,8 @@ class BenchConfig:
     each a row; none: baselines only (also a model that cannot be loaded is left out, with a
     warning); tasks: a subset of BENCH_TASKS (default: all); retrieval: a trained retrieval
     evaluator folder (default: train one); real_*: real test sets in their own formats;
-    refined_rows: also a row of each pose-tower model's photo answers refined to the landmarks
-    (`PoseGPT.chat`'s `refine_with`)."""
+    refined_rows: modes ("orient", "fit") of `PoseGPT.chat`'s refinement of photo answers to
+    the landmarks, each also a photo-only row of each pose-tower model."""
 
     data: Path
     out: Path
@@ -181,7 +182,7 @@ class BenchConfig:
     real_hmr: list[Path] = field(default_factory=list)
     real_images: Path | None = None
     h36m_regressor: Path | None = None
-    refined_rows: bool = False
+    refined_rows: list[str] = field(default_factory=list)
     progress: bool = True
     command: str = ""
 
@@ -541,15 +542,21 @@ def _captioner(body: BodyModel) -> Caption:
     return lambda pose, seed: captioner.caption(pose, "long", seed)
 
 
+#: Row name suffix of each refinement mode (`BenchConfig.refined_rows`).
+REFINED_ROWS = {"orient": "turned to the landmarks", "fit": "refined to the landmarks"}
+
+
 def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig) -> list:
-    """A method per model and, with `cfg.refined_rows`, a photo-only row of each pose-tower
-    model's answers refined to the landmarks."""
+    """A method per model and, for each mode of `cfg.refined_rows`, a photo-only row of each
+    pose-tower model's answers refined to the landmarks that way."""
+    for mode in cfg.refined_rows:
+        check_refine_mode(mode)
     methods = []
     for name, model in models.items():
         methods.append(PoseGPTMethod(model, name, cfg.progress))
-        if cfg.refined_rows and model.pose_tower is not None:
-            refined = f"{name}, refined to the landmarks"
-            methods.append(PoseGPTMethod(model, refined, cfg.progress, refine_with=body))
+        for mode in cfg.refined_rows if model.pose_tower is not None else ():
+            row = f"{name}, {REFINED_ROWS[mode]}"
+            methods.append(PoseGPTMethod(model, row, cfg.progress, body, mode))
             methods[-1].tasks, methods[-1].chats = IMAGE_TASKS, False  # its words: the row above
     return methods
 

@@ -41,11 +41,13 @@ class PoseGPTMethod(Method):
         name: str = "posegpt",
         progress: bool = False,
         refine_with: BodyModel | None = None,
+        refine: str = "fit",
     ) -> None:
         self.model = model.eval()
         self.name = name
         self.progress = progress
-        self.refine_with = refine_with  # photo answers refined to the landmarks (`PoseGPT.chat`)
+        # photo answers refined to the landmarks, and how (`PoseGPT.chat`)
+        self.refine_with, self.refine = refine_with, refine
         self.pose_counts: list[int] = []
 
     def ask(
@@ -66,6 +68,7 @@ class PoseGPTMethod(Method):
             image=image,
             max_new_tokens=min(max_new_tokens, room),
             refine_with=self.refine_with,
+            refine=self.refine,
         )
 
     def predict_text(

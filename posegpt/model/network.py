@@ -63,7 +63,7 @@ from posegpt.model.pose_tower.features import (
     guessed_parts,
     nobody,
 )
-from posegpt.model.pose_tower.fit import refine_to_people
+from posegpt.model.pose_tower.fit import check_refine_mode, refine_to_people
 from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
@@ -275,6 +275,7 @@ class PoseGPT(nn.Module):
         top_p: float = 1.0,
         seed: int | None = None,
         refine_with: BodyModel | None = None,
+        refine: str = "fit",
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -286,10 +287,12 @@ class PoseGPT(nn.Module):
         next user message. Decoding is greedy unless `do_sample`; `seed` makes sampling
         repeatable without touching the global RNG. With `refine_with` (a body model) and a pose
         tower, the poses answering a question asked with the picture are refined to the
-        landmarks of the people in it (`posegpt.model.pose_tower.fit.refine_to_people`).
+        landmarks of the people in it, `refine` ("fit" or "orient") saying how
+        (`posegpt.model.pose_tower.fit.refine_to_people`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
+        check_refine_mode(refine)
         input_ids, pixel_values, input_poses = self._prompt(messages, image, poses)
         towered = self.pose_tower is not None and pixel_values is not None
         if towered and nobody(pixel_values[0]):
@@ -328,7 +331,7 @@ class PoseGPT(nn.Module):
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
         if towered and len(poses) and refine_with is not None and asked_with_image(messages):
-            poses = refine_to_people(poses, pixel_values[0].cpu(), refine_with)
+            poses = refine_to_people(poses, pixel_values[0].cpu(), refine_with, refine)
         if towered and len(poses) and guessed_parts(pixel_values[0]):
             text = f"{text} {guessed_note(guessed_parts(pixel_values[0]))}"
         return Reply(text, list(poses))

@@ -27,6 +27,7 @@ from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.images import load_image
 from posegpt.model import PoseGPT
 from posegpt.model.pose_input import check_input_poses
+from posegpt.model.pose_tower.fit import check_refine_mode
 from posegpt.records import IMAGE_TOKEN, Message, with_image
 from posegpt.render.views import PALETTE, render_pose_views, save_png
 from posegpt.serve.store import OutputStore
@@ -115,10 +116,12 @@ class ChatEngine:
         max_sessions: int = 256,
         wait_timeout: float = 60.0,
         render_size: int = 256,
-        refine: bool = False,
+        refine: str | None = None,
     ) -> None:
         if max_turns < 1 or max_prompt_chars < 1 or max_new_tokens < 1 or max_pending < 1:
             raise InvalidInputError("engine limits must be positive")
+        if refine is not None:
+            check_refine_mode(refine)
         self.model = model.eval()
         self.body = body.eval()
         self.store = OutputStore(out_dir, max_sessions)
@@ -131,7 +134,7 @@ class ChatEngine:
         self.max_pending = max_pending
         self.wait_timeout = wait_timeout
         self.render_size = render_size
-        self.refine = refine  # photo answers refined to the landmarks (`PoseGPT.chat`)
+        self.refine = refine  # None, or how photo answers are refined (`PoseGPT.chat`)
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
@@ -205,6 +208,7 @@ class ChatEngine:
                     temperature=temperature or 1.0,
                     seed=seed + turn,
                     refine_with=self.body if self.refine else None,
+                    refine=self.refine or "fit",
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
                 # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.

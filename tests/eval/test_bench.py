@@ -260,22 +260,25 @@ def test_bench_compares_models_on_chosen_tasks(bench_run):
 
 
 @pytest.mark.slow  # the bench_run fixture takes ~45 s
-def test_bench_adds_a_row_of_refined_photo_answers(bench_run):
+def test_bench_adds_rows_of_refined_photo_answers(bench_run):
     root, _ = bench_run
     out = root / "refined"
     args = ["bench", "--data", str(root / "data"), "--out", str(out), "--quick", "--quiet"]
     args += ["--model", "default", "--tasks", "image2pose,rpe,retention", "--max-items", "4"]
-    args += ["--retrieval", str(root / "out" / "retrieval"), "--refined-rows"]
+    args += ["--retrieval", str(root / "out" / "retrieval"), "--refined-rows", "fit,orient"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     results = json.loads((out / JSON_FILE).read_text())
-    refined = "posegpt, refined to the landmarks"
-    assert results["methods"][:2] == ["posegpt", refined]
+    refined = ["posegpt, refined to the landmarks", "posegpt, turned to the landmarks"]
+    assert results["methods"][:3] == ["posegpt", *refined]
     tables = results["benchmarks"]
-    assert {"posegpt", refined} <= set(tables["image2pose"]["rows"]) & set(tables["rpe"]["rows"])
-    assert tables["image2pose"]["rows"][refined]["pa_mpjpe"] is not None
-    assert not any(tables["retention"]["rows"][refined].values())  # photo answers only
-    assert tables["rpe_absent"]["rows"][refined]["declined"] is None  # its replies: the model's
+    for row in refined:
+        assert tables["image2pose"]["rows"][row]["pa_mpjpe"] is not None
+        assert tables["rpe"]["rows"][row]["pa_mpjpe"] is not None
+        assert not any(tables["retention"]["rows"][row].values())  # photo answers only
+        assert tables["rpe_absent"]["rows"][row]["declined"] is None  # the model's replies
+    bad = CliRunner().invoke(app, [*args[:-1], "twist"])
+    assert bad.exit_code != 0 and "refine must be one of" in bad.output
 
 
 def test_bench_rejects_unknown_tasks(tmp_path):

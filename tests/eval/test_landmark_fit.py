@@ -13,6 +13,7 @@ from posegpt.body import load_body_model
 from posegpt.body.kinematics import forward_kinematics
 from posegpt.body.rotations import camera_to_y_up, geodesic_distance, identity_pose
 from posegpt.body.skeleton import JOINT_INDEX
+from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines.landmark_fit import LandmarkFit, fit_with_prior
 from posegpt.eval.baselines.smplify import GaussianPosePrior
 from posegpt.eval.items import ImageSet, LazyImages, TrainData
@@ -127,7 +128,9 @@ def test_refinement_moves_an_answer_to_the_landmarks_it_sees(body, poses):
         before = limb_error(camera_to_y_up(answers[i : i + 1]), poses[i : i + 1], body)
         loose, default = (
             limb_error(
-                camera_to_y_up(refine_to_people(answers[i : i + 1], features, body, w)),
+                camera_to_y_up(
+                    refine_to_people(answers[i : i + 1], features, body, anchor_weight=w)
+                ),
                 poses[i : i + 1],
                 body,
             )
@@ -193,3 +196,20 @@ def test_chat_refines_the_answer_to_a_photo_and_not_a_follow_up(body, poses):
     follow.append({"role": "user", "content": "Now raise the left arm."})
     again = [model.chat(follow, image=features, refine_with=b).poses for b in (None, body)]
     assert all(torch.equal(a, b) for a, b in zip(*again, strict=True))
+    with pytest.raises(InvalidInputError, match="refine must be one of"):
+        model.chat(ask, image=features, refine_with=body, refine="twist")
+
+
+def test_orienting_turns_only_the_root_to_the_landmarks(body, poses):
+    world, seen = fake_landmarks(body(poses).joints)
+    turned = poses.clone()
+    turned[:, 0] = roma.rotvec_to_rotmat(torch.tensor([0.0, 1.0, 0.3])) @ poses[:, 0]  # wrong way
+    for i in range(len(poses)):
+        features = tower_features([person_seeing(world[i], seen[i], 0.2)], 4)
+        answer = camera_to_y_up(turned[i : i + 1])
+        oriented = camera_to_y_up(refine_to_people(answer, features, body, mode="orient"))
+        assert torch.allclose(oriented[:, 1:], turned[i : i + 1, 1:], atol=1e-5)  # body kept
+        root_error = torch.rad2deg(geodesic_distance(oriented[0, 0], poses[i, 0]))
+        assert root_error < 15, (FAMILIES[i], root_error)
+    with pytest.raises(InvalidInputError, match="refine must be one of"):
+        refine_to_people(answer, features, body, mode="twist")

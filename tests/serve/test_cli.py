@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -152,3 +153,19 @@ def test_small_models_answer_on_one_thread(model_dir, monkeypatch):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(threads)
+
+
+def test_photo_answers_are_turned_as_the_photo_shows_by_default(tmp_path):
+    photo = Path(__file__).resolve().parents[2] / "docs/examples/cameraman.png"
+    args = ["chat", "-p", "What pose is the man with the camera in?", "--image", str(photo)]
+    rotmats = {}
+    for mode in ("orient", "none"):
+        extra = [] if mode == "orient" else ["--refine", "none"]  # orient: the default
+        result = runner.invoke(app, [*args, *extra, "-o", str(tmp_path / mode)])
+        assert result.exit_code == 0, result.output
+        with np.load(tmp_path / mode / "pose_0.npz") as npz:
+            rotmats[mode] = npz["rotmat"]
+    assert np.allclose(rotmats["orient"][1:], rotmats["none"][1:], atol=1e-5)  # the same pose
+    assert not np.allclose(rotmats["orient"][0], rotmats["none"][0], atol=1e-2)  # turned
+    bad = runner.invoke(app, [*args, "--refine", "twist", "-o", str(tmp_path / "bad")])
+    assert isinstance(bad.exception, InvalidInputError)

@@ -77,6 +77,8 @@ TORSO = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
 #: and 3 on the synthetic data's validation crops (BENCHMARKS.md, "Photo answers refined to the
 #: landmarks").
 ANCHOR_WEIGHT = 3.0
+#: What `refine_to_people` may do: turn the root only, or fit the whole pose.
+REFINE_MODES = ("orient", "fit")
 #: A function of poses (B, 24, 3, 3) -> (B,) energies added to the fit's.
 Penalty = Callable[[torch.Tensor], torch.Tensor]
 
@@ -224,16 +226,27 @@ def _turned_to_torso(
     return out
 
 
+def check_refine_mode(mode: object) -> str:
+    """`mode` if it is one of REFINE_MODES, else a clear error."""
+    if mode not in REFINE_MODES:
+        raise InvalidInputError(f"refine must be one of {', '.join(REFINE_MODES)}, got {mode!r}")
+    return mode
+
+
 def refine_to_people(
     poses: torch.Tensor,
     features: torch.Tensor,
     body: BodyModel,
+    mode: str = "fit",
     anchor_weight: float = ANCHOR_WEIGHT,
     steps: int = 100,
 ) -> torch.Tensor:
     """Answered poses (N, 24, 3, 3, POSE_FRAME) refined to the people of one picture's pose
-    tower features (slots, FEATURE_DIM): each to the person whose bones its own match best
-    (`bone_energy`); unchanged when the picture holds nobody."""
+    tower features (slots, FEATURE_DIM), each to the person whose bones its own match best
+    (`bone_energy`); unchanged when the picture holds nobody. `mode` "fit": the anchored fit;
+    "orient": only the root turned so that the torso lies along the person's (a rigid fit),
+    the body joints kept (the pose's shape, and so its PA-MPJPE, unchanged)."""
+    check_refine_mode(mode)
     people = features[features[:, USED] > 0]
     if not len(poses) or not len(people):
         return poses
@@ -244,12 +257,14 @@ def refine_to_people(
     with torch.no_grad():
         rest = body(identity_pose(1)).joints
         pairs = start.repeat_interleave(len(people), 0)
-        energy = bone_energy(
-            pairs, rest, world.repeat(len(poses), 1, 1), visibility.repeat(len(poses), 1)
+        tiled = world.repeat(len(poses), 1, 1), visibility.repeat(len(poses), 1)
+        best = bone_energy(pairs, rest, *tiled).view(len(poses), len(people)).argmin(1)
+    world, visibility = world[best], visibility[best]
+    if mode == "orient":
+        fitted = fit_to_landmarks(world, visibility, body, start, steps=0, turn_root=True)
+    else:
+        pull = anchored(start, anchor_weight)
+        fitted = fit_to_landmarks(
+            world, visibility, body, start, pull, steps, lr=0.02, turn_root=False
         )
-        best = energy.view(len(poses), len(people)).argmin(1)
-    pull = anchored(start, anchor_weight)
-    fitted = fit_to_landmarks(
-        world[best], visibility[best], body, start, pull, steps, lr=0.02, turn_root=False
-    )
     return camera_to_y_up(fitted).to(poses.dtype)
