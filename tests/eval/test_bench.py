@@ -278,7 +278,8 @@ def test_bench_adds_rows_of_refined_photo_answers(bench_run):
         assert not any(tables["retention"]["rows"][row].values())  # photo answers only
         assert tables["rpe_absent"]["rows"][row]["declined"] is None  # the model's replies
     bad = CliRunner().invoke(app, [*args[:-1], "twist"])
-    assert bad.exit_code != 0 and "refine must be one of" in bad.output
+    assert isinstance(bad.exception, InvalidInputError)  # main() prints it as one line
+    assert "refine must be one of" in str(bad.exception)
 
 
 def test_bench_rejects_unknown_tasks(tmp_path):
