@@ -127,6 +127,13 @@ def bone_energy(
     """(B,) visibility-weighted squared differences of the bone directions of poses (B, 24, 3, 3)
     (root in the camera frame) and of landmarks (B, 33, 3)."""
     target, weight, _ = landmark_bones(world, visibility)
+    return _bone_energy(rotmat, rest, target, weight)
+
+
+def _bone_energy(
+    rotmat: torch.Tensor, rest: torch.Tensor, target: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """`bone_energy` against landmark bone directions `target` (B, bones, 3) and `weight`."""
     bones = _bones(_posed_points(rotmat, rest))
     return (weight * (bones - target).pow(2).sum(-1)).sum(-1)
 
@@ -195,13 +202,14 @@ def _fit(
     turn_root: bool,
 ) -> torch.Tensor:
     rest = body(identity_pose(1)).joints.detach().clone()
+    target, weight, torso = landmark_bones(world, visibility)  # once, not per step
     if turn_root:
-        start = _turned_to_torso(start, rest, world, visibility)
+        start = _turned_to_torso(start, rest, torso)
     sixd = rotmat_to_6d(start).clone().requires_grad_(True)
     optimizer = torch.optim.Adam([sixd], lr=lr)
     for _ in range(steps):
         rotmat = sixd_to_rotmat(sixd)
-        energy = bone_energy(rotmat, rest, world, visibility)
+        energy = _bone_energy(rotmat, rest, target, weight)
         if penalty is not None:
             energy = energy + penalty(rotmat)
         energy = energy + limit_weight * torch.deg2rad(limit_violation(rotmat)).pow(2).sum(-1)
@@ -211,11 +219,9 @@ def _fit(
     return sixd_to_rotmat(sixd.detach())
 
 
-def _turned_to_torso(
-    start: torch.Tensor, rest: torch.Tensor, world: torch.Tensor, visibility: torch.Tensor
-) -> torch.Tensor:
-    """`start` poses with their roots turned so that their torsos lie along the landmarks'."""
-    _, _, torso = landmark_bones(world, visibility)
+def _turned_to_torso(start: torch.Tensor, rest: torch.Tensor, torso: torch.Tensor) -> torch.Tensor:
+    """`start` poses with their roots turned so that their torsos lie along the landmarks' torso
+    points (B, 4, 3) (`landmark_bones`)."""
     with torch.no_grad():
         ours = _posed_points(start, rest)[:, _TORSO]
         turn, _ = roma.rigid_points_registration(
@@ -260,8 +266,8 @@ def refine_to_people(
         tiled = world.repeat(len(poses), 1, 1), visibility.repeat(len(poses), 1)
         best = bone_energy(pairs, rest, *tiled).view(len(poses), len(people)).argmin(1)
     world, visibility = world[best], visibility[best]
-    if mode == "orient":
-        fitted = fit_to_landmarks(world, visibility, body, start, steps=0, turn_root=True)
+    if mode == "orient":  # a rigid turn: no optimisation, and the body joints stay exactly
+        fitted = _turned_to_torso(start, rest, landmark_bones(world, visibility)[2])
     else:
         pull = anchored(start, anchor_weight)
         fitted = fit_to_landmarks(
