@@ -305,20 +305,29 @@ def everyday_makers(
         s = samples[i]
         return Posed(s.rotmat, s.family, s.params.get("side"), captions.get(i))
 
-    by_group: dict[str, list[int]] = {}
+    by_family: dict[str, list[int]] = {}
     for i in ids:
-        by_group.setdefault(FAMILY_INFO[samples[i].family].group, []).append(i)
+        by_family.setdefault(samples[i].family, []).append(i)
+    by_group: dict[str, list[str]] = {}
+    for family in by_family:
+        by_group.setdefault(FAMILY_INFO[family].group, []).append(family)
     named = tables()[0]["groups"]
-    groups = [g for g, members in by_group.items() if len(members) >= 2 and g in named]
+    groups = [g for g, families in by_group.items() if len(families) >= 2 and g in named]
+
+    def distinct(families: Sequence[str], n: int, rng: np.random.Generator) -> list[Posed]:
+        """Poses of up to `n` different families, one sample each: "three lying poses, all
+        different" is answered with three different ones."""
+        chosen = rng.choice(len(families), size=min(n, len(families)), replace=False)
+        return [posed(_pick(by_family[families[k]], rng)) for k in chosen]
 
     def multi(rng: np.random.Generator) -> Conversation:
         n = int(rng.choice([2, 2, 3, 3, 4]))
         if groups and rng.random() < 0.4:
             group = _pick(groups, rng)
-            members = by_group[group]
-            chosen = rng.choice(len(members), size=min(n, len(members)), replace=False)
-            return multi_conversation([posed(members[k]) for k in chosen], rng, group)
-        return multi_conversation([posed(_pick(ids, rng)) for _ in range(n)], rng)
+            return multi_conversation(distinct(by_group[group], n, rng), rng, group)
+        if len(by_family) < 2:
+            return multi_conversation([posed(_pick(ids, rng)) for _ in range(n)], rng)
+        return multi_conversation(distinct(list(by_family), n, rng), rng)
 
     makers["everyday"] = lambda rng: single_conversation(posed(_pick(ids, rng)), rng)
     makers["multi"] = multi

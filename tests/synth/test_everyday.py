@@ -96,6 +96,18 @@ def test_makers_draw_from_one_splits_poses():
     assert everyday_makers(samples, {}, []).keys() == {"talk"}
 
 
+def test_several_poses_asked_for_are_of_different_families():
+    families = ["sitting_chair", "sitting_legs_out", "sitting_cross_legged", "squatting"]
+    samples = [PoseSample(POSE, f, {}) for f in families for _ in range(5)]
+    makers = everyday_makers(samples, {}, list(range(len(samples))))
+    rng = np.random.default_rng(6)
+    drawn = [makers["multi"](rng) for _ in range(60)]
+    assert {"group" in c.meta for c in drawn} == {True, False}
+    for conversation in drawn:
+        named = conversation.meta["families"]
+        assert 2 <= len(named) == len(set(named)) == len(conversation.poses)
+
+
 def test_every_table_request_can_be_listed():
     requests = set(all_requests())
     assert len(requests) > 10_000
