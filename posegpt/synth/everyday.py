@@ -313,21 +313,22 @@ def everyday_makers(
         by_group.setdefault(FAMILY_INFO[family].group, []).append(family)
     named = tables()[0]["groups"]
     groups = [g for g, families in by_group.items() if len(families) >= 2 and g in named]
+    families = list(by_family)
 
-    def distinct(families: Sequence[str], n: int, rng: np.random.Generator) -> list[Posed]:
-        """Poses of up to `n` different families, one sample each: "three lying poses, all
-        different" is answered with three different ones."""
-        chosen = rng.choice(len(families), size=min(n, len(families)), replace=False)
-        return [posed(_pick(by_family[families[k]], rng)) for k in chosen]
+    def distinct(among: Sequence[str], n: int, rng: np.random.Generator) -> list[Posed]:
+        """Poses of up to `n` different families of `among`, one sample each: "three lying
+        poses, all different" is answered with three different ones."""
+        chosen = rng.choice(len(among), size=min(n, len(among)), replace=False)
+        return [posed(_pick(by_family[among[k]], rng)) for k in chosen]
 
     def multi(rng: np.random.Generator) -> Conversation:
         n = int(rng.choice([2, 2, 3, 3, 4]))
         if groups and rng.random() < 0.4:
             group = _pick(groups, rng)
             return multi_conversation(distinct(by_group[group], n, rng), rng, group)
-        if len(by_family) < 2:
+        if len(families) < 2:
             return multi_conversation([posed(_pick(ids, rng)) for _ in range(n)], rng)
-        return multi_conversation(distinct(list(by_family), n, rng), rng)
+        return multi_conversation(distinct(families, n, rng), rng)
 
     makers["everyday"] = lambda rng: single_conversation(posed(_pick(ids, rng)), rng)
     makers["multi"] = multi
