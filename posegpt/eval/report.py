@@ -64,6 +64,7 @@ LABELS = {
     "declined": "answered with no pose %",
     "multi_count": "right count, several poses %",
     "two_pose": "two poses when two asked %",
+    "multi_distinct": "several poses, all different %",
     "agreement": "text/pose agree %",
     "named": "words name a family %",
     "bleu4": "BLEU-4",

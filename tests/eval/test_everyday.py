@@ -192,6 +192,10 @@ def test_scoring_counts_poses_checks_predicates_and_agreement(body):
     assert metrics["pass"] == pytest.approx(60.0)
     assert metrics["one_pose"] == 100.0 and metrics["no_pose"] == 50.0
     assert metrics["multi_count"] == 100.0 and metrics["two_pose"] == 100.0
+    assert metrics["multi_distinct"] == 100.0
     assert metrics["agreement"] == pytest.approx(75.0) and metrics["named"] == 100.0
     assert details["items"][1]["failed"] == ["pose 1: torso horizontal", "pose 1: facing up"]
     assert details["pass_by_form"]["other/greeting"] == 100.0
+    repeated = [Answer("Lying on the back <POSE> then again <POSE>", [back, back])]
+    metrics, _ = score_everyday([items["m005"]], repeated, body, classify)
+    assert metrics["multi_count"] == 100.0 and metrics["multi_distinct"] == 0.0

@@ -3,7 +3,10 @@
 An item passes when its answer holds exactly the expected number of poses, every predicate of
 each pose holds (in order), and, for questions that want no pose, the reply has words. Text/pose
 agreement: of the poses answered to requests, the % whose words (`naming.pose_words`) name the
-family the family classifier gives the pose.
+family the family classifier gives the pose. All different: of the requests for several poses,
+the % answered with several poses that the family classifier puts in different families (the
+checks of "three ways of lying down" also hold for three copies of one lying pose; this column
+does not).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ COLUMNS = (
     "no_pose",
     "multi_count",
     "two_pose",
+    "multi_distinct",
     "agreement",
     "named",
 )
@@ -98,6 +102,12 @@ def score_everyday(
         "no_pose": share(lambda i: i.poses == 0, lambda r: r["poses"] == 0),
         "multi_count": share(lambda i: i.poses > 1, lambda r: r["poses"] == by[r["id"]].poses),
         "two_pose": share(lambda i: i.poses == 2, lambda r: r["poses"] == 2),
+        "multi_distinct": share(
+            lambda i: i.poses > 1,
+            lambda r: r["poses"] > 1 and len(set(r["families"])) == len(r["families"]),
+        )
+        if classify is not None
+        else None,
         "agreement": _percent(agreed, pose_total) if classify is not None else None,
         "named": _percent(named, pose_total) if classify is not None else None,
     }
