@@ -46,6 +46,7 @@ from posegpt.model import (
     train_tokenizer,
 )
 from posegpt.model.gemma import gemma_tokenizer
+from posegpt.model.unlikelihood import repetition_unlikelihood
 from posegpt.train.checkpoint import (
     CHECKPOINTS,
     TOKENIZER,
@@ -330,7 +331,12 @@ class _Session:
             batch = {k: v.to(acc.device) for k, v in next(batches).items()}
             with acc.accumulate(self.model):
                 output = self.model(batch)
-                loss = cfg.loss(output.ce_loss, output.pose_loss)
+                unlikelihood = (
+                    repetition_unlikelihood(output.logits, batch["labels"])
+                    if cfg.unlikelihood_weight
+                    else 0.0
+                )
+                loss = cfg.loss(output.ce_loss, output.pose_loss, unlikelihood)
                 acc.backward(loss)
                 if acc.sync_gradients:
                     grad_norm = acc.clip_grad_norm_(self.model.parameters(), cfg.clip_norm)

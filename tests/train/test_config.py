@@ -98,6 +98,11 @@ def test_epochs_give_steps():
 def test_loss_weighs_the_models_two_losses_in_one_place():
     config = load_config(None, {"ce_weight": 2.0, "pose_weight": 0.5})
     assert config.loss(1.5, 4.0) == 5.0
+    assert config.loss(1.5, 4.0, unlikelihood=3.0) == 5.0  # off by default
+    config = load_config(None, {"unlikelihood_weight": 0.5})
+    assert config.loss(1.0, 0.0, unlikelihood=3.0) == 2.5
+    with pytest.raises(InvalidInputError, match="unlikelihood_weight"):
+        load_config(None, {"unlikelihood_weight": -1.0})
     assert "pose_weight" not in config.model_config().to_dict()  # a training setting only
 
 

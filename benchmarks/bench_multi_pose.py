@@ -1,0 +1,57 @@
+"""Multi-pose requests in the training templates' words: does the answer give the asked number
+of poses, and does it name a different pose family for each?
+
+Items: the multi-pose conversations of a dataset's val split (`instructions/val.json`, kind
+"multi"; worded by the training templates, never trained on). Family named for each pose: the
+words before it (`posegpt.eval.everyday.naming`, as the everyday benchmark reads replies). A
+diagnostic of what the model learned from its own data; the held-out everyday benchmark in
+`posegpt bench` is the test.
+
+python benchmarks/bench_multi_pose.py --data DATA --model default --model runs/x/final
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from posegpt.data.formats import read_llava
+from posegpt.eval.everyday.naming import named_family, pose_words
+from posegpt.model import load_chat_model
+from posegpt.records import POSE_TOKEN
+
+
+def score(model, items) -> dict[str, float]:
+    """Right count %, and % of the answers with several poses whose words name a family twice
+    (words that name no family are not counted as a repeat)."""
+    right = repeating = several = 0
+    for item in items:
+        reply = model.chat(item.messages[:1], max_new_tokens=160).text
+        right += reply.count(POSE_TOKEN) == len(item.poses)
+        named = [named_family(words) for words in pose_words(reply)]
+        if len(named) > 1:
+            several += 1
+            named = [family for family in named if family is not None]
+            repeating += len(set(named)) < len(named)
+    return {
+        "right count %": 100 * right / len(items),
+        "several poses, a family named twice %": 100 * repeating / max(several, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--model", action="append", default=[])
+    parser.add_argument("--items", type=int, default=100)
+    args = parser.parse_args()
+    conversations = read_llava(args.data / "instructions/val.json")
+    items = [c for c in conversations if c.meta.get("kind") == "multi"][: args.items]
+    print(f"{len(items)} multi-pose requests from {args.data}/instructions/val.json")
+    for name in args.model or ["default"]:
+        figures = score(load_chat_model(name), items)
+        print(name, ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
