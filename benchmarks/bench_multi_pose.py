@@ -21,14 +21,19 @@ from posegpt.model import load_chat_model
 from posegpt.records import POSE_TOKEN
 
 
-def score(model, items) -> dict[str, float]:
-    """Right count %, and % of the answers with several poses whose words name a family twice
-    (words that name no family are not counted as a repeat)."""
-    right = repeating = several = 0
+def score(model, items, **decoding) -> dict[str, float]:
+    """Right count %; % of the answers with several poses whose words name a family twice
+    (words that name no family are not counted as a repeat); and, of the poses asked for one by
+    one ("sit, then wave"), the % named as the family asked for at their place."""
+    right = repeating = several = as_asked = asked = 0
     for item in items:
-        reply = model.chat(item.messages[:1], max_new_tokens=160).text
+        reply = model.chat(item.messages[:1], max_new_tokens=160, **decoding).text
         right += reply.count(POSE_TOKEN) == len(item.poses)
         named = [named_family(words) for words in pose_words(reply)]
+        if "group" not in item.meta:  # an explicit sequence, not "three ways of moving"
+            wanted = item.meta["families"]
+            asked += len(wanted)
+            as_asked += sum(n == w for n, w in zip(named, wanted, strict=False))
         if len(named) > 1:
             several += 1
             named = [family for family in named if family is not None]
@@ -36,6 +41,7 @@ def score(model, items) -> dict[str, float]:
     return {
         "right count %": 100 * right / len(items),
         "several poses, a family named twice %": 100 * repeating / max(several, 1),
+        "asked one by one, named as asked %": 100 * as_asked / max(asked, 1),
     }
 
 

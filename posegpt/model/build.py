@@ -92,6 +92,29 @@ def build_model(
     return PoseGPT(backbone, tokenizer, cfg, processor)
 
 
+#: Settings a trained model can be grown by: each adds modules that start with zero output, so
+#: the grown model answers as the one it came from until it is trained further.
+GROWABLE = {"clause_features": "text_features.clause_projector."}
+
+
+def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
+    """`model`'s weights in a new model of `config`, which may differ from `model.config` only
+    by turning on `GROWABLE` settings."""
+    old, new = model.config.to_dict(), config.to_dict()
+    differing = {k for k in new if new[k] != old.get(k)}
+    if not all(k in GROWABLE and new[k] and not old.get(k) for k in differing):
+        raise InvalidInputError(
+            f"a model can only be grown by turning on {', '.join(GROWABLE)}; "
+            f"these settings differ: {', '.join(sorted(differing))}"
+        )
+    grown = build_model(config, model.tokenizer)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    added = tuple(GROWABLE[k] for k in differing)
+    if unexpected or not all(name.startswith(added) for name in missing):
+        raise ModelFileError(f"weights do not fit the grown model: {missing}, {unexpected}")
+    return grown
+
+
 def load_image_processor(path: str | os.PathLike) -> BaseImageProcessor | None:
     """The image processor saved in a local folder (`preprocessor_config.json`: a llava-hf
     checkpoint's CLIP processor, 336 px for LLaVA-1.5), or None if the folder has none."""

@@ -54,6 +54,8 @@ class PoseGPTConfig:
     image_std: tuple[float, float, float] = CLIP_STD
     # frozen sentence features of the user's words added to the LM input (text_features.py)
     text_encoder: Literal["none", "minilm", "gemma-3-270m"] = "none"
+    # also each clause of a user turn ("sit down, then wave") embedded and added to its tokens
+    clause_features: bool = False
     # frozen BlazePose landmarks of up to tower_slots people, tower_tokens LM tokens each, in
     # place of the pixel tower's patches (pose_tower/); "none": the pixel tower
     pose_tower: Literal["none", "blazepose"] = "none"
@@ -92,6 +94,8 @@ class PoseGPTConfig:
             raise InvalidInputError(
                 f"text_encoder must be one of {', '.join(TEXT_ENCODERS)}, got {self.text_encoder!r}"
             )
+        if self.clause_features and self.text_encoder == "none":
+            raise InvalidInputError("clause_features needs a text_encoder")
         if self.pose_tower not in ("none", "blazepose"):
             raise InvalidInputError(
                 f"pose_tower must be 'none' or 'blazepose', got {self.pose_tower!r}"

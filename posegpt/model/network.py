@@ -148,7 +148,7 @@ class PoseGPT(nn.Module):
         )
         self._tower_inputs = None  # the frozen detector, made on first use (not a submodule)
         self.text_features = (
-            UserTextFeatures(tokenizer, hidden, config.text_encoder)
+            UserTextFeatures(tokenizer, hidden, config.text_encoder, config.clause_features)
             if config.text_encoder != "none"
             else None
         )

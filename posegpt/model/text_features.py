@@ -9,12 +9,20 @@ positions do not change, so the data pipeline, generation and the KV cache work 
 The encoder's weights come from its package and are not saved with the model; the projector's
 are.
 
+With `clause_features`, each clause of a user turn ("Sit on a chair and salute. Then play the
+guitar") is embedded too, and a second projector's output is added to every word token of its
+clause, so that the answer's k-th pose can find the k-th step's meaning where its words are. A
+clause ends after punctuation and before "then", "finally", "next" or "afterwards". The
+projector's last layer starts at zero: a model grown from one without it starts out the same.
+
 Word dropout (training only, `drop_words`): the input embeddings of a share of the user's word
 tokens are zeroed, so that the model learns to read a turn's meaning from its sentence features
 too, which know wordings the training templates never used.
 """
 
 from __future__ import annotations
+
+import re
 
 import torch
 from torch import nn
@@ -25,13 +33,30 @@ from posegpt.model.tokenizer import CHAT_TOKENS, END_TOKEN, IMAGE_TOKEN, ROLE_TO
 
 #: Texts whose embeddings are kept between batches (prompt templates recur in training).
 CACHE_SIZE = 65_536
+#: Tokens that end a clause of a user turn, and words that start one.
+CLAUSE_ENDS = frozenset(".,;:!?")
+CLAUSE_STARTS = frozenset({"then", "finally", "next", "afterwards"})
+#: A shorter clause ("Finally,") joins the next one.
+MIN_CLAUSE_WORDS = 2
+_WORD = re.compile(r"\w+")
+
+
+def _projector(dim: int, hidden_size: int) -> nn.Sequential:
+    """Encoder features -> the LM's width (two layers, as LLaVA's image projector)."""
+    return nn.Sequential(
+        nn.Linear(dim, hidden_size), nn.GELU(), nn.Linear(hidden_size, hidden_size)
+    )
 
 
 class UserTextFeatures(nn.Module):
     """Adds projected MiniLM embeddings of the user turns to their `<|user|>` embeddings."""
 
     def __init__(
-        self, tokenizer: PreTrainedTokenizerFast, hidden_size: int, encoder: str = "minilm"
+        self,
+        tokenizer: PreTrainedTokenizerFast,
+        hidden_size: int,
+        encoder: str = "minilm",
+        clauses: bool = False,
     ) -> None:
         super().__init__()
         if encoder == "gemma-3-270m":
@@ -40,10 +65,15 @@ class UserTextFeatures(nn.Module):
             self.embedder: SentenceEmbedder = GemmaEmbedder(cache_size=CACHE_SIZE)
         else:
             self.embedder = SentenceEmbedder(cache_size=CACHE_SIZE)  # frozen, not a submodule
-        dim = self.embedder.dim
-        self.projector = nn.Sequential(
-            nn.Linear(dim, hidden_size), nn.GELU(), nn.Linear(hidden_size, hidden_size)
-        )
+        self.projector = _projector(self.embedder.dim, hidden_size)
+        self.clause_projector = _projector(self.embedder.dim, hidden_size) if clauses else None
+        if self.clause_projector is not None:
+            nn.init.zeros_(self.clause_projector[-1].weight)
+            nn.init.zeros_(self.clause_projector[-1].bias)
+            words = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+            words = [w.strip().lower() for w in words]
+            self.ends_clause = [w in CLAUSE_ENDS for w in words]
+            self.starts_clause = [w in CLAUSE_STARTS for w in words]
         self.tokenizer = tokenizer
         self.user_id = token_id(tokenizer, ROLE_TOKENS["user"])
         self.end_id = token_id(tokenizer, END_TOKEN)
@@ -63,15 +93,58 @@ class UserTextFeatures(nn.Module):
             texts.append(text[:MAX_TEXT_CHARS])
         return positions, texts
 
+    def clauses(self, input_ids: torch.Tensor) -> tuple[list[list[int]], list[int], list[str]]:
+        """Every clause of every user turn in (B, L) ids: the positions of its word tokens, its
+        row, and its text (a clause of one word joins the next; one without a word is left out)."""
+        special = set(self.special_ids.tolist())
+        spans, rows, texts = [], [], []
+        for row, start in (input_ids == self.user_id).nonzero().tolist():
+            ids = input_ids[row].tolist()
+            stop = ids.index(self.end_id, start) if self.end_id in ids[start:] else len(ids)
+            cuts = [start + 1, stop]
+            for pos in range(start + 1, stop):
+                if self.starts_clause[ids[pos]]:
+                    cuts.append(pos)
+                elif self.ends_clause[ids[pos]]:
+                    cuts.append(pos + 1)
+            cuts = sorted(set(cuts))
+            words: list[int] = []
+            for begin, end in zip(cuts, cuts[1:], strict=False):
+                words += [pos for pos in range(begin, end) if ids[pos] not in special]
+                text = self.tokenizer.decode([ids[pos] for pos in words]).strip()
+                if len(_WORD.findall(text)) >= MIN_CLAUSE_WORDS or end == stop:
+                    if _WORD.search(text):
+                        spans.append(words)
+                        rows.append(row)
+                        texts.append(text[:MAX_TEXT_CHARS])
+                    words = []
+        return spans, rows, texts
+
+    def _projected(self, texts: list[str], projector: nn.Module) -> torch.Tensor:
+        """(N, H) projected embeddings of `texts`."""
+        weight = projector[0].weight
+        features = self.embedder.to(weight.device).embed(texts).to(weight.device, weight.dtype)
+        return projector(features)
+
     def forward(self, input_ids: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
-        """`embeds` (B, L, H) of `input_ids` with the user turns' features added."""
+        """`embeds` (B, L, H) of `input_ids` with the user turns' (and clauses') features added."""
         positions, texts = self.user_turns(input_ids)
         if not texts:
             return embeds
-        weight = self.projector[0].weight
-        features = self.embedder.to(weight.device).embed(texts).to(weight.device, weight.dtype)
-        added = self.projector(features).to(embeds.dtype)
-        return embeds.index_put((positions[:, 0], positions[:, 1]), added, accumulate=True)
+        added = self._projected(texts, self.projector).to(embeds.dtype)
+        embeds = embeds.index_put((positions[:, 0], positions[:, 1]), added, accumulate=True)
+        if self.clause_projector is None:
+            return embeds
+        spans, rows, texts = self.clauses(input_ids)
+        if not texts:
+            return embeds
+        added = self._projected(texts, self.clause_projector).to(embeds.dtype)
+        lengths = torch.tensor([len(span) for span in spans], device=embeds.device)
+        index = (
+            torch.tensor(rows, device=embeds.device).repeat_interleave(lengths),
+            torch.tensor([pos for span in spans for pos in span], device=embeds.device),
+        )
+        return embeds.index_put(index, added.repeat_interleave(lengths, dim=0), accumulate=True)
 
     def user_words(self, input_ids: torch.Tensor) -> torch.Tensor:
         """(B, L) True at the user turns' word tokens (not at markers or placeholders)."""

@@ -14,6 +14,7 @@ optimizer state, so an interrupted run ends with the weights of an uninterrupted
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -45,6 +46,7 @@ from posegpt.model import (
     save_pretrained,
     train_tokenizer,
 )
+from posegpt.model.build import GROWABLE, grow
 from posegpt.model.gemma import gemma_tokenizer
 from posegpt.model.unlikelihood import repetition_unlikelihood
 from posegpt.train.checkpoint import (
@@ -425,12 +427,15 @@ def _newest_intact(checkpoints: list[Path]) -> Path:
 
 
 def _initial_model(config: TrainConfig) -> PoseGPT | None:
-    """The model named by `config.init_from` (None when unset); its config must be this run's."""
+    """The model named by `config.init_from` (None when unset); its config must be this run's,
+    or this run's but for settings it is grown by (`posegpt.model.build.GROWABLE`)."""
     if config.init_from is None:
         return None
     start = load_chat_model(config.init_from)
     wanted, found = config.model_config().to_dict(), start.config.to_dict()
     differing = sorted(k for k in wanted if wanted[k] != found.get(k))
+    if differing and all(k in GROWABLE and wanted[k] for k in differing):
+        return grow(start, dataclasses.replace(start.config, **{k: wanted[k] for k in differing}))
     if differing:
         shown = ", ".join(f"{k}: {found.get(k)!r} there, {wanted[k]!r} here" for k in differing)
         raise InvalidInputError(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
+from posegpt.errors import InvalidInputError
 from posegpt.model import build_model, get_config, load_pretrained, save_pretrained
+from posegpt.model.build import grow
 from posegpt.model.text_embedder import SentenceEmbedder
 
 QUESTION = "The person waves the left hand. Give the SMPL pose."
@@ -136,3 +140,64 @@ def test_word_dropout_zeroes_user_words_in_training_only(models, make_batch):
     finally:
         model.word_dropout = 0.0
         model.eval()
+
+
+STEPS = "Sit on a chair and wave. Then kneel; finally, lie on the back."
+
+
+@pytest.fixture(scope="module")
+def clause_model(models):
+    """The text-feature model grown by clause features (zero-initialised)."""
+    with_text, _ = models
+    return grow(with_text, dataclasses.replace(with_text.config, clause_features=True)).eval()
+
+
+def test_clauses_split_a_turn_at_punctuation_and_step_words(clause_model):
+    messages = [*TWO_TURNS[:3], {"role": "user", "content": STEPS}]
+    ids, _ = clause_model.encode(messages, add_generation_prompt=True)
+    spans, rows, texts = clause_model.text_features.clauses(ids[None])
+    # "finally," alone is one word: it joins the next clause
+    assert texts == [
+        "Can you predict the SMPL pose?",
+        "Sit on a chair and wave.",
+        "Then kneel;",
+        "finally, lie on the back.",
+    ]
+    assert rows == [0, 0, 0, 0]
+    for span, text in zip(spans, texts, strict=True):
+        assert clause_model.tokenizer.decode(ids[span]).strip() == text
+    assert not set(ids[spans[0]].tolist()) & set(clause_model.tokenizer.all_special_ids)
+
+
+def test_grown_model_starts_as_its_origin_and_its_clause_projector_trains(
+    models, clause_model, make_batch
+):
+    with_text, _ = models
+    batch = make_batch(with_text)
+    assert torch.equal(clause_model(batch).logits, with_text(batch).logits)
+    messages = [{"role": "user", "content": STEPS}]
+    assert clause_model.chat(messages).text == with_text.chat(messages).text
+
+    clause_model.zero_grad()
+    out = clause_model(batch)
+    (out.ce_loss + 0.1 * out.pose_loss).backward()
+    grads = [p.grad for p in clause_model.text_features.clause_projector[-1].parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    with torch.no_grad():
+        clause_model.text_features.clause_projector[-1].bias.fill_(0.1)
+    try:
+        assert not torch.allclose(clause_model(batch).logits, with_text(batch).logits)
+    finally:
+        with torch.no_grad():
+            clause_model.text_features.clause_projector[-1].bias.zero_()
+
+
+def test_grow_refuses_settings_it_cannot_add(models):
+    with_text, _ = models
+    with pytest.raises(InvalidInputError, match="pose_seq_length"):
+        grow(with_text, dataclasses.replace(with_text.config, pose_seq_length=3))
+
+
+def test_clause_features_need_a_text_encoder():
+    with pytest.raises(InvalidInputError, match="text_encoder"):
+        get_config("tiny", clause_features=True)

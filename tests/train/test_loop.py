@@ -144,3 +144,23 @@ def test_init_from_refuses_other_model_settings(tmp_path, run, data, make_config
     config = make_config(tmp_path / "x", steps=1, init_from=str(run.final_dir), preset="small")
     with pytest.raises(InvalidInputError, match="other model settings"):
         train(config, data, data, progress=False)
+
+
+def test_init_from_grows_clause_features_from_a_model_without_them(tmp_path, data, make_config):
+    """Turning clause features on adds a zero-initialised projector to the start's weights."""
+    minilm = {"text_encoder": "minilm"}
+    first = train(make_config(tmp_path / "first", steps=1, model=minilm), data, progress=False)
+    start = load_pretrained(first.final_dir)
+    config = make_config(
+        tmp_path / "grown",
+        steps=1,
+        lr=1e-12,
+        model={**minilm, "clause_features": True},
+        init_from=str(first.final_dir),
+    )
+    grown = load_pretrained(train(config, data, progress=False).final_dir)
+    assert grown.config.clause_features
+    added = set(grown.state_dict()) - set(start.state_dict())
+    assert added and all(name.startswith("text_features.clause_projector.") for name in added)
+    for name, tensor in start.state_dict().items():
+        torch.testing.assert_close(grown.state_dict()[name], tensor, msg=name)
