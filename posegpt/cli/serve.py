@@ -42,6 +42,13 @@ BODY_MODEL = typer.Option(
 MAX_NEW_TOKENS = typer.Option(64, "--max-new-tokens", min=1, help="Longest reply, in tokens.")
 TEMPERATURE = typer.Option(0.0, "--temperature", min=0.0, max=2.0, help="0: greedy decoding.")
 SEED = typer.Option(0, "--seed", help="Seed for sampling (with --temperature > 0).")
+REPETITION_PENALTY = typer.Option(
+    1.0,
+    "--repetition-penalty",
+    min=1.0,
+    help="Over 1: words the answer already used (not the question's) get less likely, so "
+    "'three ways to sit' gets three different poses (1.3 measured in BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     "orient",
     "--refine",
@@ -70,6 +77,7 @@ def chat_command(
     temperature: float = TEMPERATURE,
     seed: int = SEED,
     refine: str = REFINE,
+    repetition_penalty: float = REPETITION_PENALTY,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -78,12 +86,28 @@ def chat_command(
     if prompt is None:
         with spinner("posegpt: loading the model"):
             engine = _engine(
-                model, body_model, out, max_new_tokens, temperature, seed, refine=refine
+                model,
+                body_model,
+                out,
+                max_new_tokens,
+                temperature,
+                seed,
+                refine=refine,
+                repetition_penalty=repetition_penalty,
             )
             engine.warm_up()
         _interactive(engine, engine.new_session(folder=out), image, poses)
         return
-    engine = _engine(model, body_model, out, max_new_tokens, temperature, seed, refine=refine)
+    engine = _engine(
+        model,
+        body_model,
+        out,
+        max_new_tokens,
+        temperature,
+        seed,
+        refine=refine,
+        repetition_penalty=repetition_penalty,
+    )
     session = engine.new_session(folder=out)
     reply = engine.reply(session, prompt, image, poses=poses or None)
     answer = reply.to_json(lambda path: path.name)
@@ -109,6 +133,7 @@ def serve_command(
     temperature: float = TEMPERATURE,
     seed: int = SEED,
     refine: str = REFINE,
+    repetition_penalty: float = REPETITION_PENALTY,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
@@ -119,7 +144,15 @@ def serve_command(
 
     with temporary_root() if out is None else nullcontext(out) as folder:
         engine = _engine(
-            model, body_model, folder, max_new_tokens, temperature, seed, max_pending, refine
+            model,
+            body_model,
+            folder,
+            max_new_tokens,
+            temperature,
+            seed,
+            max_pending,
+            refine,
+            repetition_penalty,
         )
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
         uvicorn.Server(server_config(create_app(engine), host, port)).run()
@@ -134,6 +167,7 @@ def _engine(
     seed: int,
     max_pending: int = 1,
     refine: str = "none",
+    repetition_penalty: float = 1.0,
 ) -> ChatEngine:
     from posegpt.body import load_body_model
     from posegpt.serve.engine import ChatEngine
@@ -147,6 +181,7 @@ def _engine(
         temperature=temperature,
         max_pending=max_pending,
         refine=None if refine == "none" else refine,
+        repetition_penalty=repetition_penalty,
     )
 
 

@@ -37,6 +37,8 @@ from transformers import (
     BaseImageProcessor,
     GenerationConfig,
     LlavaForConditionalGeneration,
+    LogitsProcessor,
+    LogitsProcessorList,
     PreTrainedTokenizerFast,
 )
 from transformers.models.llava.modeling_llava import LlavaCausalLMOutputWithPast
@@ -65,6 +67,7 @@ from posegpt.model.pose_tower.features import (
 )
 from posegpt.model.pose_tower.fit import check_refine_mode, refine_to_people
 from posegpt.model.pose_tower.projector import PoseTowerProjector
+from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
     END_TOKEN,
@@ -276,6 +279,7 @@ class PoseGPT(nn.Module):
         seed: int | None = None,
         refine_with: BodyModel | None = None,
         refine: str = "fit",
+        repetition_penalty: float = 1.0,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -288,11 +292,13 @@ class PoseGPT(nn.Module):
         repeatable without touching the global RNG. With `refine_with` (a body model) and a pose
         tower, the poses answering a question asked with the picture are refined to the
         landmarks of the people in it, `refine` ("fit" or "orient") saying how
-        (`posegpt.model.pose_tower.fit.refine_to_people`).
+        (`posegpt.model.pose_tower.fit.refine_to_people`). `repetition_penalty` > 1 makes words
+        the answer already used (not the question's) less likely (`posegpt.model.repetition`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
         check_refine_mode(refine)
+        check_repetition_penalty(repetition_penalty)
         input_ids, pixel_values, input_poses = self._prompt(messages, image, poses)
         towered = self.pose_tower is not None and pixel_values is not None
         if towered and nobody(pixel_values[0]):
@@ -302,6 +308,9 @@ class PoseGPT(nn.Module):
                 f"the conversation ({input_ids.shape[1]} tokens) and reply ({max_new_tokens}) "
                 f"exceed the model's {self.config.max_length}-token context"
             )
+        penalty = AnswerRepetitionPenalty(
+            repetition_penalty, input_ids, [self.pose_token_id, *self.stop_token_ids]
+        )
         generation = GenerationConfig(
             max_new_tokens=max_new_tokens,
             do_sample=do_sample,
@@ -321,7 +330,13 @@ class PoseGPT(nn.Module):
             with rng:
                 if seed is not None:
                     torch.manual_seed(seed)
-                new_ids, hidden = self._generate(input_ids, pixel_values, input_poses, generation)
+                new_ids, hidden = self._generate(
+                    input_ids,
+                    pixel_values,
+                    input_poses,
+                    generation,
+                    [penalty] if repetition_penalty != 1.0 else [],
+                )
         finally:
             self.train(was_training)
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
@@ -380,8 +395,9 @@ class PoseGPT(nn.Module):
         pixel_values: torch.Tensor | None,
         input_poses: torch.Tensor,
         generation: GenerationConfig,
+        processors: list[LogitsProcessor],
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The new token ids (N,) and the last hidden state OF each of them (N, hidden)."""
+        """The new token ids (N,) and the last hidden state of each of them (N, hidden)."""
         images = {}
         if pixel_values is not None and self.pose_tower is None:
             images = {"pixel_values": pixel_values}
@@ -389,6 +405,7 @@ class PoseGPT(nn.Module):
             **{"input_ids": input_ids, **self._inputs(input_ids, pixel_values, input_poses)},
             attention_mask=torch.ones_like(input_ids),
             generation_config=generation,
+            logits_processor=LogitsProcessorList(processors),
             **images,
         )
         if not all(torch.isfinite(step).all() for step in out.logits):

@@ -28,6 +28,7 @@ from posegpt.images import load_image
 from posegpt.model import PoseGPT
 from posegpt.model.pose_input import check_input_poses
 from posegpt.model.pose_tower.fit import check_refine_mode
+from posegpt.model.repetition import check_repetition_penalty
 from posegpt.records import IMAGE_TOKEN, Message, with_image
 from posegpt.render.views import PALETTE, render_pose_views, save_png
 from posegpt.serve.store import OutputStore
@@ -117,6 +118,7 @@ class ChatEngine:
         wait_timeout: float = 60.0,
         render_size: int = 256,
         refine: str | None = None,
+        repetition_penalty: float = 1.0,
     ) -> None:
         if max_turns < 1 or max_prompt_chars < 1 or max_new_tokens < 1 or max_pending < 1:
             raise InvalidInputError("engine limits must be positive")
@@ -135,6 +137,8 @@ class ChatEngine:
         self.wait_timeout = wait_timeout
         self.render_size = render_size
         self.refine = refine  # None, or how photo answers are refined (`PoseGPT.chat`)
+        # over 1: the answer's own words get less likely (`PoseGPT.chat`)
+        self.repetition_penalty = check_repetition_penalty(repetition_penalty)
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
@@ -209,6 +213,7 @@ class ChatEngine:
                     seed=seed + turn,
                     refine_with=self.body if self.refine else None,
                     refine=self.refine or "fit",
+                    repetition_penalty=self.repetition_penalty,
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
                 # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.

@@ -80,6 +80,8 @@ def test_engine_refuses_bad_numbers_and_text(model, body, tmp_path):
         engine.reply(session, "\ud800")
     with pytest.raises(InvalidInputError):
         ChatEngine(model, body, tmp_path, seed=2**64)
+    with pytest.raises(InvalidInputError, match="repetition_penalty"):
+        ChatEngine(model, body, tmp_path, repetition_penalty=float("nan"))
 
 
 def test_elongated_picture_gets_400_not_a_huge_square(client, tiny):

@@ -50,6 +50,9 @@ def test_one_shot_errors_are_posegpt_errors(model_dir, tmp_path):
     assert isinstance(missing.exception, ModelFileError)  # main() prints it as one line
     empty = runner.invoke(app, ["chat", "--model", str(model_dir), "-p", " ", "-o", str(tmp_path)])
     assert isinstance(empty.exception, InvalidInputError)
+    strong = ["--repetition-penalty", "9", "-o", str(tmp_path)]
+    too_strong = runner.invoke(app, ["chat", "--model", str(model_dir), "-p", "hi", *strong])
+    assert isinstance(too_strong.exception, InvalidInputError)
     assert not (tmp_path / "answer.json").exists()
 
 
