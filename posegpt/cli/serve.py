@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -83,22 +84,8 @@ def chat_command(
     from posegpt.files import atomic_write_text
 
     poses = [_read_pose(spec) for spec in pose]
-    if prompt is None:
-        with spinner("posegpt: loading the model"):
-            engine = _engine(
-                model,
-                body_model,
-                out,
-                max_new_tokens,
-                temperature,
-                seed,
-                refine=refine,
-                repetition_penalty=repetition_penalty,
-            )
-            engine.warm_up()
-        _interactive(engine, engine.new_session(folder=out), image, poses)
-        return
-    engine = _engine(
+    make_engine = functools.partial(
+        _engine,
         model,
         body_model,
         out,
@@ -108,6 +95,13 @@ def chat_command(
         refine=refine,
         repetition_penalty=repetition_penalty,
     )
+    if prompt is None:
+        with spinner("posegpt: loading the model"):
+            engine = make_engine()
+            engine.warm_up()
+        _interactive(engine, engine.new_session(folder=out), image, poses)
+        return
+    engine = make_engine()
     session = engine.new_session(folder=out)
     reply = engine.reply(session, prompt, image, poses=poses or None)
     answer = reply.to_json(lambda path: path.name)
