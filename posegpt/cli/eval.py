@@ -127,6 +127,12 @@ def bench_command(
         help="Comma-separated refinements of photo answers to the BlazePose landmarks (orient, "
         "fit), each also a row of each model.",
     ),
+    penalty_rows: str | None = typer.Option(
+        None,
+        "--penalty-rows",
+        help="Comma-separated repetition penalties (e.g. 1.3), each also a words-only row of "
+        "each model.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Benchmark posegpt and the baselines side by side on the held-out splits."""
@@ -159,6 +165,7 @@ def bench_command(
         real_images=real_images,
         h36m_regressor=h36m_regressor,
         refined_rows=[m.strip() for m in refined_rows.split(",")] if refined_rows else [],
+        penalty_rows=[float(p) for p in penalty_rows.split(",")] if penalty_rows else [],
         progress=not quiet,
         command=shlex.join(["posegpt", *sys.argv[1:]]),
     )

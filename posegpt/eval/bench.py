@@ -108,6 +108,7 @@ from posegpt.eval.scoring import (
 )
 from posegpt.model import PoseGPT, load_chat_model
 from posegpt.model.pose_tower.fit import check_refine_mode
+from posegpt.model.repetition import check_repetition_penalty
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.records import Conversation, with_image
 
@@ -164,7 +165,8 @@ class BenchConfig:
     warning); tasks: a subset of BENCH_TASKS (default: all); retrieval: a trained retrieval
     evaluator folder (default: train one); real_*: real test sets in their own formats;
     refined_rows: modes ("orient", "fit") of `PoseGPT.chat`'s refinement of photo answers to
-    the landmarks, each also a photo-only row of each pose-tower model."""
+    the landmarks, each also a photo-only row of each pose-tower model; penalty_rows: repetition
+    penalties (`PoseGPT.chat`), each also a words-only row of each model."""
 
     data: Path
     out: Path
@@ -183,6 +185,7 @@ class BenchConfig:
     real_images: Path | None = None
     h36m_regressor: Path | None = None
     refined_rows: list[str] = field(default_factory=list)
+    penalty_rows: list[float] = field(default_factory=list)
     progress: bool = True
     command: str = ""
 
@@ -547,13 +550,20 @@ REFINED_ROWS = {"orient": "turned to the landmarks", "fit": "refined to the land
 
 
 def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig) -> list:
-    """A method per model and, for each mode of `cfg.refined_rows`, a photo-only row of each
-    pose-tower model's answers refined to the landmarks that way."""
+    """A method per model; for each mode of `cfg.refined_rows`, a photo-only row of each
+    pose-tower model's answers refined to the landmarks that way; for each of
+    `cfg.penalty_rows`, a words-only row of each model decoding with that repetition penalty."""
     for mode in cfg.refined_rows:
         check_refine_mode(mode)
+    for penalty in cfg.penalty_rows:
+        check_repetition_penalty(penalty)
     methods = []
     for name, model in models.items():
         methods.append(PoseGPTMethod(model, name, cfg.progress))
+        for penalty in cfg.penalty_rows:
+            row = f"{name}, repetition penalty {penalty:g}"
+            methods.append(PoseGPTMethod(model, row, cfg.progress, repetition_penalty=penalty))
+            methods[-1].tasks = TEXT_TASKS
         for mode in cfg.refined_rows if model.pose_tower is not None else ():
             row = f"{name}, {REFINED_ROWS[mode]}"
             methods.append(PoseGPTMethod(model, row, cfg.progress, body, mode))

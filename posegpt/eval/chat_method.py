@@ -42,12 +42,14 @@ class PoseGPTMethod(Method):
         progress: bool = False,
         refine_with: BodyModel | None = None,
         refine: str = "fit",
+        repetition_penalty: float = 1.0,
     ) -> None:
         self.model = model.eval()
         self.name = name
         self.progress = progress
         # photo answers refined to the landmarks, and how (`PoseGPT.chat`)
         self.refine_with, self.refine = refine_with, refine
+        self.repetition_penalty = repetition_penalty  # on the reply's own words (`PoseGPT.chat`)
         self.pose_counts: list[int] = []
 
     def ask(
@@ -69,6 +71,7 @@ class PoseGPTMethod(Method):
             max_new_tokens=min(max_new_tokens, room),
             refine_with=self.refine_with,
             refine=self.refine,
+            repetition_penalty=self.repetition_penalty,
         )
 
     def predict_text(

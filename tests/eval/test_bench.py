@@ -282,6 +282,26 @@ def test_bench_adds_rows_of_refined_photo_answers(bench_run):
     assert "refine must be one of" in str(bad.exception)
 
 
+@pytest.mark.slow  # the bench_run fixture takes ~45 s
+def test_bench_adds_rows_decoded_with_a_repetition_penalty(bench_run):
+    root, _ = bench_run
+    out = root / "penalty"
+    args = ["bench", "--data", str(root / "data"), "--out", str(out), "--quick", "--quiet"]
+    args += ["--model", "default", "--tasks", "everyday,image2pose", "--max-items", "4"]
+    args += ["--retrieval", str(root / "out" / "retrieval"), "--penalty-rows", "1.5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / JSON_FILE).read_text())
+    row = "posegpt, repetition penalty 1.5"
+    assert results["methods"][:2] == ["posegpt", row]
+    tables = results["benchmarks"]
+    assert tables["everyday"]["rows"][row]["pass"] is not None
+    assert row not in tables["image2pose"]["rows"]  # words-only rows
+    bad = CliRunner().invoke(app, [*args[:-1], "0.5"])
+    assert isinstance(bad.exception, InvalidInputError)
+    assert "repetition_penalty" in str(bad.exception)
+
+
 def test_bench_rejects_unknown_tasks(tmp_path):
     args = ["bench", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--tasks", "spg,x"]
     result = CliRunner().invoke(app, args)
