@@ -7,7 +7,8 @@ words before it (`posegpt.eval.everyday.naming`, as the everyday benchmark reads
 diagnostic of what the model learned from its own data; the held-out everyday benchmark in
 `posegpt bench` is the test.
 
-python benchmarks/bench_multi_pose.py --data DATA --model default --model runs/x/final
+python benchmarks/bench_multi_pose.py --data DATA --model default --model runs/x/final \
+    [--repetition-penalty 1 --repetition-penalty 1.3]
 """
 
 from __future__ import annotations
@@ -50,13 +51,19 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--model", action="append", default=[])
     parser.add_argument("--items", type=int, default=100)
+    parser.add_argument(
+        "--repetition-penalty", type=float, action="append", default=[], dest="penalties"
+    )
     args = parser.parse_args()
     conversations = read_llava(args.data / "instructions/val.json")
     items = [c for c in conversations if c.meta.get("kind") == "multi"][: args.items]
     print(f"{len(items)} multi-pose requests from {args.data}/instructions/val.json")
     for name in args.model or ["default"]:
-        figures = score(load_chat_model(name), items)
-        print(name, ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
+        model = load_chat_model(name)
+        for penalty in args.penalties or [1.0]:
+            figures = score(model, items, repetition_penalty=penalty)
+            shown = ", ".join(f"{k} {v:.1f}" for k, v in figures.items())
+            print(f"{name}, repetition penalty {penalty:g}: {shown}", flush=True)
 
 
 if __name__ == "__main__":
