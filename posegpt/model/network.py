@@ -308,8 +308,11 @@ class PoseGPT(nn.Module):
                 f"the conversation ({input_ids.shape[1]} tokens) and reply ({max_new_tokens}) "
                 f"exceed the model's {self.config.max_length}-token context"
             )
-        penalty = AnswerRepetitionPenalty(
-            repetition_penalty, input_ids, [self.pose_token_id, *self.stop_token_ids]
+        spared = [self.pose_token_id, *self.stop_token_ids]
+        processors = (
+            [AnswerRepetitionPenalty(repetition_penalty, input_ids, spared)]
+            if repetition_penalty != 1.0
+            else []
         )
         generation = GenerationConfig(
             max_new_tokens=max_new_tokens,
@@ -331,11 +334,7 @@ class PoseGPT(nn.Module):
                 if seed is not None:
                     torch.manual_seed(seed)
                 new_ids, hidden = self._generate(
-                    input_ids,
-                    pixel_values,
-                    input_poses,
-                    generation,
-                    [penalty] if repetition_penalty != 1.0 else [],
+                    input_ids, pixel_values, input_poses, generation, processors
                 )
         finally:
             self.train(was_training)
