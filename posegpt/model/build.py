@@ -97,15 +97,26 @@ def build_model(
 GROWABLE = {"clause_features": "text_features.clause_projector."}
 
 
+def differing_settings(old: PoseGPTConfig, new: PoseGPTConfig) -> list[str]:
+    """The names of the settings whose values differ between two model configs."""
+    a, b = old.to_dict(), new.to_dict()
+    return sorted(k for k in b if b[k] != a.get(k))
+
+
+def can_grow(old: PoseGPTConfig, new: PoseGPTConfig) -> bool:
+    """Whether `new` differs from `old`, and only by turning on `GROWABLE` settings."""
+    differing = differing_settings(old, new)
+    turned_on = (k in GROWABLE and getattr(new, k) and not getattr(old, k) for k in differing)
+    return bool(differing) and all(turned_on)
+
+
 def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
-    """`model`'s weights in a new model of `config`, which may differ from `model.config` only
-    by turning on `GROWABLE` settings."""
-    old, new = model.config.to_dict(), config.to_dict()
-    differing = {k for k in new if new[k] != old.get(k)}
-    if not all(k in GROWABLE and new[k] and not old.get(k) for k in differing):
+    """`model`'s weights in a new model of `config` (see `can_grow`)."""
+    differing = differing_settings(model.config, config)
+    if not can_grow(model.config, config):
         raise InvalidInputError(
             f"a model can only be grown by turning on {', '.join(GROWABLE)}; "
-            f"these settings differ: {', '.join(sorted(differing))}"
+            f"these settings differ: {', '.join(differing) or 'none'}"
         )
     grown = build_model(config, model.tokenizer)
     missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)

@@ -46,7 +46,7 @@ from posegpt.model import (
     save_pretrained,
     train_tokenizer,
 )
-from posegpt.model.build import GROWABLE, grow
+from posegpt.model.build import can_grow, differing_settings, grow
 from posegpt.model.gemma import gemma_tokenizer
 from posegpt.model.unlikelihood import repetition_unlikelihood
 from posegpt.train.checkpoint import (
@@ -428,16 +428,20 @@ def _newest_intact(checkpoints: list[Path]) -> Path:
 
 def _initial_model(config: TrainConfig) -> PoseGPT | None:
     """The model named by `config.init_from` (None when unset); its config must be this run's,
-    or this run's but for settings it is grown by (`posegpt.model.build.GROWABLE`)."""
+    or this run's but for settings it is grown by (`posegpt.model.build.can_grow`)."""
     if config.init_from is None:
         return None
     start = load_chat_model(config.init_from)
-    wanted, found = config.model_config().to_dict(), start.config.to_dict()
-    differing = sorted(k for k in wanted if wanted[k] != found.get(k))
-    if differing and all(k in GROWABLE and wanted[k] for k in differing):
-        return grow(start, dataclasses.replace(start.config, **{k: wanted[k] for k in differing}))
+    wanted = config.model_config()
+    differing = differing_settings(start.config, wanted)
+    grown = dataclasses.replace(start.config, **{k: getattr(wanted, k) for k in differing})
+    if can_grow(start.config, grown):
+        return grow(start, grown)
     if differing:
-        shown = ", ".join(f"{k}: {found.get(k)!r} there, {wanted[k]!r} here" for k in differing)
+        shown = ", ".join(
+            f"{k}: {getattr(start.config, k)!r} there, {getattr(wanted, k)!r} here"
+            for k in differing
+        )
         raise InvalidInputError(
             f"init_from {config.init_from!r} was built with other model settings ({shown}); "
             "use the preset and model settings it was trained with"
