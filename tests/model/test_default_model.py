@@ -35,6 +35,13 @@ def test_a_pose_request_gets_exactly_one_pose(model, request_text):
     check_rotmat(reply.poses[0])
 
 
+def test_a_two_step_request_gets_two_poses(model):
+    assert model.config.clause_features  # each clause of the turn has its own sentence features
+    request = "Show me a person standing and then the same person sitting."
+    reply = model.chat([{"role": "user", "content": request}])
+    assert len(reply.poses) == 2, reply.text
+
+
 def test_different_descriptions_give_different_poses(model):
     texts = [
         "The person raises both arms above the head. Give the SMPL pose.",
