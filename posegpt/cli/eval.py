@@ -133,6 +133,12 @@ def bench_command(
         help="Comma-separated repetition penalties (e.g. 1.3), each also a words-only row of "
         "each model.",
     ),
+    everyday_items: str = typer.Option(
+        "test",
+        "--everyday-items",
+        help="The everyday benchmark's items: 'test' (the held-out set), 'dev' (a development "
+        "set, the one to tune on) or a JSONL file in the same format.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Benchmark posegpt and the baselines side by side on the held-out splits."""
@@ -141,6 +147,7 @@ def bench_command(
 
     from posegpt.body import load_body_model
     from posegpt.eval.bench import BenchConfig, run_bench
+    from posegpt.eval.everyday.items import everyday_file
     from posegpt.eval.report import write_report
 
     if data is None:
@@ -166,6 +173,7 @@ def bench_command(
         h36m_regressor=h36m_regressor,
         refined_rows=[m.strip() for m in refined_rows.split(",")] if refined_rows else [],
         penalty_rows=[float(p) for p in penalty_rows.split(",")] if penalty_rows else [],
+        everyday_items=everyday_file(everyday_items),
         progress=not quiet,
         command=shlex.join(["posegpt", *sys.argv[1:]]),
     )

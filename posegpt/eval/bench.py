@@ -166,7 +166,9 @@ class BenchConfig:
     evaluator folder (default: train one); real_*: real test sets in their own formats;
     refined_rows: modes ("orient", "fit") of `PoseGPT.chat`'s refinement of photo answers to
     the landmarks, each also a photo-only row of each pose-tower model; penalty_rows: repetition
-    penalties (`PoseGPT.chat`), each also a words-only row of each model."""
+    penalties (`PoseGPT.chat`), each also a words-only row of each model; everyday_items: the
+    everyday benchmark's items file (default: the held-out test set; the packaged development
+    set, `DEV_REQUESTS_FILE`, is the one to tune on)."""
 
     data: Path
     out: Path
@@ -186,6 +188,7 @@ class BenchConfig:
     h36m_regressor: Path | None = None
     refined_rows: list[str] = field(default_factory=list)
     penalty_rows: list[float] = field(default_factory=list)
+    everyday_items: Path | None = None
     progress: bool = True
     command: str = ""
 
@@ -269,7 +272,7 @@ def run_bench(cfg: BenchConfig) -> dict:
             bench.retention(chatters, data)
     if "everyday" in tasks:
         with _timed(stages, "everyday"):
-            bench.everyday(load_everyday(), mode.max_items)
+            bench.everyday(load_everyday(cfg.everyday_items), mode.max_items)
     if "speed" in tasks:
         with _timed(stages, "speed"):
             bench.speed(data.text2pose, data.crops)

@@ -323,3 +323,11 @@ def test_declined_counts_replies_without_a_pose():
 
     assert _declined([1, 0, 2, 0]) == 50.0
     assert _declined([]) == 0.0  # a method that keeps no counts (a baseline) always gives a pose
+
+
+@pytest.mark.slow  # the bench_run fixture takes ~45 s
+def test_bench_scores_the_everyday_items_it_is_given(bench_run):
+    args, results = _default_bench(bench_run, "everyday", "--everyday-items", "dev")
+    details = results["benchmarks"]["everyday"]["details"]["posegpt"]["items"]
+    assert len(details) == 12 and all(row["id"].startswith("d") for row in details)
+    assert results["meta"]["config"]["everyday_items"].endswith("dev_requests.jsonl")

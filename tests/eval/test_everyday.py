@@ -10,7 +10,14 @@ from posegpt.body import load_body_model
 from posegpt.body.rotations import identity_pose
 from posegpt.data import templates
 from posegpt.errors import InvalidInputError
-from posegpt.eval.everyday.items import load_everyday, load_photo_requests, subset
+from posegpt.eval.everyday.items import (
+    DEV_REQUESTS_FILE,
+    REQUESTS_FILE,
+    everyday_file,
+    load_everyday,
+    load_photo_requests,
+    subset,
+)
 from posegpt.eval.everyday.naming import named_family, pose_words
 from posegpt.eval.everyday.score import Answer, score_everyday
 from posegpt.synth import everyday, instructions, speculative
@@ -108,6 +115,24 @@ def test_the_benchmark_covers_every_form_and_category():
     assert all(i.predicates for i in items if i.category == "request")
 
 
+def test_the_development_set_is_apart_from_the_test_set_and_covers_each_category():
+    dev, test = load_everyday(DEV_REQUESTS_FILE), load_everyday()
+    assert not {_normal(i.text) for i in dev} & {_normal(i.text) for i in test}
+    assert not {i.id for i in dev} & {i.id for i in test}
+    for category, forms in FORMS.items():
+        assert {i.form for i in dev if i.category == category} == forms
+    assert len(dev) >= 80
+
+
+def test_everyday_file_names_the_sets_or_an_existing_file(tmp_path):
+    assert everyday_file("test") == REQUESTS_FILE
+    assert everyday_file("dev") == DEV_REQUESTS_FILE
+    (tmp_path / "mine.jsonl").write_text("")
+    assert everyday_file(str(tmp_path / "mine.jsonl")) == tmp_path / "mine.jsonl"
+    with pytest.raises(InvalidInputError, match="no everyday items file"):
+        everyday_file(str(tmp_path / "missing.jsonl"))
+
+
 @pytest.mark.slow
 def test_no_training_template_produces_a_benchmark_sentence():
     found, fields = everyday_templates()
@@ -115,7 +140,8 @@ def test_no_training_template_produces_a_benchmark_sentence():
     patterns += [_pattern(t, fields) for t in found]
     assert len(patterns) > 200
     sentences = {_normal(t) for t in everyday.all_requests()}
-    for question in [item.text for item in load_everyday()] + load_photo_requests():
+    questions = [i.text for i in load_everyday() + load_everyday(DEV_REQUESTS_FILE)]
+    for question in questions + load_photo_requests():
         text = _normal(question)
         assert text not in sentences, question
         assert not any(p.match(text) for p in patterns), question
@@ -199,3 +225,16 @@ def test_scoring_counts_poses_checks_predicates_and_agreement(body):
     repeated = [Answer("Lying on the back <POSE> then again <POSE>", [back, back])]
     metrics, _ = score_everyday([items["m005"]], repeated, body, classify)
     assert metrics["multi_count"] == 100.0 and metrics["multi_distinct"] == 0.0
+
+
+def test_every_development_request_is_met_by_some_familys_samples(body):
+    """Each pose a dev item asks for is one that some pose family shows (on most of 4 samples,
+    sides drawn at random): the items ask for poses the engine can make."""
+    generator = PoseGenerator(seed=0, body=body)
+    families = list(FAMILY_INFO)
+    rotations = torch.stack([generator.sample(f).rotmat for f in families for _ in range(4)])
+    joints = body(rotations).joints.reshape(len(families), 4, 24, 3)
+    for item in load_everyday(DEV_REQUESTS_FILE):
+        for predicates in item.predicates:
+            best = max(sum(all(p(j) for p in predicates) for j in fam) for fam in joints)
+            assert best >= 2, (item.id, item.text)

@@ -11,6 +11,9 @@ from posegpt.errors import InvalidInputError
 from posegpt.eval.predicates import Predicate, parse
 
 REQUESTS_FILE = Path(__file__).with_name("requests.jsonl")
+#: A development set in the same format, written apart from both the test set and the training
+#: templates: the one to look at and tune on, so that the test set stays unseen.
+DEV_REQUESTS_FILE = Path(__file__).with_name("dev_requests.jsonl")
 PHOTO_REQUESTS_FILE = Path(__file__).with_name("photo_requests.txt")
 CATEGORIES = ("request", "multi", "other")
 #: Most poses one item may expect.
@@ -42,6 +45,19 @@ def load_everyday(path: str | Path | None = None) -> list[EverydayItem]:
     if len(set(ids)) != len(ids):
         raise InvalidInputError(f"{path}: item ids must be unique")
     return items
+
+
+def everyday_file(choice: str | None) -> Path:
+    """The items file named by `choice`: None or "test" the held-out test set, "dev" the
+    development set, anything else a path to an existing file."""
+    if choice in (None, "test"):
+        return REQUESTS_FILE
+    if choice == "dev":
+        return DEV_REQUESTS_FILE
+    path = Path(choice)
+    if not path.is_file():
+        raise InvalidInputError(f"no everyday items file at {path} (or say 'dev' or 'test')")
+    return path
 
 
 def load_photo_requests() -> list[str]:
