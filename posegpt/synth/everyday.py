@@ -48,6 +48,12 @@ FORM_WEIGHTS = {
 }
 ORDINALS = ("First", "Second", "Third", "Fourth")
 NUMBERS = ("one", "two", "three", "four")
+#: Numbers in words, for sums asked in words.
+NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+)  # fmt: skip
 #: Share of misspelled words in a misspelled request.
 TYPO_RATE = 0.3
 
@@ -210,14 +216,13 @@ def talk_conversation(rng: np.random.Generator, meta: dict | None = None) -> Con
     """A question that wants words only, and its answer."""
     _, talk = tables()
     topics = list(talk["topics"])
-    choice = _pick([*topics, "arithmetic", "arithmetic", "pose_question", "pose_question"], rng)
+    choice = _pick([*topics, *["arithmetic", "pose_question", "pose_talk"] * 2], rng)
     if choice == "arithmetic":
         question, answer = _arithmetic(talk["arithmetic"], rng)
     elif choice == "pose_question":
-        family = FAMILY_INFO[_pick(list(FAMILY_INFO), rng)]
-        ger = family.describe(_pick(SIDES, rng))
-        question, answer = _pick(talk["pose_questions"], rng)
-        question = question.format(ger=ger)
+        question, answer = _pose_question(talk["pose_questions"], rng)
+    elif choice == "pose_talk":
+        question, answer = _pick(talk["pose_talk"], rng)
     else:
         topic = talk["topics"][choice]
         k = int(rng.integers(len(topic["questions"])))
@@ -230,14 +235,33 @@ def talk_conversation(rng: np.random.Generator, meta: dict | None = None) -> Con
     return _conversation(question, answer, [], "talk", {"topic": choice, **(meta or {})})
 
 
+def _pose_question(table: list, rng: np.random.Generator) -> tuple[str, str]:
+    """A question about one or two families' poses ("{ger}", "{ger2}") that asks for words,
+    some with a count in words ("{n} tips"): neither names nor numbers mean poses are wanted."""
+    first, second = rng.choice(len(FAMILY_INFO), size=2, replace=False)
+    families = list(FAMILY_INFO)
+    question, answer = _pick(table, rng)
+    question = question.format(
+        ger=FAMILY_INFO[families[first]].describe(_pick(SIDES, rng)),
+        ger2=FAMILY_INFO[families[second]].describe(_pick(SIDES, rng)),
+        n=_pick(NUMBERS[1:], rng),
+    )
+    return question, answer
+
+
 def _arithmetic(table: dict, rng: np.random.Generator) -> tuple[str, str]:
+    """A sum in digits ("{a}", "{b}") or in words ("{wa}", "{wb}", up to twenty), answered
+    in digits."""
     template, op = _pick(table["questions"], rng)
-    a, b = int(rng.integers(2, 100)), int(rng.integers(2, 100 if op != "*" else 13))
+    words = "{wa}" in template
+    top = len(NUMBER_WORDS) if words else 100
+    a, b = int(rng.integers(2, top)), int(rng.integers(2, top if op != "*" else 13))
     if op == "-" and b > a:
         a, b = b, a
     result = {"+": a + b, "-": a - b, "*": a * b}[op]
     answer = _pick(table["answers"], rng).format(result=result)
-    return template.format(a=a, b=b), answer
+    spelled = {"wa": NUMBER_WORDS[a], "wb": NUMBER_WORDS[b]} if words else {}
+    return template.format(a=a, b=b, **spelled), answer
 
 
 def _conversation(
@@ -281,9 +305,12 @@ def all_requests() -> Iterator[str]:
                     yield template.format(n=n, N=_cap(n), group=name)
     for topic in talk["topics"].values():
         yield from topic["questions"]
+    yield from (question for question, _ in talk["pose_talk"])
     for family in FAMILY_INFO:
+        ger = FAMILY_INFO[family].describe("left")
         for question, _ in talk["pose_questions"]:
-            yield question.format(ger=FAMILY_INFO[family].describe("left"))
+            for n in NUMBERS[1:] if "{n}" in question else NUMBERS[1:2]:
+                yield question.format(ger=ger, ger2=ger, n=n)
 
 
 #: Share of the instruction conversations of each everyday kind (`posegpt.synth.engine`).

@@ -64,7 +64,7 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
 
     fields = {
         **dict.fromkeys(("imp", "Imp", "first", "First", "second", "then"), alt(imps)),
-        **dict.fromkeys(("ger", "Ger"), alt(gers)),
+        **dict.fromkeys(("ger", "Ger", "ger2"), alt(gers)),
         **dict.fromkeys(("who", "Who"), alt(who)),
         "poss": alt(p for _, p in requests["subjects"]),
         "context": alt(requests["contexts"]),
@@ -72,11 +72,12 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         **dict.fromkeys(("n", "N"), alt(everyday.NUMBERS)),
         "group": alt(g for names in requests["groups"].values() for g in names),
         **dict.fromkeys(("a", "b"), r"\d+"),
+        **dict.fromkeys(("wa", "wb"), alt(everyday.NUMBER_WORDS)),
     }
     found = [t for form in requests["forms"].values() for t in form]
     found += [t for kind in ("sequence", "three_steps", "ways") for t in requests["multi"][kind]]
     found += [q for q, _ in talk["arithmetic"]["questions"]]
-    found += [q for q, _ in talk["pose_questions"]]
+    found += [q for q, _ in talk["pose_questions"] + talk["pose_talk"]]
     found += [q for topic in talk["topics"].values() for q in topic["questions"]]
     return found, fields
 

@@ -1,6 +1,8 @@
 """Everyday conversations: requests in people's words, several poses in order, words only for
 other questions; replies name what each pose shows; left and right are the body's own."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ import torch
 from posegpt.records import POSE_TOKEN
 from posegpt.synth.everyday import (
     FORM_WEIGHTS,
+    NUMBER_WORDS,
     Posed,
     all_requests,
     britishise,
@@ -65,12 +68,34 @@ def test_multi_pose_replies_hold_one_named_pose_per_request_in_order():
 
 def test_other_questions_are_answered_in_words_only():
     rng = np.random.default_rng(3)
-    talk = [talk_conversation(rng) for _ in range(60)]
+    talk = [talk_conversation(rng) for _ in range(200)]
     assert all(not c.poses and POSE_TOKEN not in c.messages[1].content for c in talk)
     topics = {c.meta["topic"] for c in talk}
-    assert {"arithmetic", "pose_question", "greeting", "off_topic", "body_facts"} <= topics
+    assert {"arithmetic", "pose_question", "pose_talk", "greeting", "off_topic"} <= topics
     sums = [c for c in talk if c.meta["topic"] == "arithmetic"]
     assert all(any(ch.isdigit() for ch in c.messages[1].content) for c in sums)
+    questions = [c.messages[0].content for c in talk]
+    assert not any("{" in q for q in questions)  # every field filled
+    # sums in words, and questions about poses with counts: neither wants a pose
+    words = [q for q in questions if re.search(r"\b(plus|minus|times)\b", q)]
+    assert any(w in q for q in words for w in ("seven", "twelve", "two", "three", "five"))
+    counted = [c for c in talk if c.meta["topic"] == "pose_question"]
+    assert any(
+        re.search(r"\b(two|three|four) (tips|mistakes)\b", c.messages[0].content) for c in counted
+    )
+
+
+def test_sums_in_words_are_answered_right():
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        c = talk_conversation(rng)
+        question, answer = c.messages[0].content, c.messages[1].content
+        found = re.search(r"(\w+) (plus|and|minus|times) (\w+)", question)
+        if c.meta["topic"] != "arithmetic" or not found or found[1] not in NUMBER_WORDS:
+            continue
+        a, op, b = NUMBER_WORDS.index(found[1]), found[2], NUMBER_WORDS.index(found[3])
+        expected = {"plus": a + b, "and": a + b, "minus": a - b, "times": a * b}[op]
+        assert str(expected) in answer, (question, answer)
 
 
 def test_typos_and_british_words():
