@@ -139,6 +139,13 @@ def bench_command(
         help="The everyday benchmark's items: 'test' (the held-out set), 'dev' (a development "
         "set, the one to tune on) or a JSONL file in the same format.",
     ),
+    baselines: bool = typer.Option(
+        True,
+        "--baselines/--no-baselines",
+        help="Fit and run the text and photo baselines (off: models only, e.g. to compare two "
+        "models when an earlier run on the same data holds the baselines' figures; the "
+        "pose-input tasks keep their own baselines).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Benchmark posegpt and the baselines side by side on the held-out splits."""
@@ -174,6 +181,7 @@ def bench_command(
         refined_rows=[m.strip() for m in refined_rows.split(",")] if refined_rows else [],
         penalty_rows=[float(p) for p in penalty_rows.split(",")] if penalty_rows else [],
         everyday_items=everyday_file(everyday_items),
+        baselines=baselines,
         progress=not quiet,
         command=shlex.join(["posegpt", *sys.argv[1:]]),
     )

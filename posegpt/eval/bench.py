@@ -168,7 +168,9 @@ class BenchConfig:
     the landmarks, each also a photo-only row of each pose-tower model; penalty_rows: repetition
     penalties (`PoseGPT.chat`), each also a words-only row of each model; everyday_items: the
     everyday benchmark's items file (default: the held-out test set; the packaged development
-    set, `DEV_REQUESTS_FILE`, is the one to tune on)."""
+    set, `DEV_REQUESTS_FILE`, is the one to tune on); baselines: False to run the text and photo
+    tasks for the models only (an earlier run on the same data, seed and sizes holds the
+    baselines' figures)."""
 
     data: Path
     out: Path
@@ -189,6 +191,7 @@ class BenchConfig:
     refined_rows: list[str] = field(default_factory=list)
     penalty_rows: list[float] = field(default_factory=list)
     everyday_items: Path | None = None
+    baselines: bool = True
     progress: bool = True
     command: str = ""
 
@@ -243,7 +246,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     tasks = set(cfg.tasks)
     posed = tasks | ({"text2pose"} if "everyday" in tasks else set())
     scored = posed & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
-    if not tasks - set(POSE_INPUT_TASKS):  # their baselines are their own
+    if not tasks - set(POSE_INPUT_TASKS) or not cfg.baselines:  # (pose input: their own)
         scored = set()
     baselines = [b for b in make_baselines(body, embedder, mode.budget) if scored & set(b.tasks)]
     methods, training = _fit_baselines(baselines, data, cfg.progress)

@@ -331,3 +331,11 @@ def test_bench_scores_the_everyday_items_it_is_given(bench_run):
     details = results["benchmarks"]["everyday"]["details"]["posegpt"]["items"]
     assert len(details) == 12 and all(row["id"].startswith("d") for row in details)
     assert results["meta"]["config"]["everyday_items"].endswith("dev_requests.jsonl")
+
+
+@pytest.mark.slow  # the bench_run fixture takes ~45 s
+def test_bench_without_baselines_has_the_models_rows_only(bench_run):
+    _, results = _default_bench(bench_run, "text2pose,rpe", "--no-baselines")
+    assert results["methods"] == ["posegpt"]
+    assert results["training"] == {}
+    assert results["benchmarks"]["rpe"]["rows"]["posegpt"]["pa_mpjpe"] is not None
