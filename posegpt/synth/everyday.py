@@ -3,11 +3,12 @@ questions that want words only.
 
 Everything said comes from the data tables `world/requests.yaml` (request forms, imperatives of
 the hand-written families, contexts, replies, multi-pose wordings) and `world/talk.yaml`
-(greetings, questions about posegpt and the body, off-topic, arithmetic, questions about poses
-that do not ask for one); the table families (`world/families.yaml`) carry their own
-imperatives. Replies name what each pose shows (the family's phrase, with its side) before its
-`<POSE>`, in the order asked. Left and right are the body's own: a pose of the left-side
-variant of a family is asked for with "your left ...".
+(greetings, questions about posegpt and the body, off-topic, arithmetic in digits and words,
+questions about poses that do not ask for one, questions about exercise and posture); the
+table families (`world/families.yaml`) carry their own imperatives. Replies name what each pose
+shows (the family's phrase, with its side) before its `<POSE>`, in the order asked. Left and
+right are the body's own: a pose of the left-side variant of a family is asked for with "your
+left ...".
 
 Kinds (`EVERYDAY_KINDS`): "everyday" (one pose), "multi" (2-4 poses: a sequence, or several
 ways of a kind of pose) and "talk" (no pose).
