@@ -151,6 +151,8 @@ BENCH_TASKS = (
     "everyday",
     *POSE_INPUT_TASKS,
 )
+#: Tasks that never use the retrieval evaluator: a run of only these neither loads nor trains one.
+UNEVALUATED_TASKS = {"image2pose", "rpe", "retention", "speed", "everyday"}
 GROUND_TRUTH = "ground truth (retrieval evaluator)"
 GROUND_TRUTH_FAMILY = "ground truth (family classifier)"
 RETRIEVAL_DIR = "retrieval"
@@ -241,9 +243,11 @@ def run_bench(cfg: BenchConfig) -> dict:
         models, model_errors = _load_models(cfg.models)
     with _timed(stages, "data"):
         data = load_bench_data(cfg.data, _captioner(body), cfg.seed, mode.max_items, mode.max_train)
-    with _timed(stages, "retrieval evaluator"):
-        evaluator = _evaluator(cfg, data.retrieval_pairs, embedder, mode.retrieval_epochs, "")
     tasks = set(cfg.tasks)
+    evaluator = None
+    if tasks - UNEVALUATED_TASKS or cfg.real_posescript is not None:
+        with _timed(stages, "retrieval evaluator"):
+            evaluator = _evaluator(cfg, data.retrieval_pairs, embedder, mode.retrieval_epochs, "")
     posed = tasks | ({"text2pose"} if "everyday" in tasks else set())
     scored = posed & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
     if not tasks - set(POSE_INPUT_TASKS) or not cfg.baselines:  # (pose input: their own)

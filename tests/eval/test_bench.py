@@ -327,10 +327,17 @@ def test_declined_counts_replies_without_a_pose():
 
 @pytest.mark.slow  # the bench_run fixture takes ~45 s
 def test_bench_scores_the_everyday_items_it_is_given(bench_run):
-    args, results = _default_bench(bench_run, "everyday", "--everyday-items", "dev")
+    root, _ = bench_run
+    out = root / "dev"
+    args = ["bench", "--data", str(root / "data"), "--out", str(out), "--quick", "--quiet"]
+    args += ["--model", "default", "--tasks", "everyday", "--max-items", "4"]
+    result = CliRunner().invoke(app, [*args, "--everyday-items", "dev", "--no-baselines"])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / JSON_FILE).read_text())
     details = results["benchmarks"]["everyday"]["details"]["posegpt"]["items"]
     assert len(details) == 12 and all(row["id"].startswith("d") for row in details)
     assert results["meta"]["config"]["everyday_items"].endswith("dev_requests.jsonl")
+    assert not (out / "retrieval").exists()  # no task of this run needs the evaluator
 
 
 @pytest.mark.slow  # the bench_run fixture takes ~45 s
