@@ -131,6 +131,12 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
 }
 #: Longest description or target phrase put into a question, in characters.
 MAX_FIELD_CHARS = 2000
+#: Numbers in words, zero to twenty (counts, sums, and reading numbers in answers).
+NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+)  # fmt: skip
 
 
 @cache

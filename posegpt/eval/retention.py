@@ -25,14 +25,14 @@ from collections.abc import Callable, Sequence
 from PIL import Image
 from tqdm import tqdm
 
+from posegpt.data.templates import NUMBER_WORDS
 from posegpt.eval.chat_method import TEXT_REPLY_TOKENS, PoseGPTMethod
 from posegpt.records import POSE_TOKEN, Conversation
 from posegpt.synth.instructions import CHAT
 
 KEYWORD_RECALL = 0.5
-NUMBER_WORDS = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-)  # fmt: skip
+#: The number words an answer's numbers are read from (zero to ten).
+SCORED_NUMBER_WORDS = NUMBER_WORDS[:11]
 STOPWORDS = frozenset((
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "am", "i", "you", "he", "she",
     "they", "it", "we", "me", "my", "your", "his", "her", "their", "its", "our", "this", "that",
@@ -52,9 +52,9 @@ def normalise(text: str) -> str:
 
 def _numbers(words: list[str]) -> set[int]:
     return {
-        int(w) if w.isdigit() else NUMBER_WORDS.index(w)
+        int(w) if w.isdigit() else SCORED_NUMBER_WORDS.index(w)
         for w in words
-        if w.isdigit() or w in NUMBER_WORDS
+        if w.isdigit() or w in SCORED_NUMBER_WORDS
     }
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import yaml
 
+from posegpt.data.templates import NUMBER_WORDS
 from posegpt.errors import InvalidInputError
 from posegpt.records import POSE_TOKEN, Conversation, Message
 from posegpt.synth.pose_families import FAMILY_INFO, SIDES, WORLD
@@ -48,13 +49,7 @@ FORM_WEIGHTS = {
     "british": 0.03,
 }
 ORDINALS = ("First", "Second", "Third", "Fourth")
-NUMBERS = ("one", "two", "three", "four")
-#: Numbers in words, for sums asked in words.
-NUMBER_WORDS = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen", "twenty",
-)  # fmt: skip
+NUMBERS = NUMBER_WORDS[1 : len(ORDINALS) + 1]
 #: Share of misspelled words in a misspelled request.
 TYPO_RATE = 0.3
 

@@ -20,7 +20,7 @@ import torch
 
 from posegpt.data.conversations import text2pose_conversation
 from posegpt.data.splits import in_split, split_items
-from posegpt.data.templates import as_sentence, pick
+from posegpt.data.templates import NUMBER_WORDS, as_sentence, pick
 from posegpt.errors import InvalidInputError
 from posegpt.records import Conversation, Message, with_image
 
@@ -178,7 +178,8 @@ CHAT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 MAX_FACT_TURNS = 3
-_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+#: Most people a count answer names.
+MAX_COUNTED = 10
 
 _QUESTIONS: dict[str, tuple[str, ...]] = {
     "facts": FACT_QUESTIONS,
@@ -266,9 +267,9 @@ def count_conversation(
     meta: dict | None = None,
 ) -> Conversation:
     """ "How many people are in the image?" -> "There are three people in the image." """
-    if not 0 <= num_people < len(_NUMBERS):
-        raise InvalidInputError(f"num_people must be 0..{len(_NUMBERS) - 1}, got {num_people}")
-    n = _NUMBERS[num_people]
+    if not 0 <= num_people <= MAX_COUNTED:
+        raise InvalidInputError(f"num_people must be 0..{MAX_COUNTED}, got {num_people}")
+    n = NUMBER_WORDS[num_people]
     answer = pick(COUNT_ANSWERS, rng).format(
         n=n,
         N=_cap(n),

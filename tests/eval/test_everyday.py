@@ -72,7 +72,7 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         **dict.fromkeys(("n", "N"), alt(everyday.NUMBERS)),
         "group": alt(g for names in requests["groups"].values() for g in names),
         **dict.fromkeys(("a", "b"), r"\d+"),
-        **dict.fromkeys(("wa", "wb"), alt(everyday.NUMBER_WORDS)),
+        **dict.fromkeys(("wa", "wb"), alt(templates.NUMBER_WORDS)),
     }
     found = [t for form in requests["forms"].values() for t in form]
     found += [t for kind in ("sequence", "three_steps", "ways") for t in requests["multi"][kind]]

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from posegpt.data.templates import NUMBER_WORDS
 from posegpt.records import POSE_TOKEN
 from posegpt.synth.everyday import (
     FORM_WEIGHTS,
-    NUMBER_WORDS,
     Posed,
     all_requests,
     britishise,
