@@ -52,6 +52,8 @@ ORDINALS = ("First", "Second", "Third", "Fourth")
 NUMBERS = NUMBER_WORDS[1 : len(ORDINALS) + 1]
 #: Share of misspelled words in a misspelled request.
 TYPO_RATE = 0.3
+#: Share of sequence requests (several poses) written with typos.
+MULTI_TYPO_RATE = 0.06
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,9 @@ def multi_conversation(
     group: str | None = None,
     meta: dict | None = None,
 ) -> Conversation:
-    """A request for 2-4 poses in order: a sequence of imperatives, or, with `group`, "show me
-    {n} {group}"; the reply names each pose before it."""
+    """A request for 2-4 poses in order: a sequence (of imperatives or the families' phrases,
+    some after a context, some misspelled), or, with `group`, "show me {n} {group}"; the reply
+    names each pose before it."""
     requests, _ = tables()
     if not 2 <= len(poses) <= len(ORDINALS):
         raise InvalidInputError(f"a multi-pose request has 2-{len(ORDINALS)} poses")
@@ -186,7 +189,10 @@ def multi_conversation(
     if group is not None:
         name = _pick(requests["groups"][group], rng)
         question = _pick(multi["ways"], rng).format(
-            n=NUMBERS[n - 1], N=_cap(NUMBERS[n - 1]), group=name
+            n=NUMBERS[n - 1],
+            N=_cap(NUMBERS[n - 1]),
+            group=name,
+            context=_pick(requests["contexts"], rng),
         )
     else:
         steps = [_imperative(p, rng) for p in poses]
@@ -196,9 +202,18 @@ def multi_conversation(
             template = _pick(multi["three_steps"], rng)
         else:
             template = "{First}, then " + ", then ".join(steps[1:-1]) + ", and finally {then}."
+        gers = {f"ger{k}": p.ger for k, p in enumerate(poses, 1)}
+        gers.update({f"Ger{k}": _cap(p.ger) for k, p in enumerate(poses, 1)})
         question = template.format(
-            first=steps[0], First=_cap(steps[0]), second=steps[1], then=steps[-1]
+            first=steps[0],
+            First=_cap(steps[0]),
+            second=steps[1],
+            then=steps[-1],
+            context=_pick(requests["contexts"], rng),
+            **gers,
         )
+        if rng.random() < MULTI_TYPO_RATE:
+            question = misspell(question, rng)
     items = [
         _pick(requests["answers"]["multi_item"], rng).format(Nth=ORDINALS[k], ger=p.ger)
         for k, p in enumerate(poses)
@@ -246,18 +261,20 @@ def _pose_question(table: list, rng: np.random.Generator) -> tuple[str, str]:
 
 
 def _arithmetic(table: dict, rng: np.random.Generator) -> tuple[str, str]:
-    """A sum in digits ("{a}", "{b}") or in words ("{wa}", "{wb}", up to twenty), answered
-    in digits."""
+    """A sum in digits ("{a}", "{b}") or in words ("{wa}" or "{Wa}", "{wb}"; up to twenty),
+    answered in digits."""
     template, op = _pick(table["questions"], rng)
-    words = "{wa}" in template
+    words = "{wa}" in template.lower()
     top = len(NUMBER_WORDS) if words else 100
     a, b = int(rng.integers(2, top)), int(rng.integers(2, top if op != "*" else 13))
     if op == "-" and b > a:
         a, b = b, a
     result = {"+": a + b, "-": a - b, "*": a * b}[op]
     answer = _pick(table["answers"], rng).format(result=result)
-    spelled = {"wa": NUMBER_WORDS[a], "wb": NUMBER_WORDS[b]} if words else {}
-    return template.format(a=a, b=b, **spelled), answer
+    if not words:
+        return template.format(a=a, b=b), answer
+    wa, wb = NUMBER_WORDS[a], NUMBER_WORDS[b]
+    return template.format(wa=wa, Wa=_cap(wa), wb=wb), answer
 
 
 def _conversation(
@@ -298,7 +315,7 @@ def all_requests() -> Iterator[str]:
         for name in names:
             for template in requests["multi"]["ways"]:
                 for n in NUMBERS[1:]:
-                    yield template.format(n=n, N=_cap(n), group=name)
+                    yield template.format(n=n, N=_cap(n), group=name, context="").strip()
     for topic in talk["topics"].values():
         yield from topic["questions"]
     yield from (question for question, _ in talk["pose_talk"])

@@ -64,7 +64,7 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
 
     fields = {
         **dict.fromkeys(("imp", "Imp", "first", "First", "second", "then"), alt(imps)),
-        **dict.fromkeys(("ger", "Ger", "ger2"), alt(gers)),
+        **dict.fromkeys(("ger", "Ger", "ger1", "Ger1", "ger2", "Ger2", "ger3"), alt(gers)),
         **dict.fromkeys(("who", "Who"), alt(who)),
         "poss": alt(p for _, p in requests["subjects"]),
         "context": alt(requests["contexts"]),
@@ -72,7 +72,7 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         **dict.fromkeys(("n", "N"), alt(everyday.NUMBERS)),
         "group": alt(g for names in requests["groups"].values() for g in names),
         **dict.fromkeys(("a", "b"), r"\d+"),
-        **dict.fromkeys(("wa", "wb"), alt(templates.NUMBER_WORDS)),
+        **dict.fromkeys(("wa", "Wa", "wb"), alt(templates.NUMBER_WORDS)),
     }
     found = [t for form in requests["forms"].values() for t in form]
     found += [t for kind in ("sequence", "three_steps", "ways") for t in requests["multi"][kind]]

@@ -60,6 +60,10 @@ def test_multi_pose_replies_hold_one_named_pose_per_request_in_order():
         parts = answer.split(POSE_TOKEN)
         for k, posed in enumerate(poses[:n]):
             assert posed.ger in parts[k] and torch.equal(conversation.poses[k], posed.rotmat)
+    asked = [multi_conversation(poses[:2], rng).messages[0].content for _ in range(200)]
+    assert not any("{" in q for q in asked)  # every field filled
+    assert any(poses[0].ger in q and poses[1].ger in q for q in asked)  # the families' phrases
+    assert any(q == q.lower() and "then" in q for q in asked)  # casual or misspelled
     ways = multi_conversation(poses[:2], rng, group="sitting")
     assert ways.meta["group"] == "sitting" and ways.messages[1].content.count(POSE_TOKEN) == 2
     with pytest.raises(Exception, match="2-4"):
