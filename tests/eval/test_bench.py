@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 import torch
@@ -259,13 +260,17 @@ def test_bench_compares_models_on_chosen_tasks(bench_run):
     )
 
 
-def _default_bench(bench_run, tasks: str, *extra: str) -> tuple[list[str], dict]:
-    """The CLI arguments and results of a quick bench of the default model on `tasks`."""
+def _default_bench(
+    bench_run, tasks: str, *extra: str, retrieval: bool = True
+) -> tuple[list[str], dict]:
+    """The CLI arguments and results of a quick bench of the default model on `tasks` (with the
+    fixture's retrieval evaluator unless `retrieval` is False)."""
     root, _ = bench_run
     out = root / extra[0].strip("-")
     args = ["bench", "--data", str(root / "data"), "--out", str(out), "--quick", "--quiet"]
     args += ["--model", "default", "--tasks", tasks, "--max-items", "4"]
-    args += ["--retrieval", str(root / "out" / "retrieval"), *extra]
+    args += ["--retrieval", str(root / "out" / "retrieval")] if retrieval else []
+    args += extra
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return args, json.loads((out / JSON_FILE).read_text())
@@ -327,13 +332,10 @@ def test_declined_counts_replies_without_a_pose():
 
 @pytest.mark.slow  # the bench_run fixture takes ~45 s
 def test_bench_scores_the_everyday_items_it_is_given(bench_run):
-    root, _ = bench_run
-    out = root / "dev"
-    args = ["bench", "--data", str(root / "data"), "--out", str(out), "--quick", "--quiet"]
-    args += ["--model", "default", "--tasks", "everyday", "--max-items", "4"]
-    result = CliRunner().invoke(app, [*args, "--everyday-items", "dev", "--no-baselines"])
-    assert result.exit_code == 0, result.output
-    results = json.loads((out / JSON_FILE).read_text())
+    args, results = _default_bench(
+        bench_run, "everyday", "--everyday-items", "dev", "--no-baselines", retrieval=False
+    )
+    out = Path(args[args.index("--out") + 1])
     details = results["benchmarks"]["everyday"]["details"]["posegpt"]["items"]
     assert len(details) == 12 and all(row["id"].startswith("d") for row in details)
     assert results["meta"]["config"]["everyday_items"].endswith("dev_requests.jsonl")
