@@ -22,10 +22,18 @@ IMAGE_TOKEN = "<image>"
 #: An input pose in a user turn (the pose tower's features replace it); one per input pose.
 POSE_INPUT_TOKEN = "<pose_in>"
 
+
+def pose_markers(content: str, count: int) -> str:
+    """`content` with `count` pose placeholders put before it (as an image marker is)."""
+    return f"{POSE_INPUT_TOKEN * count}\n{content}" if count else content
+
+
 #: Who speaks in a chat message.
 ROLES = ("system", "user", "assistant")
 
-Task = Literal["text2pose", "image2pose", "speculative", "rpe", "instruction", "pose_input"]
+Task = Literal[
+    "text2pose", "image2pose", "speculative", "rpe", "instruction", "pose_input", "pose2text"
+]
 
 
 def with_image(text: str) -> str:

@@ -14,42 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from posegpt.body.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS
+from posegpt.body.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, TEMPLATE_JOINTS
 from posegpt.body.smpl_body import KEYPOINT_VERTICES
 from posegpt.body.smpl_file import NUM_POSE_BASIS, NUM_VERTICES
 from posegpt.files import atomic_path
 
 NUM_FACES = 13776
-
-#: Rest joints (metres), symmetric, about where SMPL's neutral template has them.
-REST_JOINTS = np.array(
-    [
-        [0.00, -0.22, 0.03],  # pelvis
-        [0.07, -0.31, 0.02],  # left_hip
-        [-0.07, -0.31, 0.02],
-        [0.00, -0.10, 0.01],  # spine1
-        [0.10, -0.70, 0.02],  # left_knee
-        [-0.10, -0.70, 0.02],
-        [0.00, 0.03, 0.02],  # spine2
-        [0.09, -1.11, -0.02],  # left_ankle
-        [-0.09, -1.11, -0.02],
-        [0.00, 0.08, 0.03],  # spine3
-        [0.12, -1.17, 0.10],  # left_foot
-        [-0.12, -1.17, 0.10],
-        [0.00, 0.29, -0.01],  # neck
-        [0.08, 0.20, -0.01],  # left_collar
-        [-0.08, 0.20, -0.01],
-        [0.00, 0.37, 0.04],  # head
-        [0.17, 0.22, -0.02],  # left_shoulder
-        [-0.17, 0.22, -0.02],
-        [0.43, 0.21, -0.04],  # left_elbow
-        [-0.43, 0.21, -0.04],
-        [0.69, 0.22, -0.04],  # left_wrist
-        [-0.69, 0.22, -0.04],
-        [0.78, 0.21, -0.05],  # left_hand
-        [-0.78, 0.21, -0.05],
-    ]
-)
 
 #: Where the keypoint vertices sit: (joint they are skinned to, offset from that joint).
 _KEYPOINT_PLACES: dict[str, tuple[str, tuple[float, float, float]]] = {
@@ -72,7 +42,7 @@ _REGRESSOR_VERTICES = 4
 def fake_smpl_arrays(seed: int = 0, num_betas: int = 10) -> dict[str, np.ndarray]:
     """The arrays of a random SMPL-format model (the keys of `smpl_file.SMPL_KEYS`)."""
     rng = np.random.default_rng(seed)
-    joints = REST_JOINTS
+    joints = np.array(TEMPLATE_JOINTS)
     children = [[c for c in range(NUM_JOINTS) if PARENTS[c] == j] for j in range(NUM_JOINTS)]
     # Bone of joint j: from j towards its children's mean (leaves: onwards, half as long).
     ends = np.array(

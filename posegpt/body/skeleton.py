@@ -62,6 +62,36 @@ PARENTS: tuple[int, ...] = (
 )
 
 
+#: Rest joints (metres, y up, facing +z), symmetric, about where SMPL's neutral template has
+#: them: the fixed skeleton of the test body and of the pose-input tower's joint features.
+TEMPLATE_JOINTS: tuple[tuple[float, float, float], ...] = (
+    (0.00, -0.22, 0.03),  # pelvis
+    (0.07, -0.31, 0.02),  # left_hip
+    (-0.07, -0.31, 0.02),
+    (0.00, -0.10, 0.01),  # spine1
+    (0.10, -0.70, 0.02),  # left_knee
+    (-0.10, -0.70, 0.02),
+    (0.00, 0.03, 0.02),  # spine2
+    (0.09, -1.11, -0.02),  # left_ankle
+    (-0.09, -1.11, -0.02),
+    (0.00, 0.08, 0.03),  # spine3
+    (0.12, -1.17, 0.10),  # left_foot
+    (-0.12, -1.17, 0.10),
+    (0.00, 0.29, -0.01),  # neck
+    (0.08, 0.20, -0.01),  # left_collar
+    (-0.08, 0.20, -0.01),
+    (0.00, 0.37, 0.04),  # head
+    (0.17, 0.22, -0.02),  # left_shoulder
+    (-0.17, 0.22, -0.02),
+    (0.43, 0.21, -0.04),  # left_elbow
+    (-0.43, 0.21, -0.04),
+    (0.69, 0.22, -0.04),  # left_wrist
+    (-0.69, 0.22, -0.04),
+    (0.78, 0.21, -0.05),  # left_hand
+    (-0.78, 0.21, -0.05),
+)
+
+
 def _mirror_index(name: str) -> int:
     for a, b in (("left_", "right_"), ("right_", "left_")):
         if name.startswith(a):

@@ -13,14 +13,16 @@ import torch
 
 from posegpt.body.rotations import check_rotmat
 from posegpt.data.templates import (
+    POSE_DESCRIBE_QUESTIONS,
     absent_answer,
     image2pose_question,
+    pick,
     pose_answer,
     rpe_question,
     text2pose_question,
 )
 from posegpt.errors import InvalidInputError
-from posegpt.records import Conversation, Message
+from posegpt.records import Conversation, Message, pose_markers
 
 
 def _pose(rotmat: torch.Tensor) -> torch.Tensor:
@@ -60,6 +62,20 @@ def text2pose_conversation(
     """ "{description} Give the SMPL pose." -> "Sure, the SMPL pose is <POSE>." """
     question = text2pose_question(description, rng, split, seed)
     return one_turn(question, pose_answer(rng), rotmat, "text2pose", None, meta or {})
+
+
+def pose2text_conversation(
+    description: str, rotmat: torch.Tensor, rng: np.random.Generator, meta: dict | None = None
+) -> Conversation:
+    """A text->pose pair read the other way: the pose as input, "Describe this pose." ->
+    `description` (in words, no pose)."""
+    question = pose_markers(pick(POSE_DESCRIBE_QUESTIONS, rng), 1)
+    return Conversation(
+        messages=[Message("user", question), Message("assistant", description)],
+        input_poses=[_pose(rotmat)],
+        task="pose2text",
+        meta=dict(meta or {}),
+    )
 
 
 def image2pose_conversation(

@@ -2,7 +2,8 @@
 
 A dataset folder (what `posegpt data synth` writes; real data in the same layouts drop in):
 
-  text2pose/      PoseScript layout (`posegpt.data.formats`); AMASS root `text2pose/amass`
+  text2pose/      PoseScript layout (`posegpt.data.formats`); AMASS root `text2pose/amass`;
+                  read both ways: text -> pose, and pose -> text (task `pose2text`)
   image2pose/     HMR npz per split: `train.npz`, `val.npz`, `test.npz`; rows with
                   `description_<kind>` arrays also give RPE items (full image + description),
                   and an `absent_description` array items about someone not in the picture;
@@ -40,6 +41,7 @@ from PIL import Image
 from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.conversations import (
     image2pose_conversation,
+    pose2text_conversation,
     rpe_absent_conversation,
     rpe_conversation,
     text2pose_conversation,
@@ -67,7 +69,17 @@ POSE_INPUT_DIR = "pose_input"
 CARD_FILE = "card.json"
 README_FILE = "README.md"
 #: Tasks in the order their items are laid out in a `PoseDataset` (see `TASK_LOADERS`).
-TASKS = ("text2pose", "image2pose", "rpe", "speculative", "instruction", "pose_input")
+TASKS = (
+    "text2pose",
+    "image2pose",
+    "rpe",
+    "speculative",
+    "instruction",
+    "pose_input",
+    "pose2text",
+)
+#: Tasks whose conversations hold input poses (need the model's pose-input tower).
+POSE_READING_TASKS = ("pose_input", "pose2text")
 DATASET_SPLITS = ("train", "val", "test", "test_seen")
 DESCRIPTION_PREFIX = "description_"
 #: HMR extra: per row, a description of someone not in that row's picture ("" for none); such
@@ -217,11 +229,21 @@ class PoseDataset(torch.utils.data.Dataset):
 
     # -- conversations ------------------------------------------------------------------------
 
-    def _text2pose(self, pose_id: int, rng: np.random.Generator, split: str) -> Conversation:
+    def _text_pair(self, pose_id: int, rng: np.random.Generator, split: str) -> tuple:
+        """(text, pose, meta) of a text->pose item: a random one of its texts in training, its
+        first (human-written) one otherwise."""
         texts = self.text.texts(pose_id)
         text = texts[int(rng.integers(len(texts)))] if split == "train" else texts[0]
-        meta = {"id": pose_id, "split": self.split}
-        return text2pose_conversation(text, self.text.pose(pose_id), rng, split, self.seed, meta)
+        return text, self.text.pose(pose_id), {"id": pose_id, "split": self.split}
+
+    def _text2pose(self, pose_id: int, rng: np.random.Generator, split: str) -> Conversation:
+        text, pose, meta = self._text_pair(pose_id, rng, split)
+        return text2pose_conversation(text, pose, rng, split, self.seed, meta)
+
+    def _pose2text(self, pose_id: int, rng: np.random.Generator, split: str) -> Conversation:
+        """A text->pose item read the other way (describe the pose); off unless weighted in."""
+        text, pose, meta = self._text_pair(pose_id, rng, split)
+        return pose2text_conversation(text, pose, rng, meta)
 
     def _image2pose(self, row: int, rng: np.random.Generator, split: str) -> Conversation:
         image, meta = self._crop(row)
@@ -331,4 +353,5 @@ TASK_LOADERS: dict[str, TaskLoader] = {
     "speculative": TaskLoader(lambda d: d._load_llava(SPECULATIVE_DIR), _stored),
     "instruction": TaskLoader(lambda d: d._load_llava(INSTRUCTIONS_DIR), _stored),
     "pose_input": TaskLoader(lambda d: d._load_llava(POSE_INPUT_DIR), _stored),
+    "pose2text": TaskLoader(PoseDataset._text_ids, PoseDataset._pose2text),
 }

@@ -30,7 +30,7 @@ DEFAULT_SUB_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     "image2pose": {"image2pose": 3.0, "rpe": 1.0},
     "text2pose": {"text2pose": 3.0, "speculative": 1.0},
     "instruction": {"instruction": 1.0},
-    "pose_input": {"pose_input": 1.0},
+    "pose_input": {"pose_input": 1.0, "pose2text": 0.0},
 }
 MAX_BATCH_SIZE = 65_536
 

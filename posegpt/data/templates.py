@@ -124,6 +124,16 @@ ABSENT_ANSWERS: tuple[str, ...] = (
     "I don't see {target} in this image; nobody here fits that description.",
 )
 
+#: Requests to describe an input pose in words (the pose's placeholder goes before them).
+POSE_DESCRIBE_QUESTIONS: tuple[str, ...] = (
+    "Describe this pose.",
+    "What pose is this?",
+    "Describe this pose in words.",
+    "How is the body positioned here?",
+    "Can you describe this SMPL pose?",
+    "Tell me what this person is doing with their body.",
+)
+
 QUESTIONS: dict[str, tuple[str, ...]] = {
     "text2pose": TEXT2POSE_QUESTIONS,
     "image2pose": IMAGE2POSE_QUESTIONS,

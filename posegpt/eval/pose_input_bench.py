@@ -40,6 +40,7 @@ from posegpt.body.base import BodyModel
 from posegpt.body.rotations import identity_pose, rotmat_to_6d
 from posegpt.data.dataset import POSE_INPUT_DIR, TEXT2POSE_DIR, face_forward
 from posegpt.data.formats import read_llava, read_posescript
+from posegpt.data.templates import POSE_DESCRIBE_QUESTIONS
 from posegpt.errors import InvalidInputError
 from posegpt.eval.retrieval import (
     RetrievalModel,
@@ -54,7 +55,7 @@ from posegpt.model import PoseGPT
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation
 from posegpt.synth.pose_edits import EDIT_INFO, Step, follows
-from posegpt.synth.pose_tasks import DESCRIBE_QUESTIONS, DIFFERENCE_QUESTIONS, codes_of
+from posegpt.synth.pose_tasks import DIFFERENCE_QUESTIONS, codes_of
 
 POSE_INPUT_TASKS = ("pose2text", "pose_edit", "followup", "pose_diff")
 TITLES = {
@@ -167,7 +168,7 @@ class PoseInputBench:
             return None
         columns = [*TEXT_COLUMNS, "regen_mpjpe", "regen_pa_mpjpe"]
         table = _table("pose2text", columns, len(poses))
-        question = DESCRIBE_QUESTIONS[0]
+        question = POSE_DESCRIBE_QUESTIONS[0]
         methods: dict[str, Callable[[], list[str]]] = {
             name: self._describe(model, question) for name, model in self.models.items()
         }

@@ -94,7 +94,11 @@ def build_model(
 
 #: Settings a trained model can be grown by: each adds modules that start with zero output, so
 #: the grown model answers as the one it came from until it is trained further.
-GROWABLE = {"clause_features": "text_features.clause_projector."}
+GROWABLE = {
+    "clause_features": "text_features.clause_projector.",
+    "pose_input_joints": "pose_input.joints.",
+    "keep_gates": "pose_head.keep.",
+}
 
 
 def differing_settings(old: PoseGPTConfig, new: PoseGPTConfig) -> list[str]:

@@ -143,7 +143,7 @@ class PoseGPT(nn.Module):
         # a pretrained checkpoint's own image processor (None: posegpt's own resizing)
         self.image_processor = image_processor
         hidden = self.backbone.config.text_config.hidden_size
-        self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden)
+        self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden, config.keep_gates)
         self.pose_tower = (
             PoseTowerProjector(hidden, config.tower_slots, config.tower_tokens)
             if config.pose_tower == "blazepose"
@@ -156,7 +156,9 @@ class PoseGPT(nn.Module):
             else None
         )
         self.pose_input = (
-            PoseInputTower(hidden, config.pose_seq_length) if config.pose_seq_length else None
+            PoseInputTower(hidden, config.pose_seq_length, config.pose_input_joints)
+            if config.pose_seq_length
+            else None
         )
         # share of the user's word embeddings zeroed in training (set by the trainer; needs
         # text features: `UserTextFeatures.drop_words`)
@@ -234,13 +236,32 @@ class PoseGPT(nn.Module):
                 f"pose_mask marks {int(pose_mask.sum())} positions but there are "
                 f"{len(targets)} pose targets"
             )
-        pred = self.pose_head(hidden[pose_mask])
+        pred = self.pose_head(hidden[pose_mask], self._pose_sources(batch, pose_mask))
         return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits)
 
-    def pose_hidden_states(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """The last hidden state of each `<POSE>` of a `collate` batch (N, hidden): what the pose
-        head reads, without running the LM head."""
-        return self._backbone_pass(batch, logits_to_keep=1).hidden_states[-1][batch["pose_mask"]]
+    def pose_hidden_states(
+        self, batch: Mapping[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the pose head reads for each `<POSE>` of a `collate` batch, without running the
+        LM head: its last hidden state (N, hidden) and the pose it changes (N, 24, 3, 3)."""
+        mask = batch["pose_mask"]
+        hidden = self._backbone_pass(batch, logits_to_keep=1).hidden_states[-1][mask]
+        return hidden, self._pose_sources(batch, mask)
+
+    def _pose_sources(self, batch: Mapping[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        """For each `<POSE>` at `mask`, the pose it changes: the last input pose before it in its
+        row (N, 24, 3, 3); all zeros where its row has none before it."""
+        poses = batch.get("input_poses")
+        sources = torch.zeros(int(mask.sum()), NUM_JOINTS, 3, 3)
+        if self.pose_input is None or poses is None or not len(poses) or not len(sources):
+            return sources
+        placeholder = batch["input_ids"] == self.pose_input_id
+        # placeholders up to each <POSE>: over the whole batch (row-major, the order of the
+        # poses) and within its row
+        seen = placeholder.flatten().cumsum(0).view_as(placeholder)[mask]
+        in_row = placeholder.cumsum(1)[mask] > 0
+        index = (seen // self.pose_input.tokens - 1).clamp(min=0)
+        return poses[index.cpu()].float() * in_row.cpu()[:, None, None, None]
 
     def _backbone_pass(
         self, batch: Mapping[str, torch.Tensor], logits_to_keep: int
@@ -339,7 +360,8 @@ class PoseGPT(nn.Module):
         finally:
             self.train(was_training)
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
-        poses = self.pose_head(hidden[positions]).cpu() if len(positions) else []
+        changed = input_poses[-1:].expand(len(positions), -1, -1, -1) if len(input_poses) else None
+        poses = self.pose_head(hidden[positions], changed).cpu() if len(positions) else []
         if len(positions) and not torch.isfinite(poses).all():
             raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]

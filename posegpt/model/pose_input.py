@@ -3,8 +3,8 @@
 A pose the model reads (from the user, or an earlier answer of the conversation) is a `<pose_in>`
 placeholder in a user message. `encode_conversation` repeats each placeholder
 `pose_seq_length` times; the pose tower (an MLP, like LLaVA's image projector) maps the pose's
-24 rotations (6D) to that many input embeddings, which replace the placeholders' embeddings.
-Positions are found in the expanded ids, never as offsets.
+24 rotations (6D), and optionally its joint positions, to that many input embeddings, which
+replace the placeholders' embeddings. Positions are found in the expanded ids, never as offsets.
 
 Messages may carry poses: `{"role": "user", "content": ..., "poses": [...]}` are the poses of
 that message's placeholders (prepended when it has none); an assistant message's `poses` (its
@@ -21,19 +21,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from posegpt.body.kinematics import forward_kinematics
 from posegpt.body.rotations import identity_pose, rotmat_to_6d, to_rotmat
-from posegpt.body.skeleton import NUM_JOINTS
+from posegpt.body.skeleton import NUM_JOINTS, TEMPLATE_JOINTS
 from posegpt.errors import InvalidInputError, TooLargeError
 from posegpt.model.tokenizer import POSE_INPUT_TOKEN
-from posegpt.records import Message
+from posegpt.records import Message, pose_markers
 
 #: Most input poses one conversation may hold.
 MAX_INPUT_POSES = 8
-
-
-def pose_markers(content: str, count: int) -> str:
-    """`content` with `count` pose placeholders put before it (as an image marker is)."""
-    return f"{POSE_INPUT_TOKEN * count}\n{content}" if count else content
 
 
 def check_input_poses(poses: Any, what: str = "poses") -> torch.Tensor:
@@ -123,9 +119,15 @@ def attach_poses(
 
 
 class PoseInputTower(nn.Module):
-    """(N, 24, 3, 3) poses -> (N * tokens, hidden) input embeddings, `tokens` per pose."""
+    """(N, 24, 3, 3) poses -> (N * tokens, hidden) input embeddings, `tokens` per pose.
 
-    def __init__(self, hidden_size: int, tokens: int) -> None:
+    The MLP reads the 24 rotations (6D); with `joints`, also where the joints are (forward
+    kinematics on `TEMPLATE_JOINTS`, relative to the pelvis, root rotation included), which
+    says directly what a description names ("the left hand above the head"). The joint weights
+    start at zero, so growing a trained tower by them keeps what it computes.
+    """
+
+    def __init__(self, hidden_size: int, tokens: int, joints: bool = False) -> None:
         super().__init__()
         self.tokens = tokens
         self.projector = nn.Sequential(
@@ -133,11 +135,20 @@ class PoseInputTower(nn.Module):
             nn.GELU(),
             nn.Linear(hidden_size, tokens * hidden_size),
         )
+        self.joints = nn.Linear(NUM_JOINTS * 3, hidden_size, bias=False) if joints else None
+        if self.joints is not None:
+            nn.init.zeros_(self.joints.weight)
+            self.register_buffer("template", torch.tensor(TEMPLATE_JOINTS), persistent=False)
 
     def forward(self, rotmat: torch.Tensor) -> torch.Tensor:
-        weight = self.projector[0].weight
-        sixd = rotmat_to_6d(rotmat.to(weight.device, weight.dtype)).reshape(len(rotmat), -1)
-        return self.projector(sixd).reshape(len(rotmat) * self.tokens, -1)
+        first, act, last = self.projector
+        rotmat = rotmat.to(first.weight.device, first.weight.dtype)
+        hidden = first(rotmat_to_6d(rotmat).reshape(len(rotmat), -1))
+        if self.joints is not None:
+            rest = self.template.to(rotmat.dtype).expand(len(rotmat), -1, -1)
+            joints = forward_kinematics(rotmat, rest)[1]
+            hidden = hidden + self.joints((joints - joints[:, :1]).reshape(len(rotmat), -1))
+        return last(act(hidden)).reshape(len(rotmat) * self.tokens, -1)
 
     def scatter(
         self, input_ids: torch.Tensor, embeds: torch.Tensor, poses: torch.Tensor, token_id: int

@@ -28,10 +28,9 @@ import torch
 
 from posegpt.body.base import BodyModel
 from posegpt.data.sampler import apportion
-from posegpt.data.templates import pick, pose_answer, text2pose_question
+from posegpt.data.templates import POSE_DESCRIBE_QUESTIONS, pick, pose_answer, text2pose_question
 from posegpt.errors import InvalidInputError
-from posegpt.model.pose_input import pose_markers
-from posegpt.records import Conversation, Message
+from posegpt.records import Conversation, Message, pose_markers
 from posegpt.synth.pose_edits import (
     EDIT_INFO,
     Step,
@@ -52,14 +51,6 @@ CHAIN_EDITS = (2, 3)
 #: Poses whose codes are computed in one body forward.
 CODES_BATCH = 256
 
-DESCRIBE_QUESTIONS = (
-    "Describe this pose.",
-    "What pose is this?",
-    "Describe this pose in words.",
-    "How is the body positioned here?",
-    "Can you describe this SMPL pose?",
-    "Tell me what this person is doing with their body.",
-)
 DIFFERENCE_QUESTIONS = (
     "What changed from the first pose to the second?",
     "How does the second pose differ from the first?",
@@ -117,7 +108,7 @@ def _meta(kind: str, family: str, steps: Sequence[Step], meta: dict) -> dict:
 def describe_conversation(
     rotmat: torch.Tensor, caption: str, rng: np.random.Generator, family: str, meta: dict
 ) -> Conversation:
-    question = pick(DESCRIBE_QUESTIONS, rng)
+    question = pick(POSE_DESCRIBE_QUESTIONS, rng)
     return Conversation(
         [_user(question, 1), Message("assistant", caption)],
         input_poses=[rotmat],

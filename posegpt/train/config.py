@@ -281,7 +281,9 @@ def load_config(
     for key, value in (overrides or {}).items():
         top, dot, sub = key.partition(".")
         if dot and top in ("model", "mix"):
-            values[top] = {**(values.get(top) or {}), sub: value}
+            # a group's weight changes that group only (the others keep the file's or defaults)
+            start = values.get(top) or (dict(DEFAULT_GROUPS) if top == "mix" else {})
+            values[top] = {**start, sub: value}
         elif dot and top == "task_mix":
             group, dot, task = sub.partition(".")
             if not dot:

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 from transformers import BaseImageProcessor, PreTrainedTokenizerFast, get_scheduler
 
-from posegpt.data.dataset import TASKS, PoseDataset
+from posegpt.data.dataset import POSE_READING_TASKS, TASKS, PoseDataset
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model import (
@@ -381,7 +381,7 @@ def _sources(
     if config.data is None:
         raise InvalidInputError("no training data: set `data` (a dataset folder) or pass --data")
     reads = config.model_config().pose_seq_length > 0
-    tasks = tuple(t for t in TASKS if reads or t != "pose_input")
+    tasks = tuple(t for t in TASKS if reads or t not in POSE_READING_TASKS)
     return (
         PoseDataset(config.data, "train", seed=config.seed, tasks=tasks),
         val_data or PoseDataset(config.data, "val", seed=config.seed, tasks=tasks),

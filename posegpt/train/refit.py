@@ -50,19 +50,22 @@ class RefitResult:
 @torch.no_grad()
 def cache_pose_states(
     model: PoseGPT, source: ConversationSource, count: int, progress: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The `<POSE>` hidden states (N, hidden) and true rotations (N, 24, 3, 3) of up to `count`
-    conversations spread evenly over `source`."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The `<POSE>` hidden states (N, hidden), the poses they change (N, 24, 3, 3; zeros for
+    none) and true rotations (N, 24, 3, 3) of up to `count` conversations spread evenly over
+    `source`."""
     dataset = EncodedDataset(
         source, model.tokenizer, model.config, model.config.max_length, model.image_processor
     )
     batches = evaluation_batches(source, count, CACHE_BATCH)
-    states, targets = [], []
+    states, changed, targets = [], [], []
     loader = make_loader(dataset, batches, model.collate_fn, num_workers=0, seed=0)
     for batch in tqdm(loader, desc="caching <POSE> states", unit="batch", disable=not progress):
-        states.append(model.pose_hidden_states(batch).float())
+        hidden, sources = model.pose_hidden_states(batch)
+        states.append(hidden.float())
+        changed.append(sources)
         targets.append(batch["pose_targets"].float())
-    return torch.cat(states), torch.cat(targets)
+    return torch.cat(states), torch.cat(changed), torch.cat(targets)
 
 
 def refit_pose_head(
@@ -82,13 +85,13 @@ def refit_pose_head(
     conversations; keep the epoch whose head is best on `val_samples` validation ones."""
     model.eval()
     start = time.perf_counter()
-    x, y = cache_pose_states(model, train_source, samples, progress)
-    val_x, val_y = cache_pose_states(model, val_source, val_samples, progress)
+    x, x_changed, y = cache_pose_states(model, train_source, samples, progress)
+    val_x, val_changed, val_y = cache_pose_states(model, val_source, val_samples, progress)
     if not len(x) or not len(val_x):
         raise InvalidInputError("no <POSE> answers in the training or validation conversations")
     cache_s = time.perf_counter() - start
     head = model.pose_head
-    before = best = _joint_error_deg(head, val_x, val_y)
+    before = best = _joint_error_deg(head, val_x, val_changed, val_y)
     kept, best_epoch = copy.deepcopy(head.state_dict()), 0
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.0)
     order = torch.Generator().manual_seed(seed)
@@ -96,9 +99,9 @@ def refit_pose_head(
         head.train()
         for rows in torch.randperm(len(x), generator=order).split(batch_size):
             optimizer.zero_grad()
-            pose_loss(head(x[rows]), y[rows]).backward()
+            pose_loss(head(x[rows], x_changed[rows]), y[rows]).backward()
             optimizer.step()
-        error = _joint_error_deg(head, val_x, val_y)
+        error = _joint_error_deg(head, val_x, val_changed, val_y)
         if error < best:
             best, best_epoch, kept = error, epoch, copy.deepcopy(head.state_dict())
     head.load_state_dict(kept)
@@ -108,7 +111,9 @@ def refit_pose_head(
 
 
 @torch.no_grad()
-def _joint_error_deg(head: PoseHead, states: torch.Tensor, targets: torch.Tensor) -> float:
+def _joint_error_deg(
+    head: PoseHead, states: torch.Tensor, changed: torch.Tensor, targets: torch.Tensor
+) -> float:
     """Mean joint rotation error in degrees."""
     head.eval()
-    return math.degrees(float(geodesic_distance(head(states), targets).mean()))
+    return math.degrees(float(geodesic_distance(head(states, changed), targets).mean()))

@@ -16,6 +16,7 @@ from posegpt.data.formats import (
     write_llava,
     write_posescript,
 )
+from posegpt.data.templates import POSE_DESCRIBE_QUESTIONS
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation, Message, Task
 
@@ -97,13 +98,27 @@ def test_dataset_reads_every_task(tmp_path):
         "speculative": 2,
         "instruction": 2,
         "pose_input": 1,
+        "pose2text": 4,  # the text->pose pairs read the other way
     }
-    assert len(dataset) == 18
+    assert len(dataset) == 22
     tasks = [dataset[i].task for i in range(len(dataset))]
-    assert tasks == ["text2pose"] * 4 + ["image2pose"] * 3 + ["rpe"] * 6 + ["speculative"] * 2 + [
-        "instruction"
-    ] * 2 + ["pose_input"]
+    assert (
+        tasks
+        == ["text2pose"] * 4
+        + ["image2pose"] * 3
+        + ["rpe"] * 6
+        + ["speculative"] * 2
+        + ["instruction"] * 2
+        + ["pose_input"]
+        + ["pose2text"] * 4
+    )
     assert torch.allclose(dataset[17].input_poses[0], torch.eye(3).repeat(24, 1, 1), atol=1e-5)
+    described = dataset[18]
+    assert described.poses == [] and len(described.input_poses) == 1
+    assert torch.allclose(described.input_poses[0], dataset[0].poses[0], atol=1e-6)
+    question, answer = (m.content for m in described.messages)
+    assert question.removeprefix(f"{POSE_INPUT_TOKEN}\n") in POSE_DESCRIBE_QUESTIONS
+    assert answer in ("human 0", "auto 0")  # a text of the same pose
     text = dataset[0]
     assert text.poses[0].shape == (24, 3, 3)
     assert torch.allclose(text.poses[0][0], torch.eye(3), atol=1e-5)  # turned to face +z

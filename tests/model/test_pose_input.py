@@ -3,13 +3,17 @@ model that learns to read poses."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+import roma
 import torch
 
 from posegpt.body.rotations import axis_angle_to_rotmat, identity_pose
 from posegpt.errors import InvalidInputError, TooLargeError
 from posegpt.model import PACKAGED_MODELS, build_model, get_config, load_pretrained
+from posegpt.model.build import grow
 from posegpt.model.pose_input import MAX_INPUT_POSES, attach_poses, check_input_poses
 from posegpt.model.tokenizer import POSE_INPUT_TOKEN, check_tokenizer
 
@@ -160,3 +164,87 @@ def test_a_tiny_model_learns_to_read_poses_in_a_follow_up(tokenizer):
         direct = [*history[:2], {"role": "user", "content": DESCRIBE, "poses": [pose]}]
         direct[1] = {"role": "assistant", "content": "<POSE>."}
         assert model.chat(direct, max_new_tokens=12).text == answer
+
+
+def test_joint_features_grow_a_trained_tower_without_changing_it(model):
+    """`pose_input_joints` adds the joints' positions (forward kinematics on the template
+    skeleton) to the tower's input; grown from a model, it starts as that model and trains."""
+    grown = grow(model, dataclasses.replace(model.config, pose_input_joints=True))
+    poses = _poses(3, seed=2)
+    assert torch.equal(grown.pose_input(poses), model.pose_input(poses))
+    features = grown.pose_input.joints
+    features.weight.grad = None
+    grown.pose_input(poses).square().sum().backward()
+    assert features.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        features.weight.normal_()
+    try:
+        # a pose and the same rotations with a turned root differ in every joint's place
+        turned = poses.clone()
+        turned[:, 0] = roma.rotvec_to_rotmat(torch.tensor([0.0, 0.0, 1.5])) @ poses[:, 0]
+        moved = grown.pose_input(turned) - grown.pose_input(poses)
+        still = model.pose_input(turned) - model.pose_input(poses)
+        assert moved.abs().mean() > 2 * still.abs().mean()
+    finally:
+        with torch.no_grad():
+            features.weight.zero_()
+    with pytest.raises(InvalidInputError, match="pose_seq_length"):
+        dataclasses.replace(model.config, pose_seq_length=0, pose_input_joints=True)
+
+
+def test_keep_gates_read_the_pose_each_answer_changes(model):
+    """With `keep_gates`, each `<POSE>` may keep joints of the last input pose before it in its
+    conversation (none: the head as before); grown, the gates start almost shut."""
+    grown = grow(model, dataclasses.replace(model.config, keep_gates=True))
+    a, b, c = _poses(3, seed=3)
+    conversations = [  # (messages, input poses): 1, 0 and 2 answers that change a pose
+        ([("user", f"{POSE_INPUT_TOKEN}\nRaise the arm."), ("assistant", "<POSE>.")], [a]),
+        ([("user", "Give me a pose."), ("assistant", "<POSE>.")], []),
+        (
+            [
+                ("user", "Give me a pose."),
+                ("assistant", "<POSE>."),
+                ("user", f"{POSE_INPUT_TOKEN}{POSE_INPUT_TOKEN}\nBend it."),
+                ("assistant", "<POSE>."),
+            ],
+            [b, c],
+        ),
+    ]
+    samples = []
+    for messages, inputs in conversations:
+        ids, labels = grown.encode([{"role": r, "content": t} for r, t in messages])
+        count = sum(t.count("<POSE>") for _, t in messages)
+        samples.append(
+            {
+                "input_ids": ids,
+                "labels": labels,
+                "poses": identity_pose(count),
+                "input_poses": torch.stack(inputs) if inputs else torch.empty(0, 24, 3, 3),
+            }
+        )
+    batch = grown.collate_fn(samples)
+    sources = grown._pose_sources(batch, batch["pose_mask"])
+    expected = [a, torch.zeros(24, 3, 3), torch.zeros(24, 3, 3), c]
+    torch.testing.assert_close(sources, torch.stack(expected))
+    with torch.no_grad():
+        before = model(batch).pred_rotmat
+        shut = grown(batch).pred_rotmat
+        assert torch.equal(shut[[1, 2]], before[[1, 2]])  # no pose to change: as before
+        assert (shut - before).abs().max() < 0.1
+        grown.pose_head.keep.bias.fill_(30.0)  # open: the answers keep the changed pose
+        kept = grown(batch).pred_rotmat
+    torch.testing.assert_close(kept[[0, 3]], torch.stack([a, c]), atol=1e-4, rtol=0)
+    assert torch.equal(kept[[1, 2]], before[[1, 2]])
+    optimizer = torch.optim.AdamW(grown.backbone.parameters(), lr=3e-3)
+    for _ in range(40):  # until it answers these requests with a pose
+        optimizer.zero_grad()
+        grown(batch).ce_loss.backward()
+        optimizer.step()
+    history = [
+        {"role": "user", "content": "Give me a pose."},
+        {"role": "assistant", "content": "<POSE>.", "poses": [b]},
+        {"role": "user", "content": "Bend it."},
+    ]
+    answer = grown.eval().chat(history, max_new_tokens=8)
+    assert len(answer.poses) == 1  # the answer's pose is the earlier answer's, kept
+    torch.testing.assert_close(answer.poses[0], b, atol=1e-4, rtol=0)

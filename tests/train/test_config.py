@@ -115,18 +115,25 @@ def test_cli_reports_bad_key(tmp_path):
 
 
 def test_task_mix_weights_tasks_within_a_group(tmp_path):
-    from posegpt.data.sampler import DEFAULT_SUB_WEIGHTS, task_weights
+    from posegpt.data.sampler import DEFAULT_GROUPS, DEFAULT_SUB_WEIGHTS, task_weights
 
     assert load_config().task_mix == DEFAULT_SUB_WEIGHTS
     config = load_config(None, {"task_mix.text2pose.speculative": 3})
     assert config.task_mix["text2pose"] == {"text2pose": 3.0, "speculative": 3.0}
     assert config.task_mix["image2pose"] == DEFAULT_SUB_WEIGHTS["image2pose"]
+    assert load_config(None, {"mix.pose_input": 2}).mix == {**DEFAULT_GROUPS, "pose_input": 2}
     sizes = {"image2pose": 10, "rpe": 10, "text2pose": 10, "speculative": 10, "instruction": 10}
     shares = task_weights(sizes, config.mix, config.task_mix)
     assert shares["speculative"] == pytest.approx(shares["text2pose"]) == pytest.approx(1 / 8)
     path = tmp_path / "run.yaml"
     save_config(config, path)
     assert load_config(path).task_mix == config.task_mix
+    # pose -> text (text pairs read the other way) is off unless weighted in
+    sizes |= {"pose_input": 10, "pose2text": 10}
+    assert "pose2text" not in task_weights(sizes, config.mix, config.task_mix)
+    reading = load_config(None, {"task_mix.pose_input.pose2text": 1, "mix.pose_input": 2})
+    shares = task_weights(sizes, reading.mix, reading.task_mix)
+    assert shares["pose2text"] == shares["pose_input"] == pytest.approx(1 / 6)
     for overrides, message in [
         ({"task_mix.text2pose.speculativ": 1}, "speculativ"),
         ({"task_mix.text2pose.speculative": -1}, ">= 0"),

@@ -26,12 +26,13 @@ def short_run(tmp_path_factory, make_data, make_config):
 
 def test_cached_states_are_what_the_pose_head_reads(short_run, data):
     model = load_pretrained(short_run.final_dir)
-    states, targets = cache_pose_states(model, data, count=len(data))
+    states, changed, targets = cache_pose_states(model, data, count=len(data))
     assert states.shape == (12, model.config.hidden_size) and targets.shape == (12, 24, 3, 3)
+    assert changed.shape == (12, 24, 3, 3)
     dataset = EncodedDataset(data, model.tokenizer, model.config, model.config.max_length)
     batch = model.collate_fn([dataset[(0, i)] for i in range(len(data))])
     with torch.no_grad():
-        torch.testing.assert_close(model.pose_head(states), model(batch).pred_rotmat)
+        torch.testing.assert_close(model.pose_head(states, changed), model(batch).pred_rotmat)
 
 
 def test_refit_lowers_the_validation_error_and_keeps_the_best_epoch(short_run, data):
@@ -40,9 +41,9 @@ def test_refit_lowers_the_validation_error_and_keeps_the_best_epoch(short_run, d
     result = refit_pose_head(model, data, data, samples=64, val_samples=64, epochs=30, lr=3e-3)
     assert result.train_poses == result.val_poses == 12
     assert result.val_deg_after < 0.8 * result.val_deg_before and result.best_epoch > 0
-    states, targets = cache_pose_states(model, data, count=len(data))
+    states, changed, targets = cache_pose_states(model, data, count=len(data))
     with torch.no_grad():
-        after = torch.rad2deg(geodesic_distance(model.pose_head(states), targets)).mean()
+        after = torch.rad2deg(geodesic_distance(model.pose_head(states, changed), targets)).mean()
     assert float(after) == pytest.approx(result.val_deg_after, abs=1e-3)  # the kept head
     for name, tensor in model.state_dict().items():  # only the head changed
         if name in untouched:
