@@ -229,7 +229,9 @@ class PoseDataset(torch.utils.data.Dataset):
 
     # -- conversations ------------------------------------------------------------------------
 
-    def _text_pair(self, pose_id: int, rng: np.random.Generator, split: str) -> tuple:
+    def _text_pair(
+        self, pose_id: int, rng: np.random.Generator, split: str
+    ) -> tuple[str, torch.Tensor, dict]:
         """(text, pose, meta) of a text->pose item: a random one of its texts in training, its
         first (human-written) one otherwise."""
         texts = self.text.texts(pose_id)

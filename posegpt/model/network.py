@@ -236,7 +236,9 @@ class PoseGPT(nn.Module):
                 f"pose_mask marks {int(pose_mask.sum())} positions but there are "
                 f"{len(targets)} pose targets"
             )
-        pred = self.pose_head(hidden[pose_mask], self._pose_sources(batch, pose_mask))
+        # the poses the answers change are looked up only for a head with keep gates
+        sources = self._pose_sources(batch, pose_mask) if self.pose_head.keep is not None else None
+        pred = self.pose_head(hidden[pose_mask], sources)
         return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits)
 
     def pose_hidden_states(
@@ -251,17 +253,17 @@ class PoseGPT(nn.Module):
     def _pose_sources(self, batch: Mapping[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
         """For each `<POSE>` at `mask`, the pose it changes: the last input pose before it in its
         row (N, 24, 3, 3); all zeros where its row has none before it."""
-        poses = batch.get("input_poses")
-        sources = torch.zeros(int(mask.sum()), NUM_JOINTS, 3, 3)
+        poses, input_ids = batch.get("input_poses"), batch["input_ids"]
+        sources = torch.zeros(int(mask.sum()), NUM_JOINTS, 3, 3, device=input_ids.device)
         if self.pose_input is None or poses is None or not len(poses) or not len(sources):
             return sources
-        placeholder = batch["input_ids"] == self.pose_input_id
+        placeholder = input_ids == self.pose_input_id
         # placeholders up to each <POSE>: over the whole batch (row-major, the order of the
         # poses) and within its row
         seen = placeholder.flatten().cumsum(0).view_as(placeholder)[mask]
         in_row = placeholder.cumsum(1)[mask] > 0
-        index = (seen // self.pose_input.tokens - 1).clamp(min=0)
-        return poses[index.cpu()].float() * in_row.cpu()[:, None, None, None]
+        index = (seen // self.pose_input.tokens - 1).clamp(min=0).to(poses.device)
+        return poses[index].float() * in_row.to(poses.device)[:, None, None, None]
 
     def _backbone_pass(
         self, batch: Mapping[str, torch.Tensor], logits_to_keep: int
