@@ -109,6 +109,9 @@ def refit_head_command(
     epochs: int = typer.Option(40, "--epochs", min=1, help="Passes over the cached states."),
     lr: float = typer.Option(1e-3, "--lr", min=0.0, help="AdamW learning rate of the head."),
     seed: int = typer.Option(0, "--seed", help="Seed of the batch order."),
+    gates_only: bool = typer.Option(
+        False, "--gates-only", help="Train only the keep gates (models with model.keep_gates)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Refit a trained model's pose head alone on cached <POSE> hidden states (cheap extra
@@ -130,6 +133,7 @@ def refit_head_command(
         epochs=epochs,
         lr=lr,
         seed=seed,
+        gates_only=gates_only,
         progress=not quiet,
     )
     save_pretrained(loaded, out)

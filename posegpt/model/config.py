@@ -66,8 +66,10 @@ class PoseGPTConfig:
     pose_seq_length: int = 0
     # the pose-input tower also reads the input pose's joint positions (pose_input.py)
     pose_input_joints: bool = False
-    # the pose head may keep each joint of the pose an answer changes (pose_head.py)
+    # the pose head may keep each joint of the pose an answer changes (pose_head.py): exactly,
+    # where its gate's probability is above keep_threshold
     keep_gates: bool = False
+    keep_threshold: float = 0.8
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
     # training mode: everything from scratch, or LoRA on the language model
@@ -110,6 +112,8 @@ class PoseGPTConfig:
             raise InvalidInputError(f"pose_seq_length must be 0..64, got {self.pose_seq_length}")
         if (self.pose_input_joints or self.keep_gates) and not self.pose_seq_length:
             raise InvalidInputError("pose_input_joints and keep_gates need pose_seq_length > 0")
+        if not 0 < self.keep_threshold < 1:
+            raise InvalidInputError(f"keep_threshold must be in (0, 1), got {self.keep_threshold}")
         if self.image_size % self.patch_size:
             raise InvalidInputError(
                 f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}"

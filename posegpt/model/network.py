@@ -55,7 +55,7 @@ from posegpt.model.chat_format import (
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
-from posegpt.model.pose_head import PoseHead, pose_loss
+from posegpt.model.pose_head import PoseHead, keep_loss, pose_loss
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
 from posegpt.model.pose_tower.features import (
@@ -110,6 +110,7 @@ class PoseGPTOutput:
     pose_loss: torch.Tensor
     pred_rotmat: torch.Tensor  # (N, 24, 3, 3), one per True in the batch's pose_mask
     logits: torch.Tensor  # (N, vocab) at the N positions that predict a label, else (B, L, vocab)
+    keep_loss: torch.Tensor | None = None  # the keep gates' loss (heads with keep gates)
 
 
 @dataclass
@@ -143,7 +144,11 @@ class PoseGPT(nn.Module):
         # a pretrained checkpoint's own image processor (None: posegpt's own resizing)
         self.image_processor = image_processor
         hidden = self.backbone.config.text_config.hidden_size
-        self.pose_head = PoseHead(hidden, config.pose_head_hidden or hidden, config.keep_gates)
+        self.pose_head = PoseHead(
+            hidden,
+            config.pose_head_hidden or hidden,
+            config.keep_threshold if config.keep_gates else None,
+        )
         self.pose_tower = (
             PoseTowerProjector(hidden, config.tower_slots, config.tower_tokens)
             if config.pose_tower == "blazepose"
@@ -236,10 +241,14 @@ class PoseGPT(nn.Module):
                 f"pose_mask marks {int(pose_mask.sum())} positions but there are "
                 f"{len(targets)} pose targets"
             )
-        # the poses the answers change are looked up only for a head with keep gates
-        sources = self._pose_sources(batch, pose_mask) if self.pose_head.keep is not None else None
-        pred = self.pose_head(hidden[pose_mask], sources)
-        return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits)
+        states = hidden[pose_mask]
+        # the head's own answers, every joint trained; keep gates are trained apart (and looked
+        # up only for a head that has them) and applied when answering (`chat`)
+        pred = self.pose_head(states)
+        gates = None
+        if self.pose_head.keep is not None:
+            gates = keep_loss(self.pose_head, states, self._pose_sources(batch, pose_mask), targets)
+        return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits, gates)
 
     def pose_hidden_states(
         self, batch: Mapping[str, torch.Tensor]

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from posegpt.body.rotations import rotmat_to_6d, sixd_to_rotmat
+from posegpt.body.rotations import geodesic_distance, rotmat_to_6d, sixd_to_rotmat
 from posegpt.body.skeleton import NUM_JOINTS
 
-#: Starting bias of the keep gates: an untrained gate keeps 1.8% of the pose being changed.
+#: Starting bias of the keep gates: an untrained gate gives 1.8% (keeps nothing).
 KEEP_BIAS = -4.0
+#: A joint that an answer leaves within this angle of the pose it changes is one it keeps: the
+#: target of that joint's gate.
+KEEP_ANGLE = math.radians(1.0)
 
 
 class PoseHead(nn.Module):
     """MLP hidden -> head_hidden -> 24 x 6D, then Gram-Schmidt to (24, 3, 3) rotation matrices.
 
     The last layer starts at zero weight with the identity's 6D as bias, so an untrained head
-    predicts the T-pose rather than random rotations. With `keeps_source`, an answer that
+    predicts the T-pose rather than random rotations. With a `keep_threshold`, an answer that
     changes a pose (the last input pose before its `<POSE>`: "now raise the left arm") also has
-    a gate per joint, read from the same hidden state, that blends the joint's predicted 6D
-    towards that pose's: an edit can keep what it does not change exactly.
+    a gate per joint, read from the same hidden state: where its probability is above the
+    threshold, the answer keeps that joint of the pose exactly. The head is trained on its own
+    answer for every joint (`pose_loss`), the gates apart, on which joints the true answer keeps
+    (`keep_loss`): trained through the answer, they would pull every joint towards the source
+    wherever the head's answer is worse than leaving it.
     """
 
-    def __init__(self, hidden_size: int, head_hidden: int, keeps_source: bool = False) -> None:
+    def __init__(
+        self, hidden_size: int, head_hidden: int, keep_threshold: float | None = None
+    ) -> None:
         super().__init__()
         self.mlp = nn.Sequential(
             nn.Linear(hidden_size, head_hidden), nn.GELU(), nn.Linear(head_hidden, NUM_JOINTS * 6)
@@ -32,22 +42,43 @@ class PoseHead(nn.Module):
         nn.init.zeros_(out.weight)
         with torch.no_grad():
             out.bias.copy_(rotmat_to_6d(torch.eye(3)).repeat(NUM_JOINTS))
-        self.keep = nn.Linear(hidden_size, NUM_JOINTS) if keeps_source else None
+        self.keep_threshold = keep_threshold
+        self.keep = nn.Linear(hidden_size, NUM_JOINTS) if keep_threshold is not None else None
         if self.keep is not None:
             nn.init.zeros_(self.keep.weight)
             nn.init.constant_(self.keep.bias, KEEP_BIAS)
 
     def forward(self, hidden: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
         """(N, hidden_size) -> (N, 24, 3, 3) float32 rotation matrices. `source` (N, 24, 3, 3):
-        the pose each answer changes, all zeros where there is none (used with `keeps_source`)."""
+        the pose each answer changes, all zeros where there is none (used with keep gates)."""
         hidden = hidden.to(self.mlp[0].weight.dtype)
-        sixd = self.mlp(hidden).float().reshape(-1, NUM_JOINTS, 6)
-        if self.keep is not None and source is not None:
-            source = source.to(sixd)
-            present = source.flatten(1).abs().sum(1) > 0
-            keep = torch.sigmoid(self.keep(hidden).float()) * present[:, None]
-            sixd = sixd + keep[..., None] * (rotmat_to_6d(source) - sixd)
-        return sixd_to_rotmat(sixd)
+        rotmat = sixd_to_rotmat(self.mlp(hidden).float().reshape(-1, NUM_JOINTS, 6))
+        if self.keep is None or source is None:
+            return rotmat
+        source = source.to(rotmat)
+        keep = torch.sigmoid(self.keep(hidden).float()) > self.keep_threshold
+        keep &= has_pose(source)[:, None]
+        return torch.where(keep[..., None, None], source, rotmat)
+
+
+def has_pose(poses: torch.Tensor) -> torch.Tensor:
+    """(N,) True for each (24, 3, 3) pose that is not all zeros (zeros: no pose)."""
+    return poses.flatten(1).abs().sum(1) > 0
+
+
+def keep_loss(
+    head: PoseHead, hidden: torch.Tensor, source: torch.Tensor, target_rotmat: torch.Tensor
+) -> torch.Tensor:
+    """Binary cross-entropy of the keep gates against the joints each true answer keeps (within
+    `KEEP_ANGLE` of its source), over the answers that change a pose; 0 when none does (still
+    connected to the gates, as `pose_loss`)."""
+    logits = head.keep(hidden.to(head.keep.weight.dtype)).float()
+    rows = has_pose(source)
+    if not bool(rows.any()):
+        return logits.sum() * 0.0
+    source, target = source[rows].float(), target_rotmat[rows].to(source.device).float()
+    kept = (geodesic_distance(source, target) < KEEP_ANGLE).float()
+    return F.binary_cross_entropy_with_logits(logits[rows], kept)
 
 
 def pose_loss(pred_rotmat: torch.Tensor, target_rotmat: torch.Tensor) -> torch.Tensor:

@@ -116,6 +116,8 @@ class TrainConfig:
     # + unlikelihood_weight x token unlikelihood against an answer repeating its own words
     # (`posegpt.model.unlikelihood`; 0: off)
     unlikelihood_weight: float = 0.0
+    # + keep_weight x the keep gates' cross-entropy (models with `keep_gates`; pose_head.py)
+    keep_weight: float = 1.0
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -127,12 +129,15 @@ class TrainConfig:
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR.get(self.preset, 3e-4)
 
-    def loss(self, ce: Any, pose: Any, unlikelihood: Any = 0.0) -> Any:
+    def loss(self, ce: Any, pose: Any, unlikelihood: Any = 0.0, keep: Any = 0.0) -> Any:
         """The training objective from the model's losses (tensors or floats): ce_weight x
         cross-entropy + pose_weight x L1 between rotation matrices + unlikelihood_weight x the
-        repetition unlikelihood."""
+        repetition unlikelihood + keep_weight x the keep gates' cross-entropy."""
         return (
-            self.ce_weight * ce + self.pose_weight * pose + self.unlikelihood_weight * unlikelihood
+            self.ce_weight * ce
+            + self.pose_weight * pose
+            + self.unlikelihood_weight * unlikelihood
+            + self.keep_weight * keep
         )
 
     def model_config(self) -> PoseGPTConfig:
@@ -191,7 +196,7 @@ class TrainConfig:
             if value is not None and not value > 0:
                 raise InvalidInputError(f"{name} must be positive, got {value}")
         not_negative = "weight_decay warmup_steps eval_every checkpoint_every num_workers"
-        not_negative += " ce_weight pose_weight unlikelihood_weight"
+        not_negative += " ce_weight pose_weight unlikelihood_weight keep_weight"
         for name in not_negative.split():
             if getattr(self, name) < 0:
                 raise InvalidInputError(f"{name} must not be negative, got {getattr(self, name)}")

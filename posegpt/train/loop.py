@@ -338,7 +338,8 @@ class _Session:
                     if cfg.unlikelihood_weight
                     else 0.0
                 )
-                loss = cfg.loss(output.ce_loss, output.pose_loss, unlikelihood)
+                keep = 0.0 if output.keep_loss is None else output.keep_loss
+                loss = cfg.loss(output.ce_loss, output.pose_loss, unlikelihood, keep)
                 acc.backward(loss)
                 if acc.sync_gradients:
                     grad_norm = acc.clip_grad_norm_(self.model.parameters(), cfg.clip_norm)

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from posegpt.body.rotations import geodesic_distance
 from posegpt.errors import InvalidInputError
 from posegpt.model import PoseGPT
-from posegpt.model.pose_head import PoseHead, pose_loss
+from posegpt.model.pose_head import PoseHead, keep_loss, pose_loss
 from posegpt.train.data import (
     ConversationSource,
     EncodedDataset,
@@ -79,10 +79,12 @@ def refit_pose_head(
     lr: float = 1e-3,
     batch_size: int = 64,
     seed: int = 0,
+    gates_only: bool = False,
     progress: bool = False,
 ) -> RefitResult:
     """Train `model.pose_head` (in place) on the cached states of `samples` training
-    conversations; keep the epoch whose head is best on `val_samples` validation ones."""
+    conversations; keep the epoch whose head is best on `val_samples` validation ones.
+    `gates_only`: train only its keep gates (the rest of the head as trained)."""
     model.eval()
     start = time.perf_counter()
     x, x_changed, y = cache_pose_states(model, train_source, samples, progress)
@@ -93,13 +95,19 @@ def refit_pose_head(
     head = model.pose_head
     before = best = _joint_error_deg(head, val_x, val_changed, val_y)
     kept, best_epoch = copy.deepcopy(head.state_dict()), 0
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.0)
+    if gates_only and head.keep is None:
+        raise InvalidInputError("gates_only needs a model with keep gates (model.keep_gates)")
+    trained = head.keep if gates_only else head
+    optimizer = torch.optim.AdamW(trained.parameters(), lr=lr, weight_decay=0.0)
     order = torch.Generator().manual_seed(seed)
     for epoch in tqdm(range(1, epochs + 1), desc="fitting the pose head", disable=not progress):
         head.train()
         for rows in torch.randperm(len(x), generator=order).split(batch_size):
             optimizer.zero_grad()
-            pose_loss(head(x[rows], x_changed[rows]), y[rows]).backward()
+            loss = pose_loss(head(x[rows]), y[rows])  # as in training: the gates apart
+            if head.keep is not None:
+                loss = loss + keep_loss(head, x[rows], x_changed[rows], y[rows])
+            loss.backward()
             optimizer.step()
         error = _joint_error_deg(head, val_x, val_changed, val_y)
         if error < best:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import roma
 import torch
 
-from posegpt.model.pose_head import PoseHead, pose_loss
+from posegpt.model.pose_head import PoseHead, keep_loss, pose_loss
 
 
 def test_an_untrained_head_predicts_the_t_pose():
@@ -40,3 +41,41 @@ def test_no_targets_give_zero_loss_that_still_reaches_every_head_parameter():
     assert loss == 0
     loss.backward()
     assert all(p.grad is not None for p in head.parameters())
+
+
+def test_keep_gates_learn_which_joints_an_answer_keeps_from_their_own_loss():
+    """The gates' target is the joints the true answer leaves as they were; the pose loss does not
+    reach them, answers with no pose to change add nothing to their loss, and an answer keeps
+    exactly the joints whose gate is above the threshold."""
+    torch.manual_seed(0)
+    head = PoseHead(16, 32, keep_threshold=0.8)
+    hidden = torch.randn(6, 16)
+    source = roma.random_rotmat(6 * 24).reshape(6, 24, 3, 3)
+    source[5] = 0  # no pose to change
+    target = source.clone()
+    moved = [2, 7, 16]
+    target[:, moved] = roma.random_rotmat(6 * 3).reshape(6, 3, 3, 3)
+    pose_loss(head(hidden, source), target).backward()
+    assert head.keep.weight.grad is None
+    assert head.mlp[-1].weight.grad.abs().sum() > 0
+    first = keep_loss(head, hidden, source, target)
+    assert torch.isclose(first, keep_loss(head, hidden[:5], source[:5], target[:5]))
+    own = head(hidden)
+    assert torch.equal(head(hidden, source), own)  # shut gates: the head's own answer
+    optimizer = torch.optim.Adam(head.keep.parameters(), lr=0.1)
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = keep_loss(head, hidden, source, target)
+        loss.backward()
+        optimizer.step()
+    assert loss < 0.1 * first
+    gates = torch.sigmoid(head.keep(hidden))
+    assert gates[:5, moved].max() < 0.2
+    kept = [j for j in range(24) if j not in moved]
+    assert gates[:5, kept].min() > 0.8
+    answer = head(hidden, source)
+    assert torch.equal(answer[:5, kept], source[:5, kept])
+    assert torch.equal(answer[:5, moved], own[:5, moved])
+    assert torch.equal(answer[5], own[5])  # nothing to keep
+    nothing = keep_loss(head, hidden, torch.zeros_like(source), target)
+    assert nothing == 0 and nothing.requires_grad

@@ -103,6 +103,10 @@ def test_loss_weighs_the_models_two_losses_in_one_place():
     assert config.loss(1.0, 0.0, unlikelihood=3.0) == 2.5
     with pytest.raises(InvalidInputError, match="unlikelihood_weight"):
         load_config(None, {"unlikelihood_weight": -1.0})
+    assert config.loss(1.0, 0.0, keep=3.0) == 4.0  # the keep gates' loss at weight 1
+    assert load_config(None, {"keep_weight": 0.0}).loss(1.0, 0.0, keep=3.0) == 1.0
+    with pytest.raises(InvalidInputError, match="keep_weight"):
+        load_config(None, {"keep_weight": -1.0})
     assert "pose_weight" not in config.model_config().to_dict()  # a training setting only
 
 

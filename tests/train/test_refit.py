@@ -12,6 +12,9 @@ from posegpt.body.rotations import geodesic_distance
 from posegpt.cli import app
 from posegpt.errors import InvalidInputError
 from posegpt.model import load_pretrained
+from posegpt.model.pose_head import keep_loss
+from posegpt.model.tokenizer import POSE_INPUT_TOKEN
+from posegpt.records import Conversation, Message
 from posegpt.train.data import ConversationList, EncodedDataset
 from posegpt.train.loop import train
 from posegpt.train.refit import cache_pose_states, refit_pose_head
@@ -50,8 +53,48 @@ def test_refit_lowers_the_validation_error_and_keeps_the_best_epoch(short_run, d
             torch.testing.assert_close(tensor, untouched[name], msg=name)
 
 
+def test_refit_trains_the_keep_gates_on_the_joints_edits_keep(tmp_path, make_config, make_poses):
+    """A model with keep gates: the refit fits the gates (here the gates alone), and keeps the
+    epoch whose answers (the kept joints copied) are best."""
+    sources = make_poses(8, seed=5)
+    targets = sources.clone()
+    targets[:, [16, 18]] = make_poses(8, seed=6)[:, [16, 18]]  # the left arm moves
+    ask = f"{POSE_INPUT_TOKEN}\nRaise the left arm."
+    edits = ConversationList(
+        [
+            Conversation(
+                [Message("user", ask), Message("assistant", "<POSE>.")],
+                [t],
+                None,
+                "pose_input",
+                input_poses=[s],
+            )
+            for s, t in zip(sources, targets, strict=True)
+        ],
+        tmp_path,
+    )
+    settings = {"steps": 2, "model.pose_seq_length": 2, "model.keep_gates": True}
+    model = load_pretrained(train(make_config(tmp_path / "out", **settings), edits).final_dir)
+    states, changed, goals = cache_pose_states(model, edits, count=len(edits))
+    before = float(keep_loss(model.pose_head, states, changed, goals))
+    mlp = {k: v.clone() for k, v in model.pose_head.mlp.state_dict().items()}
+    result = refit_pose_head(
+        model, edits, edits, samples=8, val_samples=8, epochs=30, lr=3e-2, gates_only=True
+    )
+    for name, tensor in model.pose_head.mlp.state_dict().items():  # only the gates trained
+        torch.testing.assert_close(tensor, mlp[name], msg=name)
+    assert result.val_deg_after < result.val_deg_before
+    assert float(keep_loss(model.pose_head, states, changed, goals)) < 0.5 * before
+    with torch.no_grad():
+        answers = model.pose_head(states, changed)
+    kept = [j for j in range(24) if j not in (16, 18)]
+    assert torch.equal(answers[:, kept], sources[:, kept])  # every kept joint copied exactly
+
+
 def test_refit_needs_pose_answers(short_run, data):
     model = load_pretrained(short_run.final_dir)
+    with pytest.raises(InvalidInputError, match="keep gates"):
+        refit_pose_head(model, data, data, samples=4, val_samples=4, epochs=1, gates_only=True)
     chats = ConversationList([c for c in data.items if not c.poses])
     with pytest.raises(InvalidInputError, match="no <POSE> answers"):
         refit_pose_head(model, chats, chats, samples=4, val_samples=4, epochs=1)
