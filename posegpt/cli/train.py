@@ -110,7 +110,9 @@ def refit_head_command(
     lr: float = typer.Option(1e-3, "--lr", min=0.0, help="AdamW learning rate of the head."),
     seed: int = typer.Option(0, "--seed", help="Seed of the batch order."),
     gates_only: bool = typer.Option(
-        False, "--gates-only", help="Train only the keep gates (models with model.keep_gates)."
+        False,
+        "--gates-only",
+        help="Train only the keep gates (a model without them is first grown by them).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
@@ -120,10 +122,13 @@ def refit_head_command(
 
     from posegpt.data.dataset import PoseDataset
     from posegpt.model import load_chat_model, save_pretrained
+    from posegpt.model.build import grow
     from posegpt.train.refit import refit_pose_head
 
     chosen = tuple(t.strip() for t in tasks.split(",") if t.strip())
     loaded = load_chat_model(model)
+    if gates_only and not loaded.config.keep_gates:
+        loaded = grow(loaded, dataclasses.replace(loaded.config, keep_gates=True))
     result = refit_pose_head(
         loaded,
         PoseDataset(data, "train", seed=seed, tasks=chosen),

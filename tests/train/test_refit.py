@@ -110,3 +110,27 @@ def test_refit_head_command_writes_a_model(short_run, dataset_dir, tmp_path):
     assert (report["train_poses"], report["val_poses"]) == (6, 2)
     assert report["val_deg_after"] <= report["val_deg_before"]
     load_pretrained(out)
+
+
+def test_refit_head_command_adds_keep_gates_to_a_model_without_them(
+    make_config, data, dataset_dir, tmp_path
+):
+    """`--gates-only` on a model that reads poses but has no keep gates grows it by them (shut
+    until fitted) and saves them; on a model that cannot read poses it says why."""
+    trained = train(make_config(tmp_path / "run", steps=2), data).final_dir
+    out = tmp_path / "gated"
+    args = ["refit-head", str(trained), "--data", str(dataset_dir), "-o", str(out), "--tasks"]
+    args += ["text2pose", "--samples", "6", "--val-samples", "2", "--epochs", "1", "--gates-only"]
+    result = CliRunner().invoke(app, [*args, "-q"])
+    assert result.exit_code == 0, result.output
+    gated = load_pretrained(out)
+    assert gated.config.keep_gates and gated.pose_head.keep is not None
+    plain = {**load_pretrained(trained).state_dict()}
+    for name, tensor in gated.state_dict().items():
+        if not name.startswith("pose_head.keep."):
+            torch.testing.assert_close(tensor, plain[name], msg=name)
+    blind = make_config(tmp_path / "blind", steps=2, **{"model.pose_seq_length": 0})
+    args[1] = str(train(blind, data).final_dir)
+    result = CliRunner().invoke(app, [*args, "-q"])
+    assert isinstance(result.exception, InvalidInputError)
+    assert "pose_seq_length" in str(result.exception)
