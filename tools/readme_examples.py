@@ -42,6 +42,7 @@ EXAMPLES = [
     Example("everyday", ["Lie on your back."]),
     Example("two_poses", ["Show me a person standing and then the same person sitting."]),
     Example("follow_up", ["Raise your right arm above your head.", "Now raise the left arm too."]),
+    Example("edit", ["Raise both arms above your head.", "Lower your right arm to your side."]),
     Example("photo", ["What pose is the man with the camera in?"], photo=PHOTO),
     Example("photo_refined", ["What pose is the man with the camera in?"], PHOTO, refine=True),
     Example("not_a_request", ["How many legs does a person have?"]),
