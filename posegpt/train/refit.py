@@ -85,6 +85,9 @@ def refit_pose_head(
     """Train `model.pose_head` (in place) on the cached states of `samples` training
     conversations; keep the epoch whose head is best on `val_samples` validation ones.
     `gates_only`: train only its keep gates (the rest of the head as trained)."""
+    head = model.pose_head
+    if gates_only and head.keep is None:
+        raise InvalidInputError("gates_only needs a model with keep gates (model.keep_gates)")
     model.eval()
     start = time.perf_counter()
     x, x_changed, y = cache_pose_states(model, train_source, samples, progress)
@@ -92,11 +95,8 @@ def refit_pose_head(
     if not len(x) or not len(val_x):
         raise InvalidInputError("no <POSE> answers in the training or validation conversations")
     cache_s = time.perf_counter() - start
-    head = model.pose_head
     before = best = _joint_error_deg(head, val_x, val_changed, val_y)
     kept, best_epoch = copy.deepcopy(head.state_dict()), 0
-    if gates_only and head.keep is None:
-        raise InvalidInputError("gates_only needs a model with keep gates (model.keep_gates)")
     trained = head.keep if gates_only else head
     optimizer = torch.optim.AdamW(trained.parameters(), lr=lr, weight_decay=0.0)
     order = torch.Generator().manual_seed(seed)
@@ -104,10 +104,11 @@ def refit_pose_head(
         head.train()
         for rows in torch.randperm(len(x), generator=order).split(batch_size):
             optimizer.zero_grad()
-            loss = pose_loss(head(x[rows]), y[rows])  # as in training: the gates apart
+            # as in training: the head's own answers and the gates apart
+            losses = [] if gates_only else [pose_loss(head(x[rows]), y[rows])]
             if head.keep is not None:
-                loss = loss + keep_loss(head, x[rows], x_changed[rows], y[rows])
-            loss.backward()
+                losses.append(keep_loss(head, x[rows], x_changed[rows], y[rows]))
+            sum(losses).backward()
             optimizer.step()
         error = _joint_error_deg(head, val_x, val_changed, val_y)
         if error < best:
