@@ -201,3 +201,74 @@ def test_grow_refuses_settings_it_cannot_add(models):
 def test_clause_features_need_a_text_encoder():
     with pytest.raises(InvalidInputError, match="text_encoder"):
         get_config("tiny", clause_features=True)
+
+
+#: A conversation whose second answer has two poses, each after its own words.
+TWO_ANSWERS = [
+    {"role": "user", "content": "<image>\nCan you predict the SMPL pose?"},
+    {"role": "assistant", "content": "Sure, the SMPL pose is <POSE>."},
+    {"role": "user", "content": QUESTION},
+    {"role": "assistant", "content": "Here it is: <POSE> then <POSE>."},
+]
+
+
+@pytest.fixture(scope="module")
+def text_head_model(models):
+    """The text-feature model grown by a pose head that reads text (zero-initialised)."""
+    with_text, _ = models
+    return grow(with_text, dataclasses.replace(with_text.config, pose_head_text=True)).eval()
+
+
+def test_pose_texts_give_each_pose_its_request_and_its_own_words(text_head_model):
+    ids, _ = text_head_model.encode(TWO_ANSWERS)
+    positions = (ids == text_head_model.pose_token_id).nonzero()
+    at = torch.cat([torch.zeros_like(positions), positions], 1)
+    requests, words = text_head_model.text_features.pose_texts(ids[None], at)
+    assert requests == ["Can you predict the SMPL pose?", QUESTION, QUESTION]
+    assert words == ["Sure, the SMPL pose is", "Here it is:", "then"]
+    features = text_head_model.text_features.pose_features(ids[None], at)
+    embedder = text_head_model.text_features.embedder
+    assert features.shape == (3, 2 * embedder.dim)
+    torch.testing.assert_close(features[2], torch.cat(list(embedder.embed([QUESTION, "then"]))))
+
+
+def test_a_head_grown_by_text_starts_as_before_and_answers_as_it_trains(
+    models, text_head_model, make_batch
+):
+    """Grown, the head answers as before; trained, its text projector moves the poses, and the
+    poses of a generated answer (`chat`'s path) are those training computes for the same words."""
+    with_text, _ = models
+    batch = make_batch(with_text)
+    with torch.no_grad():
+        assert torch.equal(text_head_model(batch).pred_rotmat, with_text(batch).pred_rotmat)
+    head = text_head_model.pose_head
+    saved = {k: v.clone() for k, v in head.state_dict().items()}
+    size = text_head_model.config.image_size
+    ids, labels = text_head_model.encode(TWO_ANSWERS)
+    sample = {"input_ids": ids, "labels": labels, "poses": torch.eye(3).repeat(3, 24, 1, 1)}
+    full = text_head_model.collate_fn([{**sample, "pixel_values": torch.randn(3, size, size)}])
+    try:
+        with torch.no_grad():
+            head.mlp[-1].weight.normal_(std=0.1)  # a trained head reads its input
+            before = text_head_model(full).pred_rotmat
+        text_head_model.zero_grad()
+        text_head_model(batch).pose_loss.backward()
+        grads = [p.grad for p in head.text[-1].parameters()]
+        assert all(g is not None and g.abs().sum() > 0 for g in grads)
+        with torch.no_grad():
+            head.text[-1].weight.normal_(std=0.5)
+            trained = text_head_model(full).pred_rotmat
+            assert not torch.allclose(trained, before)
+            prompt, _ = text_head_model.encode(TWO_ANSWERS[:3], add_generation_prompt=True)
+            hidden = text_head_model._backbone_pass(full, 1).hidden_states[-1][0]
+            answered = text_head_model._answer_poses(
+                prompt[None], ids[len(prompt) :], hidden[len(prompt) :], torch.empty(0)
+            )
+        torch.testing.assert_close(answered, trained[1:])
+    finally:
+        head.load_state_dict(saved)
+
+
+def test_pose_head_text_needs_a_text_encoder():
+    with pytest.raises(InvalidInputError, match="text_encoder"):
+        get_config("tiny", pose_head_text=True)
