@@ -20,7 +20,6 @@ from typing import Any
 
 import typer
 
-from posegpt.errors import InvalidInputError
 from posegpt.train.config import FLAGS, TrainConfig
 from posegpt.train.tcmalloc import use_tcmalloc
 
@@ -115,11 +114,6 @@ def refit_head_command(
         "--gates-only",
         help="Train only the keep gates (a model without them is first grown by them).",
     ),
-    grow_by: list[str] = typer.Option(
-        [],
-        "--grow",
-        help="Turn on a growable head setting first (pose_head_text, keep_gates); repeatable.",
-    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Refit a trained model's pose head alone on cached <POSE> hidden states (cheap extra
@@ -129,18 +123,12 @@ def refit_head_command(
     from posegpt.data.dataset import PoseDataset
     from posegpt.model import load_chat_model, save_pretrained
     from posegpt.model.build import grow
-    from posegpt.train.refit import HEAD_SETTINGS, refit_pose_head
+    from posegpt.train.refit import refit_pose_head
 
     chosen = tuple(t.strip() for t in tasks.split(",") if t.strip())
-    settings = {*grow_by, "keep_gates"} if gates_only else set(grow_by)
-    if unknown := settings - set(HEAD_SETTINGS):
-        raise InvalidInputError(
-            f"--grow takes {', '.join(HEAD_SETTINGS)}; got {', '.join(sorted(unknown))}"
-        )
     loaded = load_chat_model(model)
-    settings = {name: True for name in settings if not getattr(loaded.config, name)}
-    if settings:
-        loaded = grow(loaded, dataclasses.replace(loaded.config, **settings))
+    if gates_only and not loaded.config.keep_gates:
+        loaded = grow(loaded, dataclasses.replace(loaded.config, keep_gates=True))
     result = refit_pose_head(
         loaded,
         PoseDataset(data, "train", seed=seed, tasks=chosen),

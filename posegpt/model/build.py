@@ -98,7 +98,6 @@ GROWABLE = {
     "clause_features": "text_features.clause_projector.",
     "pose_input_joints": "pose_input.joints.",
     "keep_gates": "pose_head.keep.",
-    "pose_head_text": "pose_head.text.",
 }
 
 

@@ -70,9 +70,6 @@ class PoseGPTConfig:
     # where its gate's probability is above keep_threshold
     keep_gates: bool = False
     keep_threshold: float = 0.8
-    # the pose head also reads the sentence features of the request and of the answer's words
-    # before each <POSE> (pose_head.py, text_features.py)
-    pose_head_text: bool = False
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
     # training mode: everything from scratch, or LoRA on the language model
@@ -105,8 +102,6 @@ class PoseGPTConfig:
             )
         if self.clause_features and self.text_encoder == "none":
             raise InvalidInputError("clause_features needs a text_encoder")
-        if self.pose_head_text and self.text_encoder == "none":
-            raise InvalidInputError("pose_head_text needs a text_encoder")
         if self.pose_tower not in ("none", "blazepose"):
             raise InvalidInputError(
                 f"pose_tower must be 'none' or 'blazepose', got {self.pose_tower!r}"

@@ -144,6 +144,11 @@ class PoseGPT(nn.Module):
         # a pretrained checkpoint's own image processor (None: posegpt's own resizing)
         self.image_processor = image_processor
         hidden = self.backbone.config.text_config.hidden_size
+        self.pose_head = PoseHead(
+            hidden,
+            config.pose_head_hidden or hidden,
+            config.keep_threshold if config.keep_gates else None,
+        )
         self.pose_tower = (
             PoseTowerProjector(hidden, config.tower_slots, config.tower_tokens)
             if config.pose_tower == "blazepose"
@@ -154,12 +159,6 @@ class PoseGPT(nn.Module):
             UserTextFeatures(tokenizer, hidden, config.text_encoder, config.clause_features)
             if config.text_encoder != "none"
             else None
-        )
-        self.pose_head = PoseHead(
-            hidden,
-            config.pose_head_hidden or hidden,
-            config.keep_threshold if config.keep_gates else None,
-            2 * self.text_features.embedder.dim if config.pose_head_text else None,
         )
         self.pose_input = (
             PoseInputTower(hidden, config.pose_seq_length, config.pose_input_joints)
@@ -243,33 +242,22 @@ class PoseGPT(nn.Module):
                 f"{len(targets)} pose targets"
             )
         states = hidden[pose_mask]
-        text = self._head_text(batch["input_ids"], pose_mask.nonzero())
         # the head's own answers, every joint trained; keep gates are trained apart (and looked
         # up only for a head that has them) and applied when answering (`chat`)
-        pred = self.pose_head(states, text=text)
+        pred = self.pose_head(states)
         gates = None
         if self.pose_head.keep is not None:
-            sources = self._pose_sources(batch, pose_mask)
-            gates = keep_loss(self.pose_head, states, sources, targets, text)
+            gates = keep_loss(self.pose_head, states, self._pose_sources(batch, pose_mask), targets)
         return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits, gates)
 
     def pose_hidden_states(
         self, batch: Mapping[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """What the pose head reads for each `<POSE>` of a `collate` batch, without running the
-        LM head: its last hidden state (N, hidden), the pose it changes (N, 24, 3, 3) and, for a
-        head that reads text, its text features (else None)."""
+        LM head: its last hidden state (N, hidden) and the pose it changes (N, 24, 3, 3)."""
         mask = batch["pose_mask"]
         hidden = self._backbone_pass(batch, logits_to_keep=1).hidden_states[-1][mask]
-        text = self._head_text(batch["input_ids"], mask.nonzero())
-        return hidden, self._pose_sources(batch, mask), text
-
-    def _head_text(self, input_ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor | None:
-        """The text features the pose head reads at each (row, position) of a `<POSE>` in
-        (B, L) ids (`UserTextFeatures.pose_features`); None for a head that reads none."""
-        if self.pose_head.text is None:
-            return None
-        return self.text_features.pose_features(input_ids, positions)
+        return hidden, self._pose_sources(batch, mask)
 
     def _pose_sources(self, batch: Mapping[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
         """For each `<POSE>` at `mask`, the pose it changes: the last input pose before it in its
@@ -382,8 +370,10 @@ class PoseGPT(nn.Module):
                 )
         finally:
             self.train(was_training)
-        poses = self._answer_poses(input_ids, new_ids, hidden, input_poses)
-        if len(poses) and not torch.isfinite(poses).all():
+        positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
+        changed = input_poses[-1:].expand(len(positions), -1, -1, -1) if len(input_poses) else None
+        poses = self.pose_head(hidden[positions], changed).cpu() if len(positions) else []
+        if len(positions) and not torch.isfinite(poses).all():
             raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
@@ -392,24 +382,6 @@ class PoseGPT(nn.Module):
         if towered and len(poses) and guessed_parts(pixel_values[0]):
             text = f"{text} {guessed_note(guessed_parts(pixel_values[0]))}"
         return Reply(text, list(poses))
-
-    def _answer_poses(
-        self,
-        prompt_ids: torch.Tensor,
-        new_ids: torch.Tensor,
-        hidden: torch.Tensor,
-        input_poses: torch.Tensor,
-    ) -> torch.Tensor | list:
-        """The (24, 3, 3) pose of each `<POSE>` among `new_ids` (N,), generated after the (1, T)
-        `prompt_ids`, from the new tokens' last hidden states (N, hidden); a pose it changes is
-        the last of `input_poses`. An empty list for an answer without `<POSE>`."""
-        positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
-        if not len(positions):
-            return []
-        changed = input_poses[-1:].expand(len(positions), -1, -1, -1) if len(input_poses) else None
-        ids = torch.cat([prompt_ids[0], new_ids])[None]
-        at = torch.stack([torch.zeros_like(positions), positions + prompt_ids.shape[1]], 1)
-        return self.pose_head(hidden[positions], changed, self._head_text(ids, at)).cpu()
 
     def prepare(
         self, messages: Sequence[MessageLike], poses: object = None

@@ -10,8 +10,6 @@ from torch import nn
 
 from posegpt.body.rotations import geodesic_distance, rotmat_to_6d, sixd_to_rotmat
 from posegpt.body.skeleton import NUM_JOINTS
-from posegpt.errors import InvalidInputError
-from posegpt.model.text_features import projector
 
 #: Starting bias of the keep gates: an untrained gate gives 1.8% (keeps nothing).
 KEEP_BIAS = -4.0
@@ -31,19 +29,10 @@ class PoseHead(nn.Module):
     answer for every joint (`pose_loss`), the gates apart, on which joints the true answer keeps
     (`keep_loss`): trained through the answer, they would pull every joint towards the source
     wherever the head's answer is worse than leaving it.
-
-    With a `text_dim`, the head (and the gates) also read `text`: per answer, sentence features
-    of the request and of the answer's words before its `<POSE>` (`text_features.pose_texts`),
-    projected and added to the hidden state. Their projector's last layer starts at zero, so a
-    head grown by it answers as before until trained.
     """
 
     def __init__(
-        self,
-        hidden_size: int,
-        head_hidden: int,
-        keep_threshold: float | None = None,
-        text_dim: int | None = None,
+        self, hidden_size: int, head_hidden: int, keep_threshold: float | None = None
     ) -> None:
         super().__init__()
         self.mlp = nn.Sequential(
@@ -58,31 +47,11 @@ class PoseHead(nn.Module):
         if self.keep is not None:
             nn.init.zeros_(self.keep.weight)
             nn.init.constant_(self.keep.bias, KEEP_BIAS)
-        self.text = projector(text_dim, hidden_size) if text_dim is not None else None
-        if self.text is not None:
-            nn.init.zeros_(self.text[-1].weight)
-            nn.init.zeros_(self.text[-1].bias)
 
-    def read(self, hidden: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
-        """What the MLP and the gates read: the hidden states, plus the projected `text`
-        features (N, text_dim) for a head that reads them."""
-        hidden = hidden.to(self.mlp[0].weight.dtype)
-        if self.text is None:
-            return hidden
-        if text is None:
-            raise InvalidInputError("this pose head reads text features: pass `text`")
-        return hidden + self.text(text.to(hidden))
-
-    def forward(
-        self,
-        hidden: torch.Tensor,
-        source: torch.Tensor | None = None,
-        text: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
         """(N, hidden_size) -> (N, 24, 3, 3) float32 rotation matrices. `source` (N, 24, 3, 3):
-        the pose each answer changes, all zeros where there is none (used with keep gates);
-        `text` (N, text_dim): for a head with text features."""
-        hidden = self.read(hidden, text)
+        the pose each answer changes, all zeros where there is none (used with keep gates)."""
+        hidden = hidden.to(self.mlp[0].weight.dtype)
         rotmat = sixd_to_rotmat(self.mlp(hidden).float().reshape(-1, NUM_JOINTS, 6))
         if self.keep is None or source is None:
             return rotmat
@@ -98,16 +67,12 @@ def has_pose(poses: torch.Tensor) -> torch.Tensor:
 
 
 def keep_loss(
-    head: PoseHead,
-    hidden: torch.Tensor,
-    source: torch.Tensor,
-    target_rotmat: torch.Tensor,
-    text: torch.Tensor | None = None,
+    head: PoseHead, hidden: torch.Tensor, source: torch.Tensor, target_rotmat: torch.Tensor
 ) -> torch.Tensor:
     """Binary cross-entropy of the keep gates against the joints each true answer keeps (within
     `KEEP_ANGLE` of its source), over the answers that change a pose; 0 when none does (still
     connected to the gates, as `pose_loss`)."""
-    logits = head.keep(head.read(hidden, text)).float()
+    logits = head.keep(hidden.to(head.keep.weight.dtype)).float()
     rows = has_pose(source)
     if not bool(rows.any()):
         return logits.sum() * 0.0

@@ -15,10 +15,6 @@ clause, so that the answer's k-th pose can find the k-th step's meaning where it
 clause ends after punctuation and before "then", "finally", "next" or "afterwards". The
 projector's last layer starts at zero: a model grown from one without it starts out the same.
 
-For a pose head that reads text (`pose_head_text`), `pose_texts` gives each `<POSE>` the words
-it answers: the last user turn before it, and the answer's words since the previous `<POSE>`
-("Second, lie on your back:"); `pose_features` embeds both (frozen, concatenated).
-
 Word dropout (training only, `drop_words`): the input embeddings of a share of the user's word
 tokens are zeroed, so that the model learns to read a turn's meaning from its sentence features
 too, which know wordings the training templates never used.
@@ -33,14 +29,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerFast
 
 from posegpt.model.text_embedder import MAX_TEXT_CHARS, SentenceEmbedder
-from posegpt.model.tokenizer import (
-    CHAT_TOKENS,
-    END_TOKEN,
-    IMAGE_TOKEN,
-    POSE_TOKEN,
-    ROLE_TOKENS,
-    token_id,
-)
+from posegpt.model.tokenizer import CHAT_TOKENS, END_TOKEN, IMAGE_TOKEN, ROLE_TOKENS, token_id
 
 #: Texts whose embeddings are kept between batches (prompt templates recur in training).
 CACHE_SIZE = 65_536
@@ -52,7 +41,7 @@ MIN_CLAUSE_WORDS = 2
 _WORD = re.compile(r"\w+")
 
 
-def projector(dim: int, hidden_size: int) -> nn.Sequential:
+def _projector(dim: int, hidden_size: int) -> nn.Sequential:
     """Encoder features -> the LM's width (two layers, as LLaVA's image projector)."""
     return nn.Sequential(
         nn.Linear(dim, hidden_size), nn.GELU(), nn.Linear(hidden_size, hidden_size)
@@ -76,8 +65,8 @@ class UserTextFeatures(nn.Module):
             self.embedder: SentenceEmbedder = GemmaEmbedder(cache_size=CACHE_SIZE)
         else:
             self.embedder = SentenceEmbedder(cache_size=CACHE_SIZE)  # frozen, not a submodule
-        self.projector = projector(self.embedder.dim, hidden_size)
-        self.clause_projector = projector(self.embedder.dim, hidden_size) if clauses else None
+        self.projector = _projector(self.embedder.dim, hidden_size)
+        self.clause_projector = _projector(self.embedder.dim, hidden_size) if clauses else None
         if self.clause_projector is not None:
             nn.init.zeros_(self.clause_projector[-1].weight)
             nn.init.zeros_(self.clause_projector[-1].bias)
@@ -87,8 +76,6 @@ class UserTextFeatures(nn.Module):
             self.starts_clause = [w in CLAUSE_STARTS for w in words]
         self.tokenizer = tokenizer
         self.user_id = token_id(tokenizer, ROLE_TOKENS["user"])
-        self.assistant_id = token_id(tokenizer, ROLE_TOKENS["assistant"])
-        self.pose_id = token_id(tokenizer, POSE_TOKEN)
         self.end_id = token_id(tokenizer, END_TOKEN)
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
         self.marker_ids = torch.tensor([token_id(tokenizer, t) for t in CHAT_TOKENS])
@@ -101,40 +88,10 @@ class UserTextFeatures(nn.Module):
         for row, start in positions.tolist():
             turn = input_ids[row, start + 1 :].tolist()
             stop = turn.index(self.end_id) if self.end_id in turn else len(turn)
-            texts.append(self._text(turn[:stop]))
+            ids = [i for i in turn[:stop] if i != self.image_id]
+            text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+            texts.append(text[:MAX_TEXT_CHARS])
         return positions, texts
-
-    def _text(self, ids: list[int]) -> str:
-        """The words of `ids` (markers and placeholders left out), cut to the encoder's limit."""
-        ids = [i for i in ids if i != self.image_id]
-        return self.tokenizer.decode(ids, skip_special_tokens=True).strip()[:MAX_TEXT_CHARS]
-
-    def pose_texts(
-        self, input_ids: torch.Tensor, positions: torch.Tensor
-    ) -> tuple[list[str], list[str]]:
-        """For each (row, position) of a `<POSE>` in (B, L) ids: the text of the last user turn
-        before it, and the answer's words before it since its turn began or the previous
-        `<POSE>` ("" where there is none)."""
-        requests, words = [], []
-        for row, pos in positions.tolist():
-            ids = input_ids[row, :pos].tolist()
-            user = max((i for i, t in enumerate(ids) if t == self.user_id), default=-1)
-            turn = ids[user + 1 :]
-            stop = turn.index(self.end_id) if self.end_id in turn else len(turn)
-            requests.append(self._text(turn[:stop]) if user >= 0 else "")
-            marks = (self.assistant_id, self.pose_id)
-            start = max((i for i, t in enumerate(ids) if t in marks), default=-1)
-            words.append(self._text(ids[start + 1 :]))
-        return requests, words
-
-    def pose_features(self, input_ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """(N, 2 x dim) frozen sentence features of each `<POSE>`'s `pose_texts` (request, then
-        the answer's words)."""
-        requests, words = self.pose_texts(input_ids, positions)
-        if not requests:
-            return torch.empty(0, 2 * self.embedder.dim, device=input_ids.device)
-        features = self.embedder.embed(requests + words)
-        return torch.cat(features.split(len(requests)), dim=1).to(input_ids.device)
 
     def clauses(self, input_ids: torch.Tensor) -> tuple[list[list[int]], list[int], list[str]]:
         """Every clause of every user turn in (B, L) ids: the positions of its word tokens, its

@@ -29,9 +29,6 @@ from posegpt.train.data import (
     make_loader,
 )
 
-#: Model settings that grow the pose head alone (`posegpt.model.build.GROWABLE`): a refit can
-#: train what they add.
-HEAD_SETTINGS = ("keep_gates", "pose_head_text")
 #: Conversations per backbone forward pass while caching.
 CACHE_BATCH = 8
 
@@ -50,52 +47,25 @@ class RefitResult:
     fit_s: float
 
 
-@dataclass(frozen=True)
-class PoseStates:
-    """What the pose head reads for N cached `<POSE>` answers, and their true poses."""
-
-    hidden: torch.Tensor  # (N, hidden)
-    changed: torch.Tensor  # (N, 24, 3, 3) the poses they change (zeros for none)
-    text: torch.Tensor | None  # (N, text_dim) for a head that reads text, else None
-    targets: torch.Tensor  # (N, 24, 3, 3)
-
-    def __len__(self) -> int:
-        return len(self.hidden)
-
-    def select(self, rows: torch.Tensor) -> PoseStates:
-        """The states at `rows`."""
-        text = None if self.text is None else self.text[rows]
-        return PoseStates(self.hidden[rows], self.changed[rows], text, self.targets[rows])
-
-    def predict(self, head: PoseHead) -> torch.Tensor:
-        """`head`'s answers (kept joints copied) to these states."""
-        return head(self.hidden, self.changed, self.text)
-
-
 @torch.no_grad()
 def cache_pose_states(
     model: PoseGPT, source: ConversationSource, count: int, progress: bool = False
-) -> PoseStates:
-    """The pose head's inputs and the true rotations of the `<POSE>` answers of up to `count`
-    conversations spread evenly over `source`."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The `<POSE>` hidden states (N, hidden), the poses they change (N, 24, 3, 3; zeros for
+    none) and true rotations (N, 24, 3, 3) of up to `count` conversations spread evenly over
+    `source`."""
     dataset = EncodedDataset(
         source, model.tokenizer, model.config, model.config.max_length, model.image_processor
     )
     batches = evaluation_batches(source, count, CACHE_BATCH)
-    parts = []
+    states, changed, targets = [], [], []
     loader = make_loader(dataset, batches, model.collate_fn, num_workers=0, seed=0)
     for batch in tqdm(loader, desc="caching <POSE> states", unit="batch", disable=not progress):
-        hidden, changed, text = model.pose_hidden_states(batch)
-        parts.append(PoseStates(hidden.float(), changed, text, batch["pose_targets"].float()))
-    if not parts:
-        return PoseStates(torch.empty(0), torch.empty(0), None, torch.empty(0))
-    text = None if parts[0].text is None else torch.cat([p.text for p in parts])
-    return PoseStates(
-        torch.cat([p.hidden for p in parts]),
-        torch.cat([p.changed for p in parts]),
-        text,
-        torch.cat([p.targets for p in parts]),
-    )
+        hidden, sources = model.pose_hidden_states(batch)
+        states.append(hidden.float())
+        changed.append(sources)
+        targets.append(batch["pose_targets"].float())
+    return torch.cat(states), torch.cat(changed), torch.cat(targets)
 
 
 def refit_pose_head(
@@ -120,40 +90,39 @@ def refit_pose_head(
         raise InvalidInputError("gates_only needs a model with keep gates (model.keep_gates)")
     model.eval()
     start = time.perf_counter()
-    train = cache_pose_states(model, train_source, samples, progress)
-    val = cache_pose_states(model, val_source, val_samples, progress)
-    if not len(train) or not len(val):
+    x, x_changed, y = cache_pose_states(model, train_source, samples, progress)
+    val_x, val_changed, val_y = cache_pose_states(model, val_source, val_samples, progress)
+    if not len(x) or not len(val_x):
         raise InvalidInputError("no <POSE> answers in the training or validation conversations")
     cache_s = time.perf_counter() - start
-    before = best = _joint_error_deg(head, val)
+    before = best = _joint_error_deg(head, val_x, val_changed, val_y)
     kept, best_epoch = copy.deepcopy(head.state_dict()), 0
     trained = head.keep if gates_only else head
     optimizer = torch.optim.AdamW(trained.parameters(), lr=lr, weight_decay=0.0)
     order = torch.Generator().manual_seed(seed)
     for epoch in tqdm(range(1, epochs + 1), desc="fitting the pose head", disable=not progress):
         head.train()
-        for rows in torch.randperm(len(train), generator=order).split(batch_size):
+        for rows in torch.randperm(len(x), generator=order).split(batch_size):
             optimizer.zero_grad()
-            part = train.select(rows)
             # as in training: the head's own answers and the gates apart
-            losses = []
-            if not gates_only:
-                losses.append(pose_loss(head(part.hidden, text=part.text), part.targets))
+            losses = [] if gates_only else [pose_loss(head(x[rows]), y[rows])]
             if head.keep is not None:
-                losses.append(keep_loss(head, part.hidden, part.changed, part.targets, part.text))
+                losses.append(keep_loss(head, x[rows], x_changed[rows], y[rows]))
             sum(losses).backward()
             optimizer.step()
-        error = _joint_error_deg(head, val)
+        error = _joint_error_deg(head, val_x, val_changed, val_y)
         if error < best:
             best, best_epoch, kept = error, epoch, copy.deepcopy(head.state_dict())
     head.load_state_dict(kept)
     head.eval()
     fit_s = time.perf_counter() - start - cache_s
-    return RefitResult(len(train), len(val), before, best, best_epoch, cache_s, fit_s)
+    return RefitResult(len(x), len(val_x), before, best, best_epoch, cache_s, fit_s)
 
 
 @torch.no_grad()
-def _joint_error_deg(head: PoseHead, states: PoseStates) -> float:
-    """Mean joint rotation error in degrees of `head`'s answers to `states`."""
+def _joint_error_deg(
+    head: PoseHead, states: torch.Tensor, changed: torch.Tensor, targets: torch.Tensor
+) -> float:
+    """Mean joint rotation error in degrees."""
     head.eval()
-    return math.degrees(float(geodesic_distance(states.predict(head), states.targets).mean()))
+    return math.degrees(float(geodesic_distance(head(states, changed), targets).mean()))

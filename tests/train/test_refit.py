@@ -29,14 +29,13 @@ def short_run(tmp_path_factory, make_data, make_config):
 
 def test_cached_states_are_what_the_pose_head_reads(short_run, data):
     model = load_pretrained(short_run.final_dir)
-    cached = cache_pose_states(model, data, count=len(data))
-    assert cached.hidden.shape == (12, model.config.hidden_size)
-    assert cached.targets.shape == cached.changed.shape == (12, 24, 3, 3)
-    assert cached.text is None  # the head reads no text
+    states, changed, targets = cache_pose_states(model, data, count=len(data))
+    assert states.shape == (12, model.config.hidden_size) and targets.shape == (12, 24, 3, 3)
+    assert changed.shape == (12, 24, 3, 3)
     dataset = EncodedDataset(data, model.tokenizer, model.config, model.config.max_length)
     batch = model.collate_fn([dataset[(0, i)] for i in range(len(data))])
     with torch.no_grad():
-        torch.testing.assert_close(cached.predict(model.pose_head), model(batch).pred_rotmat)
+        torch.testing.assert_close(model.pose_head(states, changed), model(batch).pred_rotmat)
 
 
 def test_refit_lowers_the_validation_error_and_keeps_the_best_epoch(short_run, data):
@@ -45,10 +44,9 @@ def test_refit_lowers_the_validation_error_and_keeps_the_best_epoch(short_run, d
     result = refit_pose_head(model, data, data, samples=64, val_samples=64, epochs=30, lr=3e-3)
     assert result.train_poses == result.val_poses == 12
     assert result.val_deg_after < 0.8 * result.val_deg_before and result.best_epoch > 0
-    cached = cache_pose_states(model, data, count=len(data))
+    states, changed, targets = cache_pose_states(model, data, count=len(data))
     with torch.no_grad():
-        after = torch.rad2deg(geodesic_distance(cached.predict(model.pose_head), cached.targets))
-    after = after.mean()
+        after = torch.rad2deg(geodesic_distance(model.pose_head(states, changed), targets)).mean()
     assert float(after) == pytest.approx(result.val_deg_after, abs=1e-3)  # the kept head
     for name, tensor in model.state_dict().items():  # only the head changed
         if name in untouched:
@@ -77,8 +75,7 @@ def test_refit_trains_the_keep_gates_on_the_joints_edits_keep(tmp_path, make_con
     )
     settings = {"steps": 2, "model.pose_seq_length": 2, "model.keep_gates": True}
     model = load_pretrained(train(make_config(tmp_path / "out", **settings), edits).final_dir)
-    cached = cache_pose_states(model, edits, count=len(edits))
-    states, changed, goals = cached.hidden, cached.changed, cached.targets
+    states, changed, goals = cache_pose_states(model, edits, count=len(edits))
     before = float(keep_loss(model.pose_head, states, changed, goals))
     mlp = {k: v.clone() for k, v in model.pose_head.mlp.state_dict().items()}
     result = refit_pose_head(
@@ -137,28 +134,3 @@ def test_refit_head_command_adds_keep_gates_to_a_model_without_them(
     result = CliRunner().invoke(app, [*args, "-q"])
     assert isinstance(result.exception, InvalidInputError)
     assert "pose_seq_length" in str(result.exception)
-
-
-def test_refit_head_command_grows_a_head_that_reads_text(make_config, data, dataset_dir, tmp_path):
-    """`--grow pose_head_text` adds the text projector to the head and fits the head alone; a
-    setting that is not the head's, or one the model cannot take, is refused with the reason."""
-    settings = {"steps": 2, "model.text_encoder": "minilm"}
-    trained = train(make_config(tmp_path / "run", **settings), data).final_dir
-    out = tmp_path / "reading"
-    args = ["refit-head", str(trained), "--data", str(dataset_dir), "-o", str(out), "--tasks"]
-    args += ["text2pose", "--samples", "6", "--val-samples", "2", "--epochs", "2", "-q"]
-    result = CliRunner().invoke(app, [*args, "--grow", "pose_head_text"])
-    assert result.exit_code == 0, result.output
-    reading = load_pretrained(out)
-    assert reading.config.pose_head_text and reading.pose_head.text is not None
-    plain = load_pretrained(trained).state_dict()
-    for name, tensor in reading.state_dict().items():
-        if not name.startswith("pose_head."):
-            torch.testing.assert_close(tensor, plain[name], msg=name)
-    result = CliRunner().invoke(app, [*args, "--grow", "clause_features"])
-    assert isinstance(result.exception, InvalidInputError)
-    assert "--grow takes" in str(result.exception)
-    args[1] = str(train(make_config(tmp_path / "blind", steps=2), data).final_dir)
-    result = CliRunner().invoke(app, [*args, "--grow", "pose_head_text"])
-    assert isinstance(result.exception, InvalidInputError)
-    assert "text_encoder" in str(result.exception)
