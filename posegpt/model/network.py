@@ -55,7 +55,7 @@ from posegpt.model.chat_format import (
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
-from posegpt.model.pose_head import PoseHead, keep_loss, pose_loss
+from posegpt.model.pose_head import PoseHead, answered_joints, keep_loss, pose_loss
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
 from posegpt.model.pose_tower.features import (
@@ -242,13 +242,15 @@ class PoseGPT(nn.Module):
                 f"{len(targets)} pose targets"
             )
         states = hidden[pose_mask]
-        # the head's own answers, every joint trained; keep gates are trained apart (and looked
-        # up only for a head that has them) and applied when answering (`chat`)
+        # the head's own answers; with keep gates (trained apart, applied when answering in
+        # `chat`) an answer that changes a pose trains the head on the joints it moves only
         pred = self.pose_head(states)
-        gates = None
-        if self.pose_head.keep is not None:
-            gates = keep_loss(self.pose_head, states, self._pose_sources(batch, pose_mask), targets)
-        return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits, gates)
+        if self.pose_head.keep is None:
+            return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits)
+        sources = self._pose_sources(batch, pose_mask)
+        answered = answered_joints(sources, targets)
+        gates = keep_loss(self.pose_head, states, sources, targets)
+        return PoseGPTOutput(ce_loss, pose_loss(pred, targets, answered), pred, logits, gates)
 
     def pose_hidden_states(
         self, batch: Mapping[str, torch.Tensor]

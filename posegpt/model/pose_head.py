@@ -26,9 +26,11 @@ class PoseHead(nn.Module):
     changes a pose (the last input pose before its `<POSE>`: "now raise the left arm") also has
     a gate per joint, read from the same hidden state: where its probability is above the
     threshold, the answer keeps that joint of the pose exactly. The head is trained on its own
-    answer for every joint (`pose_loss`), the gates apart, on which joints the true answer keeps
-    (`keep_loss`): trained through the answer, they would pull every joint towards the source
-    wherever the head's answer is worse than leaving it.
+    answer (`pose_loss`): in an answer that changes a pose, on the joints the true answer moves
+    (`answered_joints`: the gates keep the rest), elsewhere on every joint. The gates are trained
+    apart, on which joints the true answer keeps (`keep_loss`): trained through the answer, they
+    would pull every joint towards the source wherever the head's answer is worse than leaving
+    it.
     """
 
     def __init__(
@@ -66,6 +68,17 @@ def has_pose(poses: torch.Tensor) -> torch.Tensor:
     return poses.flatten(1).abs().sum(1) > 0
 
 
+def kept_joints(source: torch.Tensor, target_rotmat: torch.Tensor) -> torch.Tensor:
+    """(N, 24) True at each joint an answer keeps: within `KEEP_ANGLE` of the pose it changes."""
+    return geodesic_distance(source.float(), target_rotmat.to(source.device).float()) < KEEP_ANGLE
+
+
+def answered_joints(source: torch.Tensor, target_rotmat: torch.Tensor) -> torch.Tensor:
+    """(N, 24) 1.0 at the joints a head with keep gates answers itself: those the true answer
+    moves in answers that change a pose (the gates keep the rest), every joint elsewhere."""
+    return (~(kept_joints(source, target_rotmat) & has_pose(source)[:, None])).float()
+
+
 def keep_loss(
     head: PoseHead, hidden: torch.Tensor, source: torch.Tensor, target_rotmat: torch.Tensor
 ) -> torch.Tensor:
@@ -76,17 +89,24 @@ def keep_loss(
     rows = has_pose(source)
     if not bool(rows.any()):
         return logits.sum() * 0.0
-    source, target = source[rows].float(), target_rotmat[rows].to(source.device).float()
-    kept = (geodesic_distance(source, target) < KEEP_ANGLE).float()
+    kept = kept_joints(source[rows], target_rotmat[rows]).float()
     return F.binary_cross_entropy_with_logits(logits[rows], kept)
 
 
-def pose_loss(pred_rotmat: torch.Tensor, target_rotmat: torch.Tensor) -> torch.Tensor:
-    """Mean L1 distance between predicted and true rotation matrices (0 when there are none).
+def pose_loss(
+    pred_rotmat: torch.Tensor, target_rotmat: torch.Tensor, joints: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean L1 distance between predicted and true rotation matrices (0 when there are none);
+    with `joints` (N, 24) weights, the mean over the weighted joints only (`answered_joints`).
 
     With no targets the result is still connected to the prediction, so every head parameter
     takes part in the backward pass (distributed training requires it).
     """
     if len(target_rotmat) == 0:
         return pred_rotmat.sum() * 0.0
-    return F.l1_loss(pred_rotmat, target_rotmat.to(pred_rotmat))
+    target_rotmat = target_rotmat.to(pred_rotmat)
+    if joints is None:
+        return F.l1_loss(pred_rotmat, target_rotmat)
+    error = (pred_rotmat - target_rotmat).abs().mean((-2, -1))
+    joints = joints.to(error)
+    return (error * joints).sum() / joints.sum().clamp(min=1.0)

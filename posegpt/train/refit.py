@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from posegpt.body.rotations import geodesic_distance
 from posegpt.errors import InvalidInputError
 from posegpt.model import PoseGPT
-from posegpt.model.pose_head import PoseHead, keep_loss, pose_loss
+from posegpt.model.pose_head import PoseHead, answered_joints, keep_loss, pose_loss
 from posegpt.train.data import (
     ConversationSource,
     EncodedDataset,
@@ -105,7 +105,11 @@ def refit_pose_head(
         for rows in torch.randperm(len(x), generator=order).split(batch_size):
             optimizer.zero_grad()
             # as in training: the head's own answers and the gates apart
-            losses = [] if gates_only else [pose_loss(head(x[rows]), y[rows])]
+            losses = []
+            if not gates_only:
+                gated = head.keep is not None
+                answered = answered_joints(x_changed[rows], y[rows]) if gated else None
+                losses.append(pose_loss(head(x[rows]), y[rows], answered))
             if head.keep is not None:
                 losses.append(keep_loss(head, x[rows], x_changed[rows], y[rows]))
             sum(losses).backward()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import roma
 import torch
 
-from posegpt.model.pose_head import PoseHead, keep_loss, pose_loss
+from posegpt.model.pose_head import PoseHead, answered_joints, keep_loss, pose_loss
 
 
 def test_an_untrained_head_predicts_the_t_pose():
@@ -33,6 +33,23 @@ def test_pose_loss_is_the_mean_l1_between_matrices():
     assert pose_loss(pred, target) == 0
     pred[0, 0, 0, 0] += 0.9  # one entry of 2 x 24 x 9
     assert torch.isclose(pose_loss(pred, target), torch.tensor(0.9 / (2 * 24 * 9)))
+
+
+def test_a_head_with_keep_gates_answers_the_joints_that_move():
+    """In an answer that changes a pose the head is trained on the joints the true answer moves
+    (the gates keep the rest); in one with no pose to change, on every joint."""
+    source = roma.random_rotmat(3 * 24).reshape(3, 24, 3, 3)
+    source[2] = 0  # no pose to change
+    target = source.clone()
+    target[:, [4, 18]] = roma.random_rotmat(3 * 2).reshape(3, 2, 3, 3)
+    joints = answered_joints(source, target)
+    assert joints[:2].sum(1).tolist() == [2.0, 2.0] and joints[:2, [4, 18]].all()
+    assert joints[2].all()
+    pred = target.clone()
+    pred[0, 0] = -pred[0, 0]  # a kept joint wrong: the gates answer it, not the head
+    assert pose_loss(pred, target, joints) == 0 and pose_loss(pred, target) > 0
+    pred[0, 4, 0, 0] += 0.9  # a moved joint wrong: the mean over the 2 + 2 + 24 answered joints
+    assert torch.isclose(pose_loss(pred, target, joints), torch.tensor(0.9 / 9 / 28))
 
 
 def test_no_targets_give_zero_loss_that_still_reaches_every_head_parameter():

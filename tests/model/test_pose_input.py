@@ -14,6 +14,7 @@ from posegpt.body.rotations import axis_angle_to_rotmat, identity_pose
 from posegpt.errors import InvalidInputError, TooLargeError
 from posegpt.model import PACKAGED_MODELS, build_model, get_config, load_pretrained
 from posegpt.model.build import grow
+from posegpt.model.pose_head import answered_joints, pose_loss
 from posegpt.model.pose_input import MAX_INPUT_POSES, attach_poses, check_input_poses
 from posegpt.model.tokenizer import POSE_INPUT_TOKEN, check_tokenizer
 
@@ -224,6 +225,8 @@ def test_keep_gates_read_the_pose_each_answer_changes(model):
                 "input_poses": torch.stack(inputs) if inputs else torch.empty(0, 24, 3, 3),
             }
         )
+    samples[0]["poses"] = a.clone()[None]
+    samples[0]["poses"][0, 16] = torch.eye(3)  # the edit moves one joint, keeps the others
     batch = grown.collate_fn(samples)
     sources = grown._pose_sources(batch, batch["pose_mask"])
     expected = [a, torch.zeros(24, 3, 3), torch.zeros(24, 3, 3), c]
@@ -233,6 +236,13 @@ def test_keep_gates_read_the_pose_each_answer_changes(model):
         shut = grown(batch).pred_rotmat
         assert torch.equal(shut, before)  # grown by shut gates: as before
         assert model(batch).keep_loss is None and grown(batch).keep_loss > 0  # the gates' own loss
+        # the head answers the joints an edit moves; a gate-less head every joint
+        targets, gated = batch["pose_targets"], grown(batch)
+        answered = answered_joints(sources, targets)
+        assert answered[0].sum() == 1 and answered[1:].all()
+        assert torch.equal(gated.pose_loss, pose_loss(gated.pred_rotmat, targets, answered))
+        plain = model(batch)
+        assert torch.equal(plain.pose_loss, pose_loss(plain.pred_rotmat, targets))
         grown.pose_head.keep.bias.fill_(30.0)  # open: the answers keep the changed pose
         own = grown(batch).pred_rotmat  # training reads the head's own answers
         hidden, sources = grown.pose_hidden_states(batch)
