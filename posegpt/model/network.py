@@ -55,7 +55,7 @@ from posegpt.model.chat_format import (
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
-from posegpt.model.pose_head import PoseHead, answered_joints, keep_loss, pose_loss
+from posegpt.model.pose_head import PoseHead, head_losses
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
 from posegpt.model.pose_tower.features import (
@@ -241,16 +241,11 @@ class PoseGPT(nn.Module):
                 f"pose_mask marks {int(pose_mask.sum())} positions but there are "
                 f"{len(targets)} pose targets"
             )
-        states = hidden[pose_mask]
-        # the head's own answers; with keep gates (trained apart, applied when answering in
-        # `chat`) an answer that changes a pose trains the head on the joints it moves only
-        pred = self.pose_head(states)
-        if self.pose_head.keep is None:
-            return PoseGPTOutput(ce_loss, pose_loss(pred, targets), pred, logits)
-        sources = self._pose_sources(batch, pose_mask)
-        answered = answered_joints(sources, targets)
-        gates = keep_loss(self.pose_head, states, sources, targets)
-        return PoseGPTOutput(ce_loss, pose_loss(pred, targets, answered), pred, logits, gates)
+        # the poses the answers change are looked up only for a head with keep gates (trained
+        # apart from the head's own answers, applied when answering in `chat`)
+        sources = self._pose_sources(batch, pose_mask) if self.pose_head.keep is not None else None
+        pred, pose, gates = head_losses(self.pose_head, hidden[pose_mask], sources, targets)
+        return PoseGPTOutput(ce_loss, pose, pred, logits, gates)
 
     def pose_hidden_states(
         self, batch: Mapping[str, torch.Tensor]

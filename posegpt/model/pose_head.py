@@ -93,6 +93,23 @@ def keep_loss(
     return F.binary_cross_entropy_with_logits(logits[rows], kept)
 
 
+def head_losses(
+    head: PoseHead,
+    hidden: torch.Tensor,
+    source: torch.Tensor | None,
+    target_rotmat: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """What training reads from the head: its own answers (N, 24, 3, 3), their `pose_loss` and,
+    with keep gates, the gates' `keep_loss` (else None). With keep gates an answer that changes
+    a pose (`source`, zeros for none) counts in the pose loss on the joints it moves only."""
+    pred = head(hidden)
+    if head.keep is None:
+        return pred, pose_loss(pred, target_rotmat), None
+    answered = answered_joints(source, target_rotmat)
+    gates = keep_loss(head, hidden, source, target_rotmat)
+    return pred, pose_loss(pred, target_rotmat, answered), gates
+
+
 def pose_loss(
     pred_rotmat: torch.Tensor, target_rotmat: torch.Tensor, joints: torch.Tensor | None = None
 ) -> torch.Tensor:

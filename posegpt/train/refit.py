@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from posegpt.body.rotations import geodesic_distance
 from posegpt.errors import InvalidInputError
 from posegpt.model import PoseGPT
-from posegpt.model.pose_head import PoseHead, answered_joints, keep_loss, pose_loss
+from posegpt.model.pose_head import PoseHead, head_losses
 from posegpt.train.data import (
     ConversationSource,
     EncodedDataset,
@@ -105,14 +105,9 @@ def refit_pose_head(
         for rows in torch.randperm(len(x), generator=order).split(batch_size):
             optimizer.zero_grad()
             # as in training: the head's own answers and the gates apart
-            losses = []
-            if not gates_only:
-                gated = head.keep is not None
-                answered = answered_joints(x_changed[rows], y[rows]) if gated else None
-                losses.append(pose_loss(head(x[rows]), y[rows], answered))
-            if head.keep is not None:
-                losses.append(keep_loss(head, x[rows], x_changed[rows], y[rows]))
-            sum(losses).backward()
+            _, pose, gates = head_losses(head, x[rows], x_changed[rows], y[rows])
+            loss = gates if gates_only else pose + (0.0 if gates is None else gates)
+            loss.backward()
             optimizer.step()
         error = _joint_error_deg(head, val_x, val_changed, val_y)
         if error < best:
