@@ -8,6 +8,8 @@ question templates allowed (held-out wordings for val/test).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -64,11 +66,19 @@ def text2pose_conversation(
     return one_turn(question, pose_answer(rng), rotmat, "text2pose", None, meta or {})
 
 
+def most_detailed(descriptions: Sequence[str]) -> str:
+    """The description of a pose that says the most about it (the longest): what a request to
+    describe the pose is answered with, so that the answer names all that the data knows of it."""
+    if not descriptions:
+        raise InvalidInputError("a pose needs at least one description")
+    return max(descriptions, key=len)
+
+
 def pose2text_conversation(
     description: str, rotmat: torch.Tensor, rng: np.random.Generator, meta: dict | None = None
 ) -> Conversation:
     """A text->pose pair read the other way: the pose as input, "Describe this pose." ->
-    `description` (in words, no pose)."""
+    `description` (in words, no pose; `most_detailed` of the pose's texts)."""
     question = pose_markers(pick(POSE_DESCRIBE_QUESTIONS, rng), 1)
     return Conversation(
         messages=[Message("user", question), Message("assistant", description)],

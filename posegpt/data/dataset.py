@@ -41,6 +41,7 @@ from PIL import Image
 from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.conversations import (
     image2pose_conversation,
+    most_detailed,
     pose2text_conversation,
     rpe_absent_conversation,
     rpe_conversation,
@@ -243,9 +244,11 @@ class PoseDataset(torch.utils.data.Dataset):
         return text2pose_conversation(text, pose, rng, split, self.seed, meta)
 
     def _pose2text(self, pose_id: int, rng: np.random.Generator, split: str) -> Conversation:
-        """A text->pose item read the other way (describe the pose); off unless weighted in."""
-        text, pose, meta = self._text_pair(pose_id, rng, split)
-        return pose2text_conversation(text, pose, rng, meta)
+        """A text->pose item read the other way (describe the pose: its most detailed text, in
+        every split); off unless weighted in."""
+        text = most_detailed(self.text.texts(pose_id))
+        meta = {"id": pose_id, "split": self.split}
+        return pose2text_conversation(text, self.text.pose(pose_id), rng, meta)
 
     def _image2pose(self, row: int, rng: np.random.Generator, split: str) -> Conversation:
         image, meta = self._crop(row)

@@ -7,7 +7,7 @@ feeds a conversation's earlier answers back. Words come from the captioner (desc
 the edits' instructions (`posegpt.synth.pose_edits`); the edited poses from the edits' geometry.
 
 Kinds (`meta["kind"]`):
-  describe    <pose_in> "Describe this pose." -> a PoseScript-style caption
+  describe    <pose_in> "Describe this pose." -> its most detailed PoseScript-style caption
   edit        <pose_in> "Bend the left knee more." -> <POSE> (the edited pose)
   difference  <pose_in><pose_in> "What changed from the first pose to the second?" -> words
   chain       "{caption} Give the SMPL pose." -> <POSE>, then 2-3 turns each editing the last
@@ -27,6 +27,7 @@ import roma
 import torch
 
 from posegpt.body.base import BodyModel
+from posegpt.data.conversations import most_detailed
 from posegpt.data.sampler import apportion
 from posegpt.data.templates import POSE_DESCRIBE_QUESTIONS, pick, pose_answer, text2pose_question
 from posegpt.errors import InvalidInputError
@@ -276,7 +277,7 @@ def _make(
     if kind == "describe":
         return [
             describe_conversation(
-                data.poses[r], pick(tuple(data.captions[r]), rng), rng, data.families[r], meta
+                data.poses[r], most_detailed(data.captions[r]), rng, data.families[r], meta
             )
             for r in rows
         ]

@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from posegpt.body.rotations import camera_to_y_up
+from posegpt.data.conversations import most_detailed
 from posegpt.data.dataset import TASK_LOADERS, TASKS, PoseDataset, face_forward
 from posegpt.data.formats import (
     HmrData,
@@ -118,7 +119,8 @@ def test_dataset_reads_every_task(tmp_path):
     assert torch.allclose(described.input_poses[0], dataset[0].poses[0], atol=1e-6)
     question, answer = (m.content for m in described.messages)
     assert question.removeprefix(f"{POSE_INPUT_TOKEN}\n") in POSE_DESCRIBE_QUESTIONS
-    assert answer in ("human 0", "auto 0")  # a text of the same pose
+    assert answer == "human 0"  # the same pose's most detailed (longest) text
+    assert all(dataset[i].messages[1].content.startswith("human ") for i in range(18, 22))
     text = dataset[0]
     assert text.poses[0].shape == (24, 3, 3)
     assert torch.allclose(text.poses[0][0], torch.eye(3), atol=1e-5)  # turned to face +z
@@ -203,3 +205,11 @@ def test_image_targets_are_in_the_pose_frame(tmp_path):
     row, _ = dataset.items["rpe"][0]
     rpe = dataset[dataset.offsets["rpe"]]
     assert torch.allclose(rpe.poses[0], camera_to_y_up(hmr.pose[row]), atol=1e-6)
+
+
+def test_most_detailed_is_the_longest_description():
+    assert most_detailed(["Standing.", "Standing, both arms up.", "Arms up."]) == (
+        "Standing, both arms up."
+    )
+    with pytest.raises(InvalidInputError):
+        most_detailed([])

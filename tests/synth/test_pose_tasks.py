@@ -119,6 +119,8 @@ def test_every_kind_is_made_with_one_pose_per_marker(conversations):
             assert len(c.poses) >= 3 and len(c.messages) >= 6
             for read, answered in zip(c.input_poses, c.poses[:-1], strict=True):
                 assert torch.equal(read, answered)
+        if c.meta["kind"] == "describe":  # its pose's most detailed caption
+            assert c.messages[-1].content.startswith("other caption ")
         if c.meta["kind"] == "difference":
             assert c.messages[-1].content.startswith("From the first pose to the second")
 
