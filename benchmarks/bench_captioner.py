@@ -18,8 +18,8 @@ from collections import Counter
 import torch
 
 from posegpt.body import load_body_model
+from posegpt.body.posecodes import posecodes_batch
 from posegpt.synth.captioner import DETAILS, caption_with_claims, verify_claims
-from posegpt.synth.posecodes import posecodes_batch
 from posegpt.synth.poses import PoseGenerator
 
 BENDS = ("elbow", "knee")

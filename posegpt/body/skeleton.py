@@ -91,6 +91,36 @@ TEMPLATE_JOINTS: tuple[tuple[float, float, float], ...] = (
     (-0.78, 0.21, -0.05),
 )
 
+#: The default body's (anny's) rest joints, pelvis at the origin (metres, y up, facing +z):
+#: forward kinematics on them gives that body's posed joints to 0.1 mm, so the pose-input tower
+#: reads posecodes on the skeleton the data's captions were written from (`body/posecodes.py`).
+ANNY_REST_JOINTS: tuple[tuple[float, float, float], ...] = (
+    (0.0000, 0.0000, 0.0000),  # pelvis
+    (0.0990, -0.0749, 0.0200),  # left_hip
+    (-0.0990, -0.0752, 0.0190),  # right_hip
+    (0.0003, 0.0446, -0.0014),  # spine1
+    (0.0990, -0.4737, 0.0200),  # left_knee
+    (-0.0990, -0.4741, 0.0190),  # right_knee
+    (0.0003, 0.1096, -0.0016),  # spine2
+    (0.0990, -0.8628, 0.0200),  # left_ankle
+    (-0.0990, -0.8630, 0.0190),  # right_ankle
+    (0.0003, 0.1770, -0.0089),  # spine3
+    (0.0990, -0.9105, 0.1447),  # left_foot
+    (-0.0990, -0.9107, 0.1438),  # right_foot
+    (0.0006, 0.4174, -0.0108),  # neck
+    (0.0157, 0.3873, 0.0364),  # left_collar
+    (-0.0161, 0.3873, 0.0361),  # right_collar
+    (0.0006, 0.5383, 0.0264),  # head
+    (0.1487, 0.3873, -0.0127),  # left_shoulder
+    (-0.1497, 0.3873, -0.0132),  # right_shoulder
+    (0.4044, 0.3873, -0.0127),  # left_elbow
+    (-0.4053, 0.3873, -0.0132),  # right_elbow
+    (0.6489, 0.3873, -0.0127),  # left_wrist
+    (-0.6498, 0.3873, -0.0132),  # right_wrist
+    (0.7322, 0.3816, -0.0189),  # left_hand
+    (-0.7331, 0.3816, -0.0194),  # right_hand
+)
+
 
 def _mirror_index(name: str) -> int:
     for a, b in (("left_", "right_"), ("right_", "left_")):

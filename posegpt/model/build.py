@@ -97,6 +97,7 @@ def build_model(
 GROWABLE = {
     "clause_features": "text_features.clause_projector.",
     "pose_input_joints": "pose_input.joints.",
+    "pose_input_codes": "pose_input.codes.",
     "keep_gates": "pose_head.keep.",
 }
 

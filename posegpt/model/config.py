@@ -66,6 +66,8 @@ class PoseGPTConfig:
     pose_seq_length: int = 0
     # the pose-input tower also reads the input pose's joint positions (pose_input.py)
     pose_input_joints: bool = False
+    # ... and its posecodes, the facts the data's descriptions state (pose_input.py)
+    pose_input_codes: bool = False
     # the pose head may keep each joint of the pose an answer changes (pose_head.py): exactly,
     # where its gate's probability is above keep_threshold
     keep_gates: bool = False
@@ -110,8 +112,12 @@ class PoseGPTConfig:
             raise InvalidInputError("tower_slots and tower_tokens must be >= 1")
         if not 0 <= self.pose_seq_length <= 64:
             raise InvalidInputError(f"pose_seq_length must be 0..64, got {self.pose_seq_length}")
-        if (self.pose_input_joints or self.keep_gates) and not self.pose_seq_length:
-            raise InvalidInputError("pose_input_joints and keep_gates need pose_seq_length > 0")
+        if (
+            self.pose_input_joints or self.pose_input_codes or self.keep_gates
+        ) and not self.pose_seq_length:
+            raise InvalidInputError(
+                "pose_input_joints, pose_input_codes and keep_gates need pose_seq_length > 0"
+            )
         if not 0 < self.keep_threshold < 1:
             raise InvalidInputError(f"keep_threshold must be in (0, 1), got {self.keep_threshold}")
         if self.image_size % self.patch_size:

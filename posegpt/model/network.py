@@ -161,7 +161,9 @@ class PoseGPT(nn.Module):
             else None
         )
         self.pose_input = (
-            PoseInputTower(hidden, config.pose_seq_length, config.pose_input_joints)
+            PoseInputTower(
+                hidden, config.pose_seq_length, config.pose_input_joints, config.pose_input_codes
+            )
             if config.pose_seq_length
             else None
         )

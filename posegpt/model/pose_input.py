@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from posegpt.body.kinematics import forward_kinematics
+from posegpt.body.posecodes import NUM_FEATURES, posecode_features
 from posegpt.body.rotations import identity_pose, rotmat_to_6d, to_rotmat
-from posegpt.body.skeleton import NUM_JOINTS, TEMPLATE_JOINTS
+from posegpt.body.skeleton import ANNY_REST_JOINTS, NUM_JOINTS, TEMPLATE_JOINTS
 from posegpt.errors import InvalidInputError, TooLargeError
 from posegpt.model.tokenizer import POSE_INPUT_TOKEN
 from posegpt.records import Message, pose_markers
@@ -123,11 +124,15 @@ class PoseInputTower(nn.Module):
 
     The MLP reads the 24 rotations (6D); with `joints`, also where the joints are (forward
     kinematics on `TEMPLATE_JOINTS`, relative to the pelvis, root rotation included), which
-    says directly what a description names ("the left hand above the head"). The joint weights
-    start at zero, so growing a trained tower by them keeps what it computes.
+    says directly what a description names ("the left hand above the head"); with `codes`, also
+    its posecodes (`posegpt.body.posecodes.posecode_features`, read on the default body's
+    skeleton), the facts the data's descriptions state. These weights start at zero, so growing
+    a trained tower by them keeps what it computes.
     """
 
-    def __init__(self, hidden_size: int, tokens: int, joints: bool = False) -> None:
+    def __init__(
+        self, hidden_size: int, tokens: int, joints: bool = False, codes: bool = False
+    ) -> None:
         super().__init__()
         self.tokens = tokens
         self.projector = nn.Sequential(
@@ -139,6 +144,10 @@ class PoseInputTower(nn.Module):
         if self.joints is not None:
             nn.init.zeros_(self.joints.weight)
             self.register_buffer("template", torch.tensor(TEMPLATE_JOINTS), persistent=False)
+        self.codes = nn.Linear(NUM_FEATURES, hidden_size, bias=False) if codes else None
+        if self.codes is not None:
+            nn.init.zeros_(self.codes.weight)
+            self.register_buffer("rest", torch.tensor(ANNY_REST_JOINTS), persistent=False)
 
     def forward(self, rotmat: torch.Tensor) -> torch.Tensor:
         first, act, last = self.projector
@@ -148,6 +157,11 @@ class PoseInputTower(nn.Module):
             rest = self.template.to(rotmat.dtype).expand(len(rotmat), -1, -1)
             joints = forward_kinematics(rotmat, rest)[1]
             hidden = hidden + self.joints((joints - joints[:, :1]).reshape(len(rotmat), -1))
+        if self.codes is not None:
+            joints = forward_kinematics(
+                rotmat, self.rest.to(rotmat.dtype).expand(len(rotmat), -1, -1)
+            )[1]
+            hidden = hidden + self.codes(posecode_features(joints).to(hidden.device, hidden.dtype))
         return last(act(hidden)).reshape(len(rotmat) * self.tokens, -1)
 
     def scatter(

@@ -1,3 +1,3 @@
-"""The synthetic data engine: pose families and poses, posecodes and captions, the speculative
+"""The synthetic data engine: pose families and poses, captions, the speculative
 lexicon, scenes (appearance, backdrops, physique, referring), instruction chats; `engine` writes
 a dataset folder in the real formats of `posegpt.data`."""

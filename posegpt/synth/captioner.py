@@ -6,7 +6,7 @@ can be checked against the joints it was made from (`verify_claims`). Sides are 
 SUBJECT's own left and right.
 
 Saliency: a statement weighs more the further its codes are from the neutral standing pose
-(`posegpt.synth.posecodes.NEUTRAL`); captions of each detail level say the weightiest ones.
+(`posegpt.body.posecodes.NEUTRAL`); captions of each detail level say the weightiest ones.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import numpy as np
 import torch
 
 from posegpt.body.base import BodyModel
-from posegpt.errors import InvalidInputError
-from posegpt.synth.posecodes import (
+from posegpt.body.posecodes import (
     NEUTRAL,
     ORDERED,
     SIDES,
@@ -28,6 +27,7 @@ from posegpt.synth.posecodes import (
     posecodes_batch,
     posture_phrase,
 )
+from posegpt.errors import InvalidInputError
 from posegpt.synth.poses import UsesBody
 
 DETAILS = ("short", "medium", "long")

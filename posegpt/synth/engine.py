@@ -37,6 +37,7 @@ import torch
 from tqdm import tqdm
 
 from posegpt.body import BodyModel, load_body_model
+from posegpt.body.posecodes import facts, posecodes, posecodes_batch
 from posegpt.data.dataset import (
     ABSENT_KEY,
     CARD_FILE,
@@ -76,7 +77,6 @@ from posegpt.synth.instructions import (
     follow_up_conversation,
 )
 from posegpt.synth.pose_tasks import PosePool, PoseTaskSource, pose_task_conversations
-from posegpt.synth.posecodes import facts, posecodes, posecodes_batch
 from posegpt.synth.poses import PoseGenerator
 from posegpt.synth.speculative import SPG_SPLITS, speculative_conversation, spg_split
 

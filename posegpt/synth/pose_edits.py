@@ -20,10 +20,10 @@ import numpy as np
 import roma
 import torch
 
+from posegpt.body.posecodes import HAND_LEVEL
 from posegpt.body.rotations import flip_pose, geodesic_distance
 from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES
 from posegpt.errors import InvalidInputError
-from posegpt.synth.posecodes import HAND_LEVEL
 from posegpt.synth.poses import PoseSource, _authoring_conventions
 
 SIDES = ("left", "right")

@@ -27,6 +27,7 @@ import roma
 import torch
 
 from posegpt.body.base import BodyModel
+from posegpt.body.posecodes import posecodes_batch
 from posegpt.data.conversations import most_detailed
 from posegpt.data.sampler import apportion
 from posegpt.data.templates import POSE_DESCRIBE_QUESTIONS, pick, pose_answer, text2pose_question
@@ -40,7 +41,6 @@ from posegpt.synth.pose_edits import (
     difference_text,
     draw_step,
 )
-from posegpt.synth.posecodes import posecodes_batch
 from posegpt.synth.poses import PoseSource
 
 TASK = "pose_input"

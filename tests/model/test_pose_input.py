@@ -167,20 +167,23 @@ def test_a_tiny_model_learns_to_read_poses_in_a_follow_up(tokenizer):
         assert model.chat(direct, max_new_tokens=12).text == answer
 
 
-def test_joint_features_grow_a_trained_tower_without_changing_it(model):
+@pytest.mark.parametrize("setting", ["pose_input_joints", "pose_input_codes"])
+def test_joint_features_grow_a_trained_tower_without_changing_it(model, setting):
     """`pose_input_joints` adds the joints' positions (forward kinematics on the template
-    skeleton) to the tower's input; grown from a model, it starts as that model and trains."""
-    grown = grow(model, dataclasses.replace(model.config, pose_input_joints=True))
+    skeleton) to the tower's input, `pose_input_codes` their posecodes; grown from a model by
+    either, it starts as that model and trains."""
+    grown = grow(model, dataclasses.replace(model.config, **{setting: True}))
     poses = _poses(3, seed=2)
     assert torch.equal(grown.pose_input(poses), model.pose_input(poses))
-    features = grown.pose_input.joints
+    features = getattr(grown.pose_input, setting.removeprefix("pose_input_"))
     features.weight.grad = None
     grown.pose_input(poses).square().sum().backward()
     assert features.weight.grad.abs().sum() > 0
     with torch.no_grad():
         features.weight.normal_()
     try:
-        # a pose and the same rotations with a turned root differ in every joint's place
+        # a pose and the same rotations with a turned root differ in every joint's place, and
+        # in posecodes (tipped 86 degrees to the side, the body lies)
         turned = poses.clone()
         turned[:, 0] = roma.rotvec_to_rotmat(torch.tensor([0.0, 0.0, 1.5])) @ poses[:, 0]
         moved = grown.pose_input(turned) - grown.pose_input(poses)
@@ -190,7 +193,7 @@ def test_joint_features_grow_a_trained_tower_without_changing_it(model):
         with torch.no_grad():
             features.weight.zero_()
     with pytest.raises(InvalidInputError, match="pose_seq_length"):
-        dataclasses.replace(model.config, pose_seq_length=0, pose_input_joints=True)
+        dataclasses.replace(model.config, pose_seq_length=0, **{setting: True})
 
 
 def test_keep_gates_read_the_pose_each_answer_changes(model):

@@ -6,6 +6,7 @@ import roma
 import torch
 
 from posegpt.body import load_body_model
+from posegpt.body.posecodes import NEUTRAL, facts, posecodes, posecodes_batch
 from posegpt.body.rotations import flip_pose, identity_pose
 from posegpt.body.skeleton import FLIP_PERMUTATION, JOINT_INDEX
 from posegpt.errors import InvalidInputError
@@ -16,7 +17,6 @@ from posegpt.synth.captioner import (
     statements,
     verify_claims,
 )
-from posegpt.synth.posecodes import NEUTRAL, facts, posecodes, posecodes_batch
 from posegpt.synth.poses import PoseGenerator
 
 SIDE_WORD = re.compile(r"\b(left|right)\b")

@@ -7,12 +7,12 @@ import torch
 
 from posegpt.body import load_body_model
 from posegpt.body.limits import JOINT_LIMITS, clamp_to_limits, limit_violation
+from posegpt.body.posecodes import heading
 from posegpt.body.rotations import flip_pose, identity_pose
 from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES
 from posegpt.errors import InvalidInputError
 from posegpt.synth.plausibility import ground_offset, is_plausible, self_intersecting
 from posegpt.synth.pose_families import FAMILY_LIST
-from posegpt.synth.posecodes import heading
 from posegpt.synth.poses import (
     FAMILIES,
     FAMILY_GROUPS,

@@ -233,6 +233,51 @@ def posecodes_batch(joints: torch.Tensor, nose: torch.Tensor | None = None) -> l
     ]
 
 
+#: Sided codes read by `posecode_features`, with their values (None: a yes/no code).
+_SIDED_FEATURES = (
+    ("elbow", BEND),
+    ("knee", BEND),
+    ("hand_level", HAND_LEVEL),
+    ("hand_forward", HAND_FORWARD),
+    ("hand_out", HAND_OUT),
+    ("hand_near", HAND_NEAR),
+    ("knee_raised", None),
+    ("foot_on_ground", None),
+    ("knee_on_ground", None),
+    ("hand_on_ground", None),
+)
+#: The layout of `posecode_features`: each code and its values, one feature per value (one for
+#: a yes/no code). `head_turn` is left out: it needs the nose, which joints alone do not give.
+FEATURE_LAYOUT: tuple[tuple[str, tuple[str, ...] | None], ...] = (
+    *((f"{side}_{kind}", values) for side in SIDES for kind, values in _SIDED_FEATURES),
+    ("hands", HANDS),
+    ("feet", FEET),
+    ("front_foot", TURN),
+    ("trunk_lean", TRUNK_LEAN),
+    ("trunk_side", TURN),
+    ("trunk_twist", TURN),
+    ("head_pitch", HEAD_PITCH),
+    ("head_tilt", TURN),
+    ("buttocks_on_ground", None),
+    ("back_on_ground", None),
+    ("posture", POSTURES),
+    ("posture_side", TURN),
+)
+NUM_FEATURES = sum(len(values) if values else 1 for _, values in FEATURE_LAYOUT)
+
+
+def posecode_features(joints: torch.Tensor) -> torch.Tensor:
+    """(B, 24, 3) joints -> (B, NUM_FEATURES) float32: their posecodes for a model to read,
+    each category one-hot and each yes/no code 0 or 1, in `FEATURE_LAYOUT` order."""
+    rows = []
+    for codes in posecodes_batch(joints.detach().cpu()):
+        row: list[float] = []
+        for name, values in FEATURE_LAYOUT:
+            row += [float(codes[name])] if values is None else [codes[name] == v for v in values]
+        rows.append(row)
+    return torch.tensor(rows, dtype=torch.float32).reshape(len(rows), NUM_FEATURES)
+
+
 def _limb_codes(f: _Frames, side: str, codes: dict, cats: dict) -> None:
     """Bends, hand placement, raised knee and ground contacts of one side."""
     sign = 1.0 if side == "left" else -1.0

@@ -8,10 +8,19 @@ import roma
 import torch
 
 from posegpt.body import load_body_model
-from posegpt.body.rotations import identity_pose
-from posegpt.body.skeleton import JOINT_INDEX
+from posegpt.body.kinematics import forward_kinematics
+from posegpt.body.posecodes import (
+    FEATURE_LAYOUT,
+    NEUTRAL,
+    NUM_FEATURES,
+    facts,
+    posecode_features,
+    posecodes,
+    posecodes_batch,
+)
+from posegpt.body.rotations import axis_angle_to_rotmat, identity_pose
+from posegpt.body.skeleton import ANNY_REST_JOINTS, JOINT_INDEX
 from posegpt.errors import InvalidInputError
-from posegpt.synth.posecodes import NEUTRAL, facts, posecodes, posecodes_batch
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +82,36 @@ def test_one_pose_and_a_batch_agree(body):
 def test_bad_joints_are_refused(joints):
     with pytest.raises(InvalidInputError):
         posecodes(joints)
+
+
+def test_the_anny_rest_skeleton_gives_the_default_bodys_joints(body):
+    """Forward kinematics on `ANNY_REST_JOINTS` is where the default body puts its joints, so
+    posecodes read on it are those the data's captions were written from."""
+    poses = axis_angle_to_rotmat(torch.randn(8, 24, 3, generator=torch.Generator().manual_seed(0)))
+    with torch.no_grad():
+        joints = body(poses).joints
+    rest = torch.tensor(ANNY_REST_JOINTS).expand(len(poses), -1, -1)
+    fk = forward_kinematics(poses, rest)[1]
+    error = ((fk - fk[:, :1]) - (joints - joints[:, :1])).norm(dim=-1)
+    assert error.max() < 1e-3
+    assert torch.equal(posecode_features(fk), posecode_features(joints))
+
+
+def test_posecode_features_are_the_codes_one_hot(body):
+    poses = [_pose(), _pose(left_shoulder=("z", 120.0)), _pose(left_knee=("x", 100.0))]
+    with torch.no_grad():
+        joints = body(torch.stack(poses)).joints
+    features = posecode_features(joints)
+    assert features.shape == (3, NUM_FEATURES) and features.dtype == torch.float32
+    for codes, row in zip(posecodes_batch(joints), features, strict=True):
+        start = 0
+        for name, values in FEATURE_LAYOUT:
+            width = len(values) if values else 1
+            group = row[start : start + width]
+            if values is None:
+                assert group.item() == float(codes[name]), name
+            else:
+                assert group.sum() == 1 and values[int(group.argmax())] == codes[name], name
+            start += width
+        assert start == NUM_FEATURES
+    assert not torch.equal(features[0], features[1]) and not torch.equal(features[0], features[2])
