@@ -108,11 +108,19 @@ def differing_settings(old: PoseGPTConfig, new: PoseGPTConfig) -> list[str]:
     return sorted(k for k in b if b[k] != a.get(k))
 
 
+def grown_parts(old: PoseGPTConfig, new: PoseGPTConfig) -> tuple[str, ...]:
+    """Name prefixes of the parameters `new` adds to a model of `old`: those of the `GROWABLE`
+    settings it turns on."""
+    differing = differing_settings(old, new)
+    return tuple(
+        GROWABLE[k] for k in differing if k in GROWABLE and getattr(new, k) and not getattr(old, k)
+    )
+
+
 def can_grow(old: PoseGPTConfig, new: PoseGPTConfig) -> bool:
     """Whether `new` differs from `old`, and only by turning on `GROWABLE` settings."""
     differing = differing_settings(old, new)
-    turned_on = (k in GROWABLE and getattr(new, k) and not getattr(old, k) for k in differing)
-    return bool(differing) and all(turned_on)
+    return bool(differing) and len(grown_parts(old, new)) == len(differing)
 
 
 def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
@@ -125,7 +133,7 @@ def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
         )
     grown = build_model(config, model.tokenizer)
     missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
-    added = tuple(GROWABLE[k] for k in differing)
+    added = grown_parts(model.config, config)
     if unexpected or not all(name.startswith(added) for name in missing):
         raise ModelFileError(f"weights do not fit the grown model: {missing}, {unexpected}")
     return grown

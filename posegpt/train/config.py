@@ -90,6 +90,9 @@ class TrainConfig:
     batch_size: int = 16  # conversations per process per micro-batch
     grad_accum: int = 1  # micro-batches per optimizer step
     lr: float | None = None  # default by preset (DEFAULT_LR)
+    # peak lr of the parts `init_from`'s model is grown by (new settings in `GROWABLE`: they
+    # start at zero, and at `lr` may barely move in a short stage); default: `lr`
+    grown_lr: float | None = None
     weight_decay: float = 0.0
     warmup_steps: int = 100
     schedule: str = "cosine"
@@ -190,7 +193,7 @@ class TrainConfig:
         if (self.steps is None) == (self.epochs is None):
             raise InvalidInputError("set exactly one of steps and epochs (the other to null)")
         positive = "steps epochs batch_size grad_accum vocab_size eval_items keep_checkpoints"
-        positive += " log_every max_seq_len lr clip_norm"
+        positive += " log_every max_seq_len lr grown_lr clip_norm"
         for name in positive.split():
             value = getattr(self, name)
             if value is not None and not value > 0:

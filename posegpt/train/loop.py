@@ -46,7 +46,7 @@ from posegpt.model import (
     save_pretrained,
     train_tokenizer,
 )
-from posegpt.model.build import can_grow, differing_settings, grow
+from posegpt.model.build import can_grow, differing_settings, grow, grown_parts
 from posegpt.model.gemma import gemma_tokenizer
 from posegpt.model.unlikelihood import repetition_unlikelihood
 from posegpt.train.checkpoint import (
@@ -254,9 +254,10 @@ class _Session:
         if config.gradient_checkpointing:
             kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
             model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
-        trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
-            trainable, lr=config.learning_rate, weight_decay=config.weight_decay
+            _parameter_groups(model, config),
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
         )
         sampler = MixtureSampler(
             train_data.sizes,
@@ -448,6 +449,26 @@ def _initial_model(config: TrainConfig) -> PoseGPT | None:
             "use the preset and model settings it was trained with"
         )
     return start
+
+
+def _grown_prefixes(config: TrainConfig) -> tuple[str, ...]:
+    """Name prefixes of the parameters `config.init_from`'s model is grown by (none without
+    `init_from`); read from its config again on resume, so the optimizer's groups match."""
+    if config.init_from is None:
+        return ()
+    return grown_parts(load_chat_model(config.init_from).config, config.model_config())
+
+
+def _parameter_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict]:
+    """The trainable parameters as the optimizer's groups: the grown parts apart, at
+    `config.grown_lr`, when it is set."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    grown = _grown_prefixes(config) if config.grown_lr is not None else ()
+    groups = [{"params": [p for n, p in named if not n.startswith(grown)]}]
+    new = [p for n, p in named if n.startswith(grown)]
+    if new:
+        groups.append({"params": new, "lr": config.grown_lr})
+    return groups
 
 
 def _tokenizer(

@@ -164,3 +164,23 @@ def test_init_from_grows_clause_features_from_a_model_without_them(tmp_path, dat
     assert added and all(name.startswith("text_features.clause_projector.") for name in added)
     for name, tensor in start.state_dict().items():
         torch.testing.assert_close(grown.state_dict()[name], tensor, msg=name)
+
+
+def test_grown_lr_trains_the_grown_parts_at_their_own_rate(tmp_path, data, make_config):
+    """With `grown_lr`, the parts a model is grown by learn at that rate, the rest at `lr`."""
+    minilm = {"text_encoder": "minilm"}
+    first = train(make_config(tmp_path / "first", steps=1, model=minilm), data, progress=False)
+    start = load_pretrained(first.final_dir)
+    config = make_config(
+        tmp_path / "grown",
+        steps=2,
+        lr=1e-12,
+        grown_lr=1e-2,
+        model={**minilm, "clause_features": True},
+        init_from=str(first.final_dir),
+    )
+    grown = load_pretrained(train(config, data, progress=False).final_dir).state_dict()
+    for name, tensor in start.state_dict().items():
+        torch.testing.assert_close(grown[name], tensor, msg=name)
+    added = [name for name in grown if name not in start.state_dict()]
+    assert max(grown[name].abs().max() for name in added if name.endswith("2.weight")) > 1e-3
