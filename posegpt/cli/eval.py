@@ -133,6 +133,12 @@ def bench_command(
         help="Comma-separated repetition penalties (e.g. 1.3), each also a words-only row of "
         "each model.",
     ),
+    decline_rows: bool = typer.Option(
+        False,
+        "--decline-rows",
+        help="Also a photo-only row of each model that answers in words with no pose when its "
+        "answer matches nobody in the picture (chat --decline-unmatched).",
+    ),
     everyday_items: str = typer.Option(
         "test",
         "--everyday-items",
@@ -180,6 +186,7 @@ def bench_command(
         h36m_regressor=h36m_regressor,
         refined_rows=[m.strip() for m in refined_rows.split(",")] if refined_rows else [],
         penalty_rows=[float(p) for p in penalty_rows.split(",")] if penalty_rows else [],
+        decline_rows=decline_rows,
         everyday_items=everyday_file(everyday_items),
         baselines=baselines,
         progress=not quiet,

@@ -50,6 +50,13 @@ REPETITION_PENALTY = typer.Option(
     help="Over 1: words the answer already used (not the question's) get less likely, so "
     "'three ways to sit' gets three different poses (1.3 measured in BENCHMARKS.md).",
 )
+DECLINE_UNMATCHED = typer.Option(
+    False,
+    "--decline-unmatched",
+    help="Answer in words, with no pose, when the answer about a photo matches nobody in it "
+    "(e.g. a description of someone not there); some answers about people who are there are "
+    "declined too (BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     "orient",
     "--refine",
@@ -79,6 +86,7 @@ def chat_command(
     seed: int = SEED,
     refine: str = REFINE,
     repetition_penalty: float = REPETITION_PENALTY,
+    decline_unmatched: bool = DECLINE_UNMATCHED,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -94,6 +102,7 @@ def chat_command(
         seed,
         refine=refine,
         repetition_penalty=repetition_penalty,
+        decline_unmatched=decline_unmatched,
     )
     if prompt is None:
         with spinner("posegpt: loading the model"):
@@ -128,6 +137,7 @@ def serve_command(
     seed: int = SEED,
     refine: str = REFINE,
     repetition_penalty: float = REPETITION_PENALTY,
+    decline_unmatched: bool = DECLINE_UNMATCHED,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
@@ -147,6 +157,7 @@ def serve_command(
             max_pending,
             refine,
             repetition_penalty,
+            decline_unmatched,
         )
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
         uvicorn.Server(server_config(create_app(engine), host, port)).run()
@@ -162,6 +173,7 @@ def _engine(
     max_pending: int = 1,
     refine: str = "none",
     repetition_penalty: float = 1.0,
+    decline_unmatched: bool = False,
 ) -> ChatEngine:
     from posegpt.body import load_body_model
     from posegpt.serve.engine import ChatEngine
@@ -176,6 +188,7 @@ def _engine(
         max_pending=max_pending,
         refine=None if refine == "none" else refine,
         repetition_penalty=repetition_penalty,
+        decline_unmatched=decline_unmatched,
     )
 
 

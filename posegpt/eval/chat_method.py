@@ -43,6 +43,7 @@ class PoseGPTMethod(Method):
         refine_with: BodyModel | None = None,
         refine: str = "fit",
         repetition_penalty: float = 1.0,
+        decline_unmatched: bool = False,
     ) -> None:
         self.model = model.eval()
         self.name = name
@@ -50,6 +51,7 @@ class PoseGPTMethod(Method):
         # photo answers refined to the landmarks, and how (`PoseGPT.chat`)
         self.refine_with, self.refine = refine_with, refine
         self.repetition_penalty = repetition_penalty  # on the reply's own words (`PoseGPT.chat`)
+        self.decline_unmatched = decline_unmatched  # no pose for nobody there (`PoseGPT.chat`)
         self.pose_counts: list[int] = []
 
     def ask(
@@ -72,6 +74,7 @@ class PoseGPTMethod(Method):
             refine_with=self.refine_with,
             refine=self.refine,
             repetition_penalty=self.repetition_penalty,
+            decline_unmatched=self.decline_unmatched,
         )
 
     def predict_text(

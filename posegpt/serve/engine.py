@@ -119,6 +119,7 @@ class ChatEngine:
         render_size: int = 256,
         refine: str | None = None,
         repetition_penalty: float = 1.0,
+        decline_unmatched: bool = False,
     ) -> None:
         if max_turns < 1 or max_prompt_chars < 1 or max_new_tokens < 1 or max_pending < 1:
             raise InvalidInputError("engine limits must be positive")
@@ -139,6 +140,8 @@ class ChatEngine:
         self.refine = refine  # None, or how photo answers are refined (`PoseGPT.chat`)
         # over 1: the answer's own words get less likely (`PoseGPT.chat`)
         self.repetition_penalty = check_repetition_penalty(repetition_penalty)
+        # no pose for an answer about a photo that matches nobody in it (`PoseGPT.chat`)
+        self.decline_unmatched = decline_unmatched
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
@@ -214,6 +217,7 @@ class ChatEngine:
                     refine_with=self.body if self.refine else None,
                     refine=self.refine or "fit",
                     repetition_penalty=self.repetition_penalty,
+                    decline_unmatched=self.decline_unmatched,
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
                 # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.

@@ -21,8 +21,14 @@ from posegpt.eval.metrics import pa_mpjpe
 from posegpt.model import load_chat_model
 from posegpt.model.network import asked_with_image
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person
-from posegpt.model.pose_tower.features import tower_features
-from posegpt.model.pose_tower.fit import ANCHOR_WEIGHT, POINTS, bone_energy, refine_to_people
+from posegpt.model.pose_tower.features import UNMATCHED_REPLY, tower_features
+from posegpt.model.pose_tower.fit import (
+    ANCHOR_WEIGHT,
+    POINTS,
+    best_match_energy,
+    bone_energy,
+    refine_to_people,
+)
 from posegpt.model.pose_tower.landmarks import LANDMARK_INDEX, LIMB_JOINTS
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import check_family, template_pose
@@ -198,6 +204,33 @@ def test_chat_refines_the_answer_to_a_photo_and_not_a_follow_up(body, poses):
     assert all(torch.equal(a, b) for a, b in zip(*again, strict=True))
     with pytest.raises(InvalidInputError, match="refine must be one of"):
         model.chat(ask, image=features, refine_with=body, refine="twist")
+
+
+def test_an_answer_like_nobody_in_the_picture_matches_nobody(body, poses):
+    """`best_match_energy`: an answer that is one of the people matches them; answers unlike
+    both people are far from them; a picture of nobody matches nothing."""
+    world, seen = fake_landmarks(body(poses[:2]).joints)
+    people = [person_seeing(world[i], seen[i], 0.1 + 0.5 * i) for i in range(2)]
+    energy = best_match_energy(camera_to_y_up(poses[1:5]), tower_features(people, 4))
+    assert energy[0] < 0.1 and energy[1:].min() > 20 * energy[0]
+    nobody = best_match_energy(camera_to_y_up(poses[:2]), tower_features([], 4))
+    assert torch.isinf(nobody).all()
+
+
+def test_chat_declines_an_answer_that_matches_nobody_only_when_asked(body, poses, monkeypatch):
+    model = load_chat_model()
+    world, seen = fake_landmarks(body(poses[3:4]).joints)
+    features = tower_features([person_seeing(world[0], seen[0], 0.2)], model.config.tower_slots)
+    ask = [{"role": "user", "content": "What pose is this person in?"}]
+    plain = model.chat(ask, image=features)  # off by default
+    assert len(plain.poses) == 1
+    energy = float(best_match_energy(torch.stack(plain.poses), features)[0])
+    monkeypatch.setattr("posegpt.model.network.UNMATCHED_ENERGY", energy + 1e-3)
+    kept = model.chat(ask, image=features, decline_unmatched=True)
+    assert kept.text == plain.text and torch.equal(kept.poses[0], plain.poses[0])
+    monkeypatch.setattr("posegpt.model.network.UNMATCHED_ENERGY", energy - 1e-3)
+    declined = model.chat(ask, image=features, decline_unmatched=True)
+    assert declined.text == UNMATCHED_REPLY and declined.poses == []
 
 
 def test_orienting_turns_only_the_root_to_the_landmarks(body, poses):

@@ -52,6 +52,8 @@ def tower_features(people: Sequence[Person], slots: int) -> torch.Tensor:
 
 #: The reply to a picture in which the tower finds nobody (no pose is made up).
 NOBODY_REPLY = "I can't see anyone in this picture, so I have no pose to give."
+#: The reply when every answered pose is far from everyone in the picture (`UNMATCHED_ENERGY`).
+UNMATCHED_REPLY = "Nobody in this picture matches that description, so I can't give a pose."
 #: Body parts named when their landmarks are not seen: part -> BlazePose landmarks.
 PARTS: dict[str, tuple[int, ...]] = {
     "head": (0, 2, 5, 7, 8),
