@@ -160,6 +160,16 @@ def _replaceable(path: Path) -> bool:
 def load_chat_model(path: str | os.PathLike | None = None) -> PoseGPT:
     """Load the PoseGPT folder `path`, or a packaged model by name (`PACKAGED_MODELS`: None
     means "default"). A folder of that name in the working directory wins over the package's."""
+    return load_pretrained(_model_folder(path))
+
+
+def read_model_config(path: str | os.PathLike | None = None) -> PoseGPTConfig:
+    """The settings of the model `load_chat_model(path)` would load, without its weights."""
+    return PoseGPTConfig.from_dict(_read_meta(_model_folder(path) / CONFIG)["config"])
+
+
+def _model_folder(path: str | os.PathLike | None) -> Path:
+    """The folder of `path`, or of a packaged model by name (see `load_chat_model`)."""
     name = "default" if path is None else str(path)
     if name in PACKAGED_MODELS and (path is None or not Path(name).is_dir()):
         packaged = PACKAGED_MODELS[name]
@@ -169,5 +179,5 @@ def load_chat_model(path: str | os.PathLike | None = None) -> PoseGPT:
                 "pass --model PATH (a folder written by posegpt training / save_pretrained) "
                 "or set POSEGPT_MODEL"
             )
-        path = packaged
-    return load_pretrained(path)
+        return packaged
+    return Path(path)

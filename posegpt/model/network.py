@@ -66,12 +66,7 @@ from posegpt.model.pose_tower.features import (
     guessed_parts,
     nobody,
 )
-from posegpt.model.pose_tower.fit import (
-    UNMATCHED_ENERGY,
-    best_match_energy,
-    check_refine_mode,
-    refine_to_people,
-)
+from posegpt.model.pose_tower.fit import check_refine_mode, matches_nobody, refine_to_people
 from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.text_features import UserTextFeatures
@@ -333,8 +328,8 @@ class PoseGPT(nn.Module):
         (`posegpt.model.pose_tower.fit.refine_to_people`). `repetition_penalty` > 1 makes words
         the answer already used (not the question's) less likely (`posegpt.model.repetition`).
         With a pose tower and `decline_unmatched`, an answer to a question asked with the picture
-        whose every pose matches nobody in it (`best_match_energy` above `UNMATCHED_ENERGY`) is
-        replaced by words saying so, with no pose.
+        whose every pose matches nobody in it (`posegpt.model.pose_tower.fit.matches_nobody`)
+        is replaced by words saying so, with no pose.
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -387,7 +382,7 @@ class PoseGPT(nn.Module):
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
         about_picture = towered and len(poses) and asked_with_image(messages)
-        if about_picture and decline_unmatched and self._matches_nobody(poses, pixel_values[0]):
+        if about_picture and decline_unmatched and matches_nobody(poses, pixel_values[0]):
             return Reply(UNMATCHED_REPLY, [])
         if about_picture and refine_with is not None:
             poses = refine_to_people(poses, pixel_values[0].cpu(), refine_with, refine)
@@ -468,11 +463,6 @@ class PoseGPT(nn.Module):
             )
             hidden = torch.cat([hidden, step.hidden_states[-1][0]])
         return new_ids, hidden
-
-    @staticmethod
-    def _matches_nobody(poses: torch.Tensor, features: torch.Tensor) -> bool:
-        """Whether every answered pose is far from everyone in the picture's tower features."""
-        return bool((best_match_energy(poses, features.cpu()) > UNMATCHED_ENERGY).all())
 
     @property
     def tower_inputs(self) -> TowerInputs:

@@ -48,6 +48,7 @@ from posegpt.model import (
 )
 from posegpt.model.build import can_grow, differing_settings, grow, grown_parts
 from posegpt.model.gemma import gemma_tokenizer
+from posegpt.model.io import read_model_config
 from posegpt.model.unlikelihood import repetition_unlikelihood
 from posegpt.train.checkpoint import (
     CHECKPOINTS,
@@ -453,10 +454,10 @@ def _initial_model(config: TrainConfig) -> PoseGPT | None:
 
 def _grown_prefixes(config: TrainConfig) -> tuple[str, ...]:
     """Name prefixes of the parameters `config.init_from`'s model is grown by (none without
-    `init_from`); read from its config again on resume, so the optimizer's groups match."""
+    `init_from`), read from its config file (on resume too, so the optimizer's groups match)."""
     if config.init_from is None:
         return ()
-    return grown_parts(load_chat_model(config.init_from).config, config.model_config())
+    return grown_parts(read_model_config(config.init_from), config.model_config())
 
 
 def _parameter_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict]:

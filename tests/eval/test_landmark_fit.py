@@ -225,10 +225,10 @@ def test_chat_declines_an_answer_that_matches_nobody_only_when_asked(body, poses
     plain = model.chat(ask, image=features)  # off by default
     assert len(plain.poses) == 1
     energy = float(best_match_energy(torch.stack(plain.poses), features)[0])
-    monkeypatch.setattr("posegpt.model.network.UNMATCHED_ENERGY", energy + 1e-3)
+    monkeypatch.setattr("posegpt.model.pose_tower.fit.UNMATCHED_ENERGY", energy + 1e-3)
     kept = model.chat(ask, image=features, decline_unmatched=True)
     assert kept.text == plain.text and torch.equal(kept.poses[0], plain.poses[0])
-    monkeypatch.setattr("posegpt.model.network.UNMATCHED_ENERGY", energy - 1e-3)
+    monkeypatch.setattr("posegpt.model.pose_tower.fit.UNMATCHED_ENERGY", energy - 1e-3)
     declined = model.chat(ask, image=features, decline_unmatched=True)
     assert declined.text == UNMATCHED_REPLY and declined.poses == []
 

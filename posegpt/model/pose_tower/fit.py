@@ -276,6 +276,12 @@ def best_match_energy(poses: torch.Tensor, features: torch.Tensor) -> torch.Tens
     return _energies(camera_to_y_up(poses.float()), rest, world, visibility).amin(1)
 
 
+def matches_nobody(poses: torch.Tensor, features: torch.Tensor) -> bool:
+    """Whether every answered pose (POSE_FRAME) is far from everyone in a picture's tower
+    features: `best_match_energy` above `UNMATCHED_ENERGY`."""
+    return bool((best_match_energy(poses, features.cpu()) > UNMATCHED_ENERGY).all())
+
+
 def refine_to_people(
     poses: torch.Tensor,
     features: torch.Tensor,
