@@ -12,6 +12,7 @@ question/answer pairs. Sided codes are named `left_*` / `right_*` after the SUBJ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import roma
@@ -517,7 +518,7 @@ def facts(codes: dict) -> list[tuple[str, str]]:
     if codes["back_on_ground"]:
         ground.append("the back")
     if ground:
-        qa.append(("What touches the ground?", _join(ground).capitalize() + "."))
+        qa.append(("What touches the ground?", join_and(ground).capitalize() + "."))
     return qa
 
 
@@ -525,7 +526,8 @@ def _level_phrase(level: str) -> str:
     return "down by the side" if level == "down" else level
 
 
-def _join(items: list[str]) -> str:
+def join_and(items: Sequence[str]) -> str:
+    """Items joined as in English: "a", "a and b", "a, b and c"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 

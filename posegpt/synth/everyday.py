@@ -8,7 +8,8 @@ questions about poses that do not ask for one, questions about exercise and post
 table families (`world/families.yaml`) carry their own imperatives. Replies name what each pose
 shows (the family's phrase, with its side) before its `<POSE>`, in the order asked. Left and
 right are the body's own: a pose of the left-side variant of a family is asked for with "your
-left ...".
+left ...". A "parts" request names the pose's posture and body parts instead of its family
+("sit down and put your left hand on your knee"; `posegpt.synth.part_requests`).
 
 Kinds (`EVERYDAY_KINDS`): "everyday" (one pose), "multi" (2-4 poses: a sequence, or several
 ways of a kind of pose) and "talk" (no pose).
@@ -25,16 +26,19 @@ import numpy as np
 import torch
 import yaml
 
+from posegpt.body.posecodes import posecodes
 from posegpt.data.templates import NUMBER_WORDS
 from posegpt.errors import InvalidInputError
 from posegpt.records import POSE_TOKEN, Conversation, Message
+from posegpt.synth.part_requests import part_request
 from posegpt.synth.pose_families import FAMILY_INFO, SIDES, WORLD
 from posegpt.synth.world import WORLD_DIR
 
 REQUESTS_FILE = WORLD_DIR / "requests.yaml"
 TALK_FILE = WORLD_DIR / "talk.yaml"
 EVERYDAY_KINDS = ("everyday", "multi", "talk")
-#: Request forms and how often each is drawn ("misspelled" and "british" reword another form).
+#: Request forms and how often each is drawn ("misspelled" and "british" reword another form;
+#: "parts" names body parts in one of PART_FORMS).
 FORM_WEIGHTS = {
     "imperative": 0.16,
     "second_person": 0.12,
@@ -47,9 +51,15 @@ FORM_WEIGHTS = {
     "caption": 0.07,
     "misspelled": 0.05,
     "british": 0.03,
+    "parts": 0.12,
 }
 ORDINALS = ("First", "Second", "Third", "Fourth")
 NUMBERS = NUMBER_WORDS[1 : len(ORDINALS) + 1]
+#: The forms a request naming body parts ("parts") is worded in.
+PART_FORMS = (
+    "imperative", "second_person", "third_person", "question", "terse", "casual", "polite",
+    "embedded",
+)  # fmt: skip
 #: Share of misspelled words in a misspelled request.
 TYPO_RATE = 0.3
 #: Share of sequence requests (several poses) written with typos.
@@ -59,12 +69,13 @@ MULTI_TYPO_RATE = 0.06
 @dataclass(frozen=True)
 class Posed:
     """A pose to ask for: its rotations, family, side (None for symmetric families) and,
-    where known, a description of it."""
+    where known, a description of it and its joints (for requests that name body parts)."""
 
     rotmat: torch.Tensor
     family: str
     side: str | None = None
     caption: str | None = None
+    joints: torch.Tensor | None = None
 
     @property
     def ger(self) -> str:
@@ -80,7 +91,7 @@ def tables() -> tuple[dict, dict]:
     missing = [f for f in FAMILY_INFO if not imperatives(f, requests)]
     if missing:
         raise InvalidInputError(f"{REQUESTS_FILE}: no imperative for {', '.join(missing)}")
-    unknown = set(FORM_WEIGHTS) - set(requests["forms"]) - {"misspelled", "british"}
+    unknown = set(FORM_WEIGHTS) - set(requests["forms"]) - {"misspelled", "british", "parts"}
     if unknown:
         raise InvalidInputError(f"{REQUESTS_FILE}: no wordings for forms {sorted(unknown)}")
     return requests, talk
@@ -114,16 +125,27 @@ def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None
         weights = np.array([FORM_WEIGHTS[n] for n in names])
         form = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     if form in ("misspelled", "british"):
-        base = request_text(posed, rng, _pick(("imperative", "third_person", "question"), rng))
+        base = request_text(
+            posed, rng, _pick(("imperative", "third_person", "question", "parts"), rng)
+        )
         return misspell(base, rng) if form == "misspelled" else britishise(base)
     if form == "caption" and not posed.caption:
         form = "third_person"
+    parts = (
+        part_request(posecodes(posed.joints), rng)
+        if form == "parts" and posed.joints is not None
+        else None
+    )
+    if form == "parts":
+        form = _pick(PART_FORMS, rng)
+        if parts is not None and form == "terse" and rng.random() < 0.5:
+            return _pick(requests["part_notes"], rng).format(note=parts.note)
     who, poss = _pick(requests["subjects"], rng)
-    imp = _imperative(posed, rng)
+    imp = parts.imp if parts else _imperative(posed, rng)
     fields = {
         "imp": imp,
         "Imp": _cap(imp),
-        "ger": posed.ger,
+        "ger": parts.ger if parts else posed.ger,
         "who": who,
         "Who": _cap(who),
         "poss": poss,
@@ -295,7 +317,8 @@ def _conversation(
 
 def all_requests() -> Iterator[str]:
     """Every request the tables can word without typos (both sides of every sided family):
-    the sentences the held-out benchmark must never be."""
+    the sentences the held-out benchmark must never be. Requests naming body parts are too
+    many to list; their phrases are (`part_requests.phrases`)."""
     requests, talk = tables()
     subjects = [s for s, _ in requests["subjects"]]
     for family in FAMILY_INFO:
@@ -343,7 +366,7 @@ def everyday_makers(
 
     def posed(i: int) -> Posed:
         s = samples[i]
-        return Posed(s.rotmat, s.family, s.params.get("side"), captions.get(i))
+        return Posed(s.rotmat, s.family, s.params.get("side"), captions.get(i), s.joints)
 
     by_family: dict[str, list[int]] = {}
     for i in ids:

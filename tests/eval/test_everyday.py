@@ -20,7 +20,7 @@ from posegpt.eval.everyday.items import (
 )
 from posegpt.eval.everyday.naming import named_family, pose_words
 from posegpt.eval.everyday.score import Answer, score_everyday
-from posegpt.synth import everyday, instructions, speculative
+from posegpt.synth import everyday, instructions, part_requests, speculative
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import PoseGenerator
 
@@ -62,9 +62,19 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         values = {v for v in values} | {everyday.britishise(v) for v in values}
         return "(?:" + "|".join(sorted(re.escape(_normal(v)) for v in values)) + ")"
 
+    def joined(register: str, most: int = 2) -> str:  # parts of a request naming body parts
+        one = alt(part_requests.phrases(register))
+        return f"{one}(?: (?:and )?{one}){{0,{most}}}"
+
+    part_gers = f"(?:{alt(part_requests.phrases('ger'))}|standing)(?: with {joined('ger', 1)})?"
     fields = {
-        **dict.fromkeys(("imp", "Imp", "first", "First", "second", "then"), alt(imps)),
-        **dict.fromkeys(("ger", "Ger", "ger1", "Ger1", "ger2", "Ger2", "ger3"), alt(gers)),
+        **dict.fromkeys(
+            ("imp", "Imp", "first", "First", "second", "then"), f"(?:{alt(imps)}|{joined('imp')})"
+        ),
+        **dict.fromkeys(
+            ("ger", "Ger", "ger1", "Ger1", "ger2", "Ger2", "ger3"), f"(?:{alt(gers)}|{part_gers})"
+        ),
+        "note": joined("note"),
         **dict.fromkeys(("who", "Who"), alt(who)),
         "poss": alt(p for _, p in requests["subjects"]),
         "context": alt(requests["contexts"]),
@@ -74,7 +84,7 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         **dict.fromkeys(("a", "b"), r"\d+"),
         **dict.fromkeys(("wa", "Wa", "wb"), alt(templates.NUMBER_WORDS)),
     }
-    found = [t for form in requests["forms"].values() for t in form]
+    found = [t for form in requests["forms"].values() for t in form] + requests["part_notes"]
     found += [t for kind in ("sequence", "three_steps", "ways") for t in requests["multi"][kind]]
     found += [q for q, _ in talk["arithmetic"]["questions"]]
     found += [q for q, _ in talk["pose_questions"] + talk["pose_talk"]]
