@@ -60,6 +60,8 @@ PART_FORMS = (
     "imperative", "second_person", "third_person", "question", "terse", "casual", "polite",
     "embedded",
 )  # fmt: skip
+#: Share of the steps of a sequence request that name body parts instead of the family.
+PART_STEP_RATE = 0.3
 #: Share of misspelled words in a misspelled request.
 TYPO_RATE = 0.3
 #: Share of sequence requests (several poses) written with typos.
@@ -115,6 +117,16 @@ def _cap(text: str) -> str:
 
 def _imperative(posed: Posed, rng: np.random.Generator) -> str:
     return _pick(imperatives(posed.family), rng).format(side=posed.side or _pick(SIDES, rng))
+
+
+def _said(posed: Posed, rng: np.random.Generator) -> tuple[str, str]:
+    """One step of a sequence, as an imperative and a phrase: the family's, or (PART_STEP_RATE
+    of the steps, where its joints are known) its posture and body parts."""
+    if posed.joints is not None and rng.random() < PART_STEP_RATE:
+        parts = part_request(posecodes(posed.joints), rng)
+        if parts is not None:
+            return parts.imp, parts.ger
+    return _imperative(posed, rng), posed.ger
 
 
 def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None) -> str:
@@ -201,8 +213,8 @@ def multi_conversation(
     meta: dict | None = None,
 ) -> Conversation:
     """A request for 2-4 poses in order: a sequence (of imperatives or the families' phrases,
-    some after a context, some misspelled), or, with `group`, "show me {n} {group}"; the reply
-    names each pose before it."""
+    some steps naming body parts instead, some after a context, some misspelled), or, with
+    `group`, "show me {n} {group}"; the reply names each pose before it."""
     requests, _ = tables()
     if not 2 <= len(poses) <= len(ORDINALS):
         raise InvalidInputError(f"a multi-pose request has 2-{len(ORDINALS)} poses")
@@ -217,15 +229,16 @@ def multi_conversation(
             context=_pick(requests["contexts"], rng),
         )
     else:
-        steps = [_imperative(p, rng) for p in poses]
+        said = [_said(p, rng) for p in poses]
+        steps = [imp for imp, _ in said]
         if n == 2:
             template = _pick(multi["sequence"], rng)
         elif n == 3:
             template = _pick(multi["three_steps"], rng)
         else:
             template = "{First}, then " + ", then ".join(steps[1:-1]) + ", and finally {then}."
-        gers = {f"ger{k}": p.ger for k, p in enumerate(poses, 1)}
-        gers.update({f"Ger{k}": _cap(p.ger) for k, p in enumerate(poses, 1)})
+        gers = {f"ger{k}": ger for k, (_, ger) in enumerate(said, 1)}
+        gers.update({f"Ger{k}": _cap(ger) for k, (_, ger) in enumerate(said, 1)})
         question = template.format(
             first=steps[0],
             First=_cap(steps[0]),

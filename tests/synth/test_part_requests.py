@@ -6,7 +6,8 @@ import torch
 
 from posegpt.body import load_body_model
 from posegpt.body.posecodes import NEUTRAL, posecodes
-from posegpt.synth.everyday import Posed, request_text
+from posegpt.synth import everyday
+from posegpt.synth.everyday import Posed, multi_conversation, request_text
 from posegpt.synth.part_requests import HOLDS, REGISTERS, part_request, phrases, table
 from posegpt.synth.poses import PoseGenerator
 
@@ -61,7 +62,7 @@ def test_one_arm_up_names_the_other_arm_down():
 
 
 @pytest.mark.slow
-def test_requests_of_real_poses_are_worded_in_the_everyday_forms():
+def test_requests_of_real_poses_are_worded_in_the_everyday_forms(monkeypatch):
     body = load_body_model()
     generator = PoseGenerator(3, body=body)
     rng = np.random.default_rng(1)
@@ -76,5 +77,14 @@ def test_requests_of_real_poses_are_worded_in_the_everyday_forms():
         if s.family == "sitting_chair" and request is not None:
             assert "sit" in request.imp or "seat" in request.imp
     assert worded >= 25
+    monkeypatch.setattr(everyday, "PART_STEP_RATE", 1.0)  # every step names body parts
+    samples = [generator.sample() for _ in range(40)]
+    poses = [Posed(s.rotmat, s.family, None, None, s.joints) for s in samples]
+    sequences = [multi_conversation(poses[k : k + 2], rng) for k in range(0, 40, 2)]
+    said = phrases("imp") + phrases("ger")
+    named = [any(p in c.messages[0].content.lower() for p in said) for c in sequences]
+    assert sum(named) >= 15
+    for c, k in zip(sequences, range(0, 40, 2), strict=True):
+        assert c.meta["families"] == [poses[k].family, poses[k + 1].family]
     with torch.no_grad():
         assert part_request(posecodes(body(torch.eye(3).repeat(1, 24, 1, 1)).joints[0]), rng)
