@@ -51,7 +51,7 @@ FORM_WEIGHTS = {
     "caption": 0.07,
     "misspelled": 0.05,
     "british": 0.03,
-    "parts": 0.12,
+    "parts": 0.3,
 }
 ORDINALS = ("First", "Second", "Third", "Fourth")
 NUMBERS = NUMBER_WORDS[1 : len(ORDINALS) + 1]

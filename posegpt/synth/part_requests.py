@@ -101,6 +101,9 @@ class PartRequest:
     imp: str
     ger: str
     note: str
+    #: What it names: (posture, its side) first where a posture is named, then (clause, side),
+    #: the side "" for a clause of both sides or of the whole body (`satisfied` checks them).
+    names: tuple[tuple[str, str], ...] = ()
 
 
 @cache
@@ -117,9 +120,10 @@ def part_request(codes: dict, rng: np.random.Generator) -> PartRequest | None:
     or two clauses that hold on it; None where no clause holds (or, standing, only a vague one:
     SECOND_ONLY)."""
     parts = table()
-    said = []
+    said, names = [], []
     if codes["posture"] != "standing":
         said.append((parts["postures"][codes["posture"]], codes["posture_side"], ""))
+        names = [(codes["posture"], codes["posture_side"])]
     held = [(name, sides) for name, holds in HOLDS.items() if (sides := holds(codes))]
     first = [k for k, (name, _) in enumerate(held) if said or name not in SECOND_ONLY]
     if not first:
@@ -133,10 +137,29 @@ def part_request(codes: dict, rng: np.random.Generator) -> PartRequest | None:
         both = len(sides) == 2 and "both_imp" in parts["clauses"][name]
         side = "" if both else sides[int(rng.integers(len(sides)))]
         said.append((parts["clauses"][name], side, "both_" if both else ""))
-    return _request(said, codes, rng)
+        names.append((name, side))
+    return _request(said, codes, rng, tuple(names))
 
 
-def _request(said: list, codes: dict, rng: np.random.Generator) -> PartRequest:
+def satisfied(codes: dict, names: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a pose (its posecodes `codes`) is what a request naming `names` asks for: the
+    posture named (on its side, for a sided one) and every clause on its side."""
+    postures = table()["postures"]
+    for name, side in names:
+        if name in postures:
+            sided = any("{side}" in p for p in postures[name]["imp"])
+            if codes["posture"] != name or (sided and codes["posture_side"] != side):
+                return False
+        elif not (
+            side in HOLDS[name](codes) if side else HOLDS[name](codes) in ([""], list(SIDES))
+        ):
+            return False
+    return True
+
+
+def _request(
+    said: list, codes: dict, rng: np.random.Generator, names: tuple[tuple[str, str], ...]
+) -> PartRequest:
     """The request naming the `said` clauses: (phrases, side, "" or "both_") each."""
     phrases = {
         r: [
@@ -154,6 +177,7 @@ def _request(said: list, codes: dict, rng: np.random.Generator) -> PartRequest:
         imp=join_and(phrases["imp"]),
         ger=f"{ger} with {join_and(limbs)}" if limbs else ger,
         note=", ".join(phrases["note"]),
+        names=names,
     )
 
 

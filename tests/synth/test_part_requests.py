@@ -8,7 +8,14 @@ from posegpt.body import load_body_model
 from posegpt.body.posecodes import NEUTRAL, posecodes
 from posegpt.synth import everyday
 from posegpt.synth.everyday import Posed, multi_conversation, request_text
-from posegpt.synth.part_requests import HOLDS, REGISTERS, part_request, phrases, table
+from posegpt.synth.part_requests import (
+    HOLDS,
+    REGISTERS,
+    part_request,
+    phrases,
+    satisfied,
+    table,
+)
 from posegpt.synth.poses import PoseGenerator
 
 SIDED = ("elbow", "knee", "hand_level", "hand_forward", "hand_out", "hand_near")
@@ -54,6 +61,16 @@ def test_a_clause_names_the_side_it_holds_on():
         assert "left" not in r.imp + r.note and "right" not in r.imp + r.note
 
 
+def test_a_request_holds_on_its_pose_and_not_on_the_mirrored_one():
+    left = codes(left_hand_near="hip", posture="kneeling on one knee", posture_side="left")
+    right = codes(right_hand_near="hip", posture="kneeling on one knee", posture_side="right")
+    for r in requests(left):
+        assert r.names[0] == ("kneeling on one knee", "left")
+        assert satisfied(left, r.names) and not satisfied(right, r.names)
+    both = codes(left_hand_near="hip", right_hand_near="hip")
+    assert all(satisfied(both, r.names) and not satisfied(left, r.names) for r in requests(both))
+
+
 def test_one_arm_up_names_the_other_arm_down():
     said = requests(codes(right_hand_level="above the head"))
     assert all("right" in r.note for r in said)
@@ -74,6 +91,7 @@ def test_requests_of_real_poses_are_worded_in_the_everyday_forms(monkeypatch):
         text = request_text(posed, rng, "parts")
         assert text.strip() and "{" not in text
         worded += request is not None
+        assert request is None or satisfied(posecodes(s.joints), request.names)
         if s.family == "sitting_chair" and request is not None:
             assert "sit" in request.imp or "seat" in request.imp
     assert worded >= 25
