@@ -43,7 +43,11 @@ def _other(side: str) -> str:
 HOLDS: dict[str, Callable[[dict], list[str]]] = {
     "arm_up": _sided(lambda c, s: c[f"{s}_hand_level"] == "above the head"),
     "one_arm_up": _sided(
-        lambda c, s: c[f"{s}_hand_level"] in _RAISED and c[f"{_other(s)}_hand_level"] == "down"
+        lambda c, s: (
+            c[f"{s}_hand_level"] in _RAISED
+            and c[f"{_other(s)}_hand_level"] == "down"
+            and c[f"{_other(s)}_hand_near"] == "nothing"
+        )
     ),
     "arm_out": _sided(
         lambda c, s: (
@@ -82,6 +86,8 @@ HOLDS: dict[str, Callable[[dict], list[str]]] = {
     "feet_wide": _whole(lambda c: c["posture"] == "standing" and c["feet"] == "wide apart"),
     "feet_together": _whole(lambda c: c["posture"] == "standing" and c["feet"] == "together"),
 }
+#: Pairs of clauses that say the same thing twice when both hold ({a} alone: the same clause).
+OVERLAPS = [{"arm_up", "one_arm_up"}, *({name} for name in HOLDS)]
 #: Clauses too vague to make a request alone: said only beside a posture or another clause.
 SECOND_ONLY = (
     "lean_forward",
@@ -129,7 +135,7 @@ def part_request(codes: dict, rng: np.random.Generator) -> PartRequest | None:
     if not first:
         return None
     chosen = [first[int(rng.integers(len(first)))]]
-    others = [k for k in range(len(held)) if k != chosen[0]]
+    others = [k for k in range(len(held)) if {held[k][0], held[chosen[0]][0]} not in OVERLAPS]
     if others and rng.random() < 0.5:
         chosen.append(others[int(rng.integers(len(others)))])
     for k in chosen:
