@@ -91,7 +91,7 @@ def bench_command(
         None,
         "--tasks",
         help="Comma-separated subset of text2pose,spg,image2pose,rpe,retention,speed,everyday,"
-        "pose2text,pose_edit,followup,pose_diff "
+        "parts,pose2text,pose_edit,followup,pose_diff "
         "(default: all).",
     ),
     retrieval: Path | None = typer.Option(

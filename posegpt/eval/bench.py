@@ -40,6 +40,9 @@ Protocol:
   scored by the number of poses and geometric predicates on each pose; text/pose agreement
   compares the family a reply's words name with the family classifier's. Baselines answer
   every text with one pose. `max_items` applies per category, taking each form in turn.
+- parts (`posegpt.eval.part_requests`): one request naming body parts per test pose, in the
+  engine's own phrasings ("seated, left hand on a knee"); "satisfied": % answered with exactly
+  one pose whose posecodes hold every clause named; the chance row scores another test pose.
 - speed: ms per pose one request at a time, poses/s in one batched call (posegpt answers one
   request at a time, so its "batch" is sequential).
 - pose2text, pose_edit, followup, pose_diff (tasks that read poses, with their own baselines):
@@ -85,6 +88,10 @@ from posegpt.eval.everyday.score import ask_all, score_everyday
 from posegpt.eval.family_classifier import FamilyClassifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import SMPL22, SMPL24, JointSet, load_joint_regressor
+from posegpt.eval.part_requests import CHANCE as PART_CHANCE
+from posegpt.eval.part_requests import COLUMNS as PART_COLUMNS
+from posegpt.eval.part_requests import chance as part_chance
+from posegpt.eval.part_requests import part_items, score_parts
 from posegpt.eval.pose_input_bench import POSE_INPUT_TASKS, PoseInputBench, load_pose_input_data
 from posegpt.eval.report import PAPER_NUMBERS
 from posegpt.eval.retention import evaluate_retention
@@ -139,6 +146,7 @@ TITLES = {
     "retention": "conversation retention (non-pose questions) and <POSE> emission",
     "speed": "speed on this machine",
     "everyday": "everyday requests (held-out wordings): pass %, pose counts, text/pose agreement",
+    "parts": "requests naming body parts (training phrasings, test poses): clauses satisfied %",
 }
 #: What `--tasks` may choose ("spg" runs both SPG test splits).
 BENCH_TASKS = (
@@ -149,10 +157,11 @@ BENCH_TASKS = (
     "retention",
     "speed",
     "everyday",
+    "parts",
     *POSE_INPUT_TASKS,
 )
 #: Tasks that never use the retrieval evaluator: a run of only these neither loads nor trains one.
-UNEVALUATED_TASKS = {"image2pose", "rpe", "retention", "speed", "everyday"}
+UNEVALUATED_TASKS = {"image2pose", "rpe", "retention", "speed", "everyday", "parts"}
 GROUND_TRUTH = "ground truth (retrieval evaluator)"
 GROUND_TRUTH_FAMILY = "ground truth (family classifier)"
 RETRIEVAL_DIR = "retrieval"
@@ -251,7 +260,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     if tasks - UNEVALUATED_TASKS or cfg.real_posescript is not None:
         with _timed(stages, "retrieval evaluator"):
             evaluator = _evaluator(cfg, data.retrieval_pairs, embedder, mode.retrieval_epochs, "")
-    posed = tasks | ({"text2pose"} if "everyday" in tasks else set())
+    posed = tasks | ({"text2pose"} if tasks & {"everyday", "parts"} else set())
     scored = posed & {*TEXT_TASKS, *IMAGE_TASKS} or {*TEXT_TASKS, *IMAGE_TASKS}
     if not tasks - set(POSE_INPUT_TASKS) or not cfg.baselines:  # (pose input: their own)
         scored = set()
@@ -283,6 +292,9 @@ def run_bench(cfg: BenchConfig) -> dict:
     if "everyday" in tasks:
         with _timed(stages, "everyday"):
             bench.everyday(load_everyday(cfg.everyday_items), mode.max_items)
+    if "parts" in tasks and data.text2pose is not None:
+        with _timed(stages, "parts"):
+            bench.parts(data.text2pose, mode.max_items)
     if "speed" in tasks:
         with _timed(stages, "speed"):
             bench.speed(data.text2pose, data.crops)
@@ -526,6 +538,15 @@ class _Runner:
             metrics, details = score_everyday(items, answers, self.body, classify)
             table["rows"][method.name].update(metrics)
             table.setdefault("details", {})[method.name] = details
+
+    def parts(self, text: TextSet, max_items: int | None) -> None:
+        items = part_items(text.poses, self.body, max_items or len(text), self.cfg.seed)
+        table = self._table("parts", list(PART_COLUMNS), len(items))
+        table["reference"][PART_CHANCE] = part_chance(items, text.poses, self.body)
+        for method in self._methods("text2pose"):
+            table["rows"][method.name].update(
+                score_parts(method, items, self.body, self.cfg.progress)
+            )
 
     def speed(self, text: TextSet | None, crops: ImageSet | None) -> None:
         table = self._table("speed", ["ms_per_pose", "poses_per_s", "batch"], 0)

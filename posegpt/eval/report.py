@@ -75,6 +75,7 @@ LABELS = {
     "follows": "follows the instruction %",
     "edit_turns": "all edit turns %",
     "chains": "whole chains %",
+    "satisfied": "clauses satisfied %",
 }
 #: Headline columns of the summary table: (benchmark, metric).
 SUMMARY = (
@@ -95,6 +96,7 @@ SUMMARY = (
     ("retention", "emission"),
     ("everyday", "pass"),
     ("everyday", "agreement"),
+    ("parts", "satisfied"),
     ("speed", "ms_per_pose"),
     ("pose2text", "R@1"),
     ("pose_edit", "pa_mpjpe"),

@@ -29,9 +29,9 @@ TINY = [
 ]  # fmt: skip
 RPE = {"rpe", "rpe_absent"}  # a picture and a description of someone in it, or not in it
 BASELINES = {
-    "mean pose": {"text2pose", "spg", "spg_seen", "image2pose", *RPE, "speed", "everyday"},
-    "nearest caption": {"text2pose", "spg", "spg_seen", "speed", "everyday"},
-    "text regressor": {"text2pose", "spg", "spg_seen", "speed", "everyday"},
+    "mean pose": {"text2pose", "spg", "spg_seen", "image2pose", *RPE, "speed", "everyday", "parts"},
+    "nearest caption": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
+    "text regressor": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
     "crop regressor": {"image2pose", *RPE, "speed"},
     "crop regressor + largest person": RPE,
     "keypoints as text + fit": {"image2pose", *RPE, "speed"},
@@ -40,7 +40,7 @@ BASELINES = {
     "BlazePose fit + largest person": RPE,
 }
 POSEGPT = {
-    "text2pose", "spg", "spg_seen", "image2pose", *RPE, "retention", "speed", "everyday",
+    "text2pose", "spg", "spg_seen", "image2pose", *RPE, "retention", "speed", "everyday", "parts",
     "image2pose_everyday",  # the crops asked in everyday words: methods that chat only
 }  # fmt: skip
 #: Columns without a value where a method answered no pose (text/pose agreement).
@@ -89,6 +89,7 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
         "retention",
         "speed",
         "everyday",
+        "parts",
         *POSE_INPUT_BASELINES,
     }
     for name, baselines in POSE_INPUT_BASELINES.items():  # their own baselines, all scored
@@ -132,6 +133,8 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
     assert everyday["rows"]["mean pose"]["one_pose"] == 100.0  # baselines: one pose for all
     assert everyday["rows"]["mean pose"]["no_pose"] == 0.0
     assert len(everyday["details"]["posegpt"]["items"]) == 12
+    assert 1 <= tables["parts"]["n"] <= 4  # --max-items, poses with something to name
+    assert 0.0 <= tables["parts"]["reference"]["another test pose (chance)"]["satisfied"] <= 100
 
     markdown = (out / MARKDOWN_FILE).read_text()
     for heading in ("## Summary", "## Reference only: the paper's published numbers", "RPE"):
