@@ -91,7 +91,7 @@ from posegpt.eval.metrics import SMPL22, SMPL24, JointSet, load_joint_regressor
 from posegpt.eval.part_requests import CHANCE as PART_CHANCE
 from posegpt.eval.part_requests import COLUMNS as PART_COLUMNS
 from posegpt.eval.part_requests import chance as part_chance
-from posegpt.eval.part_requests import part_items, score_parts
+from posegpt.eval.part_requests import part_items, pose_codes, score_parts
 from posegpt.eval.pose_input_bench import POSE_INPUT_TASKS, PoseInputBench, load_pose_input_data
 from posegpt.eval.report import PAPER_NUMBERS
 from posegpt.eval.retention import evaluate_retention
@@ -540,9 +540,10 @@ class _Runner:
             table.setdefault("details", {})[method.name] = details
 
     def parts(self, text: TextSet, max_items: int | None) -> None:
-        items = part_items(text.poses, self.body, max_items or len(text), self.cfg.seed)
+        codes = pose_codes(text.poses, self.body)
+        items = part_items(codes, max_items or len(text), self.cfg.seed)
         table = self._table("parts", list(PART_COLUMNS), len(items))
-        table["reference"][PART_CHANCE] = part_chance(items, text.poses, self.body)
+        table["reference"][PART_CHANCE] = part_chance(items, codes)
         for method in self._methods("text2pose"):
             table["rows"][method.name].update(
                 score_parts(method, items, self.body, self.cfg.progress)

@@ -34,11 +34,15 @@ class PartItem:
     row: int
 
 
-def part_items(poses: torch.Tensor, body: BodyModel, n: int, seed: int) -> list[PartItem]:
-    """Up to `n` requests, one per pose of (N, 24, 3, 3) `poses` that has something to name."""
-    rng = np.random.default_rng(seed)
+def pose_codes(poses: torch.Tensor, body: BodyModel) -> list[dict]:
+    """The posecodes of (N, 24, 3, 3) poses."""
     with torch.no_grad():
-        codes = posecodes_batch(body(poses.float()).joints)
+        return posecodes_batch(body(poses.float()).joints)
+
+
+def part_items(codes: list[dict], n: int, seed: int) -> list[PartItem]:
+    """Up to `n` requests, one per pose (its posecodes `codes`) that has something to name."""
+    rng = np.random.default_rng(seed)
     items = []
     for row, pose_codes in enumerate(codes):
         request = part_request(pose_codes, rng)
@@ -65,19 +69,17 @@ def score_parts(
     answers = ask_all(method, items, progress)
     one = [len(a.poses) == 1 for a in answers]
     given = [k for k, a in enumerate(answers) if one[k]]
-    passed = dict.fromkeys(range(len(items)), False)
+    passed = [False] * len(items)
     if given:
-        with torch.no_grad():
-            joints = body(torch.stack([answers[k].poses[0].float() for k in given])).joints
-        for k, codes in zip(given, posecodes_batch(joints), strict=True):
+        answered = pose_codes(torch.stack([answers[k].poses[0] for k in given]), body)
+        for k, codes in zip(given, answered, strict=True):
             passed[k] = satisfied(codes, items[k].names)
-    return {"satisfied": 100.0 * np.mean(list(passed.values())), "one_pose": 100.0 * np.mean(one)}
+    return {"satisfied": 100.0 * np.mean(passed), "one_pose": 100.0 * np.mean(one)}
 
 
-def chance(items: list[PartItem], poses: torch.Tensor, body: BodyModel) -> dict[str, float]:
-    """The share of requests that another test pose (the next item's) satisfies."""
-    with torch.no_grad():
-        codes = posecodes_batch(body(poses.float()).joints)
+def chance(items: list[PartItem], codes: list[dict]) -> dict[str, float]:
+    """The share of requests that another test pose (the next item's; `codes`: the posecodes
+    of the poses the items were made from) satisfies."""
     nxt = [items[(k + 1) % len(items)].row for k in range(len(items))]
     hits = [satisfied(codes[r], item.names) for r, item in zip(nxt, items, strict=True)]
     return {"satisfied": 100.0 * np.mean(hits), "one_pose": 100.0}

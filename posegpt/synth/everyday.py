@@ -30,7 +30,7 @@ from posegpt.body.posecodes import posecodes
 from posegpt.data.templates import NUMBER_WORDS
 from posegpt.errors import InvalidInputError
 from posegpt.records import POSE_TOKEN, Conversation, Message
-from posegpt.synth.part_requests import part_request
+from posegpt.synth.part_requests import PartRequest, part_request
 from posegpt.synth.pose_families import FAMILY_INFO, SIDES, WORLD
 from posegpt.synth.world import WORLD_DIR
 
@@ -119,11 +119,17 @@ def _imperative(posed: Posed, rng: np.random.Generator) -> str:
     return _pick(imperatives(posed.family), rng).format(side=posed.side or _pick(SIDES, rng))
 
 
+def _part_request(posed: Posed, rng: np.random.Generator) -> PartRequest | None:
+    """A request naming `posed`'s posture and body parts; None where its joints are unknown
+    or nothing clear holds on it."""
+    return None if posed.joints is None else part_request(posecodes(posed.joints), rng)
+
+
 def _said(posed: Posed, rng: np.random.Generator) -> tuple[str, str]:
     """One step of a sequence, as an imperative and a phrase: the family's, or (PART_STEP_RATE
     of the steps, where its joints are known) its posture and body parts."""
     if posed.joints is not None and rng.random() < PART_STEP_RATE:
-        parts = part_request(posecodes(posed.joints), rng)
+        parts = _part_request(posed, rng)
         if parts is not None:
             return parts.imp, parts.ger
     return _imperative(posed, rng), posed.ger
@@ -143,12 +149,9 @@ def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None
         return misspell(base, rng) if form == "misspelled" else britishise(base)
     if form == "caption" and not posed.caption:
         form = "third_person"
-    parts = (
-        part_request(posecodes(posed.joints), rng)
-        if form == "parts" and posed.joints is not None
-        else None
-    )
+    parts = None
     if form == "parts":
+        parts = _part_request(posed, rng)
         form = _pick(PART_FORMS, rng)
         if parts is not None and form == "terse" and rng.random() < 0.5:
             return _pick(requests["part_notes"], rng).format(note=parts.note)

@@ -86,8 +86,8 @@ HOLDS: dict[str, Callable[[dict], list[str]]] = {
     "feet_wide": _whole(lambda c: c["posture"] == "standing" and c["feet"] == "wide apart"),
     "feet_together": _whole(lambda c: c["posture"] == "standing" and c["feet"] == "together"),
 }
-#: Pairs of clauses that say the same thing twice when both hold ({a} alone: the same clause).
-OVERLAPS = [{"arm_up", "one_arm_up"}, *({name} for name in HOLDS)]
+#: Pairs of clauses that say the same thing twice when both hold.
+OVERLAPS = [{"arm_up", "one_arm_up"}]
 #: Clauses too vague to make a request alone: said only beside a posture or another clause.
 SECOND_ONLY = (
     "lean_forward",
@@ -135,7 +135,11 @@ def part_request(codes: dict, rng: np.random.Generator) -> PartRequest | None:
     if not first:
         return None
     chosen = [first[int(rng.integers(len(first)))]]
-    others = [k for k in range(len(held)) if {held[k][0], held[chosen[0]][0]} not in OVERLAPS]
+    others = [
+        k
+        for k, (name, _) in enumerate(held)
+        if k != chosen[0] and {name, held[chosen[0]][0]} not in OVERLAPS
+    ]
     if others and rng.random() < 0.5:
         chosen.append(others[int(rng.integers(len(others)))])
     for k in chosen:

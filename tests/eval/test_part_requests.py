@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from posegpt.body import load_body_model
-from posegpt.eval.part_requests import chance, part_items, score_parts
+from posegpt.eval.part_requests import chance, part_items, pose_codes, score_parts
 from posegpt.synth.poses import PoseGenerator
 
 
@@ -24,7 +24,8 @@ def test_true_poses_satisfy_their_requests_and_other_poses_rarely_do():
     body = load_body_model()
     generator = PoseGenerator(4, body=body)
     poses = torch.stack([generator.sample().rotmat for _ in range(40)])
-    items = part_items(poses, body, 30, seed=0)
+    codes = pose_codes(poses, body)
+    items = part_items(codes, 30, seed=0)
     assert 20 <= len(items) <= 30 and len({i.text for i in items}) > 15
     rows = [i.row for i in items]
     assert rows == sorted(set(rows))  # one request per pose, in order
@@ -34,5 +35,5 @@ def test_true_poses_satisfy_their_requests_and_other_poses_rarely_do():
     }
     shuffled = poses[np.roll(rows, 1)]
     assert score_parts(_Answers(shuffled), items, body)["satisfied"] < 40.0
-    assert chance(items, poses, body)["satisfied"] < 40.0
-    assert part_items(poses, body, 30, seed=0) == items  # seeded
+    assert chance(items, codes)["satisfied"] < 40.0
+    assert part_items(codes, 30, seed=0) == items  # seeded
