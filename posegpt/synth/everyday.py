@@ -36,6 +36,11 @@ from posegpt.synth.world import WORLD_DIR
 
 REQUESTS_FILE = WORLD_DIR / "requests.yaml"
 TALK_FILE = WORLD_DIR / "talk.yaml"
+WORDS_FILE = WORLD_DIR / "words.yaml"
+#: Kinds of words in `words.yaml`, the fields of talk.yaml's `everyday_things` questions
+#: ("{thing}", or "{a_thing}" with its article).
+WORD_KINDS = ("thing", "food", "animal", "plant", "nature", "city")
+_FIELD = re.compile(r"\{(\w+)\}")
 EVERYDAY_KINDS = ("everyday", "multi", "talk")
 #: Request forms and how often each is drawn ("misspelled" and "british" reword another form;
 #: "parts" names body parts in one of PART_FORMS).
@@ -96,7 +101,40 @@ def tables() -> tuple[dict, dict]:
     unknown = set(FORM_WEIGHTS) - set(requests["forms"]) - {"misspelled", "british", "parts"}
     if unknown:
         raise InvalidInputError(f"{REQUESTS_FILE}: no wordings for forms {sorted(unknown)}")
+    for question in talk["everyday_things"]:
+        fields = _FIELD.findall(question)
+        if len(fields) > 1 or {f.removeprefix("a_") for f in fields} - set(WORD_KINDS):
+            raise InvalidInputError(f"{TALK_FILE}: {question!r} needs one field of {WORD_KINDS}")
     return requests, talk
+
+
+@cache
+def words() -> dict[str, tuple[str, ...]]:
+    """The `everyday_things` questions' field values per kind (`words.yaml`), checked."""
+    table = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    for kind in WORD_KINDS:
+        values = table.get(kind) if isinstance(table, dict) else None
+        if not values or not all(isinstance(v, str) and v.strip() for v in values):
+            raise InvalidInputError(f"{WORDS_FILE}: '{kind}' must be a list of words")
+    return {kind: tuple(table[kind]) for kind in WORD_KINDS}
+
+
+def with_article(word: str) -> str:
+    """'an apple', 'a house'."""
+    return f"{'an' if word[0].lower() in 'aeiou' else 'a'} {word}"
+
+
+def things_questions(template: str) -> list[str]:
+    """Every question an `everyday_things` template words, its field taking each value."""
+    names = _FIELD.findall(template)
+    if not names:
+        return [template]
+    name = names[0]
+    values = words()[name.removeprefix("a_")]
+    return [
+        template.replace(f"{{{name}}}", with_article(v) if name.startswith("a_") else v)
+        for v in values
+    ]
 
 
 def imperatives(family: str, requests: dict | None = None) -> tuple[str, ...]:
@@ -265,13 +303,17 @@ def talk_conversation(rng: np.random.Generator, meta: dict | None = None) -> Con
     """A question that wants words only, and its answer."""
     _, talk = tables()
     topics = list(talk["topics"])
-    choice = _pick([*topics, *["arithmetic", "pose_question", "pose_talk"] * 2], rng)
+    kinds = ["arithmetic", "pose_question", "pose_talk", "everyday_things"]
+    choice = _pick([*topics, *kinds * 2], rng)
     if choice == "arithmetic":
         question, answer = _arithmetic(talk["arithmetic"], rng)
     elif choice == "pose_question":
         question, answer = _pose_question(talk["pose_questions"], rng)
     elif choice == "pose_talk":
         question, answer = _pick(talk["pose_talk"], rng)
+    elif choice == "everyday_things":
+        question = _pick(things_questions(_pick(talk["everyday_things"], rng)), rng)
+        answer = _pick(talk["topics"]["off_topic"]["answers"], rng)
     else:
         topic = talk["topics"][choice]
         k = int(rng.integers(len(topic["questions"])))
@@ -358,6 +400,8 @@ def all_requests() -> Iterator[str]:
     for topic in talk["topics"].values():
         yield from topic["questions"]
     yield from (question for question, _ in talk["pose_talk"])
+    for template in talk["everyday_things"]:
+        yield from things_questions(template)
     for family in FAMILY_INFO:
         ger = FAMILY_INFO[family].describe("left")
         for question, _ in talk["pose_questions"]:

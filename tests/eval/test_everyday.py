@@ -83,12 +83,18 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         "group": alt(g for names in requests["groups"].values() for g in names),
         **dict.fromkeys(("a", "b"), r"\d+"),
         **dict.fromkeys(("wa", "Wa", "wb"), alt(templates.NUMBER_WORDS)),
+        **{kind: alt(values) for kind, values in everyday.words().items()},
+        **{
+            f"a_{kind}": alt(everyday.with_article(v) for v in values)
+            for kind, values in everyday.words().items()
+        },
     }
     found = [t for form in requests["forms"].values() for t in form] + requests["part_notes"]
     found += [t for kind in ("sequence", "three_steps", "ways") for t in requests["multi"][kind]]
     found += [q for q, _ in talk["arithmetic"]["questions"]]
     found += [q for q, _ in talk["pose_questions"] + talk["pose_talk"]]
     found += [q for topic in talk["topics"].values() for q in topic["questions"]]
+    found += talk["everyday_things"]
     return found, fields
 
 

@@ -19,7 +19,11 @@ from posegpt.synth.everyday import (
     multi_conversation,
     request_text,
     single_conversation,
+    tables,
     talk_conversation,
+    things_questions,
+    with_article,
+    words,
 )
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import PoseSample
@@ -76,6 +80,7 @@ def test_other_questions_are_answered_in_words_only():
     assert all(not c.poses and POSE_TOKEN not in c.messages[1].content for c in talk)
     topics = {c.meta["topic"] for c in talk}
     assert {"arithmetic", "pose_question", "pose_talk", "greeting", "off_topic"} <= topics
+    assert "everyday_things" in topics
     sums = [c for c in talk if c.meta["topic"] == "arithmetic"]
     assert all(any(ch.isdigit() for ch in c.messages[1].content) for c in sums)
     questions = [c.messages[0].content for c in talk]
@@ -141,3 +146,21 @@ def test_every_table_request_can_be_listed():
     requests = set(all_requests())
     assert len(requests) > 10_000
     assert "Sit down on a chair." in requests
+
+
+def test_everyday_things_questions_fill_their_field_from_the_word_table():
+    templates = tables()[1]["everyday_things"]
+    assert len(templates) >= 40
+    filled = [q for t in templates for q in things_questions(t)]
+    assert len(filled) > 20 * len(templates)
+    assert not any("{" in q or "}" in q for q in filled)
+    assert any(q.startswith("Where can I buy an ") for q in filled)  # article follows the word
+    assert with_article("apple") == "an apple" and with_article("house") == "a house"
+    assert all(words()[kind] for kind in ("thing", "food", "animal", "plant", "nature", "city"))
+    rng = np.random.default_rng(0)
+    asked = [talk_conversation(rng) for _ in range(400)]
+    things = [c for c in asked if c.meta["topic"] == "everyday_things"]
+    assert len(things) > 20
+    answers = set(tables()[1]["topics"]["off_topic"]["answers"])
+    assert all(c.messages[1].content in answers and not c.poses for c in things)
+    assert len({c.messages[0].content for c in things}) > 0.8 * len(things)
