@@ -655,9 +655,7 @@ def _fit_baselines(
     of their tasks); returns the fitted ones and a summary of each one's training."""
     kept, training = [], {}
     for method in methods:
-        has_text = data.train.text is not None and set(method.tasks) & set(TEXT_TASKS)
-        has_images = data.train.crops is not None and set(method.tasks) & set(IMAGE_TASKS)
-        if not (has_text or has_images):
+        if not method.can_fit(data.train):
             continue
         if progress:
             tqdm.write(f"fitting {method.name}")

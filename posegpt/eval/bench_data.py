@@ -33,7 +33,7 @@ from posegpt.data.templates import image2pose_question, text2pose_question
 from posegpt.errors import ModelFileError
 from posegpt.eval.items import ImageSet, LazyImages, TextSet, TrainData
 from posegpt.eval.retrieval import TextPosePairs, read_text_pose_pairs
-from posegpt.records import Conversation
+from posegpt.records import POSE_TOKEN, Conversation
 
 #: The SPG test splits: unseen situations and wordings, and seen situations in unseen wordings.
 SPG_TEST_SPLITS = {"spg": "test", "spg_seen": "test_seen"}
@@ -86,6 +86,7 @@ def load_bench_data(
     train = TrainData(
         text=_text_train(text_train, seed, max_train, all_texts=True),
         text_val=_text_train(PoseDataset(root, "val", seed, text_tasks), seed, max_train, False),
+        requests=_requests(PoseDataset(root, "train", seed, ("instruction",)), seed, max_train),
         crops=_crops(PoseDataset(root, "train", seed, ("image2pose",)), max_train, seed),
         crops_val=_crops(PoseDataset(root, "val", seed, ("image2pose",)), max_train, seed),
     )
@@ -119,6 +120,19 @@ def _subset(items: list, limit: int | None, seed: int, salt: str) -> list:
 
 def _none_if_empty(items: TextSet | ImageSet) -> TextSet | ImageSet | None:
     return items if len(items) else None
+
+
+def _requests(data: PoseDataset, seed: int, limit: int | None) -> TextSet | None:
+    """The words-only instruction conversations of a split whose one request is answered with
+    one pose: (request, pose) pairs."""
+    texts, poses = [], []
+    for conversation in _subset(data.items["instruction"], limit, seed, f"requests/{data.split}"):
+        ask, answer = conversation.messages[0], conversation.messages[-1]
+        one_turn = len(conversation.messages) == 2 and not conversation.image
+        if one_turn and not conversation.input_poses and answer.content.count(POSE_TOKEN) == 1:
+            texts.append(ask.content)
+            poses.append(conversation.poses[0])
+    return TextSet(texts, torch.stack(poses)) if texts else None
 
 
 def _text_train(data: PoseDataset, seed: int, limit: int | None, all_texts: bool) -> TextSet | None:

@@ -130,9 +130,11 @@ class ImageSet:
 class TrainData:
     """What every method may learn from: the training split, and the validation split for model
     selection (never the test split). text: text->pose pairs (explicit descriptions and SPG
-    queries); crops: image->pose pairs on person crops."""
+    queries); requests: the instruction conversations' requests answered with one pose (the
+    everyday wordings the models train on); crops: image->pose pairs on person crops."""
 
     text: TextSet | None = None
+    requests: TextSet | None = None
     text_val: TextSet | None = None
     crops: ImageSet | None = None
     crops_val: ImageSet | None = None

@@ -17,6 +17,7 @@ from posegpt.eval.baselines import (
     LargestPerson,
     MeanPose,
     NearestCaption,
+    NearestRequest,
     TextRegressor,
 )
 from posegpt.eval.baselines.keypoints import keypoints_to_text, text_to_keypoints
@@ -88,6 +89,18 @@ def test_nearest_caption_finds_the_pose_of_a_paraphrase():
     baseline.fit(TrainData(text=train), progress=False)
     pred = baseline.predict_text(queries.texts)
     assert torch.allclose(pred, queries.poses)  # exactly the paraphrased training pose
+
+
+def test_nearest_request_searches_the_requests_and_needs_them():
+    captions, queries = caption_pairs()
+    requests = TextSet(list(queries.texts), queries.poses.flip(0))  # other poses for the words
+    baseline = NearestRequest()
+    assert not baseline.can_fit(TrainData(text=captions))
+    assert baseline.can_fit(TrainData(text=captions, requests=requests))
+    baseline.fit(TrainData(text=captions, requests=requests), progress=False)
+    assert torch.equal(baseline.predict_text(queries.texts), requests.poses)  # not the captions'
+    with pytest.raises(InvalidInputError, match="one-pose requests"):
+        NearestRequest().fit(TrainData(text=captions), progress=False)
 
 
 def test_text_regressor_beats_the_mean_pose_on_paraphrases():

@@ -2,6 +2,7 @@
 
 - `MeanPose`: the mean training pose (text and image tasks);
 - `NearestCaption`: the training pose whose text is closest to the request (MiniLM);
+- `NearestRequest`: the same over the training requests in everyday words;
 - `TextRegressor`: PoseScript-style MLP on MiniLM embeddings -> 6D -> rotations;
 - `CropRegressor`: HMR-style small CNN on person crops -> 6D -> rotations;
 - `KeypointFit`: the paper's "-S" pipeline, keypoints written as text then an SMPLify-style fit;
@@ -17,7 +18,7 @@ from posegpt.eval.baselines.crop import CropRegressor, LargestPerson
 from posegpt.eval.baselines.keypoints import KeypointFit
 from posegpt.eval.baselines.landmark_fit import LandmarkFit
 from posegpt.eval.baselines.mean_pose import MeanPose
-from posegpt.eval.baselines.text import NearestCaption, TextRegressor
+from posegpt.eval.baselines.text import NearestCaption, NearestRequest, TextRegressor
 from posegpt.model.text_embedder import SentenceEmbedder
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "MeanPose",
     "Method",
     "NearestCaption",
+    "NearestRequest",
     "TextRegressor",
     "make_baselines",
 ]
@@ -44,6 +46,7 @@ def make_baselines(body: BodyModel, embedder: SentenceEmbedder, budget: Budget) 
     return [
         MeanPose(),
         NearestCaption(embedder),
+        NearestRequest(embedder),
         TextRegressor(embedder, budget),
         crop,
         LargestPerson(crop),

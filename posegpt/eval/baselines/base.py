@@ -49,6 +49,11 @@ class Method:
     #: Whether the method answers in a conversation (conversation benchmarks).
     chats: bool = False
 
+    def can_fit(self, train: TrainData) -> bool:
+        """Whether `train` holds what this method learns from for at least one of its tasks."""
+        has_text = train.text is not None and set(self.tasks) & set(TEXT_TASKS)
+        return bool(has_text or (train.crops is not None and set(self.tasks) & set(IMAGE_TASKS)))
+
     def fit(self, train: TrainData, progress: bool = True) -> None:
         """Learn from `train` (its val part for model selection)."""
 

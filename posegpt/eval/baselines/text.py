@@ -1,7 +1,8 @@
 """Text -> pose baselines on frozen MiniLM sentence embeddings.
 
 `NearestCaption` returns the training pose whose text is closest to the request (cosine
-similarity of the embeddings); `TextRegressor` is a PoseScript-style regressor: an MLP on the
+similarity of the embeddings), `NearestRequest` that of the closest training request in
+everyday words; `TextRegressor` is a PoseScript-style regressor: an MLP on the
 embedding, the paper's pose head (24 x 6D -> rotation matrices), trained with the L1 loss on
 rotation matrices on the training pairs (best epoch on val).
 """
@@ -40,9 +41,13 @@ class NearestCaption(Method):
         self.poses: torch.Tensor | None = None
 
     def fit(self, train: TrainData, progress: bool = True) -> None:
-        pairs = _text_pairs(train)
+        pairs = self.pairs(train)
         self.keys = self.embedder.embed(pairs.texts, progress=progress)
         self.poses = pairs.poses
+
+    def pairs(self, train: TrainData) -> TextSet:
+        """The (text, pose) pairs searched."""
+        return _text_pairs(train)
 
     def nearest(self, texts: Sequence[str]) -> torch.Tensor:
         """(N,) index of the closest training text for each of `texts`."""
@@ -54,6 +59,21 @@ class NearestCaption(Method):
         self, texts: Sequence[str], prompts: Sequence[str] | None = None
     ) -> torch.Tensor:
         return self.poses[self.nearest(texts)].clone()
+
+
+class NearestRequest(NearestCaption):
+    """The pose of the training request (the instruction conversations' one-pose requests, in
+    everyday words) whose MiniLM embedding is most similar to the request's."""
+
+    name = "nearest request"
+
+    def can_fit(self, train: TrainData) -> bool:
+        return train.requests is not None and len(train.requests) > 0
+
+    def pairs(self, train: TrainData) -> TextSet:
+        if train.requests is None or len(train.requests) == 0:
+            raise InvalidInputError("the nearest-request baseline needs one-pose requests")
+        return train.requests
 
 
 class TextRegressor(Method):
