@@ -31,6 +31,7 @@ RPE = {"rpe", "rpe_absent"}  # a picture and a description of someone in it, or 
 BASELINES = {
     "mean pose": {"text2pose", "spg", "spg_seen", "image2pose", *RPE, "speed", "everyday", "parts"},
     "nearest caption": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
+    "nearest request": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
     "text regressor": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
     "crop regressor": {"image2pose", *RPE, "speed"},
     "crop regressor + largest person": RPE,
