@@ -12,13 +12,12 @@ a body ("head", "man", "left").
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import yaml
 
 from posegpt.eval.text_metrics import load_wordnet
+from posegpt.synth.everyday import WORDS_FILE
 
-OUT = Path(__file__).parents[1] / "posegpt" / "synth" / "world" / "words.yaml"
 #: kind -> (WordNet lexicographer file, how many of its most frequent lemmas).
 NOUNS = {
     "thing": ("noun.artifact", 150),
@@ -81,14 +80,17 @@ def frequent_nouns(wordnet, lexname: str, count: int) -> list[str]:
 
 
 def cities(wordnet, count: int = 120) -> list[str]:
-    """Names of cities (WordNet instances of 'city' and its kinds), the most linked first."""
+    """Names of cities (WordNet instances of 'city' and its kinds), the most linked first; a
+    name several places share ("Portland") counts with its least linked place, whatever order
+    WordNet's closure visits them in."""
     found: dict[str, int] = {}
     city = wordnet.synset("city.n.01")
     for kind in [city, *city.closure(lambda s: s.hyponyms())]:
         for instance in kind.instance_hyponyms():
             name = instance.lemmas()[0].name().replace("_", " ")
             if name.replace(" ", "").isalpha() and name[0].isupper() and "capital" not in name:
-                found[name] = len(instance.part_holonyms()) + len(instance.instance_hypernyms())
+                links = len(instance.part_holonyms()) + len(instance.instance_hypernyms())
+                found[name] = min(found.get(name, links), links)
     return sorted(found, key=lambda n: (-found[n], n))[:count]
 
 
@@ -100,8 +102,8 @@ def main() -> int:
     table = {kind: frequent_nouns(wordnet, lex, n) for kind, (lex, n) in NOUNS.items()}
     table["city"] = cities(wordnet)
     text = yaml.safe_dump(table, default_flow_style=None, width=100, sort_keys=False)
-    OUT.write_text(HEADER + text, encoding="utf-8")
-    print(f"wrote {OUT}: " + ", ".join(f"{len(v)} {k}" for k, v in table.items()))
+    WORDS_FILE.write_text(HEADER + text, encoding="utf-8")
+    print(f"wrote {WORDS_FILE}: " + ", ".join(f"{len(v)} {k}" for k, v in table.items()))
     return 0
 
 

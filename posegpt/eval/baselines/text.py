@@ -71,7 +71,7 @@ class NearestRequest(NearestCaption):
         return train.requests is not None and len(train.requests) > 0
 
     def pairs(self, train: TrainData) -> TextSet:
-        if train.requests is None or len(train.requests) == 0:
+        if not self.can_fit(train):
             raise InvalidInputError("the nearest-request baseline needs one-pose requests")
         return train.requests
 
