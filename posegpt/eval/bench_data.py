@@ -33,7 +33,8 @@ from posegpt.data.templates import image2pose_question, text2pose_question
 from posegpt.errors import ModelFileError
 from posegpt.eval.items import ImageSet, LazyImages, TextSet, TrainData
 from posegpt.eval.retrieval import TextPosePairs, read_text_pose_pairs
-from posegpt.records import POSE_TOKEN, Conversation
+from posegpt.model.request_hints import one_pose_requests
+from posegpt.records import Conversation
 
 #: The SPG test splits: unseen situations and wordings, and seen situations in unseen wordings.
 SPG_TEST_SPLITS = {"spg": "test", "spg_seen": "test_seen"}
@@ -125,13 +126,8 @@ def _none_if_empty(items: TextSet | ImageSet) -> TextSet | ImageSet | None:
 def _requests(data: PoseDataset, seed: int, limit: int | None) -> TextSet | None:
     """The words-only instruction conversations of a split whose one request is answered with
     one pose: (request, pose) pairs."""
-    texts, poses = [], []
-    for conversation in _subset(data.items["instruction"], limit, seed, f"requests/{data.split}"):
-        ask, answer = conversation.messages[0], conversation.messages[-1]
-        one_turn = len(conversation.messages) == 2 and not conversation.image
-        if one_turn and not conversation.input_poses and answer.content.count(POSE_TOKEN) == 1:
-            texts.append(ask.content)
-            poses.append(conversation.poses[0])
+    subset = _subset(data.items["instruction"], limit, seed, f"requests/{data.split}")
+    texts, poses = one_pose_requests(subset)
     return TextSet(texts, torch.stack(poses)) if texts else None
 
 

@@ -96,6 +96,7 @@ def build_model(
 #: the grown model answers as the one it came from until it is trained further.
 GROWABLE = {
     "clause_features": "text_features.clause_projector.",
+    "request_hints": "text_features.hints.",
     "pose_input_joints": "pose_input.joints.",
     "pose_input_codes": "pose_input.codes.",
     "keep_gates": "pose_head.keep.",

@@ -27,6 +27,8 @@ LEGACY_TRAINING_KEYS = ("ce_weight", "pose_weight")
 LORA_TARGET_MODULES = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
 #: Where the language model comes from: built from scratch, or Gemma-3-270M (its package).
 LANGUAGE_MODELS = ("scratch", "gemma-3-270m")
+#: Most rows of the request-hint table (request_hints.py).
+MAX_HINT_ROWS = 65_536
 #: Frozen encoders whose features of the user's words the language model reads (text_features).
 TEXT_ENCODERS = ("none", "minilm", "gemma-3-270m")
 
@@ -56,6 +58,9 @@ class PoseGPTConfig:
     text_encoder: Literal["none", "minilm", "gemma-3-270m"] = "none"
     # also each clause of a user turn ("sit down, then wave") embedded and added to its tokens
     clause_features: bool = False
+    # rows of training requests whose nearest one's pose each user turn reads (request_hints.py);
+    # 0: none
+    request_hints: int = 0
     # frozen BlazePose landmarks of up to tower_slots people, tower_tokens LM tokens each, in
     # place of the pixel tower's patches (pose_tower/); "none": the pixel tower
     pose_tower: Literal["none", "blazepose"] = "none"
@@ -102,8 +107,12 @@ class PoseGPTConfig:
             raise InvalidInputError(
                 f"text_encoder must be one of {', '.join(TEXT_ENCODERS)}, got {self.text_encoder!r}"
             )
-        if self.clause_features and self.text_encoder == "none":
-            raise InvalidInputError("clause_features needs a text_encoder")
+        if (self.clause_features or self.request_hints) and self.text_encoder == "none":
+            raise InvalidInputError("clause_features and request_hints need a text_encoder")
+        if not 0 <= self.request_hints <= MAX_HINT_ROWS:
+            raise InvalidInputError(
+                f"request_hints must be 0..{MAX_HINT_ROWS}, got {self.request_hints}"
+            )
         if self.pose_tower not in ("none", "blazepose"):
             raise InvalidInputError(
                 f"pose_tower must be 'none' or 'blazepose', got {self.pose_tower!r}"

@@ -157,7 +157,13 @@ class PoseGPT(nn.Module):
         )
         self._tower_inputs = None  # the frozen detector, made on first use (not a submodule)
         self.text_features = (
-            UserTextFeatures(tokenizer, hidden, config.text_encoder, config.clause_features)
+            UserTextFeatures(
+                tokenizer,
+                hidden,
+                config.text_encoder,
+                config.clause_features,
+                config.request_hints,
+            )
             if config.text_encoder != "none"
             else None
         )

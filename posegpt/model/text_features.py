@@ -7,7 +7,8 @@ projector (like LLaVA's image projector) maps the embedding to the LM's width, a
 result is added to the input embedding of that turn's `<|user|>` marker. Ids, lengths and
 positions do not change, so the data pipeline, generation and the KV cache work as without it.
 The encoder's weights come from its package and are not saved with the model; the projector's
-are.
+are. With `request_hints`, the pose of the nearest training request is added there too
+(`request_hints`).
 
 With `clause_features`, each clause of a user turn ("Sit on a chair and salute. Then play the
 guitar") is embedded too, and a second projector's output is added to every word token of its
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerFast
 
+from posegpt.model.request_hints import RequestHints
 from posegpt.model.text_embedder import MAX_TEXT_CHARS, SentenceEmbedder
 from posegpt.model.tokenizer import CHAT_TOKENS, END_TOKEN, IMAGE_TOKEN, ROLE_TOKENS, token_id
 
@@ -57,6 +59,7 @@ class UserTextFeatures(nn.Module):
         hidden_size: int,
         encoder: str = "minilm",
         clauses: bool = False,
+        hint_rows: int = 0,
     ) -> None:
         super().__init__()
         if encoder == "gemma-3-270m":
@@ -67,6 +70,7 @@ class UserTextFeatures(nn.Module):
             self.embedder = SentenceEmbedder(cache_size=CACHE_SIZE)  # frozen, not a submodule
         self.projector = _projector(self.embedder.dim, hidden_size)
         self.clause_projector = _projector(self.embedder.dim, hidden_size) if clauses else None
+        self.hints = RequestHints(hint_rows, self.embedder.dim, hidden_size) if hint_rows else None
         if self.clause_projector is not None:
             nn.init.zeros_(self.clause_projector[-1].weight)
             nn.init.zeros_(self.clause_projector[-1].bias)
@@ -121,13 +125,17 @@ class UserTextFeatures(nn.Module):
         return spans, rows, texts
 
     def _projected(self, texts: list[str], projector: nn.Module) -> torch.Tensor:
-        """(N, H) projected embeddings of `texts`."""
+        """(N, H) projected embeddings of `texts` (with request hints, the hints added)."""
         weight = projector[0].weight
-        features = self.embedder.to(weight.device).embed(texts).to(weight.device, weight.dtype)
-        return projector(features)
+        features = self.embedder.to(weight.device).embed(texts).to(weight.device)
+        added = projector(features.to(weight.dtype))
+        if projector is self.projector and self.hints is not None:
+            added = added + self.hints(features)
+        return added
 
     def forward(self, input_ids: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
-        """`embeds` (B, L, H) of `input_ids` with the user turns' (and clauses') features added."""
+        """`embeds` (B, L, H) of `input_ids` with the user turns' (and clauses') features (and
+        request hints) added."""
         positions, texts = self.user_turns(input_ids)
         if not texts:
             return embeds

@@ -49,6 +49,7 @@ from posegpt.model import (
 from posegpt.model.build import can_grow, differing_settings, grow, grown_parts
 from posegpt.model.gemma import gemma_tokenizer
 from posegpt.model.io import read_model_config
+from posegpt.model.request_hints import fill_request_hints
 from posegpt.model.unlikelihood import repetition_unlikelihood
 from posegpt.train.checkpoint import (
     CHECKPOINTS,
@@ -251,6 +252,8 @@ class _Session:
             model = build_model(config.model_config(), tokenizer, config.llava_path)
         else:  # an exported LoRA-mode model is merged: fresh adapters go on its weights
             model = add_lora(start)
+        if checkpoint is None:
+            _fill_request_hints(model, train_data, config.seed)
         model.word_dropout = config.word_dropout
         if config.gradient_checkpointing:
             kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
@@ -450,6 +453,18 @@ def _initial_model(config: TrainConfig) -> PoseGPT | None:
             "use the preset and model settings it was trained with"
         )
     return start
+
+
+def _fill_request_hints(model: PoseGPT, train_data: ConversationSource, seed: int) -> None:
+    """A new (or grown) model's request-hint table gets the training data's one-pose requests
+    (`posegpt.model.request_hints`); a trained one keeps its own."""
+    features = model.text_features
+    if features is None or features.hints is None or features.hints.filled:
+        return
+    start, size = train_data.offsets["instruction"], train_data.sizes["instruction"]
+    train_data.set_epoch(0)
+    conversations = [train_data[start + i] for i in range(size)]
+    fill_request_hints(features.hints, features.embedder, conversations, seed)
 
 
 def _grown_prefixes(config: TrainConfig) -> tuple[str, ...]:

@@ -168,3 +168,29 @@ def test_init_from_grows_clause_features_that_train_at_grown_lr(tmp_path, data, 
     for name, tensor in start.state_dict().items():
         torch.testing.assert_close(weights[name], tensor, msg=name)
     assert weights["text_features.clause_projector.2.weight"].abs().max() > 1e-3  # from zero
+
+
+def test_init_from_grows_request_hints_filled_with_the_training_requests(
+    tmp_path, data, make_config, make_poses
+):
+    """A grown hint table holds the training split's one-pose requests, saved with the model."""
+    minilm = {"text_encoder": "minilm"}
+    first = train(make_config(tmp_path / "first", steps=1, model=minilm), data, progress=False)
+    texts = ["Lie on your back.", "Raise both arms.", "Sit on a chair."]
+    requests = [
+        Conversation([Message("user", t), Message("assistant", "<POSE>.")], [p], task="instruction")
+        for t, p in zip(texts, make_poses(3, seed=5), strict=True)
+    ]
+    source = ConversationList([*data.items, *requests], data.root)
+    config = make_config(
+        tmp_path / "grown",
+        steps=2,
+        model={**minilm, "request_hints": 3},
+        init_from=str(first.final_dir),
+    )
+    grown = load_pretrained(train(config, source, progress=False).final_dir)
+    hints = grown.text_features.hints
+    grown.eval()
+    keys = grown.text_features.embedder.embed(texts)
+    index, similarity = hints.nearest(keys)
+    assert sorted(index.tolist()) == [0, 1, 2] and (similarity > 0.999).all()
