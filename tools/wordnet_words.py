@@ -51,7 +51,11 @@ LEFT_OUT = frozenset((
     "necessity", "mass", "adjunct", "body", "bank", "wall", "hole", "bubble", "ribbon", "track",
     "nature", "ground", "blue", "line", "load", "cathode", "cud", "chuck", "grub", "skin",
     "carcass", "tail", "claw", "scale", "course", "draw", "bit", "dregs", "variable", "opening",
-    "concentrate", "missile", "bomber", "musket", "artillery", "sword"
+    "concentrate", "missile", "bomber", "musket", "artillery", "sword", "etcetera", "cure",
+    "layer", "image", "pegboard", "area", "loblolly", "lobscouse", "hardbake", "java", "daiquiri",
+    "citron", "delicacy", "haunch", "drone", "clamshell", "chain", "depression", "trough", "pit",
+    "sod", "spore", "sloe", "snowball", "balsam", "gelding", "hide", "horseback", "marrowbone",
+    "mess", "morsel", "nourishment", "pemmican", "lather", "volume", "formation", "nucleus", "pasture"
 ))  # fmt: skip
 #: Words that are also body poses or actions people ask to see.
 POSE_WORDS = frozenset(["bridge", "plank", "split", "splits", "squat", "bow", "cross", "star"])
