@@ -55,7 +55,8 @@ LEFT_OUT = frozenset((
     "layer", "image", "pegboard", "area", "loblolly", "lobscouse", "hardbake", "java", "daiquiri",
     "citron", "delicacy", "haunch", "drone", "clamshell", "chain", "depression", "trough", "pit",
     "sod", "spore", "sloe", "snowball", "balsam", "gelding", "hide", "horseback", "marrowbone",
-    "mess", "morsel", "nourishment", "pemmican", "lather", "volume", "formation", "nucleus", "pasture"
+    "mess", "morsel", "nourishment", "pemmican", "lather", "volume", "formation", "nucleus",
+    "pasture"
 ))  # fmt: skip
 #: Words that are also body poses or actions people ask to see.
 POSE_WORDS = frozenset(["bridge", "plank", "split", "splits", "squat", "bow", "cross", "star"])
