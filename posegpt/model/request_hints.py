@@ -23,6 +23,7 @@ from torch import nn
 from posegpt.body.rotations import rotmat_to_6d
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
+from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.records import POSE_TOKEN, Conversation
 
 #: Rows at least this similar to a training turn are its own words (passed over in training).
@@ -94,11 +95,14 @@ def one_pose_requests(
 
 
 def fill_request_hints(
-    hints: RequestHints, embedder, conversations: Sequence[Conversation], seed: int = 0
+    hints: RequestHints,
+    embedder: SentenceEmbedder,
+    conversations: Sequence[Conversation],
+    seed: int = 0,
 ) -> int:
     """Fill `hints` with the one-pose requests among `conversations` (as many as it has rows,
-    drawn at random with `seed` when there are more), embedded by `embedder` (its
-    `embed(texts, progress)` gives unit vectors); returns how many requests it holds."""
+    drawn at random with `seed` when there are more), embedded by `embedder` (the model's
+    own, MiniLM or Gemma); returns how many requests it holds."""
     texts, poses = one_pose_requests(conversations)
     if not texts:
         raise InvalidInputError(

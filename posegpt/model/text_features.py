@@ -124,14 +124,14 @@ class UserTextFeatures(nn.Module):
                     words = []
         return spans, rows, texts
 
-    def _projected(self, texts: list[str], projector: nn.Module) -> torch.Tensor:
-        """(N, H) projected embeddings of `texts` (with request hints, the hints added)."""
-        weight = projector[0].weight
-        features = self.embedder.to(weight.device).embed(texts).to(weight.device)
-        added = projector(features.to(weight.dtype))
-        if projector is self.projector and self.hints is not None:
-            added = added + self.hints(features)
-        return added
+    def _projected(self, features: torch.Tensor, projector: nn.Module) -> torch.Tensor:
+        """(N, dim) sentence embeddings -> (N, H) through `projector`."""
+        return projector(features.to(projector[0].weight.dtype))
+
+    def _embedded(self, texts: list[str]) -> torch.Tensor:
+        """(N, dim) float32 sentence embeddings of `texts`, on the projectors' device."""
+        device = self.projector[0].weight.device
+        return self.embedder.to(device).embed(texts).to(device)
 
     def forward(self, input_ids: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
         """`embeds` (B, L, H) of `input_ids` with the user turns' (and clauses') features (and
@@ -139,14 +139,18 @@ class UserTextFeatures(nn.Module):
         positions, texts = self.user_turns(input_ids)
         if not texts:
             return embeds
-        added = self._projected(texts, self.projector).to(embeds.dtype)
-        embeds = embeds.index_put((positions[:, 0], positions[:, 1]), added, accumulate=True)
+        features = self._embedded(texts)
+        added = self._projected(features, self.projector)
+        if self.hints is not None:
+            added = added + self.hints(features)
+        index = (positions[:, 0], positions[:, 1])
+        embeds = embeds.index_put(index, added.to(embeds.dtype), accumulate=True)
         if self.clause_projector is None:
             return embeds
         spans, rows, texts = self.clauses(input_ids)
         if not texts:
             return embeds
-        added = self._projected(texts, self.clause_projector).to(embeds.dtype)
+        added = self._projected(self._embedded(texts), self.clause_projector).to(embeds.dtype)
         lengths = torch.tensor([len(span) for span in spans], device=embeds.device)
         index = (
             torch.tensor(rows, device=embeds.device).repeat_interleave(lengths),
