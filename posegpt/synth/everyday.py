@@ -32,6 +32,7 @@ from posegpt.errors import InvalidInputError
 from posegpt.records import POSE_TOKEN, Conversation, Message
 from posegpt.synth.part_requests import PartRequest, part_request
 from posegpt.synth.pose_families import FAMILY_INFO, SIDES, WORLD
+from posegpt.synth.third_person import PRONOUNS, third_person
 from posegpt.synth.world import WORLD_DIR
 
 REQUESTS_FILE = WORLD_DIR / "requests.yaml"
@@ -195,6 +196,7 @@ def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None
             return _pick(requests["part_notes"], rng).format(note=parts.note)
     who, poss = _pick(requests["subjects"], rng)
     imp = parts.imp if parts else _imperative(posed, rng)
+    does = third_person(imp, poss)
     fields = {
         "imp": imp,
         "Imp": _cap(imp),
@@ -202,10 +204,17 @@ def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None
         "who": who,
         "Who": _cap(who),
         "poss": poss,
+        "they": PRONOUNS[poss][0],
+        "does": does,
         "caption": posed.caption or "",
         "context": _pick(requests["contexts"], rng),
     }
-    return _pick(requests["forms"][form], rng).format(**fields)
+    return _pick(_wordable(requests["forms"][form], does is not None), rng).format(**fields)
+
+
+def _wordable(templates: Sequence[str], with_verbs: bool) -> list[str]:
+    """`templates`, less those that say what someone does ("{does}") when that cannot be said."""
+    return list(templates) if with_verbs else [t for t in templates if "{does" not in t]
 
 
 def misspell(text: str, rng: np.random.Generator) -> str:
@@ -272,20 +281,25 @@ def multi_conversation(
     else:
         said = [_said(p, rng) for p in poses]
         steps = [imp for imp, _ in said]
+        who, poss = _pick(requests["subjects"], rng)
+        does = [third_person(step, poss) for step in steps]
         if n == 2:
-            template = _pick(multi["sequence"], rng)
+            template = _pick(_wordable(multi["sequence"], None not in does), rng)
         elif n == 3:
             template = _pick(multi["three_steps"], rng)
         else:
             template = "{First}, then " + ", then ".join(steps[1:-1]) + ", and finally {then}."
         gers = {f"ger{k}": ger for k, (_, ger) in enumerate(said, 1)}
         gers.update({f"Ger{k}": _cap(ger) for k, (_, ger) in enumerate(said, 1)})
+        gers.update({f"does{k}": d for k, d in enumerate(does, 1)})
         question = template.format(
             first=steps[0],
             First=_cap(steps[0]),
             second=steps[1],
             then=steps[-1],
             context=_pick(requests["contexts"], rng),
+            who=who,
+            Who=_cap(who),
             **gers,
         )
         if rng.random() < MULTI_TYPO_RATE:
@@ -378,7 +392,7 @@ def all_requests() -> Iterator[str]:
     the sentences the held-out benchmark must never be. Requests naming body parts are too
     many to list; their phrases are (`part_requests.phrases`)."""
     requests, talk = tables()
-    subjects = [s for s, _ in requests["subjects"]]
+    subjects = requests["subjects"]
     for family in FAMILY_INFO:
         for side in SIDES if FAMILY_INFO[family].side else (None,):
             ger = FAMILY_INFO[family].describe(side)
@@ -386,10 +400,13 @@ def all_requests() -> Iterator[str]:
                 imp = imp.format(side=side or "left")
                 for templates in requests["forms"].values():
                     for template in templates:
-                        for who in subjects if "{who" in template.lower() else subjects[:1]:
-                            fields = dict(imp=imp, Imp=_cap(imp), ger=ger, who=who)
-                            fields.update(Who=_cap(who), poss="", caption="", context="")
-                            text = template.format(**fields).strip()
+                        for who, poss in subjects if "{who" in template.lower() else subjects[:1]:
+                            does = third_person(imp, poss)
+                            if does is None and "{does" in template:
+                                continue
+                            fields = dict(imp=imp, Imp=_cap(imp), ger=ger, who=who, does=does)
+                            fields.update(Who=_cap(who), poss=poss, they=PRONOUNS[poss][0])
+                            text = template.format(caption="", context="", **fields).strip()
                             yield text
                             yield britishise(text)
     for names in requests["groups"].values():

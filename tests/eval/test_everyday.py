@@ -23,6 +23,7 @@ from posegpt.eval.everyday.score import Answer, score_everyday
 from posegpt.synth import everyday, instructions, part_requests, speculative
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import PoseGenerator
+from posegpt.synth.third_person import PRONOUNS, third_person
 
 FORMS = {
     "request": {
@@ -67,6 +68,14 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         return f"{one}(?: (?:and )?{one}){{0,{most}}}"
 
     part_gers = f"(?:{alt(part_requests.phrases('ger'))}|standing)(?: with {joined('ger', 1)})?"
+    possessives = [p for _, p in requests["subjects"]]
+
+    def said_of(phrases) -> set[str]:  # imperatives said of someone ("sits down")
+        done = (third_person(i, p) for i in phrases for p in possessives)
+        return {d for d in done if d is not None}
+
+    part_does = alt(said_of(part_requests.phrases("imp")))
+    does = f"(?:{alt(said_of(imps))}|{part_does}(?: (?:and )?{part_does}){{0,2}})"
     fields = {
         **dict.fromkeys(
             ("imp", "Imp", "first", "First", "second", "then"), f"(?:{alt(imps)}|{joined('imp')})"
@@ -76,7 +85,9 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         ),
         "note": joined("note"),
         **dict.fromkeys(("who", "Who"), alt(who)),
-        "poss": alt(p for _, p in requests["subjects"]),
+        "poss": alt(possessives),
+        "they": alt(PRONOUNS[p][0] for p in possessives),
+        **dict.fromkeys(("does", "does1", "does2"), does),
         "context": alt(requests["contexts"]),
         "caption": CAPTION,
         **dict.fromkeys(("n", "N"), alt(everyday.NUMBERS)),
