@@ -32,7 +32,7 @@ from posegpt.errors import InvalidInputError
 from posegpt.records import POSE_TOKEN, Conversation, Message
 from posegpt.synth.part_requests import PartRequest, part_request
 from posegpt.synth.pose_families import FAMILY_INFO, SIDES, WORLD
-from posegpt.synth.third_person import PRONOUNS, third_person
+from posegpt.synth.third_person import third_person
 from posegpt.synth.world import WORLD_DIR
 
 REQUESTS_FILE = WORLD_DIR / "requests.yaml"
@@ -204,7 +204,6 @@ def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None
         "who": who,
         "Who": _cap(who),
         "poss": poss,
-        "they": PRONOUNS[poss][0],
         "does": does,
         "caption": posed.caption or "",
         "context": _pick(requests["contexts"], rng),
@@ -405,7 +404,7 @@ def all_requests() -> Iterator[str]:
                             if does is None and "{does" in template:
                                 continue
                             fields = dict(imp=imp, Imp=_cap(imp), ger=ger, who=who, does=does)
-                            fields.update(Who=_cap(who), poss=poss, they=PRONOUNS[poss][0])
+                            fields.update(Who=_cap(who), poss=poss)
                             text = template.format(caption="", context="", **fields).strip()
                             yield text
                             yield britishise(text)

@@ -2,8 +2,8 @@
 and puts her hands on her knees" (for "a woman sits down and ...").
 
 The verbs are recognised and inflected by `lemminflect`; the imperative's first word must be a
-verb's base form, and so must each word after "and" that is conjugated too (body-part words,
-"hand and knee", stay nouns).
+verb's base form; so must each word after "and" or a comma that is conjugated too ("lie down,
+raise your arm and bend your knees"; body parts and sides, "hand and knee", stay as they are).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ PRONOUNS = {
     "her": ("she", "her", "herself", "is"),
     "their": ("they", "them", "themselves", "are"),
 }
-#: Body-part words that are verbs too ("to knee"), nouns after "and" in a pose request.
-BODY_NOUNS = frozenset(
+#: Words that are verbs too ("to knee", "to right") but never start a clause of a pose request.
+NOT_VERBS = frozenset(
     {"arm", "arms", "elbow", "foot", "hand", "head", "heel", "hip", "knee", "leg", "neck", "toe"}
+    | {"left", "right"}
 )
-_AND_WORD = re.compile(r"(?<= and )([a-z]+)")
+_NEXT_CLAUSE = re.compile(r"(?:(?<= and )|(?<=, ))([a-z]+)")
 
 
 @cache
@@ -45,8 +46,8 @@ def third_person(imperative: str, poss: str) -> str | None:
     if not is_base_verb(first):
         return None
     subject, obj, reflexive, be = PRONOUNS[poss]
-    rest = _AND_WORD.sub(
-        lambda m: _third(m[1]) if is_base_verb(m[1]) and m[1] not in BODY_NOUNS else m[1], rest
+    rest = _NEXT_CLAUSE.sub(
+        lambda m: _third(m[1]) if is_base_verb(m[1]) and m[1] not in NOT_VERBS else m[1], rest
     )
     rest = re.sub(r"\byourself\b", reflexive, rest)
     rest = re.sub(r"\byou are\b", f"{subject} {be}", rest)

@@ -23,7 +23,7 @@ from posegpt.eval.everyday.score import Answer, score_everyday
 from posegpt.synth import everyday, instructions, part_requests, speculative
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import PoseGenerator
-from posegpt.synth.third_person import PRONOUNS, third_person
+from posegpt.synth.third_person import third_person
 
 FORMS = {
     "request": {
@@ -86,7 +86,6 @@ def everyday_templates() -> tuple[list[str], dict[str, str]]:
         "note": joined("note"),
         **dict.fromkeys(("who", "Who"), alt(who)),
         "poss": alt(possessives),
-        "they": alt(PRONOUNS[p][0] for p in possessives),
         **dict.fromkeys(("does", "does1", "does2"), does),
         "context": alt(requests["contexts"]),
         "caption": CAPTION,

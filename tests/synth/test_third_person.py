@@ -23,6 +23,10 @@ from posegpt.synth.third_person import third_person
         ("climb up with your left hand and knee leading", "his",
          "climbs up with his left hand and knee leading"),
         ("stretch yourself out", "her", "stretches herself out"),
+        ("lie down, raise your left arm and bend your knees", "his",
+         "lies down, raises his left arm and bends his knees"),
+        ("sit with your legs crossed, right leg in front", "her",
+         "sits with her legs crossed, right leg in front"),
     ],
 )  # fmt: skip
 def test_an_imperative_is_said_of_someone(imperative, poss, said):
