@@ -211,9 +211,14 @@ def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None
     return _pick(_wordable(requests["forms"][form], does is not None), rng).format(**fields)
 
 
+def _says_what_someone_does(template: str) -> bool:
+    """Whether `template` holds an imperative said of someone ("{does}", "{does1}"...)."""
+    return "{does" in template
+
+
 def _wordable(templates: Sequence[str], with_verbs: bool) -> list[str]:
-    """`templates`, less those that say what someone does ("{does}") when that cannot be said."""
-    return list(templates) if with_verbs else [t for t in templates if "{does" not in t]
+    """`templates`, less those that say what someone does when that cannot be said."""
+    return [t for t in templates if with_verbs or not _says_what_someone_does(t)]
 
 
 def misspell(text: str, rng: np.random.Generator) -> str:
@@ -401,7 +406,7 @@ def all_requests() -> Iterator[str]:
                     for template in templates:
                         for who, poss in subjects if "{who" in template.lower() else subjects[:1]:
                             does = third_person(imp, poss)
-                            if does is None and "{does" in template:
+                            if does is None and _says_what_someone_does(template):
                                 continue
                             fields = dict(imp=imp, Imp=_cap(imp), ger=ger, who=who, does=does)
                             fields.update(Who=_cap(who), poss=poss)
