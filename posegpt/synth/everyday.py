@@ -55,7 +55,7 @@ FORM_WEIGHTS = {
     "polite": 0.07,
     "embedded": 0.09,
     "caption": 0.07,
-    "misspelled": 0.05,
+    "misspelled": 0.08,
     "british": 0.03,
     "parts": 0.3,
 }
@@ -183,7 +183,7 @@ def request_text(posed: Posed, rng: np.random.Generator, form: str | None = None
         form = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     if form in ("misspelled", "british"):
         base = request_text(
-            posed, rng, _pick(("imperative", "third_person", "question", "parts"), rng)
+            posed, rng, _pick(("imperative", "third_person", "question", "casual", "parts"), rng)
         )
         return misspell(base, rng) if form == "misspelled" else britishise(base)
     if form == "caption" and not posed.caption:
@@ -228,11 +228,14 @@ def misspell(text: str, rng: np.random.Generator) -> str:
         word = match.group(0)
         if len(word) < 4 or rng.random() > TYPO_RATE:
             return word
-        i = int(rng.integers(1, len(word) - 1))
         kind = int(rng.integers(3))
+        if kind == 1:  # a dropped letter, the last one too ("lyin", "sho")
+            i = int(rng.integers(1, len(word)))
+            return word[:i] + word[i + 1 :]
+        i = int(rng.integers(1, len(word) - 1))
         if kind == 0:
             return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-        return word[:i] + word[i + 1 :] if kind == 1 else word[:i] + word[i] + word[i:]
+        return word[:i] + word[i] + word[i:]
 
     return re.sub(r"[a-z]+", typo, text.lower()).rstrip(".!")
 
