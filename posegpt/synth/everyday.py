@@ -362,15 +362,17 @@ def _pose_question(table: list, rng: np.random.Generator) -> tuple[str, str]:
 
 
 def _arithmetic(table: dict, rng: np.random.Generator) -> tuple[str, str]:
-    """A sum in digits ("{a}", "{b}") or in words ("{wa}" or "{Wa}", "{wb}"; up to twenty),
-    answered in digits."""
+    """A sum in digits ("{a}", "{b}") or in words ("{wa}" or "{Wa}", "{wb}"; one to twenty),
+    answered in digits; divisions come out whole."""
     template, op = _pick(table["questions"], rng)
     words = "{wa}" in template.lower()
     top = len(NUMBER_WORDS) if words else 100
-    a, b = int(rng.integers(2, top)), int(rng.integers(2, top if op != "*" else 13))
+    a, b = int(rng.integers(1, top)), int(rng.integers(1, top if op in "+-" else 13))
     if op == "-" and b > a:
         a, b = b, a
-    result = {"+": a + b, "-": a - b, "*": a * b}[op]
+    if op == "/":
+        a = a // b * b or b
+    result = {"+": a + b, "-": a - b, "*": a * b, "/": a // b}[op]
     answer = _pick(table["answers"], rng).format(result=result)
     if not words:
         return template.format(a=a, b=b), answer

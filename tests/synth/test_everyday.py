@@ -96,15 +96,19 @@ def test_other_questions_are_answered_in_words_only():
 
 def test_sums_in_words_are_answered_right():
     rng = np.random.default_rng(5)
-    for _ in range(100):
+    checked = set()
+    for _ in range(400):
         c = talk_conversation(rng)
         question, answer = c.messages[0].content, c.messages[1].content
-        found = re.search(r"(\w+) (plus|and|minus|times) (\w+)", question)
+        found = re.search(r"(\w+) (plus|and|minus|times|divided by) (\w+)", question.lower())
         if c.meta["topic"] != "arithmetic" or not found or found[1] not in NUMBER_WORDS:
             continue
         a, op, b = NUMBER_WORDS.index(found[1]), found[2], NUMBER_WORDS.index(found[3])
-        expected = {"plus": a + b, "and": a + b, "minus": a - b, "times": a * b}[op]
-        assert str(expected) in answer, (question, answer)
+        ops = {"plus": a + b, "and": a + b, "minus": a - b, "times": a * b}
+        expected = ops[op] if op in ops else a / b
+        assert re.search(rf"\b{expected:g}\b", answer), (question, answer)
+        checked.add(op)
+    assert {"plus", "minus", "times", "divided by"} <= checked
 
 
 def test_typos_and_british_words():
