@@ -367,7 +367,7 @@ def _arithmetic(table: dict, rng: np.random.Generator) -> tuple[str, str]:
     template, op = _pick(table["questions"], rng)
     words = "{wa}" in template.lower()
     top = len(NUMBER_WORDS) if words else 100
-    a, b = int(rng.integers(1, top)), int(rng.integers(1, top if op in "+-" else 13))
+    a, b = int(rng.integers(1, top)), int(rng.integers(1, top if op in ("+", "-") else 13))
     if op == "-" and b > a:
         a, b = b, a
     if op == "/":
