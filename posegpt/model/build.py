@@ -16,6 +16,7 @@ What trains:
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,6 +102,10 @@ GROWABLE = {
     "pose_input_codes": "pose_input.codes.",
     "keep_gates": "pose_head.keep.",
 }
+#: A larger `num_layers` grows a scratch language model too (`deepened_layers`).
+LAYERS = "llava.model.language_model.layers."
+#: The outputs of a layer that a copy starts with at zero, so that it passes its input on.
+ZEROED_IN_COPIES = ("self_attn.o_proj.", "mlp.down_proj.")
 
 
 def differing_settings(old: PoseGPTConfig, new: PoseGPTConfig) -> list[str]:
@@ -109,19 +114,53 @@ def differing_settings(old: PoseGPTConfig, new: PoseGPTConfig) -> list[str]:
     return sorted(k for k in b if b[k] != a.get(k))
 
 
+def deepened_layers(old: int, new: int) -> list[tuple[int, bool]]:
+    """For each of the `new` layers of a language model deepened from `old` layers: the old
+    layer it starts from and whether it is a copy. Copies are spread evenly, each right after
+    the layer it copies, with its attention and MLP outputs at zero, so the deeper model
+    answers as before (LLaMA Pro's block expansion, Wu et al. 2024)."""
+    added = new - old
+    after = [math.ceil((g + 1) * old / added) - 1 for g in range(added)]
+    return [pair for i in range(old) for pair in [(i, False)] + [(i, True)] * after.count(i)]
+
+
+def _can_grow_by(old: PoseGPTConfig, new: PoseGPTConfig, setting: str) -> bool:
+    """Whether `setting`'s change from `old` to `new` only adds parts that start at zero."""
+    if setting == "num_layers":
+        scratch = old.language_model == new.language_model == "scratch" and old.llava_path is None
+        return scratch and old.mode == new.mode == "scratch" and new.num_layers > old.num_layers
+    return setting in GROWABLE and bool(getattr(new, setting)) and not getattr(old, setting)
+
+
 def grown_parts(old: PoseGPTConfig, new: PoseGPTConfig) -> tuple[str, ...]:
     """Name prefixes of the parameters `new` adds to a model of `old`: those of the `GROWABLE`
-    settings it turns on."""
-    differing = differing_settings(old, new)
-    return tuple(
-        GROWABLE[k] for k in differing if k in GROWABLE and getattr(new, k) and not getattr(old, k)
-    )
+    settings it turns on, and the copied layers of a deeper language model."""
+    differing = [k for k in differing_settings(old, new) if _can_grow_by(old, new, k)]
+    parts = tuple(GROWABLE[k] for k in differing if k in GROWABLE)
+    if "num_layers" in differing:
+        layers = deepened_layers(old.num_layers, new.num_layers)
+        parts += tuple(f"{LAYERS}{j}." for j, (_, copy) in enumerate(layers) if copy)
+    return parts
 
 
 def can_grow(old: PoseGPTConfig, new: PoseGPTConfig) -> bool:
-    """Whether `new` differs from `old`, and only by turning on `GROWABLE` settings."""
+    """Whether `new` differs from `old`, and only by turning on `GROWABLE` settings or by more
+    layers of a scratch language model."""
     differing = differing_settings(old, new)
-    return bool(differing) and len(grown_parts(old, new)) == len(differing)
+    return bool(differing) and all(_can_grow_by(old, new, k) for k in differing)
+
+
+def _deepened_state(state: dict, old: int, new: int) -> dict:
+    """A state dict of `old` language-model layers laid out as `deepened_layers`' `new`."""
+    kept = {k: v for k, v in state.items() if not k.startswith(LAYERS)}
+    for j, (i, copy) in enumerate(deepened_layers(old, new)):
+        source = f"{LAYERS}{i}."
+        for name, value in state.items():
+            if name.startswith(source):
+                rest = name[len(source) :]
+                zeroed = copy and rest.startswith(ZEROED_IN_COPIES)
+                kept[f"{LAYERS}{j}.{rest}"] = value.clone().zero_() if zeroed else value
+    return kept
 
 
 def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
@@ -129,11 +168,14 @@ def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
     differing = differing_settings(model.config, config)
     if not can_grow(model.config, config):
         raise InvalidInputError(
-            f"a model can only be grown by turning on {', '.join(GROWABLE)}; "
-            f"these settings differ: {', '.join(differing) or 'none'}"
+            f"a model can only be grown by turning on {', '.join(GROWABLE)} or by more layers "
+            f"of a scratch language model; these settings differ: {', '.join(differing) or 'none'}"
         )
     grown = build_model(config, model.tokenizer)
-    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    state = model.state_dict()
+    if config.num_layers != model.config.num_layers:
+        state = _deepened_state(state, model.config.num_layers, config.num_layers)
+    missing, unexpected = grown.load_state_dict(state, strict=False)
     added = grown_parts(model.config, config)
     if unexpected or not all(name.startswith(added) for name in missing):
         raise ModelFileError(f"weights do not fit the grown model: {missing}, {unexpected}")

@@ -1,13 +1,16 @@
-"""Presets, what trains in scratch and LoRA mode, and building on a local llava-hf checkpoint."""
+"""Presets, what trains in scratch and LoRA mode, building on a local llava-hf checkpoint, and
+deepening a trained model."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import torch
 
 from posegpt.errors import InvalidInputError
 from posegpt.model import POSE_TOKEN, PRESETS, build_model, get_config
-from posegpt.model.build import new_token_ids
+from posegpt.model.build import deepened_layers, grow, grown_parts, new_token_ids
 
 
 def _grads(model, make_batch) -> dict[str, torch.Tensor | None]:
@@ -81,3 +84,40 @@ def test_llava_checkpoint_gets_pose_tokens_and_lora(
     assert all(g is not None for n, g in grads.items() if "lora_" in n or "pose_head" in n)
     reply = model.chat([{"role": "user", "content": "Hello"}], max_new_tokens=4)
     assert len(reply.poses) == reply.text.count(POSE_TOKEN)
+
+
+def test_copied_layers_are_spread_evenly_after_the_layers_they_copy():
+    assert deepened_layers(4, 6) == [
+        (0, False),
+        (1, False),
+        (1, True),
+        (2, False),
+        (3, False),
+        (3, True),
+    ]
+    assert [i for i, _ in deepened_layers(2, 7)] == [0, 0, 0, 1, 1, 1, 1]
+    assert [copy for _, copy in deepened_layers(3, 4)] == [False, False, False, True]
+
+
+def test_a_deeper_model_starts_as_its_origin_and_its_copies_train(tokenizer, make_batch):
+    """More layers grow a trained scratch model: the copies pass their input on, so the logits
+    and poses are the origin's, and their zeroed outputs get gradients."""
+    torch.manual_seed(0)
+    origin = build_model("tiny", tokenizer).eval()
+    depth = origin.config.num_layers
+    deeper = grow(origin, dataclasses.replace(origin.config, num_layers=depth + 2)).eval()
+    assert len(deeper.llava.model.language_model.layers) == depth + 2
+    batch = make_batch(origin)
+    with torch.no_grad():
+        before, after = origin(batch), deeper(batch)
+    torch.testing.assert_close(after.logits, before.logits)
+    torch.testing.assert_close(after.pred_rotmat, before.pred_rotmat)
+
+    copies = grown_parts(origin.config, deeper.config)
+    assert len(copies) == 2
+    grads = _grads(deeper.train(), make_batch)
+    zeroed = [n for n in grads if n.startswith(copies) and ("o_proj" in n or "down_proj" in n)]
+    assert len(zeroed) == 4  # o_proj and down_proj of each copy
+    assert all(grads[n] is not None and grads[n].abs().sum() > 0 for n in zeroed)
+    with pytest.raises(InvalidInputError, match="num_layers"):
+        grow(deeper, dataclasses.replace(deeper.config, num_layers=depth))
