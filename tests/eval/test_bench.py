@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from posegpt.cli import app
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.eval import scoring
 from posegpt.eval.baselines import Method
-from posegpt.eval.items import ImageSet, LazyImages
+from posegpt.eval.items import ImageSet, LazyImages, TextSet
 from posegpt.eval.report import FIGURE_FILE, JSON_FILE, MARKDOWN_FILE
 from posegpt.eval.retention import answer_matches, references
 from posegpt.eval.scoring import predict_images
@@ -352,3 +353,30 @@ def test_bench_without_baselines_has_the_models_rows_only(bench_run):
     assert results["methods"] == ["posegpt"]
     assert results["training"] == {}
     assert results["benchmarks"]["rpe"]["rows"]["posegpt"]["pa_mpjpe"] is not None
+
+
+class _SlowFirstCall(Method):
+    """Answers text requests with the rest pose; its first call costs 10 s of a fake clock
+    (`clock`), each later one 1 s."""
+
+    tasks = ("text2pose",)
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock, self.calls = clock, 0
+
+    def predict_text(self, texts: Sequence[str], prompts: Sequence[str]) -> torch.Tensor:
+        self.clock[0] += 10.0 if self.calls == 0 else 1.0
+        self.calls += 1
+        return torch.eye(3).expand(len(texts), 24, 3, 3)
+
+
+def test_speed_leaves_first_use_untimed(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(scoring.time, "perf_counter", lambda: clock[0])
+    texts = [f"pose {i}" for i in range(40)]
+    items = TextSet(texts, torch.eye(3).expand(40, 24, 3, 3))
+    method = _SlowFirstCall(clock)
+    measured = scoring.measure_speed(method, items, None)
+    assert measured["ms_per_pose"] == 1000.0  # the 10 s first call is not in it
+    assert method.calls == 1 + scoring.SPEED_SINGLE + 1
+    assert measured["batch"] == scoring.SPEED_BATCH
