@@ -139,6 +139,12 @@ def bench_command(
         help="Also a photo-only row of each model that answers in words with no pose when its "
         "answer matches nobody in the picture (chat --decline-unmatched).",
     ),
+    sides_rows: bool = typer.Option(
+        False,
+        "--sides-rows",
+        help="Also a words-only row of each model that keeps the side a request names "
+        "(no 'left' in the reply when only 'right' was asked, and back).",
+    ),
     everyday_items: str = typer.Option(
         "test",
         "--everyday-items",
@@ -187,6 +193,7 @@ def bench_command(
         refined_rows=[m.strip() for m in refined_rows.split(",")] if refined_rows else [],
         penalty_rows=[float(p) for p in penalty_rows.split(",")] if penalty_rows else [],
         decline_rows=decline_rows,
+        sides_rows=sides_rows,
         everyday_items=everyday_file(everyday_items),
         baselines=baselines,
         progress=not quiet,

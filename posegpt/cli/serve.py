@@ -57,6 +57,12 @@ DECLINE_UNMATCHED = typer.Option(
     "(e.g. a description of someone not there); some answers about people who are there are "
     "declined too (BENCHMARKS.md).",
 )
+KEEP_SIDES = typer.Option(
+    True,
+    "--keep-sides/--any-side",
+    help="When a request names one side only ('your right knee'), the answer cannot name the "
+    "other (BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     "orient",
     "--refine",
@@ -87,6 +93,7 @@ def chat_command(
     refine: str = REFINE,
     repetition_penalty: float = REPETITION_PENALTY,
     decline_unmatched: bool = DECLINE_UNMATCHED,
+    keep_sides: bool = KEEP_SIDES,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -103,6 +110,7 @@ def chat_command(
         refine=refine,
         repetition_penalty=repetition_penalty,
         decline_unmatched=decline_unmatched,
+        keep_sides=keep_sides,
     )
     if prompt is None:
         with spinner("posegpt: loading the model"):
@@ -138,6 +146,7 @@ def serve_command(
     refine: str = REFINE,
     repetition_penalty: float = REPETITION_PENALTY,
     decline_unmatched: bool = DECLINE_UNMATCHED,
+    keep_sides: bool = KEEP_SIDES,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
@@ -158,6 +167,7 @@ def serve_command(
             refine,
             repetition_penalty,
             decline_unmatched,
+            keep_sides,
         )
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
         uvicorn.Server(server_config(create_app(engine), host, port)).run()
@@ -174,6 +184,7 @@ def _engine(
     refine: str = "none",
     repetition_penalty: float = 1.0,
     decline_unmatched: bool = False,
+    keep_sides: bool = False,
 ) -> ChatEngine:
     from posegpt.body import load_body_model
     from posegpt.serve.engine import ChatEngine
@@ -189,6 +200,7 @@ def _engine(
         refine=None if refine == "none" else refine,
         repetition_penalty=repetition_penalty,
         decline_unmatched=decline_unmatched,
+        keep_sides=keep_sides,
     )
 
 

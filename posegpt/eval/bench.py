@@ -179,7 +179,9 @@ class BenchConfig:
     the landmarks, each also a photo-only row of each pose-tower model; penalty_rows: repetition
     penalties (`PoseGPT.chat`), each also a words-only row of each model; decline_rows: also a
     photo-only row of each pose-tower model that answers in words with no pose when its answer
-    matches nobody in the picture (`PoseGPT.chat`'s `decline_unmatched`); everyday_items: the
+    matches nobody in the picture (`PoseGPT.chat`'s `decline_unmatched`); sides_rows: also a
+    words-only row of each model that keeps the side a request names (`PoseGPT.chat`'s
+    `keep_sides`); everyday_items: the
     everyday benchmark's items file (default: the held-out test set; the packaged development
     set, `DEV_REQUESTS_FILE`, is the one to tune on); baselines: False to run the text and photo
     tasks for the models only (an earlier run on the same data, seed and sizes holds the
@@ -204,6 +206,7 @@ class BenchConfig:
     refined_rows: list[str] = field(default_factory=list)
     penalty_rows: list[float] = field(default_factory=list)
     decline_rows: bool = False
+    sides_rows: bool = False
     everyday_items: Path | None = None
     baselines: bool = True
     progress: bool = True
@@ -589,7 +592,8 @@ def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig
     pose-tower model's answers refined to the landmarks that way; for each of
     `cfg.penalty_rows`, a words-only row of each model decoding with that repetition penalty;
     with `cfg.decline_rows`, a photo-only row of each pose-tower model that declines answers
-    matching nobody in the picture."""
+    matching nobody in the picture; with `cfg.sides_rows`, a words-only row of each model that
+    keeps the side a request names."""
     for mode in cfg.refined_rows:
         check_refine_mode(mode)
     for penalty in cfg.penalty_rows:
@@ -605,6 +609,10 @@ def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig
             row = f"{name}, {REFINED_ROWS[mode]}"
             methods.append(PoseGPTMethod(model, row, cfg.progress, body, mode))
             methods[-1].tasks, methods[-1].chats = IMAGE_TASKS, False  # its words: the row above
+        if cfg.sides_rows:
+            row = f"{name}, keeps the named side"
+            methods.append(PoseGPTMethod(model, row, cfg.progress, keep_sides=True))
+            methods[-1].tasks = TEXT_TASKS
         if cfg.decline_rows and model.pose_tower is not None:
             row = f"{name}, declines unmatched"
             methods.append(PoseGPTMethod(model, row, cfg.progress, decline_unmatched=True))

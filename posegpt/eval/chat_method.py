@@ -44,6 +44,7 @@ class PoseGPTMethod(Method):
         refine: str = "fit",
         repetition_penalty: float = 1.0,
         decline_unmatched: bool = False,
+        keep_sides: bool = False,
     ) -> None:
         self.model = model.eval()
         self.name = name
@@ -52,6 +53,7 @@ class PoseGPTMethod(Method):
         self.refine_with, self.refine = refine_with, refine
         self.repetition_penalty = repetition_penalty  # on the reply's own words (`PoseGPT.chat`)
         self.decline_unmatched = decline_unmatched  # no pose for nobody there (`PoseGPT.chat`)
+        self.keep_sides = keep_sides  # the side a request names, kept (`PoseGPT.chat`)
         self.pose_counts: list[int] = []
 
     def ask(
@@ -75,6 +77,7 @@ class PoseGPTMethod(Method):
             refine=self.refine,
             repetition_penalty=self.repetition_penalty,
             decline_unmatched=self.decline_unmatched,
+            keep_sides=self.keep_sides,
         )
 
     def predict_text(

@@ -69,6 +69,7 @@ from posegpt.model.pose_tower.features import (
 from posegpt.model.pose_tower.fit import check_refine_mode, matches_nobody, refine_to_people
 from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
+from posegpt.model.sides import opposite_side_ids
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
     END_TOKEN,
@@ -93,10 +94,20 @@ _NOT_FINITE = (
 )
 
 
+def _user_messages(messages: Sequence[MessageLike]) -> list[dict]:
+    return [m for m in (as_mapping(m, i) for i, m in enumerate(messages)) if m["role"] == "user"]
+
+
+def last_user_text(messages: Sequence[MessageLike]) -> str:
+    """The text of the last user message ("" if none)."""
+    users = _user_messages(messages)
+    return str(users[-1].get("content", "")) if users else ""
+
+
 def asked_with_image(messages: Sequence[MessageLike]) -> bool:
     """Whether the last user message comes with the picture: it holds `<image>`, or none does
     and it is the first user message (where `PoseGPT.chat` puts the picture)."""
-    users = [m for m in (as_mapping(m, i) for i, m in enumerate(messages)) if m["role"] == "user"]
+    users = _user_messages(messages)
     if not users:
         return False
     marked = [IMAGE_TOKEN in str(m.get("content", "")) for m in users]
@@ -319,6 +330,7 @@ class PoseGPT(nn.Module):
         refine: str = "fit",
         repetition_penalty: float = 1.0,
         decline_unmatched: bool = False,
+        keep_sides: bool = False,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -335,7 +347,9 @@ class PoseGPT(nn.Module):
         the answer already used (not the question's) less likely (`posegpt.model.repetition`).
         With a pose tower and `decline_unmatched`, an answer to a question asked with the picture
         whose every pose matches nobody in it (`posegpt.model.pose_tower.fit.matches_nobody`)
-        is replaced by words saying so, with no pose.
+        is replaced by words saying so, with no pose. With `keep_sides`, a reply to a last user
+        message that names one side only ("your right knee") cannot say the other side's word
+        (`posegpt.model.sides`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -363,7 +377,8 @@ class PoseGPT(nn.Module):
             top_p=top_p if do_sample else None,
             eos_token_id=self.stop_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
-            suppress_tokens=self._banned_token_ids,
+            suppress_tokens=self._banned_token_ids
+            + (opposite_side_ids(self.tokenizer, last_user_text(messages)) if keep_sides else []),
             return_dict_in_generate=True,
             output_hidden_states=-1,
             output_logits=True,

@@ -120,6 +120,7 @@ class ChatEngine:
         refine: str | None = None,
         repetition_penalty: float = 1.0,
         decline_unmatched: bool = False,
+        keep_sides: bool = False,
     ) -> None:
         if max_turns < 1 or max_prompt_chars < 1 or max_new_tokens < 1 or max_pending < 1:
             raise InvalidInputError("engine limits must be positive")
@@ -142,6 +143,8 @@ class ChatEngine:
         self.repetition_penalty = check_repetition_penalty(repetition_penalty)
         # no pose for an answer about a photo that matches nobody in it (`PoseGPT.chat`)
         self.decline_unmatched = decline_unmatched
+        # a request naming one side gets no answer naming the other (`PoseGPT.chat`)
+        self.keep_sides = keep_sides
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
@@ -218,6 +221,7 @@ class ChatEngine:
                     refine=self.refine or "fit",
                     repetition_penalty=self.repetition_penalty,
                     decline_unmatched=self.decline_unmatched,
+                    keep_sides=self.keep_sides,
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
                 # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.
