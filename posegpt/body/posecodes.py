@@ -18,10 +18,8 @@ from dataclasses import dataclass
 import roma
 import torch
 
-from posegpt.body.skeleton import JOINT_INDEX, NUM_JOINTS
+from posegpt.body.skeleton import JOINT_INDEX, NUM_JOINTS, SIDES
 from posegpt.errors import InvalidInputError
-
-SIDES = ("left", "right")
 
 #: Categories, in order where they have one (neutral standing values: `NEUTRAL`).
 BEND = ("straight", "slightly bent", "bent", "fully bent")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 NUM_JOINTS = 24
+#: The body's sides, as joint names and words say them ("left_knee", "your left knee").
+SIDES = ("left", "right")
 
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis",

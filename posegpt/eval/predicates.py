@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
-from posegpt.body.skeleton import JOINT_INDEX
+from posegpt.body.skeleton import JOINT_INDEX, SIDES
 from posegpt.errors import InvalidInputError
 
-SIDES = ("left", "right")
 #: Plural terms: both sides must satisfy the predicate.
 PLURALS = {
     "wrists": "wrist",

@@ -8,7 +8,8 @@ import re
 
 from transformers import PreTrainedTokenizerBase
 
-SIDES = ("left", "right")
+from posegpt.body.skeleton import SIDES
+
 _WORD = re.compile(r"[a-z]+")
 
 

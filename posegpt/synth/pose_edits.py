@@ -22,11 +22,10 @@ import torch
 
 from posegpt.body.posecodes import HAND_LEVEL
 from posegpt.body.rotations import flip_pose, geodesic_distance
-from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES
+from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES, SIDES
 from posegpt.errors import InvalidInputError
 from posegpt.synth.poses import PoseSource, _authoring_conventions
 
-SIDES = ("left", "right")
 #: Mean rotation change (radians) the unmentioned joints may show and still count as kept.
 KEEP_TOLERANCE = 0.25
 #: Joints a posture change replaces (legs, root, spine); arms and head are kept.

@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from posegpt.body.skeleton import SIDES
 from posegpt.synth.world import load_world_families
 
 Range = tuple[float, float]
 Angle = float | Range | Callable[[Mapping[str, float]], float]
 Angles = tuple[Angle, Angle, Angle]
 
-SIDES = ("left", "right")
 PARTS = ("arms", "legs", "torso", "head")
 
 
