@@ -34,7 +34,7 @@ from posegpt.eval.chat_method import PoseGPTMethod
 from posegpt.eval.items import ImageSet, LazyImages, TrainData
 from posegpt.eval.metrics import pa_mpjpe
 from posegpt.model import load_chat_model
-from posegpt.model.pose_tower.detector import PoseDetector
+from posegpt.model.pose_tower.detector import BUNDLES, DEFAULT_BUNDLE, PoseDetector
 from posegpt.model.pose_tower.landmarks import LIMB_JOINTS, LIMB_LANDMARKS, LIMB_NAMES
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared/data/real"
@@ -100,13 +100,19 @@ def main() -> None:
     parser.add_argument(
         "--no-crop-regressor", action="store_true", help="skip training the crop regressor"
     )
+    parser.add_argument(
+        "--bundle",
+        choices=BUNDLES,
+        default=DEFAULT_BUNDLE,
+        help="BlazePose variant of the fit and the world-landmark rows (the models read their own)",
+    )
     args = parser.parse_args()
     body = load_body_model()
     train = TrainData(crops=crops(args.data, "train"), crops_val=crops(args.data, "val"))
     methods = [
         MeanPose(),
         *([] if args.no_crop_regressor else [CropRegressor()]),
-        LandmarkFit(body),
+        LandmarkFit(body, bundle=args.bundle),
     ]
     for method in methods:
         method.fit(train, progress=False)
@@ -117,7 +123,7 @@ def main() -> None:
             refined = f"posegpt {name}, refined to the landmarks"
             methods.append(PoseGPTMethod(model, refined, refine_with=body))
     items = photos(args.real, body)
-    detector = PoseDetector()
+    detector = PoseDetector(args.bundle)
     print(f"{len(items)} photos: " + ", ".join(n for n, *_ in items))
     print(
         "| method | limb PA-MPJPE H36M (mm) | photos3d (mm) | all (mm) | spread (mm) | ms/photo |"

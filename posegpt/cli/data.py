@@ -83,14 +83,20 @@ def pose_tasks(
 @app.command()
 def tower(
     data: Path = typer.Argument(..., help="Dataset folder (pictures under DATA/images)."),
+    bundle: str = typer.Option(
+        "lite",
+        "--bundle",
+        help="BlazePose variant, lite or heavy: the one the model to train reads "
+        "(`model.tower_bundle`).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Run the pose tower's detector (BlazePose) once over a dataset's pictures and store what
     it finds in DATA/pose_tower/, so that training with `model.pose_tower=blazepose` reads it."""
     from posegpt.model.pose_tower.cache import build_cache, read_cache
 
-    path = build_cache(data, progress=not quiet)
-    people = read_cache(data)
+    path = build_cache(data, bundle, progress=not quiet)
+    people = read_cache(data, bundle)
     found = sum(bool(p) for p in people.values())
     typer.echo(
         f"wrote {path}: {len(people)} pictures, {sum(map(len, people.values()))} people, "

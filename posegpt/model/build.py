@@ -106,6 +106,14 @@ GROWABLE = {
 LAYERS = "llava.model.language_model.layers."
 #: The outputs of a layer that a copy starts with at zero, so that it passes its input on.
 ZEROED_IN_COPIES = ("self_attn.o_proj.", "mlp.down_proj.")
+#: Settings a trained model may change with the same weights: the BlazePose variant its pose
+#: tower reads (every variant gives the same features).
+SWITCHABLE = ("tower_bundle",)
+
+
+def switched(old: PoseGPTConfig, new: PoseGPTConfig) -> PoseGPTConfig:
+    """`old` with `new`'s `SWITCHABLE` settings."""
+    return dataclasses.replace(old, **{k: getattr(new, k) for k in SWITCHABLE})
 
 
 def differing_settings(old: PoseGPTConfig, new: PoseGPTConfig) -> list[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.model.pose_tower.detector import BUNDLES
 
 #: CLIP's image normalisation (also LLaVA-1.5's).
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -64,6 +65,8 @@ class PoseGPTConfig:
     # frozen BlazePose landmarks of up to tower_slots people, tower_tokens LM tokens each, in
     # place of the pixel tower's patches (pose_tower/); "none": the pixel tower
     pose_tower: Literal["none", "blazepose"] = "none"
+    # the BlazePose variant whose landmarks the pose tower reads (pose_tower/detector.py)
+    tower_bundle: Literal["lite", "heavy"] = "lite"
     tower_slots: int = 4
     tower_tokens: int = 2
     # tokens per input pose (pose-input tower, pose_input.py); 0: the model reads no poses
@@ -116,6 +119,10 @@ class PoseGPTConfig:
         if self.pose_tower not in ("none", "blazepose"):
             raise InvalidInputError(
                 f"pose_tower must be 'none' or 'blazepose', got {self.pose_tower!r}"
+            )
+        if self.tower_bundle not in BUNDLES:
+            raise InvalidInputError(
+                f"tower_bundle must be one of {', '.join(BUNDLES)}, got {self.tower_bundle!r}"
             )
         if self.tower_slots < 1 or self.tower_tokens < 1:
             raise InvalidInputError("tower_slots and tower_tokens must be >= 1")

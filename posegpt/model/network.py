@@ -487,9 +487,10 @@ class PoseGPT(nn.Module):
 
     @property
     def tower_inputs(self) -> TowerInputs:
-        """Pictures -> pose tower features (the detector is made on first use)."""
-        if self._tower_inputs is None:
-            self._tower_inputs = TowerInputs(None, self.config.tower_slots)
+        """Pictures -> pose tower features (the config's detector, made on first use)."""
+        cfg, inputs = self.config, self._tower_inputs
+        if inputs is None or inputs.bundle != cfg.tower_bundle:
+            self._tower_inputs = TowerInputs(None, cfg.tower_slots, cfg.tower_bundle)
         return self._tower_inputs
 
     def _inputs(

@@ -118,7 +118,8 @@ class EncodedDataset(Dataset):
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
         self.tower = None
         if config.pose_tower != "none":
-            self.tower = TowerInputs(getattr(source, "root", None), config.tower_slots)
+            root = getattr(source, "root", None)
+            self.tower = TowerInputs(root, config.tower_slots, config.tower_bundle)
         reads = config.pose_seq_length and POSE_INPUT_TOKEN in tokenizer.get_vocab()
         self.pose_input_id = token_id(tokenizer, POSE_INPUT_TOKEN) if reads else None
 

@@ -46,7 +46,7 @@ from posegpt.model import (
     save_pretrained,
     train_tokenizer,
 )
-from posegpt.model.build import can_grow, differing_settings, grow, grown_parts
+from posegpt.model.build import can_grow, differing_settings, grow, grown_parts, switched
 from posegpt.model.gemma import gemma_tokenizer
 from posegpt.model.io import read_model_config
 from posegpt.model.request_hints import fill_request_hints
@@ -434,11 +434,13 @@ def _newest_intact(checkpoints: list[Path]) -> Path:
 
 def _initial_model(config: TrainConfig) -> PoseGPT | None:
     """The model named by `config.init_from` (None when unset); its config must be this run's,
-    or this run's but for settings it is grown by (`posegpt.model.build.can_grow`)."""
+    or this run's but for settings it is grown by (`posegpt.model.build.can_grow`) or may
+    switch (`posegpt.model.build.SWITCHABLE`)."""
     if config.init_from is None:
         return None
     start = load_chat_model(config.init_from)
     wanted = config.model_config()
+    start.config = switched(start.config, wanted)
     differing = differing_settings(start.config, wanted)
     grown = dataclasses.replace(start.config, **{k: getattr(wanted, k) for k in differing})
     if can_grow(start.config, grown):

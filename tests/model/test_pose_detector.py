@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from posegpt.errors import InvalidInputError
 from posegpt.model.pose_tower.detector import (
-    BUNDLE,
+    BUNDLES,
+    DEFAULT_BUNDLE,
     NUM_LANDMARKS,
     Person,
     PoseDetector,
+    bundle_file,
     merge_people,
     same_person,
 )
@@ -39,9 +42,20 @@ def person(x: float, score: float = 0.9) -> Person:
     return Person(marks, np.zeros((NUM_LANDMARKS, 3), np.float32), box)
 
 
-def test_the_bundle_ships_with_its_licence_notice():
-    assert BUNDLE.is_file() and BUNDLE.stat().st_size > 1_000_000
-    assert "Apache License" in BUNDLE.with_name("NOTICE.md").read_text()
+def test_the_bundles_ship_with_their_licence_notice():
+    notice = bundle_file("lite").with_name("NOTICE.md").read_text()
+    assert "Apache License" in notice
+    for bundle in BUNDLES:
+        assert bundle_file(bundle).is_file() and bundle_file(bundle).stat().st_size > 1_000_000
+        assert bundle_file(bundle).name in notice
+    assert DEFAULT_BUNDLE in BUNDLES
+
+
+def test_an_unknown_bundle_is_refused_clearly(tmp_path):
+    with pytest.raises(InvalidInputError, match="lite, heavy"):
+        bundle_file("huge")
+    with pytest.raises(InvalidInputError, match="or a .task file"):
+        PoseDetector(tmp_path / "missing.task")
 
 
 def test_merging_keeps_one_detection_per_person_the_surer_one():
@@ -67,6 +81,14 @@ def test_one_person_in_a_real_photo_with_metric_world_landmarks(detector):
     assert np.abs(hips.mean(0)).max() < 0.05  # world landmarks are hip-centred
     heel_to_nose = found.world[0, 1] - found.world[[29, 30], 1].mean()
     assert -2.0 < heel_to_nose < -1.2  # standing person, metres, y down
+
+
+@pytest.mark.skipif(not H36M_IMAGE.is_file(), reason="real photos (../shared/data/real) absent")
+def test_the_heavy_bundle_finds_the_same_person_with_other_landmarks(detector):
+    lite, heavy = detector.detect(H36M_IMAGE), PoseDetector("heavy").detect(H36M_IMAGE)
+    assert len(heavy) == len(lite) == 1
+    assert same_person(heavy[0], lite[0])
+    assert not np.allclose(heavy[0].world, lite[0].world, atol=1e-3)  # another network ran
 
 
 @pytest.mark.skipif(not COCO.is_dir(), reason="real photos (../shared/data/real) absent")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model import build_model, get_config, load_pretrained, save_pretrained
+from posegpt.model.build import switched
+from posegpt.model.config import PoseGPTConfig
+from posegpt.model.io import read_model_config
 from posegpt.model.pose_tower.cache import TowerInputs, build_cache, read_cache
-from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person
+from posegpt.model.pose_tower.detector import DEFAULT_BUNDLE, NUM_LANDMARKS, Person
 from posegpt.model.pose_tower.features import (
     FEATURE_DIM,
     NOBODY_REPLY,
@@ -93,3 +99,34 @@ def test_stored_detections_are_served_without_running_the_detector(tmp_path):
     inputs = TowerInputs(tmp_path, slots=2)
     never = lambda: pytest.fail("the detector ran")  # noqa: E731
     assert not inputs("images/empty.png", None, never).any()
+
+
+def test_detections_of_another_bundle_are_refused(tmp_path):
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "images" / "empty.png")
+    build_cache(tmp_path, "lite", progress=False)
+    with pytest.raises(ModelFileError, match="--bundle heavy"):
+        read_cache(tmp_path, "heavy")
+    inputs = TowerInputs(tmp_path, slots=2, bundle="heavy")
+    with pytest.raises(ModelFileError, match="lite detections"):
+        inputs("images/empty.png", None, lambda: Image.new("RGB", (64, 64)))
+
+
+def test_a_model_reads_the_bundle_its_config_names():
+    assert PoseGPTConfig(pose_tower="blazepose").tower_bundle == "lite"  # older folders
+    with pytest.raises(InvalidInputError, match="tower_bundle"):
+        PoseGPTConfig(pose_tower="blazepose", tower_bundle="huge")
+    assert read_model_config("default").tower_bundle == DEFAULT_BUNDLE
+
+
+def test_a_trained_model_may_switch_the_bundle_it_reads(model):
+    start = model.config
+    wanted = dataclasses.replace(start, tower_bundle="heavy", num_layers=start.num_layers + 1)
+    now = switched(start, wanted)
+    assert now.tower_bundle == "heavy" and now.num_layers == start.num_layers  # nothing else
+    assert model.tower_inputs.bundle == "lite"
+    model.config = now
+    try:
+        assert model.tower_inputs.bundle == "heavy"  # the detector follows the config
+    finally:
+        model.config = start

@@ -18,7 +18,7 @@ from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines.base import IMAGE_TASKS, Method
 from posegpt.eval.baselines.smplify import GaussianPosePrior
 from posegpt.eval.items import Box, TrainData
-from posegpt.model.pose_tower.detector import Person, PoseDetector
+from posegpt.model.pose_tower.detector import DEFAULT_BUNDLE, Person, PoseDetector
 from posegpt.model.pose_tower.fit import fit_to_landmarks
 
 #: Weight of the pose prior's Mahalanobis energy in the fit.
@@ -46,16 +46,18 @@ def largest_person(people: Sequence[Person]) -> Person | None:
 
 
 class LandmarkFit(Method):
-    """BlazePose (bundled, frozen) on the picture, then `fit_with_prior` on the largest person
+    """BlazePose (the bundled variant `bundle`, frozen; by default the one the packaged default
+    model reads) on the picture, then `fit_with_prior` on the largest person
     found; the prior's mean pose where nobody is found (`misses` counts them). On RPE it reads
     the whole picture and takes the largest detection (no oracle, description ignored)."""
 
     name = "BlazePose fit"
     tasks = IMAGE_TASKS
 
-    def __init__(self, body: BodyModel, steps: int = 100) -> None:
+    def __init__(self, body: BodyModel, steps: int = 100, bundle: str = DEFAULT_BUNDLE) -> None:
         self.body = body
         self.steps = steps
+        self.bundle = bundle
         self.prior: GaussianPosePrior | None = None
         self.detector: PoseDetector | None = None
         self.misses = 0
@@ -75,7 +77,7 @@ class LandmarkFit(Method):
         if self.prior is None:
             raise InvalidInputError("fit the BlazePose fit's prior first")
         if self.detector is None:
-            self.detector = PoseDetector()
+            self.detector = PoseDetector(self.bundle)
         found = [largest_person(self.detector.detect(image)) for image in images]
         poses = self.prior.mean_pose().expand(len(images), -1, -1, -1).clone()
         rows = [i for i, p in enumerate(found) if p is not None]

@@ -2,10 +2,11 @@
 BlazePose per step.
 
 `build_cache(root)` runs the detector over every picture under `root/images` and writes
-`root/pose_tower/detections.npz`: `names` (N,) image paths relative to `root`, `count` (N,)
-people found, and per picture up to STORED people's `landmarks`, `world` (N, STORED, 33, 3) and
-`box` (N, STORED, 4). `TowerInputs` serves model inputs from it; a picture it lacks (e.g. a
-crop box of a real dataset) is detected when asked for.
+`root/pose_tower/detections.npz`: `bundle` (the BlazePose variant that found them; caches
+written before it existed are "lite"), `names` (N,) image paths relative to `root`, `count`
+(N,) people found, and per picture up to STORED people's `landmarks`, `world` (N, STORED, 33, 3)
+and `box` (N, STORED, 4). `TowerInputs` serves model inputs from it; a picture it lacks (e.g. a
+crop box of a real dataset) is detected when asked for, with the same variant.
 """
 
 from __future__ import annotations
@@ -33,10 +34,9 @@ def cache_path(root: str | os.PathLike) -> Path:
     return Path(root) / CACHE_DIR / CACHE_FILE
 
 
-def build_cache(
-    root: str | os.PathLike, detector: PoseDetector | None = None, progress: bool = True
-) -> Path:
-    """Detect the people in every picture under `root/images`; write and return the cache."""
+def build_cache(root: str | os.PathLike, bundle: str = "lite", progress: bool = True) -> Path:
+    """Detect the people in every picture under `root/images` with the BlazePose variant
+    `bundle`; write and return the cache."""
     root = Path(root)
     names = sorted(
         p.relative_to(root).as_posix()
@@ -45,9 +45,10 @@ def build_cache(
     )
     if not names:
         raise ModelFileError(f"no pictures under {root / 'images'}")
-    detector = detector or PoseDetector()
+    detector = PoseDetector(bundle)
     shape = (len(names), STORED, NUM_LANDMARKS, 3)
     arrays = {
+        "bundle": np.array(bundle),
         "names": np.array(names),
         "count": np.zeros(len(names), np.int32),
         "landmarks": np.zeros(shape, np.float32),
@@ -67,13 +68,20 @@ def build_cache(
     return path
 
 
-def read_cache(root: str | os.PathLike) -> dict[str, list[Person]]:
-    """Image path (relative to `root`) -> the people stored for it; empty without a cache."""
+def read_cache(root: str | os.PathLike, bundle: str = "lite") -> dict[str, list[Person]]:
+    """Image path (relative to `root`) -> the people stored for it; empty without a cache.
+    A cache written by another BlazePose variant than `bundle` is refused (ModelFileError)."""
     path = cache_path(root)
     if not path.is_file():
         return {}
     with np.load(path, allow_pickle=False) as npz:
         data = {k: npz[k] for k in npz.files}
+    found = str(data.get("bundle", "lite"))
+    if found != bundle:
+        raise ModelFileError(
+            f"{path} holds BlazePose {found} detections; this model reads {bundle}'s: run "
+            f"`posegpt data tower {root} --bundle {bundle}`"
+        )
     return {
         str(name): [
             Person(data["landmarks"][i, j], data["world"][i, j], data["box"][i, j])
@@ -85,10 +93,10 @@ def read_cache(root: str | os.PathLike) -> dict[str, list[Person]]:
 
 class TowerInputs:
     """(image path, crop box) -> (slots, FEATURE_DIM) tower features, from the cache of the
-    dataset at `root`, else by running the detector on `load()`'s picture."""
+    dataset at `root`, else by running the BlazePose variant `bundle` on `load()`'s picture."""
 
-    def __init__(self, root: str | os.PathLike | None, slots: int) -> None:
-        self.root, self.slots = root, slots
+    def __init__(self, root: str | os.PathLike | None, slots: int, bundle: str = "lite") -> None:
+        self.root, self.slots, self.bundle = root, slots, bundle
         self._people: dict[str, list[Person]] | None = None
         self._detector: PoseDetector | None = None
 
@@ -96,11 +104,11 @@ class TowerInputs:
         self, image: str | None, crop_box: object, load: Callable[[], Image.Image]
     ) -> torch.Tensor:
         if self._people is None:
-            self._people = read_cache(self.root) if self.root is not None else {}
+            self._people = read_cache(self.root, self.bundle) if self.root is not None else {}
         people = self._people.get(str(image)) if image is not None and crop_box is None else None
         if people is None:
             if self._detector is None:
-                self._detector = PoseDetector()
+                self._detector = PoseDetector(self.bundle)
             people = self._detector.detect(load())
         return tower_features(people, self.slots)
 

@@ -1,9 +1,9 @@
 """BlazePose as the model's eyes: a picture -> every person's 33 landmarks, world landmarks, box.
 
-MediaPipe's PoseLandmarker (Tasks API, `mediapipe` 1.x) runs the bundled BlazePose `.task` file
-(see NOTICE.md beside it) on the CPU with nothing downloaded. Its multi-person detection misses
-people in groups, so `PoseDetector` also runs it on overlapping vertical strips of the picture
-and keeps one detection per person (`regions`).
+MediaPipe's PoseLandmarker (Tasks API, `mediapipe` 1.x) runs a bundled BlazePose `.task` file,
+"lite" or "heavy" (`BUNDLES`; NOTICE.md beside them), on the CPU with nothing downloaded. Its
+multi-person detection misses people in groups, so `PoseDetector` also runs it on overlapping
+vertical strips of the picture and keeps one detection per person (`regions`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
+from posegpt.errors import InvalidInputError
 from posegpt.images import ImageInput, load_image
 
 #: BlazePose's landmark count (BlazePose GHUM 3D topology).
 NUM_LANDMARKS = 33
-#: The bundled model (lite: as accurate as full on real photos, 1.6x faster; NOTICE.md).
-BUNDLE = Path(__file__).with_name("pose_landmarker_lite.task")
+#: The bundled BlazePose variants: lite (5.8 MB, fast) and heavy (30.7 MB, about 3.7x slower,
+#: closer to mocap on real photos; BENCHMARKS.md, "The heavy BlazePose").
+BUNDLES = ("lite", "heavy")
+#: The variant the packaged default model reads, and the BlazePose baselines' in `posegpt bench`.
+DEFAULT_BUNDLE = "heavy"
 #: Strips (x0, x1) in picture widths that the per-region pass runs on, after the whole picture.
 STRIPS: tuple[tuple[float, float], ...] = ((0.0, 0.4), (0.3, 0.7), (0.6, 1.0))
 #: Two detections are one person when their landmarks lie closer than this (box diagonals).
@@ -49,12 +53,20 @@ class Person:
         return float(self.landmarks[:, 2].mean())
 
 
+def bundle_file(bundle: str) -> Path:
+    """The packaged `.task` file of the BlazePose variant `bundle` (one of `BUNDLES`)."""
+    if bundle not in BUNDLES:
+        raise InvalidInputError(f"bundle must be one of {', '.join(BUNDLES)}, got {bundle!r}")
+    return Path(__file__).with_name(f"pose_landmarker_{bundle}.task")
+
+
 class PoseDetector:
-    """`detect(image)` -> list of `Person`, largest first. Thread-safe; reuse one instance."""
+    """`detect(image)` -> list of `Person`, largest first. Thread-safe; reuse one instance.
+    `bundle`: a packaged variant's name (`BUNDLES`) or a `.task` file."""
 
     def __init__(
         self,
-        bundle: str | Path = BUNDLE,
+        bundle: str | Path = "lite",
         num_poses: int = 5,
         min_confidence: float = 0.5,
         regions: bool = True,
@@ -63,7 +75,7 @@ class PoseDetector:
         from mediapipe.tasks.python.vision import pose_landmarker
 
         options = pose_landmarker.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=Path(bundle).read_bytes()),
+            base_options=BaseOptions(model_asset_buffer=_task_file(bundle).read_bytes()),
             num_poses=num_poses,
             min_pose_detection_confidence=min_confidence,
             min_pose_presence_confidence=min_confidence,
@@ -104,6 +116,17 @@ class PoseDetector:
 
     def close(self) -> None:
         self._finalizer()
+
+
+def _task_file(bundle: str | Path) -> Path:
+    """A variant's packaged `.task` file, or `bundle` itself when it is a `.task` file."""
+    if isinstance(bundle, str) and bundle in BUNDLES:
+        return bundle_file(bundle)
+    if not Path(bundle).is_file():
+        raise InvalidInputError(
+            f"bundle must be one of {', '.join(BUNDLES)} or a .task file, got {str(bundle)!r}"
+        )
+    return Path(bundle)
 
 
 @contextmanager
