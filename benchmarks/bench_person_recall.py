@@ -6,7 +6,7 @@ one detection per person (greedy, best OKS first). Compares the whole picture al
 whole picture plus overlapping strips (`PoseDetector(regions=True)`).
 
 python benchmarks/bench_person_recall.py --synth /work/data/synth --split test \
-    --coco ../shared/data/real/mmpose_smpl/coco
+    --coco ../shared/data/real/mmpose_smpl/coco --bundle heavy
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from posegpt.data.formats import read_hmr
 from posegpt.data.images import open_image
-from posegpt.model.pose_tower.detector import PoseDetector
+from posegpt.model.pose_tower.detector import BUNDLES, DEFAULT_BUNDLE, PoseDetector
 from posegpt.model.pose_tower.landmarks import COCO17_LANDMARKS
 
 COCO_SIGMAS = np.array(
@@ -76,9 +76,9 @@ def coco(root: Path) -> list[tuple[Path, list[np.ndarray]]]:
     return [(root / im["file_name"], people[im["id"]]) for im in data["images"]]
 
 
-def measure(name: str, items: list[tuple[Path, list[np.ndarray]]]) -> None:
+def measure(name: str, items: list[tuple[Path, list[np.ndarray]]], bundle: str) -> None:
     for regions in (False, True):
-        detector = PoseDetector(regions=regions)
+        detector = PoseDetector(bundle, regions=regions)
         truth = found = detections = 0
         start = time.perf_counter()
         for path, people in items:
@@ -90,7 +90,8 @@ def measure(name: str, items: list[tuple[Path, list[np.ndarray]]]) -> None:
             detections += len(detected)
         ms = (time.perf_counter() - start) / len(items) * 1000
         print(
-            f"| {name} | {'whole + strips' if regions else 'whole picture'} | {len(items)} | "
+            f"| {name} | {bundle}, {'whole + strips' if regions else 'whole picture'} | "
+            f"{len(items)} | "
             f"{truth} | {found / truth:.2f} | {found / max(detections, 1):.2f} | {ms:.0f} |"
         )
         detector.close()
@@ -101,13 +102,16 @@ def main() -> None:
     parser.add_argument("--synth", type=Path, help="a posegpt synthetic dataset")
     parser.add_argument("--split", default="test")
     parser.add_argument("--coco", type=Path, help="a folder with test_coco.json and its photos")
+    parser.add_argument(
+        "--bundle", choices=BUNDLES, default=DEFAULT_BUNDLE, help="the BlazePose variant"
+    )
     args = parser.parse_args()
     print("| pictures | detector | n | people | recall | precision | ms/picture |")
     print("|---|---|---|---|---|---|---|")
     if args.synth:
-        measure(f"synthetic {args.split}", synthetic(args.synth, args.split))
+        measure(f"synthetic {args.split}", synthetic(args.synth, args.split), args.bundle)
     if args.coco:
-        measure("COCO photos", coco(args.coco))
+        measure("COCO photos", coco(args.coco), args.bundle)
 
 
 if __name__ == "__main__":
