@@ -75,13 +75,13 @@ def read_cache(root: str | os.PathLike, bundle: str = "lite") -> dict[str, list[
     if not path.is_file():
         return {}
     with np.load(path, allow_pickle=False) as npz:
+        found = str(npz["bundle"]) if "bundle" in npz.files else "lite"
+        if found != bundle:  # before the arrays are read and decompressed
+            raise ModelFileError(
+                f"{path} holds BlazePose {found} detections; this model reads {bundle}'s: run "
+                f"`posegpt data tower {root} --bundle {bundle}`"
+            )
         data = {k: npz[k] for k in npz.files}
-    found = str(data.get("bundle", "lite"))
-    if found != bundle:
-        raise ModelFileError(
-            f"{path} holds BlazePose {found} detections; this model reads {bundle}'s: run "
-            f"`posegpt data tower {root} --bundle {bundle}`"
-        )
     return {
         str(name): [
             Person(data["landmarks"][i, j], data["world"][i, j], data["box"][i, j])
