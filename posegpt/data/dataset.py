@@ -89,6 +89,9 @@ ABSENT_KEY = "absent_description"
 ABSENT_KIND = "absent"  # their `meta["kind"]`
 #: HMR extra naming a ready-made crop of the person (else the crop is cut when loading).
 CROP_KEY = "crop_imgname"
+#: HMR extra: the share of the person's box height each crop shows, from the top (1.0: the whole
+#: person; less: framed from the waist or thighs up, `posegpt data synth --partial-crops`).
+CROP_KEEP_KEY = "crop_keep"
 
 
 def face_forward(rotmat: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,9 @@ Protocol:
   row). A situation may fit several families; only the item's own counts.
 - image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG;
   image2pose_everyday (methods that chat): the same crops asked in held-out everyday words
-  (`posegpt/eval/everyday/photo_requests.txt`); "declined": % answered with no pose.
+  (`posegpt/eval/everyday/photo_requests.txt`); "declined": % answered with no pose;
+  image2pose_partial: the test crops that show a person from the waist or thighs up only
+  (`posegpt data synth --partial-crops`; none in older datasets).
 - rpe: whole pictures + one description of one person; per description kind and averaged
   over the kinds. "+ largest person" baselines use an oracle detector (the true boxes).
   "right_person": % of answers nearest the described person's true pose among the people of
@@ -141,6 +143,7 @@ TITLES = {
     "spg_seen": "SPG, seen situations, unseen wordings",
     "image2pose": "image -> pose on person crops",
     "image2pose_everyday": "image -> pose on person crops, asked in everyday words (held out)",
+    "image2pose_partial": "image -> pose on crops of people from the waist or thighs up",
     "rpe": "RPE: whole picture + description of one person",
     "rpe_absent": "RPE: whole picture + description of someone not in it",
     "retention": "conversation retention (non-pose questions) and <POSE> emission",
@@ -283,6 +286,8 @@ def run_bench(cfg: BenchConfig) -> dict:
         if data.crops is not None and "image2pose" in tasks:
             bench.image("image2pose", data.crops)
             bench.image("image2pose_everyday", _asked_in_everyday_words(data.crops), chat_only=True)
+        if data.partial_crops is not None and "image2pose" in tasks:
+            bench.image("image2pose_partial", data.partial_crops)
         if data.rpe is not None and "rpe" in tasks:
             bench.image("rpe", data.rpe)
         if data.absent and "rpe" in tasks:

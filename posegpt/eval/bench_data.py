@@ -21,6 +21,7 @@ from PIL import Image
 from posegpt.body.rotations import camera_to_y_up
 from posegpt.data.dataset import (
     ABSENT_KEY,
+    CROP_KEEP_KEY,
     DESCRIPTION_PREFIX,
     IMAGE2POSE_DIR,
     PoseDataset,
@@ -53,6 +54,7 @@ class BenchData:
     text2pose: TextSet | None = None
     spg: dict[str, TextSet] = field(default_factory=dict)
     crops: ImageSet | None = None
+    partial_crops: ImageSet | None = None  # crops of people only partly in the picture
     rpe: ImageSet | None = None
     absent: list[Conversation] = field(default_factory=list)  # RPE: someone not in the picture
     instructions: list[Conversation] = field(default_factory=list)
@@ -96,6 +98,7 @@ def load_bench_data(
         train,
         text2pose=_text2pose(test, max_items, seed),
         crops=_crops(test, max_items, seed),
+        partial_crops=_crops(test, max_items, seed, partial=True),
         rpe=_rpe(test, max_items, seed),
         absent=_subset(_absent(test), max_items, seed, "rpe/absent"),
         instructions=_subset(test.items["instruction"], max_items, seed, "instruction"),
@@ -179,13 +182,23 @@ def _spg(
     return TextSet(queries, poses, queries, described, None if None in families else families)
 
 
-def _crops(data: PoseDataset, limit: int | None, seed: int) -> ImageSet | None:
-    """The image->pose items of a split: person crops, poses, crop keypoints."""
+def _crops(
+    data: PoseDataset, limit: int | None, seed: int, partial: bool = False
+) -> ImageSet | None:
+    """The image->pose items of a split: person crops, poses, crop keypoints. With `partial`,
+    only the crops that show part of the person (`CROP_KEEP_KEY` under 1), None if none does."""
     size = data.sizes["image2pose"]
     if not size:
         return None
     start = data.offsets["image2pose"]
-    rows = pick_rows(size, limit, seed, f"{data.split}/image2pose")
+    rows = range(size)
+    if partial:
+        keep = data.hmr.extras.get(CROP_KEEP_KEY)
+        rows = [] if keep is None else [i for i in rows if keep[i] < 1.0]
+        if not rows:
+            return None
+    salt = f"{data.split}/image2pose" + ("/partial" if partial else "")
+    rows = [rows[i] for i in pick_rows(len(rows), limit, seed, salt)]
     conversations = [data[start + i] for i in rows]
     return ImageSet(
         LazyImages([_loader(data, c) for c in conversations]),

@@ -88,6 +88,7 @@ SUMMARY = (
     ("image2pose", "pa_mpjpe"),
     ("image2pose", "family_acc"),
     ("image2pose_everyday", "declined"),
+    ("image2pose_partial", "pa_mpjpe"),
     ("rpe", "pa_mpjpe"),
     ("rpe", "family_acc"),
     ("rpe", "right_person"),

@@ -41,6 +41,7 @@ from posegpt.body.posecodes import facts, posecodes, posecodes_batch
 from posegpt.data.dataset import (
     ABSENT_KEY,
     CARD_FILE,
+    CROP_KEEP_KEY,
     CROP_KEY,
     DESCRIPTION_PREFIX,
     IMAGE2POSE_DIR,
@@ -104,6 +105,8 @@ OUTPUTS = (
     POSE_INPUT_DIR,
 )
 CROP_MARGIN = 0.2
+#: Share of a person's box height that a partial crop keeps (from the top), drawn uniformly.
+PARTIAL_KEEP = (0.4, 0.8)
 #: Poses captioned together (one body forward).
 CAPTION_BATCH = 64
 
@@ -119,6 +122,7 @@ class SynthConfig:
     scenes: int = 200
     image_size: int = 224
     crop_size: int = 224
+    partial_crops: float = 0.2
     spg: int = 500
     instructions: int = 500
     pose_tasks: int = 500
@@ -132,6 +136,8 @@ class SynthConfig:
             value = getattr(self, name)
             if not 0 <= value <= MAX_ITEMS:
                 raise InvalidInputError(f"{name} must be 0..{MAX_ITEMS}, got {value}")
+        if not 0.0 <= self.partial_crops <= 1.0:
+            raise InvalidInputError(f"partial_crops must be 0..1, got {self.partial_crops}")
         if not 1 <= self.captions_per_pose <= 20:
             raise InvalidInputError(
                 f"captions_per_pose must be 1..20, got {self.captions_per_pose}"
@@ -318,6 +324,7 @@ def _write_scenes(
     poses = PoseGenerator(seed=seed, random_yaw=False, body=body)
     generator = SceneGenerator(seed, cfg.image_size, body, poses, captioner)
     rng = stream(cfg.seed, "scenes/captions")
+    framing = stream(cfg.seed, "scenes/framing")  # its own stream: the rest stays as it was
     split_of = _split_of(cfg.scenes, cfg, "scenes")
     for i in tqdm(range(cfg.scenes), desc="scenes", unit="scene", disable=not progress):
         split = split_of[i]
@@ -334,12 +341,16 @@ def _write_scenes(
         codes = posecodes_batch(posed.joints, posed.keypoints3d[:, 0])
         for j, person in enumerate(scene.people):
             crop = f"crops/{split}/{i:06d}_{j}.png"
-            save_png(out / IMAGES_DIR / crop, crop_person(scene, j, cfg.crop_size, CROP_MARGIN))
-            x0, y0, x1, y1 = crop_box(person.box, CROP_MARGIN)
+            partial, keep = framing.random() < cfg.partial_crops, framing.uniform(*PARTIAL_KEEP)
+            keep = keep if partial else 1.0
+            image = crop_person(scene, j, cfg.crop_size, CROP_MARGIN, keep)
+            save_png(out / IMAGES_DIR / crop, image)
+            x0, y0, x1, y1 = crop_box(person.box, CROP_MARGIN, keep)
             result.people[split].append(
                 {
                     "scene": rel_scene,
                     "crop": crop,
+                    "keep": keep,
                     "scene_id": i,
                     "person_index": j,
                     "num_people": len(scene.people),
@@ -369,6 +380,7 @@ def _hmr(people: list[dict]) -> HmrData:
     kinds = sorted(people[0]["descriptions"])
     extras = {
         CROP_KEY: np.array([p["crop"] for p in people]),
+        CROP_KEEP_KEY: np.array([p["keep"] for p in people], dtype=np.float32),
         "scene_id": np.array([p["scene_id"] for p in people], dtype=np.int64),
         "person_index": np.array([p["person_index"] for p in people], dtype=np.int64),
         "num_people": np.array([p["num_people"] for p in people], dtype=np.int64),

@@ -527,22 +527,28 @@ def _keypoints2d(
 
 
 def crop_box(
-    box: tuple[float, float, float, float], margin: float = 0.2
+    box: tuple[float, float, float, float], margin: float = 0.2, keep: float = 1.0
 ) -> tuple[float, float, float, float]:
     """A square around `box`'s centre, its side the longer box side plus `margin` of it (the
-    HMR-style crop: centre and scale = side / 200)."""
+    HMR-style crop: centre and scale = side / 200). With `keep` < 1, of the box's top `keep`
+    part only (a person framed from the waist or the thighs up, legs out of the picture)."""
+    if not 0.0 < keep <= 1.0:
+        raise InvalidInputError(f"keep must be in (0, 1], got {keep}")
     x0, y0, x1, y1 = box
+    y1 = y0 + keep * (y1 - y0)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     half = max(x1 - x0, y1 - y0) * (1 + margin) / 2
     return cx - half, cy - half, cx + half, cy + half
 
 
-def crop_person(scene: Scene, index: int, size: int = 224, margin: float = 0.2) -> np.ndarray:
-    """(size, size, 3) uint8 square crop around person `index` (see `crop_box`); parts outside
-    the image are black."""
+def crop_person(
+    scene: Scene, index: int, size: int = 224, margin: float = 0.2, keep: float = 1.0
+) -> np.ndarray:
+    """(size, size, 3) uint8 square crop around person `index` (see `crop_box`, also for
+    `keep`); parts outside the image are black."""
     if not 0 <= index < len(scene.people):
         raise InvalidInputError(
             f"person index {index} out of range (the scene has {len(scene.people)})"
         )
-    box = crop_box(scene.people[index].box, margin)
+    box = crop_box(scene.people[index].box, margin, keep)
     return np.asarray(crop_square(Image.fromarray(scene.image), box, size))

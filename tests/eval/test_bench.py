@@ -27,22 +27,24 @@ from posegpt.records import Conversation, Message
 TINY = [
     "--text-poses", "20", "--scenes", "4", "--spg", "20", "--instructions", "20",
     "--pose-tasks", "150", "--image-size", "80", "--crop-size", "64", "--quiet",
+    "--partial-crops", "0.5",
 ]  # fmt: skip
 RPE = {"rpe", "rpe_absent"}  # a picture and a description of someone in it, or not in it
+CROPS = {"image2pose", "image2pose_partial"}  # every crop, and those of part of a person
 BASELINES = {
-    "mean pose": {"text2pose", "spg", "spg_seen", "image2pose", *RPE, "speed", "everyday", "parts"},
+    "mean pose": {"text2pose", "spg", "spg_seen", *CROPS, *RPE, "speed", "everyday", "parts"},
     "nearest caption": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
     "nearest request": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
     "text regressor": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
-    "crop regressor": {"image2pose", *RPE, "speed"},
+    "crop regressor": {*CROPS, *RPE, "speed"},
     "crop regressor + largest person": RPE,
-    "keypoints as text + fit": {"image2pose", *RPE, "speed"},
+    "keypoints as text + fit": {*CROPS, *RPE, "speed"},
     "keypoints as text + fit + largest person": RPE,
-    "BlazePose fit": {"image2pose", *RPE, "speed"},
+    "BlazePose fit": {*CROPS, *RPE, "speed"},
     "BlazePose fit + largest person": RPE,
 }
 POSEGPT = {
-    "text2pose", "spg", "spg_seen", "image2pose", *RPE, "retention", "speed", "everyday", "parts",
+    "text2pose", "spg", "spg_seen", *CROPS, *RPE, "retention", "speed", "everyday", "parts",
     "image2pose_everyday",  # the crops asked in everyday words: methods that chat only
 }  # fmt: skip
 #: Columns without a value where a method answered no pose (text/pose agreement).
@@ -86,6 +88,7 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
         "spg_seen",
         "image2pose",
         "image2pose_everyday",
+        "image2pose_partial",
         "rpe",
         "rpe_absent",
         "retention",

@@ -74,13 +74,20 @@ def test_nobody_in_the_picture_gets_words_and_no_pose(model):
     assert reply.text == NOBODY_REPLY and reply.poses == []
 
 
-def test_unseen_parts_are_named_as_guessed():
-    features = tower_features([person(0.1, 0.5, legs_seen=False), person(0.7, 0.1)], 4)
+def test_parts_out_of_the_picture_are_named_as_guessed():
+    cut = person(0.1, 0.5)
+    cut.landmarks[25:, 1] = 1.2  # the legs below the picture's bottom edge (still "visible")
+    features = tower_features([cut, person(0.7, 0.1)], 4)
     assert guessed_parts(features) == ["left leg", "right leg"]
-    assert guessed_note(["left leg", "right leg"]).startswith("(The left leg and right leg are")
-    assert guessed_parts(tower_features([person(0.1, 0.5)], 4)) == []
+    assert guessed_note(["left leg", "right leg"]) == (
+        "(The left leg and right leg are out of the picture, so guessed.)"
+    )
+    hidden = tower_features([person(0.1, 0.5, legs_seen=False)], 4)  # in it, hidden: placed
+    assert (
+        guessed_parts(hidden) == [] and guessed_parts(tower_features([person(0.1, 0.5)], 4)) == []
+    )
     below = person(0.1, 0.5)
-    below.landmarks[[26, 28, 30, 32], 1] = 1.3  # the right leg out of the picture, "visible"
+    below.landmarks[[26, 28, 30, 32], 1] = 1.3  # the right leg only
     assert guessed_parts(tower_features([below], 4)) == ["right leg"]
 
 

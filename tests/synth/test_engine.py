@@ -4,9 +4,10 @@ import pytest
 from typer.testing import CliRunner
 
 from posegpt.cli import app
-from posegpt.data.dataset import TASKS, PoseDataset
+from posegpt.data.dataset import CROP_KEEP_KEY, TASKS, PoseDataset
 from posegpt.data.formats import read_hmr, read_llava, read_posescript
 from posegpt.records import POSE_TOKEN
+from posegpt.synth.engine import PARTIAL_KEEP
 from posegpt.synth.speculative import spg_split
 
 TINY = [
@@ -53,6 +54,26 @@ def test_card_counts_match_the_files(dataset):
     assert "--text-poses 12" in card["command"]
     assert card["speed"]["text_pairs_per_s"] > 0 and card["disk_bytes"]["images"] > 0
     assert "| text2pose |" in (dataset / "README.md").read_text()
+
+
+def test_partial_crops_change_the_crops_only(dataset, tmp_path):
+    """--partial-crops 1 frames every crop from the waist or thighs up and records how much of
+    the person each keeps; scenes, poses and texts stay those of the same seed without it."""
+    root = tmp_path / "partial"
+    args = ["data", "synth", "--out", str(root), "--seed", "0", *TINY, "--partial-crops", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lo, hi = PARTIAL_KEEP
+    for split in ("train", "val", "test"):
+        if not (dataset / f"image2pose/{split}.npz").exists():
+            continue
+        whole, part = (read_hmr(d / f"image2pose/{split}.npz") for d in (dataset, root))
+        assert all(lo <= k <= hi for k in part.extras[CROP_KEEP_KEY])
+        assert all(k == 1.0 or lo <= k <= hi for k in whole.extras[CROP_KEEP_KEY])
+        assert (part.pose == whole.pose).all() and (part.imgname == whole.imgname).all()
+        assert (part.scale < whole.scale).any()  # crops of part of the person are smaller
+    for name in ("instructions/train.json", "speculative/train.json", "pose_input/train.json"):
+        assert (root / name).read_text() == (dataset / name).read_text()
 
 
 def test_dataset_reads_back_every_split(dataset):
@@ -115,5 +136,7 @@ def test_bad_options_give_clean_errors(tmp_path):
     assert result.exit_code != 0 and "fractions" in str(result.exception)
     result = runner.invoke(app, [*out, *TINIER, "--scenes", "-1"])
     assert result.exit_code != 0 and "scenes" in str(result.exception)
+    result = runner.invoke(app, [*out, *TINIER, "--partial-crops", "1.5"])
+    assert result.exit_code != 0 and "partial_crops" in str(result.exception)
     result = runner.invoke(app, ["data", "show", str(tmp_path / "missing")])
     assert result.exit_code != 0 and "does not exist" in str(result.exception)

@@ -244,6 +244,20 @@ def test_crops_are_squares_around_the_person(scenes):
     assert np.abs(crop[24, 24].astype(int) - scene.image[cy, cx].astype(int)).max() < 40
 
 
+def test_partial_crops_keep_the_top_of_the_person(scenes):
+    person = scenes[0].people[0]
+    x0, y0, x1, y1 = person.box
+    whole, top = crop_box(person.box, 0.2), crop_box(person.box, 0.2, keep=0.5)
+    assert top[3] - top[1] == pytest.approx(top[2] - top[0])  # still a square
+    assert top[3] < whole[3] and top[1] < y0  # the head stays in, the legs leave the picture
+    assert (top[1] + top[3]) / 2 == pytest.approx(y0 + 0.25 * (y1 - y0))  # the top half's centre
+    top_crop = crop_person(scenes[0], 0, 48, keep=0.5)
+    assert not np.array_equal(top_crop, crop_person(scenes[0], 0, 48))
+    for keep in (0.0, 1.5):
+        with pytest.raises(InvalidInputError, match="keep"):
+            crop_box(person.box, 0.2, keep)
+
+
 def test_bad_requests_are_refused(generator, scenes):
     with pytest.raises(InvalidInputError):
         generator.sample(5)
