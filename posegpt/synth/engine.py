@@ -341,8 +341,9 @@ def _write_scenes(
         codes = posecodes_batch(posed.joints, posed.keypoints3d[:, 0])
         for j, person in enumerate(scene.people):
             crop = f"crops/{split}/{i:06d}_{j}.png"
-            partial, keep = framing.random() < cfg.partial_crops, framing.uniform(*PARTIAL_KEEP)
-            keep = keep if partial else 1.0
+            partial = framing.random() < cfg.partial_crops
+            share = framing.uniform(*PARTIAL_KEEP)  # drawn for every person: one draw pattern
+            keep = share if partial else 1.0
             image = crop_person(scene, j, cfg.crop_size, CROP_MARGIN, keep)
             save_png(out / IMAGES_DIR / crop, image)
             x0, y0, x1, y1 = crop_box(person.box, CROP_MARGIN, keep)
