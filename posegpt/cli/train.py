@@ -144,3 +144,17 @@ def refit_head_command(
     save_pretrained(loaded, out)
     typer.echo(json.dumps(dataclasses.asdict(result)))
     typer.echo(f"model: {out}")
+
+
+def soup_command(
+    models: list[str] = typer.Argument(
+        ..., help="Two or more model folders or packaged names, of one config and tokenizer."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the averaged model."),
+) -> None:
+    """Average the weights of models trained from the same start (a model soup)."""
+    from posegpt.model import load_chat_model, save_pretrained
+    from posegpt.model.soup import average_models
+
+    save_pretrained(average_models([load_chat_model(m) for m in models]), out)
+    typer.echo(f"model: {out}")
