@@ -151,6 +151,13 @@ def bench_command(
         help="The everyday benchmark's items: 'test' (the held-out set), 'dev' (a development "
         "set, the one to tune on) or a JSONL file in the same format.",
     ),
+    split: str = typer.Option(
+        "test",
+        "--split",
+        help="The dataset split the items come from: 'test' (held out) or 'val' (the "
+        "development split, the one to decide on; SPG, whose test splits are its own, is left "
+        "out).",
+    ),
     baselines: bool = typer.Option(
         True,
         "--baselines/--no-baselines",
@@ -195,6 +202,7 @@ def bench_command(
         decline_rows=decline_rows,
         sides_rows=sides_rows,
         everyday_items=everyday_file(everyday_items),
+        split=split,
         baselines=baselines,
         progress=not quiet,
         command=shlex.join(["posegpt", *sys.argv[1:]]),

@@ -186,9 +186,10 @@ class BenchConfig:
     words-only row of each model that keeps the side a request names (`PoseGPT.chat`'s
     `keep_sides`); everyday_items: the
     everyday benchmark's items file (default: the held-out test set; the packaged development
-    set, `DEV_REQUESTS_FILE`, is the one to tune on); baselines: False to run the text and photo
-    tasks for the models only (an earlier run on the same data, seed and sizes holds the
-    baselines' figures)."""
+    set, `DEV_REQUESTS_FILE`, is the one to tune on); split: "test" (held out) or "val" (the
+    dataset's development split, to decide on; SPG left out, `load_bench_data`); baselines:
+    False to run the text and photo tasks for the models only (an earlier run on the same data,
+    seed and sizes holds the baselines' figures)."""
 
     data: Path
     out: Path
@@ -211,6 +212,7 @@ class BenchConfig:
     decline_rows: bool = False
     sides_rows: bool = False
     everyday_items: Path | None = None
+    split: str = "test"
     baselines: bool = True
     progress: bool = True
     command: str = ""
@@ -260,7 +262,9 @@ def run_bench(cfg: BenchConfig) -> dict:
     with _timed(stages, "model loading"):  # first, so that a bad path shows before any work
         models, model_errors = _load_models(cfg.models)
     with _timed(stages, "data"):
-        data = load_bench_data(cfg.data, _captioner(body), cfg.seed, mode.max_items, mode.max_train)
+        data = load_bench_data(
+            cfg.data, _captioner(body), cfg.seed, mode.max_items, mode.max_train, cfg.split
+        )
     tasks = set(cfg.tasks)
     evaluator = None
     if tasks - UNEVALUATED_TASKS or cfg.real_posescript is not None:

@@ -31,12 +31,14 @@ from posegpt.data.formats import HmrData, read_hmr
 from posegpt.data.images import crop_square, open_image
 from posegpt.data.splits import stream
 from posegpt.data.templates import image2pose_question, text2pose_question
-from posegpt.errors import ModelFileError
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.items import ImageSet, LazyImages, TextSet, TrainData
 from posegpt.eval.retrieval import TextPosePairs, read_text_pose_pairs
 from posegpt.model.request_hints import one_pose_requests
 from posegpt.records import Conversation
 
+#: The splits a benchmark may read its items from: the held-out one, or the development one.
+BENCH_SPLITS = ("test", "val")
 #: The SPG test splits: unseen situations and wordings, and seen situations in unseen wordings.
 SPG_TEST_SPLITS = {"spg": "test", "spg_seen": "test_seen"}
 
@@ -77,10 +79,13 @@ def load_bench_data(
     seed: int = 0,
     max_items: int | None = None,
     max_train: int | None = None,
+    split: str = "test",
 ) -> BenchData:
     """Everything the benchmark needs from the dataset folder `root`. `caption(pose, seed)`
     describes a pose (the SPG retrieval texts); `max_items` caps each test set (RPE: people,
-    each with all descriptions), `max_train` each training set (random, seeded subsets)."""
+    each with all descriptions), `max_train` each training set (random, seeded subsets).
+    `split` "val" takes the items from the development split instead of the held-out one; SPG,
+    whose test splits are its own (unseen situations and wordings), is then left out."""
     root = Path(root)
     if not root.is_dir():
         raise ModelFileError(f"dataset folder {root} does not exist")
@@ -93,7 +98,9 @@ def load_bench_data(
         crops=_crops(PoseDataset(root, "train", seed, ("image2pose",)), max_train, seed),
         crops_val=_crops(PoseDataset(root, "val", seed, ("image2pose",)), max_train, seed),
     )
-    test = PoseDataset(root, "test", seed, ("text2pose", "image2pose", "rpe", "instruction"))
+    if split not in BENCH_SPLITS:
+        raise InvalidInputError(f"split must be one of {', '.join(BENCH_SPLITS)}, got {split!r}")
+    test = PoseDataset(root, split, seed, ("text2pose", "image2pose", "rpe", "instruction"))
     data = BenchData(
         train,
         text2pose=_text2pose(test, max_items, seed),
@@ -107,8 +114,8 @@ def load_bench_data(
     spg_train = text_train.items["speculative"]
     if spg_train and all("family" in c.meta for c in spg_train):
         data.family_examples = _spg(spg_train, None, seed, "train")
-    for name, split in SPG_TEST_SPLITS.items():
-        spg = PoseDataset(root, split, seed, ("speculative",)).items["speculative"]
+    for name, spg_split in SPG_TEST_SPLITS.items() if split == "test" else ():
+        spg = PoseDataset(root, spg_split, seed, ("speculative",)).items["speculative"]
         if spg:
             data.spg[name] = _spg(_subset(spg, max_items, seed, name), caption, seed, name)
     try:

@@ -164,7 +164,8 @@ def markdown(results: dict) -> str:
     lines = [
         "# posegpt benchmark",
         "",
-        f"{meta['mode']} mode, dataset `{meta['config']['data']}`, body model "
+        f"{meta['mode']} mode, {meta['config'].get('split', 'test')} split of dataset "
+        f"`{meta['config']['data']}`, body model "
         f"{meta['body_model']}, {meta['created']}, {meta.get('seconds', '?')} s on "
         f"{meta['machine']['platform']}.",
         "",

@@ -351,6 +351,32 @@ def test_bench_scores_the_everyday_items_it_is_given(bench_run):
 
 
 @pytest.mark.slow  # the bench_run fixture takes ~45 s
+def test_bench_reads_the_development_split_when_asked(bench_run):
+    from posegpt.data.dataset import PoseDataset
+    from posegpt.eval.bench_data import load_bench_data
+
+    root, _ = bench_run
+    val = PoseDataset(root / "data", "val", 0, ("image2pose",))
+    start = val.offsets["image2pose"]
+    poses = torch.stack([val[start + i].poses[0] for i in range(val.sizes["image2pose"])])
+
+    def in_val(crops: ImageSet) -> list[bool]:
+        return [bool((poses - p).abs().flatten(1).amax(1).lt(1e-6).any()) for p in crops.poses]
+
+    caption = lambda pose, seed: "a pose"  # noqa: E731
+    dev = load_bench_data(root / "data", caption, max_items=4, split="val")
+    held_out = load_bench_data(root / "data", caption, max_items=4)
+    assert all(in_val(dev.crops)) and not any(in_val(held_out.crops))
+    assert not dev.spg and held_out.spg  # SPG's test splits are its own
+    with pytest.raises(InvalidInputError, match="split"):
+        load_bench_data(root / "data", caption, split="train")
+    args, results = _default_bench(bench_run, "image2pose", "--split", "val", "--no-baselines")
+    assert results["meta"]["config"]["split"] == "val"
+    report = (Path(args[args.index("--out") + 1]) / MARKDOWN_FILE).read_text()
+    assert "val split of dataset" in report
+
+
+@pytest.mark.slow  # the bench_run fixture takes ~45 s
 def test_bench_without_baselines_has_the_models_rows_only(bench_run):
     _, results = _default_bench(bench_run, "text2pose,rpe", "--no-baselines")
     assert results["methods"] == ["posegpt"]
