@@ -186,7 +186,7 @@ def markdown(results: dict) -> str:
     for number, table in enumerate(tables.values(), start=1):
         lines += ["", f"## {number}. {table['title']}", ""]
         if table["n"]:
-            lines += [f"{table['n']} test items.", ""]
+            lines += [f"{table['n']} items.", ""]
         names = [m for m in methods if m in table["rows"]]
         names += [m for m in table["rows"] if m not in names]  # a benchmark's own baselines
         rows = [[m] + [_cell(table["rows"][m].get(c)) for c in table["columns"]] for m in names]

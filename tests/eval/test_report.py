@@ -78,7 +78,7 @@ def test_markdown_tables_summary_and_reproduce_command():
     assert "| method | text2pose: T2P R@10 | text2pose: PA-MPJPE |" in text
     assert "| posegpt | 40.0 | 81.2 |" in text  # one decimal
     assert "| mean pose | – | 120.0 |" in text  # NaN: the method does not do it
-    assert "| *true poses* | 90.0 | – |" in text and "5 test items." in text
+    assert "| *true poses* | 90.0 | – |" in text and "5 items." in text
     assert "## Reference only: the paper's published numbers" in text
 
 
