@@ -14,19 +14,22 @@ from collections.abc import Sequence
 import torch
 
 from posegpt.errors import InvalidInputError
-from posegpt.model.build import differing_settings
+from posegpt.model.build import SWITCHABLE, differing_settings
 from posegpt.model.network import PoseGPT
 
 
 def average_models(models: Sequence[PoseGPT]) -> PoseGPT:
     """A new model (the first's config and tokenizer) whose every floating-point weight is the
     mean of `models`' (other tensors must be equal). The models must share config, tokenizer and
-    tensor shapes."""
+    tensor shapes, but for settings a trained model may switch (`SWITCHABLE`: the BlazePose
+    variant read), which are the first's."""
     if len(models) < 2:
         raise InvalidInputError("a soup needs at least two models")
     first = models[0]
     for i, other in enumerate(models[1:], start=1):
-        differing = differing_settings(first.config, other.config)
+        differing = [
+            k for k in differing_settings(first.config, other.config) if k not in SWITCHABLE
+        ]
         if differing:
             raise InvalidInputError(
                 f"model {i} has other settings than model 0 ({', '.join(differing)}): "

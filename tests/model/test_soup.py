@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import pytest
@@ -42,6 +43,15 @@ def test_a_model_averaged_with_itself_answers_as_it_does(models):
     b = soup.chat(QUESTION, max_new_tokens=6)
     assert a.text == b.text and len(a.poses) == len(b.poses)
     assert all(torch.equal(p, q) for p, q in zip(a.poses, b.poses, strict=True))
+
+
+def test_a_switchable_setting_is_the_first_models(models, tokenizer):
+    torch.manual_seed(2)
+    lite = build_model(get_config("tiny", pose_tower="blazepose"), tokenizer)
+    heavy = copy.deepcopy(lite)
+    heavy.config = dataclasses.replace(lite.config, tower_bundle="heavy")
+    assert average_models([heavy, lite]).config.tower_bundle == "heavy"
+    assert average_models([lite, heavy]).config.tower_bundle == "lite"
 
 
 def test_models_of_other_settings_or_one_alone_are_refused(models, tokenizer):
