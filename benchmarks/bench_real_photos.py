@@ -6,10 +6,13 @@ camera frame; joints with a Panoptic confidence under 0.1 left out). Each method
 square person crop. Limb PA-MPJPE: Procrustes (rotation, translation, scale) on the 12 limb
 joints both skeletons share (shoulders, elbows, wrists, hips, knees, ankles), error on them.
 "spread": mean limb PA-MPJPE between the answers to different photos (0: the same answer to
-every photo). Methods: the mean training crop pose, the crop regressor (trained here on the
-dataset's crops, as in `posegpt bench`), the BlazePose fit, BlazePose's own world
-landmarks (not an SMPL pose: a reference), and posegpt models (`--model`, "default" or a folder),
-each as the model answers and, with a pose tower, refined to the landmarks as chat does.
+every photo). "x fit": the mean against the BlazePose fit's; "all - fit": the mean of the
+per-photo differences to the fit with its 95% bootstrap interval over the photos (it does not
+hold the spread between training runs of one recipe, which is as large: BENCHMARKS.md).
+Methods: the mean training crop pose, the crop regressor (trained here on the dataset's crops,
+as in `posegpt bench`), the BlazePose fit, BlazePose's own world landmarks (not an SMPL pose: a
+reference), and posegpt models (`--model`, "default" or a folder), each as the model answers
+and, with a pose tower, refined to the landmarks as chat does.
 
 python benchmarks/bench_real_photos.py --data /work/data/synth --model default
 """
@@ -82,6 +85,15 @@ def limb_error(pred: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -> f
     return float(pa_mpjpe(pred[mask][None], truth[mask][None])[0])
 
 
+def paired_interval(differences: torch.Tensor, draws: int = 10_000) -> tuple[float, float]:
+    """95% bootstrap interval (resampling the photos, seeded) of the mean of per-photo
+    differences: how far the mean could move with other photos of the same kind."""
+    generator = torch.Generator().manual_seed(0)
+    picks = torch.randint(len(differences), (draws, len(differences)), generator=generator)
+    means = differences[picks].mean(1)
+    return float(means.quantile(0.025)), float(means.quantile(0.975))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -126,10 +138,12 @@ def main() -> None:
     detector = PoseDetector(args.bundle)
     print(f"{len(items)} photos: " + ", ".join(n for n, *_ in items))
     print(
-        "| method | limb PA-MPJPE H36M (mm) | photos3d (mm) | all (mm) | spread (mm) | ms/photo |"
+        "| method | limb PA-MPJPE H36M (mm) | photos3d (mm) | all (mm) | x fit | all - fit, "
+        "95% interval (mm) | spread (mm) | ms/photo |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     rows = [(m.name, m) for m in methods] + [("BlazePose world landmarks (reference)", None)]
+    fit_errors: torch.Tensor | None = None
     for name, method in rows:
         start = time.perf_counter()
         if method is None:
@@ -148,8 +162,17 @@ def main() -> None:
             pairs
         )
         mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
-        cells = [mean(h36m), mean(other), mean(errors), spread, ms]
-        print(f"| {name} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
+        if isinstance(method, LandmarkFit):
+            fit_errors = torch.tensor(errors)
+        versus = ["–", "–"]
+        if fit_errors is not None and not isinstance(method, LandmarkFit):
+            difference = torch.tensor(errors) - fit_errors
+            low, high = paired_interval(difference)
+            ratio = mean(errors) / float(fit_errors.mean())
+            versus = [f"{ratio:.2f}", f"{float(difference.mean()):+.1f} [{low:+.1f}, {high:+.1f}]"]
+        cells = [f"{c:.1f}" for c in (mean(h36m), mean(other), mean(errors))]
+        cells += versus + [f"{spread:.1f}", f"{ms:.1f}"]
+        print(f"| {name} | " + " | ".join(cells) + " |")
         print("  per photo: " + " ".join(f"{e:.0f}" for e in errors))
 
 
