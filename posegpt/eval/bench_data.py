@@ -86,6 +86,8 @@ def load_bench_data(
     each with all descriptions), `max_train` each training set (random, seeded subsets).
     `split` "val" takes the items from the development split instead of the held-out one; SPG,
     whose test splits are its own (unseen situations and wordings), is then left out."""
+    if split not in BENCH_SPLITS:
+        raise InvalidInputError(f"split must be one of {', '.join(BENCH_SPLITS)}, got {split!r}")
     root = Path(root)
     if not root.is_dir():
         raise ModelFileError(f"dataset folder {root} does not exist")
@@ -98,8 +100,6 @@ def load_bench_data(
         crops=_crops(PoseDataset(root, "train", seed, ("image2pose",)), max_train, seed),
         crops_val=_crops(PoseDataset(root, "val", seed, ("image2pose",)), max_train, seed),
     )
-    if split not in BENCH_SPLITS:
-        raise InvalidInputError(f"split must be one of {', '.join(BENCH_SPLITS)}, got {split!r}")
     test = PoseDataset(root, split, seed, ("text2pose", "image2pose", "rpe", "instruction"))
     data = BenchData(
         train,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 
 from posegpt.errors import InvalidInputError
-from posegpt.model.build import SWITCHABLE, differing_settings
+from posegpt.model.build import differing_settings, switched
 from posegpt.model.network import PoseGPT
 
 
@@ -27,9 +27,7 @@ def average_models(models: Sequence[PoseGPT]) -> PoseGPT:
         raise InvalidInputError("a soup needs at least two models")
     first = models[0]
     for i, other in enumerate(models[1:], start=1):
-        differing = [
-            k for k in differing_settings(first.config, other.config) if k not in SWITCHABLE
-        ]
+        differing = differing_settings(first.config, switched(other.config, first.config))
         if differing:
             raise InvalidInputError(
                 f"model {i} has other settings than model 0 ({', '.join(differing)}): "
