@@ -38,6 +38,12 @@ def synth(
         "--partial-crops",
         help="Share of person crops framed from the waist or thighs up (legs out of the picture).",
     ),
+    wild_poses: float = typer.Option(
+        0.0,
+        "--wild-poses",
+        help="Share of the people in scenes posed far from their family's template "
+        "(12 degrees of noise per body joint and axis instead of 3), as people in photos pose.",
+    ),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of items for val."),
     test_fraction: float = typer.Option(0.1, "--test-fraction", help="Share of items for test."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset in OUT."),
@@ -55,6 +61,7 @@ def synth(
         image_size=image_size,
         crop_size=crop_size,
         partial_crops=partial_crops,
+        wild_poses=wild_poses,
         spg=spg,
         instructions=instructions,
         pose_tasks=pose_tasks,

@@ -123,6 +123,7 @@ class SynthConfig:
     image_size: int = 224
     crop_size: int = 224
     partial_crops: float = 0.2
+    wild_poses: float = 0.0
     spg: int = 500
     instructions: int = 500
     pose_tasks: int = 500
@@ -136,8 +137,9 @@ class SynthConfig:
             value = getattr(self, name)
             if not 0 <= value <= MAX_ITEMS:
                 raise InvalidInputError(f"{name} must be 0..{MAX_ITEMS}, got {value}")
-        if not 0.0 <= self.partial_crops <= 1.0:
-            raise InvalidInputError(f"partial_crops must be 0..1, got {self.partial_crops}")
+        for name in ("partial_crops", "wild_poses"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InvalidInputError(f"{name} must be 0..1, got {getattr(self, name)}")
         if not 1 <= self.captions_per_pose <= 20:
             raise InvalidInputError(
                 f"captions_per_pose must be 1..20, got {self.captions_per_pose}"
@@ -321,7 +323,7 @@ def _write_scenes(
     if cfg.scenes == 0:
         return result
     seed = derived_seed(cfg.seed, "scenes")
-    poses = PoseGenerator(seed=seed, random_yaw=False, body=body)
+    poses = PoseGenerator(seed=seed, random_yaw=False, body=body, wild_share=cfg.wild_poses)
     generator = SceneGenerator(seed, cfg.image_size, body, poses, captioner)
     rng = stream(cfg.seed, "scenes/captions")
     framing = stream(cfg.seed, "scenes/framing")  # its own stream: the rest stays as it was

@@ -1,11 +1,11 @@
 """Pose sources: the procedural generator of plausible poses in many families.
 
 `PoseGenerator` samples a family's template (`posegpt.synth.pose_families`), adds a little noise
-to every joint, clips to the joint limits, mirrors left/right at random (the family name
-stays; `params["side"]` says which side the pose uses), turns the body about the vertical at
-random, and rejects poses whose limbs pass through the torso or each other. Every sample
-draws from its own random stream, keyed by (seed, sample number): the same seed gives the
-same poses, one at a time or in batches.
+to every joint (a lot to a `wild_share` of the poses), clips to the joint limits, mirrors
+left/right at random (the family name stays; `params["side"]` says which side the pose uses),
+turns the body about the vertical at random, and rejects poses whose limbs pass through the
+torso or each other. Every sample draws from its own random stream, keyed by (seed, sample
+number): the same seed gives the same poses, one at a time or in batches.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ CHUNK = 64
 ROOT_CONVENTION = "yzx"
 #: Shoulders are written as (twist, elevation, azimuth) in this convention.
 SHOULDER_CONVENTION = "xzy"
+#: Rotation noise (degrees, per body joint and axis; the root keeps `noise_deg`) of the wild
+#: share of poses.
+WILD_NOISE_DEG = 12.0
 _SPINE = ("spine1", "spine2", "spine3")
 _MIRROR = torch.tensor([[1.0, -1.0, -1.0], [-1.0, 1.0, 1.0], [-1.0, 1.0, 1.0]])
 
@@ -203,9 +206,12 @@ class PoseGenerator(PoseSourceBase):
     random_yaw: turn each body about the vertical at random; False keeps it facing +z.
     mirror: mirror half of the poses left/right.
     noise_deg: standard deviation of the rotation noise added to every joint.
+    wild_share: share of the poses whose body joints get `WILD_NOISE_DEG` of noise, far from their
+        family's template (poses no family describes, as people in photos take them).
 
     Each sample's params hold "mirrored", "yaw" (degrees), "description" (the family's
-    phrase, naming the side), "side" for sided families and the family's variables.
+    phrase, naming the side), "side" for sided families and the family's variables; wild
+    poses also hold "wild": True.
     """
 
     def __init__(
@@ -217,8 +223,11 @@ class PoseGenerator(PoseSourceBase):
         *,
         mirror: bool = True,
         noise_deg: float = 3.0,
+        wild_share: float = 0.0,
         max_retries: int = 30,
     ) -> None:
+        if not 0.0 <= wild_share <= 1.0:
+            raise InvalidInputError(f"wild_share must be 0..1, got {wild_share}")
         names = tuple(families) if families is not None else FAMILIES
         if not names:
             raise InvalidInputError("families must name at least one pose family")
@@ -227,6 +236,7 @@ class PoseGenerator(PoseSourceBase):
         self.random_yaw = random_yaw
         self.mirror = mirror
         self.noise_deg = float(noise_deg)
+        self.wild_share = float(wild_share)
         self.max_retries = int(max_retries)
         self._body = body
         self._drawn = 0
@@ -260,26 +270,44 @@ class PoseGenerator(PoseSourceBase):
         self, numbers: range, family: str | None, names: list[str] | None = None
     ) -> list[PoseSample]:
         rngs = [np.random.default_rng([self.seed, i]) for i in numbers]
+        # whether a pose is wild comes from a stream of its own, kept over retries: without a
+        # wild share every pose is the one the seed gives
+        wilds = [
+            self.wild_share > 0
+            and bool(np.random.default_rng([self.seed, i, 1]).random() < self.wild_share)
+            for i in numbers
+        ]
         if names is None:
             names = [family or self.families[rng.integers(len(self.families))] for rng in rngs]
         found: dict[int, tuple] = {}
         pending = list(range(len(rngs)))
         for _ in range(self.max_retries):
-            self._keep(pending, names, rngs, found, centre=False)
+            self._keep(pending, names, rngs, wilds, found, centre=False)
             pending = [i for i in pending if i not in found]
             if not pending:
                 break
         if pending:  # rare: fall back to the family's centre pose, which is plausible
-            self._keep(pending, names, rngs, found, centre=True)
+            self._keep(pending, names, rngs, wilds, found, centre=True)
         return [
             PoseSample(rot, names[i], params, joints, offset)
             for i, (rot, params, joints, offset) in sorted(found.items())
         ]
 
-    def _keep(self, slots: list[int], names: list[str], rngs: list, found: dict, centre: bool):
+    def _keep(
+        self,
+        slots: list[int],
+        names: list[str],
+        rngs: list,
+        wilds: list[bool],
+        found: dict,
+        centre: bool,
+    ):
         """Draw a pose for each slot; store those without self-intersection (all if `centre`)."""
         rotmat, params = self._draw(
-            [FAMILY_INFO[names[i]] for i in slots], [rngs[i] for i in slots], centre
+            [FAMILY_INFO[names[i]] for i in slots],
+            [rngs[i] for i in slots],
+            [wilds[i] for i in slots],
+            centre,
         )
         with torch.no_grad():
             out = self.body(rotmat)
@@ -290,19 +318,28 @@ class PoseGenerator(PoseSourceBase):
                 found[slot] = (rotmat[k], params[k], out.joints[k], float(offsets[k]))
 
     def _draw(
-        self, families: list[Family], rngs: list[np.random.Generator], centre: bool
+        self,
+        families: list[Family],
+        rngs: list[np.random.Generator],
+        wilds: list[bool],
+        centre: bool,
     ) -> tuple[torch.Tensor, list[dict]]:
-        """One pose per (family, stream): (B, 24, 3, 3) and each pose's params."""
+        """One pose per (family, stream, wild or not): (B, 24, 3, 3) and each pose's params."""
         angles, noise, mirrored, yaw, params = [], [], [], [], []
-        for family, rng in zip(families, rngs, strict=True):
+        for family, rng, wild in zip(families, rngs, wilds, strict=True):
             a, variables = template_angles(family, None if centre else rng)
             angles.append(a)
-            noise.append(
-                rng.normal(0.0, 0.0 if centre else np.radians(self.noise_deg), (NUM_JOINTS, 3))
+            joint_noise = rng.normal(
+                0.0, 0.0 if centre else np.radians(self.noise_deg), (NUM_JOINTS, 3)
             )
             mirrored.append(self.mirror and bool(rng.random() < 0.5))
             yaw.append(float(rng.uniform(-180.0, 180.0)) if self.random_yaw else 0.0)
+            if wild and not centre:  # the body's joints, not its root: people stay upright
+                joint_noise[1:] = rng.normal(0.0, np.radians(WILD_NOISE_DEG), (NUM_JOINTS - 1, 3))
+            noise.append(joint_noise)
             p: dict = {"mirrored": mirrored[-1], "yaw": yaw[-1], **variables}
+            if wild and not centre:
+                p["wild"] = True
             if family.side is not None:
                 p["side"] = _other(family.side) if mirrored[-1] else family.side
             p["description"] = family.describe(p.get("side"))

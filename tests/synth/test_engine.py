@@ -76,6 +76,23 @@ def test_partial_crops_change_the_crops_only(dataset, tmp_path):
         assert (root / name).read_text() == (dataset / name).read_text()
 
 
+def test_wild_poses_change_the_scene_poses_only(dataset, tmp_path):
+    """--wild-poses 1 poses the people of the scenes far from their templates; texts about no
+    picture stay those of the same seed without it."""
+    root = tmp_path / "wild"
+    args = ["data", "synth", "--out", str(root), "--seed", "0", *TINY, "--wild-poses", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    tame, wild = (read_hmr(d / "image2pose/train.npz") for d in (dataset, root))
+    assert tame.pose.shape == wild.pose.shape and not (tame.pose == wild.pose).all()
+    for name in ("speculative/train.json", "pose_input/train.json", "text2pose"):
+        path = root / name
+        files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+        for f in files:
+            assert f.read_text() == (dataset / f.relative_to(root)).read_text()
+    assert json.loads((root / "card.json").read_text())["config"]["wild_poses"] == 1.0
+
+
 def test_dataset_reads_back_every_split(dataset):
     card = json.loads((dataset / "card.json").read_text())
     for split in ("train", "val", "test", "test_seen"):
@@ -138,5 +155,7 @@ def test_bad_options_give_clean_errors(tmp_path):
     assert result.exit_code != 0 and "scenes" in str(result.exception)
     result = runner.invoke(app, [*out, *TINIER, "--partial-crops", "1.5"])
     assert result.exit_code != 0 and "partial_crops" in str(result.exception)
+    result = runner.invoke(app, [*out, *TINIER, "--wild-poses", "-0.1"])
+    assert result.exit_code != 0 and "wild_poses" in str(result.exception)
     result = runner.invoke(app, ["data", "show", str(tmp_path / "missing")])
     assert result.exit_code != 0 and "does not exist" in str(result.exception)

@@ -168,3 +168,28 @@ def test_poses_of_many_families_come_in_shared_batches(body):
         PoseGenerator(seed=4, body=body).sample_many(4, families=families[:2])
     with pytest.raises(InvalidInputError, match="unknown pose family"):
         PoseGenerator(seed=4, body=body).sample_many(1, families=["moonwalking"])
+
+
+def test_a_wild_share_poses_people_far_from_their_template_and_leaves_the_rest(body, samples):
+    """Wild poses (drawn from a stream of their own) lie far from their family's template;
+    every other pose is the one the seed gives without a wild share; plausibility still holds."""
+    wild = PoseGenerator(seed=0, body=body, wild_share=0.5).sample_many(160)
+    flags = [bool(s.params.get("wild")) for s in wild]
+    assert 40 <= sum(flags) <= 120
+    for tame, maybe in zip(samples, wild, strict=True):
+        assert tame.family == maybe.family
+        if not maybe.params.get("wild"):
+            assert torch.equal(tame.rotmat, maybe.rotmat)
+
+    def from_template(s) -> float:  # mean body-joint angle (deg) to the family's template
+        template, _ = template_pose(FAMILY_INFO[s.family])
+        ours = flip_pose(s.rotmat[None])[0] if s.params["mirrored"] else s.rotmat
+        angles = roma.rotmat_geodesic_distance(ours[1:], template[1:])
+        return float(torch.rad2deg(angles).mean())
+
+    far = np.mean([from_template(s) for s, f in zip(wild, flags, strict=True) if f])
+    near = np.mean([from_template(s) for s, f in zip(wild, flags, strict=True) if not f])
+    assert far > near + 10
+    assert not self_intersecting(torch.stack([s.joints for s in wild])).any()
+    with pytest.raises(InvalidInputError, match="wild_share"):
+        PoseGenerator(body=body, wild_share=1.5)
