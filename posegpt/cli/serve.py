@@ -67,7 +67,8 @@ REFINE = typer.Option(
     "orient",
     "--refine",
     help="Refine each answer about a photo to the BlazePose landmarks: 'orient' turns the body "
-    "as the photo shows it, 'fit' also fits the limbs, 'none' keeps the model's answer.",
+    "as the photo shows it, 'fit' also fits the limbs, 'auto' fits them in a photo of one person "
+    "and turns the body in a photo of several, 'none' keeps the model's answer.",
 )
 
 

@@ -246,3 +246,21 @@ def test_orienting_turns_only_the_root_to_the_landmarks(body, poses):
         assert root_error < 15, (FAMILIES[i], root_error)
     with pytest.raises(InvalidInputError, match="refine must be one of"):
         refine_to_people(answer, features, body, mode="twist")
+
+
+def test_auto_fits_a_picture_of_one_person_and_orients_one_of_several(body, poses):
+    """`auto` refines like `fit` when the picture holds one person and like `orient` when it
+    holds several (where a fit may pull the answer towards someone else)."""
+    world, seen = fake_landmarks(body(poses[:2]).joints)
+    people = [person_seeing(world[i], seen[i], 0.1 + 0.5 * i) for i in range(2)]
+    answer = poses[1:2].clone()  # the second person, with the first one's right arm
+    answer[:, JOINT_INDEX["right_shoulder"]] = poses[0, JOINT_INDEX["right_shoulder"]]
+    answer = camera_to_y_up(answer)
+    for features, same_as in (
+        (tower_features(people[1:], 4), "fit"),
+        (tower_features(people, 4), "orient"),
+    ):
+        auto = refine_to_people(answer, features, body, mode="auto")
+        assert torch.allclose(auto, refine_to_people(answer, features, body, mode=same_as))
+    alone = refine_to_people(answer, tower_features(people[1:], 4), body, mode="auto")
+    assert not torch.allclose(alone[:, 1:], answer[:, 1:], atol=1e-3)  # the limbs were fitted

@@ -78,8 +78,9 @@ TORSO = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
 #: and 3 on the synthetic data's validation crops (BENCHMARKS.md, "Photo answers refined to the
 #: landmarks").
 ANCHOR_WEIGHT = 3.0
-#: What `refine_to_people` may do: turn the root only, or fit the whole pose.
-REFINE_MODES = ("orient", "fit")
+#: What `refine_to_people` may do: turn the root only, fit the whole pose, or fit it when the
+#: picture holds one person and turn the root only when it holds several ("auto").
+REFINE_MODES = ("orient", "fit", "auto")
 #: A function of poses (B, 24, 3, 3) -> (B,) energies added to the fit's.
 Penalty = Callable[[torch.Tensor], torch.Tensor]
 
@@ -294,11 +295,15 @@ def refine_to_people(
     tower features (slots, FEATURE_DIM), each to the person whose bones its own match best
     (`bone_energy`); unchanged when the picture holds nobody. `mode` "fit": the anchored fit;
     "orient": only the root turned so that the torso lies along the person's (a rigid fit),
-    the body joints kept (the pose's shape, and so its PA-MPJPE, unchanged)."""
+    the body joints kept (the pose's shape, and so its PA-MPJPE, unchanged); "auto": "fit" for
+    a picture of one person, "orient" for several (where a fit may pull the answer towards
+    someone else)."""
     check_refine_mode(mode)
     world, visibility = _people(features)
     if not len(poses) or not len(world):
         return poses
+    if mode == "auto":
+        mode = "fit" if len(world) == 1 else "orient"
     with torch.inference_mode(False):  # a plain tensor, usable by the fit's autograd
         start = camera_to_y_up(poses.float())  # POSE_FRAME -> camera frame (its own inverse)
     with torch.no_grad():
