@@ -327,6 +327,7 @@ class PoseGenerator(PoseSourceBase):
         """One pose per (family, stream, wild or not): (B, 24, 3, 3) and each pose's params."""
         angles, noise, mirrored, yaw, params = [], [], [], [], []
         for family, rng, wild in zip(families, rngs, wilds, strict=True):
+            wild = wild and not centre  # a centre pose (the fallback) is never wild
             a, variables = template_angles(family, None if centre else rng)
             angles.append(a)
             joint_noise = rng.normal(
@@ -334,11 +335,11 @@ class PoseGenerator(PoseSourceBase):
             )
             mirrored.append(self.mirror and bool(rng.random() < 0.5))
             yaw.append(float(rng.uniform(-180.0, 180.0)) if self.random_yaw else 0.0)
-            if wild and not centre:  # the body's joints, not its root: people stay upright
+            if wild:  # the body's joints, not its root: people stay upright
                 joint_noise[1:] = rng.normal(0.0, np.radians(WILD_NOISE_DEG), (NUM_JOINTS - 1, 3))
             noise.append(joint_noise)
             p: dict = {"mirrored": mirrored[-1], "yaw": yaw[-1], **variables}
-            if wild and not centre:
+            if wild:
                 p["wild"] = True
             if family.side is not None:
                 p["side"] = _other(family.side) if mirrored[-1] else family.side
