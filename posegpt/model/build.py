@@ -101,6 +101,7 @@ GROWABLE = {
     "pose_input_joints": "pose_input.joints.",
     "pose_input_codes": "pose_input.codes.",
     "keep_gates": "pose_head.keep.",
+    "tower_colours": "pose_tower.colours.",
 }
 #: A larger `num_layers` grows a scratch language model too (`deepened_layers`).
 LAYERS = "llava.model.language_model.layers."

@@ -68,6 +68,8 @@ class PoseGPTConfig:
     # the BlazePose variant whose landmarks the pose tower reads (pose_tower/detector.py)
     tower_bundle: Literal["lite", "heavy"] = "lite"
     tower_slots: int = 4
+    # each person's colours (top, legs, shoes, hair) read too (pose_tower/appearance.py)
+    tower_colours: bool = False
     tower_tokens: int = 2
     # tokens per input pose (pose-input tower, pose_input.py); 0: the model reads no poses
     # (models saved before that tower existed load with 0)

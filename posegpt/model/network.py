@@ -10,7 +10,8 @@ With `config.text_encoder` set the backbone reads input embeddings with frozen s
 (MiniLM or Gemma) of the user turns added (`posegpt.model.text_features`) instead of ids.
 With `config.pose_tower == "blazepose"` an image's `<image>` placeholders hold the pose
 tower's person tokens (`posegpt.model.pose_tower`) instead of pixel-tower patches, and an
-image input (`pixel_values` in batches) is its (slots, FEATURE_DIM) person features.
+image input (`pixel_values` in batches) is its (slots, FEATURE_DIM) person features (more with
+`config.tower_colours`: `posegpt.model.pose_tower.features`).
 
 With `config.pose_seq_length > 0` the pose-input tower (`posegpt.model.pose_input`) reads input
 poses: each `<pose_in>` placeholder of a user message becomes that many embeddings of its pose
@@ -59,9 +60,9 @@ from posegpt.model.pose_head import PoseHead, head_losses
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
 from posegpt.model.pose_tower.features import (
-    FEATURE_DIM,
     NOBODY_REPLY,
     UNMATCHED_REPLY,
+    feature_dim,
     guessed_note,
     guessed_parts,
     nobody,
@@ -162,7 +163,9 @@ class PoseGPT(nn.Module):
             config.keep_threshold if config.keep_gates else None,
         )
         self.pose_tower = (
-            PoseTowerProjector(hidden, config.tower_slots, config.tower_tokens)
+            PoseTowerProjector(
+                hidden, config.tower_slots, config.tower_tokens, config.tower_colours
+            )
             if config.pose_tower == "blazepose"
             else None
         )
@@ -490,7 +493,9 @@ class PoseGPT(nn.Module):
         """Pictures -> pose tower features (the config's detector, made on first use)."""
         cfg, inputs = self.config, self._tower_inputs
         if inputs is None or inputs.bundle != cfg.tower_bundle:
-            self._tower_inputs = TowerInputs(None, cfg.tower_slots, cfg.tower_bundle)
+            self._tower_inputs = TowerInputs(
+                None, cfg.tower_slots, cfg.tower_bundle, cfg.tower_colours
+            )
         return self._tower_inputs
 
     def _inputs(
@@ -529,7 +534,7 @@ class PoseGPT(nn.Module):
     def _pixel_values(self, image: ImageInput | torch.Tensor) -> torch.Tensor:
         """(1, 3, S, S) pixel values from a picture or from ready pixel values."""
         if isinstance(image, torch.Tensor) and self.pose_tower is not None:
-            shape = (self.config.tower_slots, FEATURE_DIM)
+            shape = (self.config.tower_slots, feature_dim(self.config.tower_colours))
             if image.shape != shape or not image.is_floating_point():
                 raise InvalidInputError(
                     f"pose tower features must be a float {shape} tensor, "

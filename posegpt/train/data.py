@@ -119,7 +119,9 @@ class EncodedDataset(Dataset):
         self.tower = None
         if config.pose_tower != "none":
             root = getattr(source, "root", None)
-            self.tower = TowerInputs(root, config.tower_slots, config.tower_bundle)
+            self.tower = TowerInputs(
+                root, config.tower_slots, config.tower_bundle, config.tower_colours
+            )
         reads = config.pose_seq_length and POSE_INPUT_TOKEN in tokenizer.get_vocab()
         self.pose_input_id = token_id(tokenizer, POSE_INPUT_TOKEN) if reads else None
 

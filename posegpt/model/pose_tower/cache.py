@@ -93,10 +93,17 @@ def read_cache(root: str | os.PathLike, bundle: str = "lite") -> dict[str, list[
 
 class TowerInputs:
     """(image path, crop box) -> (slots, FEATURE_DIM) tower features, from the cache of the
-    dataset at `root`, else by running the BlazePose variant `bundle` on `load()`'s picture."""
+    dataset at `root`, else by running the BlazePose variant `bundle` on `load()`'s picture;
+    with `colours`, also the colours of `load()`'s picture where each person's parts are."""
 
-    def __init__(self, root: str | os.PathLike | None, slots: int, bundle: str = "lite") -> None:
-        self.root, self.slots, self.bundle = root, slots, bundle
+    def __init__(
+        self,
+        root: str | os.PathLike | None,
+        slots: int,
+        bundle: str = "lite",
+        colours: bool = False,
+    ) -> None:
+        self.root, self.slots, self.bundle, self.colours = root, slots, bundle, colours
         self._people: dict[str, list[Person]] | None = None
         self._detector: PoseDetector | None = None
 
@@ -106,11 +113,13 @@ class TowerInputs:
         if self._people is None:
             self._people = read_cache(self.root, self.bundle) if self.root is not None else {}
         people = self._people.get(str(image)) if image is not None and crop_box is None else None
+        picture = load() if people is None or self.colours else None
         if people is None:
             if self._detector is None:
                 self._detector = PoseDetector(self.bundle)
-            people = self._detector.detect(load())
-        return tower_features(people, self.slots)
+            people = self._detector.detect(picture)
+        pixels = np.asarray(picture.convert("RGB")) if self.colours else None
+        return tower_features(people, self.slots, pixels)
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_detector": None}

@@ -3,9 +3,10 @@
 Per person (FEATURE_DIM values): the 33 image landmarks relative to the person's box (centred,
 divided by the box's longer side) with their visibility, the 33 world landmarks (metres,
 hip-centred, camera axes), the box's centre and size as fractions of the picture (the place in
-the picture), and a 1 marking the slot as used. Up to `slots` people, largest first (in a crop
-the person asked about; in a scene, where each stands is in their box features); empty slots
-are all zeros.
+the picture), and a 1 marking the slot as used; with the picture given, then the colours it
+shows at the person's top, legs, shoes and hair (`appearance.person_colours`, COLOUR_DIM values).
+Up to `slots` people, largest first (in a crop the person asked about; in a scene, where each
+stands is in their box features); empty slots are all zeros.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from posegpt.model.pose_tower.appearance import COLOUR_DIM, person_colours
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person, box_area
 
 FEATURE_DIM = NUM_LANDMARKS * 3 * 2 + 4 + 1
@@ -23,6 +25,13 @@ IMAGE_PART = slice(0, NUM_LANDMARKS * 3)
 WORLD_PART = slice(NUM_LANDMARKS * 3, NUM_LANDMARKS * 6)
 BOX_PART = slice(NUM_LANDMARKS * 6, NUM_LANDMARKS * 6 + 4)
 USED = FEATURE_DIM - 1
+#: The colours after them, in features read with the picture.
+COLOUR_PART = slice(FEATURE_DIM, FEATURE_DIM + COLOUR_DIM)
+
+
+def feature_dim(colours: bool) -> int:
+    """Values per person slot: FEATURE_DIM, plus COLOUR_DIM with the colours."""
+    return FEATURE_DIM + COLOUR_DIM if colours else FEATURE_DIM
 
 
 def person_row(person: Person) -> np.ndarray:
@@ -42,11 +51,16 @@ def chosen(people: Sequence[Person], slots: int) -> list[Person]:
     return sorted(people, key=lambda p: -box_area(p.box))[:slots]
 
 
-def tower_features(people: Sequence[Person], slots: int) -> torch.Tensor:
-    """(slots, FEATURE_DIM) float32 features of the people in one picture."""
-    out = np.zeros((slots, FEATURE_DIM), np.float32)
+def tower_features(
+    people: Sequence[Person], slots: int, picture: np.ndarray | None = None
+) -> torch.Tensor:
+    """(slots, FEATURE_DIM) float32 features of the people in one picture; given the picture
+    ((H, W, 3) uint8), (slots, FEATURE_DIM + COLOUR_DIM) with their colours."""
+    out = np.zeros((slots, feature_dim(picture is not None)), np.float32)
     for i, person in enumerate(chosen(people, slots)):
-        out[i] = person_row(person)
+        out[i, :FEATURE_DIM] = person_row(person)
+        if picture is not None:
+            out[i, COLOUR_PART] = person_colours(picture, person.landmarks, person.box)
     return torch.from_numpy(out)
 
 
