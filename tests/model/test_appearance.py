@@ -90,7 +90,7 @@ def test_features_with_the_picture_add_each_persons_colours():
     assert not coloured[2].any()  # an empty slot
 
 
-def test_tower_inputs_read_the_picture_for_the_colours_of_stored_people(tmp_path):
+def test_tower_inputs_read_the_picture_for_the_colours_of_stored_people():
     inputs = TowerInputs(None, slots=2, colours=True)
     inputs._people = {"images/a.png": [standing(0.5)]}  # as read from a dataset's cache
     features = inputs("images/a.png", None, lambda: Image.fromarray(picture(RED, BLUE)))
@@ -109,11 +109,9 @@ def test_a_model_grown_by_colours_starts_as_its_origin_then_reads_them(towered):
     plain = tower_features([standing(0.3)], 4)[None]
     red = tower_features([standing(0.3)], 4, picture(RED, BLUE, 0.3))[None]
     blue = tower_features([standing(0.3)], 4, picture(BLUE, RED, 0.3))[None]
-    assert torch.allclose(
-        grown.pose_tower(red), model.pose_tower(plain), atol=1e-6
-    )  # zero at start
-    tokens = grown.pose_tower(red)
-    tokens.sum().backward()
+    start = grown.pose_tower(red)
+    assert torch.allclose(start, model.pose_tower(plain), atol=1e-6)  # colours start at zero
+    start.sum().backward()
     assert grown.pose_tower.colours[-1].weight.grad.abs().sum() > 0
     with torch.no_grad():
         grown.pose_tower.colours[-1].weight.normal_()
