@@ -22,23 +22,7 @@ import numpy as np
 from posegpt.data.formats import read_hmr
 from posegpt.data.images import open_image
 from posegpt.model.pose_tower.detector import BUNDLES, DEFAULT_BUNDLE, PoseDetector
-from posegpt.model.pose_tower.landmarks import COCO17_LANDMARKS
-
-COCO_SIGMAS = np.array(
-    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]
-) / 10  # fmt: skip
-MATCH_OKS = 0.5
-
-
-def oks(found: np.ndarray, truth: np.ndarray) -> float:
-    """OKS of (17, 2) detected keypoints against (17, 3) true ones (pixels, visibility)."""
-    seen = truth[:, 2] > 0
-    if seen.sum() < 2:
-        return 0.0
-    xy = truth[seen, :2]
-    area = max(np.prod(xy.max(0) - xy.min(0)), 1.0)
-    d2 = ((found[seen] - xy) ** 2).sum(1)
-    return float(np.exp(-d2 / (2 * area * (2 * COCO_SIGMAS[seen]) ** 2)).mean())
+from posegpt.model.pose_tower.landmarks import COCO17_LANDMARKS, MATCH_OKS, oks
 
 
 def matched(people: list, truths: list[np.ndarray], size: tuple[int, int]) -> int:

@@ -14,7 +14,12 @@ from posegpt.cli.data import app as data_app
 from posegpt.cli.eval import app as eval_app
 from posegpt.cli.eval import bench_command
 from posegpt.cli.serve import chat_command, serve_command
-from posegpt.cli.train import refit_head_command, soup_command, train_command
+from posegpt.cli.train import (
+    refit_head_command,
+    soup_command,
+    train_chooser_command,
+    train_command,
+)
 from posegpt.errors import PoseGPTError
 
 app = typer.Typer(
@@ -28,6 +33,7 @@ app.add_typer(eval_app, name="eval")
 app.command("train")(train_command)
 app.command("refit-head")(refit_head_command)
 app.command("soup")(soup_command)
+app.command("train-chooser")(train_chooser_command)
 app.command("chat")(chat_command)
 app.command("serve")(serve_command)
 app.command("bench")(bench_command)

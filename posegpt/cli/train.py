@@ -146,6 +146,44 @@ def refit_head_command(
     typer.echo(f"model: {out}")
 
 
+def train_chooser_command(
+    model: str = typer.Argument(..., help="Model folder or packaged name (default, small)."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder with stored detections."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the model with its chooser."),
+    bundle: str = typer.Option(
+        "lite", "--bundle", help="BlazePose variant of the stored detections."
+    ),
+    epochs: int = typer.Option(60, "--epochs", min=1, help="Passes over the examples."),
+    confidence: float = typer.Option(
+        0.0, "--confidence", min=0.0, max=1.0, help="Least top share at which chat follows it."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the weights and the batch order."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Train a person chooser for a pose-tower model: which person in a picture of several a
+    request means (RPE descriptions such as "the woman in the red shirt"); when it is sure of
+    someone the answer missed, chat answers again reading only that person. The best epoch on
+    the val split is kept."""
+    import dataclasses
+
+    from posegpt.errors import InvalidInputError
+    from posegpt.model import load_chat_model, save_pretrained
+    from posegpt.model.text_embedder import SentenceEmbedder
+    from posegpt.train.chooser import chooser_examples, train_chooser
+
+    loaded = load_chat_model(model)
+    if loaded.pose_tower is None:
+        raise InvalidInputError("the person chooser needs a model with the pose tower")
+    slots = loaded.config.tower_slots
+    train, val = (chooser_examples(data, s, slots, bundle, not quiet) for s in ("train", "val"))
+    loaded.chooser, result = train_chooser(
+        train, val, SentenceEmbedder(), epochs, seed=seed, confidence=confidence, progress=not quiet
+    )
+    save_pretrained(loaded, out)
+    typer.echo(json.dumps(dataclasses.asdict(result)))
+    typer.echo(f"model: {out}")
+
+
 def soup_command(
     models: list[str] = typer.Argument(
         ..., help="Two or more model folders or packaged names, of one config and tokenizer."

@@ -30,6 +30,7 @@ from posegpt.model.build import check_compatible, load_image_processor, prepare_
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.gemma import write_notice
 from posegpt.model.network import PoseGPT, is_lora
+from posegpt.model.pose_tower.chooser import CHOOSER_FILE, PersonChooser
 from posegpt.model.tokenizer import load_tokenizer
 
 FORMAT = "posegpt"
@@ -55,8 +56,11 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        state, aliases = _unique_tensors(model.state_dict())
+        weights = {k: v for k, v in model.state_dict().items() if not k.startswith("chooser.")}
+        state, aliases = _unique_tensors(weights)
         save_file(state, tmp / WEIGHTS, metadata={"format": "pt", ALIASES: json.dumps(aliases)})
+        if model.chooser is not None:
+            model.chooser.save(tmp)
         meta = {
             "format": FORMAT,
             "version": VERSION,
@@ -110,6 +114,8 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as err:
         raise ModelFileError(f"{path / WEIGHTS} does not fit the model: {err}") from err
+    if (path / CHOOSER_FILE).is_file():
+        model.chooser = PersonChooser.load(path / CHOOSER_FILE)
     return model.eval()
 
 

@@ -32,6 +32,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import (
@@ -59,6 +60,7 @@ from posegpt.model.image import preprocess_image
 from posegpt.model.pose_head import PoseHead, head_losses
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
+from posegpt.model.pose_tower.chooser import PersonChooser, focused, with_colours
 from posegpt.model.pose_tower.features import (
     NOBODY_REPLY,
     UNMATCHED_REPLY,
@@ -67,10 +69,16 @@ from posegpt.model.pose_tower.features import (
     guessed_parts,
     nobody,
 )
-from posegpt.model.pose_tower.fit import check_refine_mode, matches_nobody, refine_to_people
+from posegpt.model.pose_tower.fit import (
+    best_match,
+    check_refine_mode,
+    matches_nobody,
+    refine_to_people,
+)
 from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.sides import opposite_side_ids
+from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
     END_TOKEN,
@@ -170,6 +178,9 @@ class PoseGPT(nn.Module):
             else None
         )
         self._tower_inputs = None  # the frozen detector, made on first use (not a submodule)
+        # which person a request about a picture of several means; stored apart from the
+        # weights (`posegpt.model.io`), trained apart (`posegpt.train.chooser`)
+        self.chooser: PersonChooser | None = None
         self.text_features = (
             UserTextFeatures(
                 tokenizer,
@@ -386,6 +397,36 @@ class PoseGPT(nn.Module):
             output_hidden_states=-1,
             output_logits=True,
         )
+        reply = functools.partial(
+            self._reply, input_ids, input_poses, generation, processors, seed=seed
+        )
+        text, poses = reply(pixel_values)
+        about_picture = towered and len(poses) and asked_with_image(messages)
+        if about_picture and self.chooser is not None and not isinstance(image, torch.Tensor):
+            slot = self._chosen_slot(pixel_values, image, messages)
+            answered = int(best_match(poses[:1], pixel_values[0].cpu())[0])
+            if slot is not None and slot not in (0, answered):  # 0: the largest, read first
+                pixel_values = focused(pixel_values[0], slot)[None]
+                text, poses = reply(pixel_values)  # again, reading only the person meant
+                about_picture = len(poses) > 0
+        if about_picture and decline_unmatched and matches_nobody(poses, pixel_values[0]):
+            return Reply(UNMATCHED_REPLY, [])
+        if about_picture and refine_with is not None:
+            poses = refine_to_people(poses, pixel_values[0].cpu(), refine_with, refine)
+        if towered and len(poses) and guessed_parts(pixel_values[0]):
+            text = f"{text} {guessed_note(guessed_parts(pixel_values[0]))}"
+        return Reply(text, list(poses))
+
+    def _reply(
+        self,
+        input_ids: torch.Tensor,
+        input_poses: torch.Tensor,
+        generation: GenerationConfig,
+        processors: list[LogitsProcessor],
+        pixel_values: torch.Tensor | None,
+        seed: int | None = None,
+    ) -> tuple[str, torch.Tensor | list]:
+        """The reply's text and its poses (N, 24, 3, 3) to a ready prompt."""
         was_training = self.training
         self.eval()
         try:
@@ -405,14 +446,20 @@ class PoseGPT(nn.Module):
             raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
-        about_picture = towered and len(poses) and asked_with_image(messages)
-        if about_picture and decline_unmatched and matches_nobody(poses, pixel_values[0]):
-            return Reply(UNMATCHED_REPLY, [])
-        if about_picture and refine_with is not None:
-            poses = refine_to_people(poses, pixel_values[0].cpu(), refine_with, refine)
-        if towered and len(poses) and guessed_parts(pixel_values[0]):
-            text = f"{text} {guessed_note(guessed_parts(pixel_values[0]))}"
-        return Reply(text, list(poses))
+        return text, poses
+
+    def _chosen_slot(
+        self, pixel_values: torch.Tensor, image: ImageInput, messages: Sequence[MessageLike]
+    ) -> int | None:
+        """The slot of the person the last request means in a picture of several, when the
+        chooser is sure of one (`PersonChooser.choose`)."""
+        features = pixel_values[0].float().cpu()
+        people = with_colours(features, np.asarray(load_image(image).convert("RGB")))
+        request = last_user_text(messages).replace(IMAGE_TOKEN, "").strip()
+        embedder = self.text_features.embedder if self.text_features is not None else None
+        if embedder is None or embedder.dim != self.chooser.text_dim:
+            embedder = SentenceEmbedder()
+        return self.chooser.choose(embedder.embed([request])[0], people)
 
     def prepare(
         self, messages: Sequence[MessageLike], poses: object = None

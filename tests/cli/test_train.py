@@ -31,3 +31,12 @@ def test_flags_and_settings_reach_the_config(monkeypatch, tmp_path):
     assert (config.out, config.steps, config.epochs) == (str(tmp_path), 7, None)
     assert (config.batch_size, config.lr, config.bf16, config.grad_accum) == (3, 0.01, True, 2)
     assert config.seed == TrainConfig().seed and resume and not progress
+
+
+def test_a_person_chooser_needs_a_model_with_the_pose_tower(tmp_path):
+    result = CliRunner().invoke(
+        app, ["train-chooser", "small", "--data", str(tmp_path), "-o", str(tmp_path / "m")]
+    )
+    assert result.exit_code != 0
+    assert "pose tower" in str(result.exception) + result.output
+    assert not (tmp_path / "m").exists()

@@ -3,6 +3,8 @@ of answered poses to the landmarks."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import roma
@@ -25,6 +27,7 @@ from posegpt.model.pose_tower.features import UNMATCHED_REPLY, tower_features
 from posegpt.model.pose_tower.fit import (
     ANCHOR_WEIGHT,
     POINTS,
+    best_match,
     best_match_energy,
     bone_energy,
     refine_to_people,
@@ -208,13 +211,19 @@ def test_chat_refines_the_answer_to_a_photo_and_not_a_follow_up(body, poses):
 
 def test_an_answer_like_nobody_in_the_picture_matches_nobody(body, poses):
     """`best_match_energy`: an answer that is one of the people matches them; answers unlike
-    both people are far from them; a picture of nobody matches nothing."""
+    both people are far from them; a picture of nobody matches nothing; `best_match` names the
+    slot of the person each answer is."""
     world, seen = fake_landmarks(body(poses[:2]).joints)
     people = [person_seeing(world[i], seen[i], 0.1 + 0.5 * i) for i in range(2)]
     energy = best_match_energy(camera_to_y_up(poses[1:5]), tower_features(people, 4))
     assert energy[0] < 0.1 and energy[1:].min() > 20 * energy[0]
     nobody = best_match_energy(camera_to_y_up(poses[:2]), tower_features([], 4))
     assert torch.isinf(nobody).all()
+    # the slot each answer matches: people are slotted largest first, so wider ones lead
+    people[1] = dataclasses.replace(people[1], box=np.array([0.5, 0.0, 0.95, 1.0], np.float32))
+    slots = best_match(camera_to_y_up(poses[:2]), tower_features(people, 4)).tolist()
+    assert slots == [1, 0]
+    assert best_match(camera_to_y_up(poses[:1]), tower_features([], 4)).tolist() == [-1]
 
 
 def test_chat_declines_an_answer_that_matches_nobody_only_when_asked(body, poses, monkeypatch):

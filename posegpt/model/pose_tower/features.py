@@ -46,6 +46,16 @@ def person_row(person: Person) -> np.ndarray:
     return np.concatenate([marks.reshape(-1), world, box, [1.0]]).astype(np.float32)
 
 
+def row_person(row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The image landmarks (33, 3) and box (4,), in picture fractions, of a `person_row` row."""
+    cx, cy, width, height = (float(v) for v in row[BOX_PART])
+    side = max(width, height, 1e-3)
+    marks = row[IMAGE_PART].reshape(NUM_LANDMARKS, 3).astype(np.float32)
+    marks[:, :2] = marks[:, :2] * side + np.array([cx, cy], np.float32)
+    box = np.array([cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2], np.float32)
+    return marks, box
+
+
 def chosen(people: Sequence[Person], slots: int) -> list[Person]:
     """The `slots` largest people, largest first (in a crop, the person asked about)."""
     return sorted(people, key=lambda p: -box_area(p.box))[:slots]

@@ -74,10 +74,10 @@ BONES: tuple[tuple[str, str], ...] = (
 )
 #: Torso points a starting root is turned to.
 TORSO = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
-#: Pull of a refined answer towards the answer (`anchored`): the best of 0, 0.03, 0.1, 0.3, 1
-#: and 3 on the synthetic data's validation crops (BENCHMARKS.md, "Photo answers refined to the
-#: landmarks").
-ANCHOR_WEIGHT = 3.0
+#: Pull of a refined answer towards the answer (`anchored`): of 0, 0.1, 0.3, 1 and 3, the best on
+#: crops of people posed off-template (the real photos' stand-in) among those costing synthetic
+#: val crops at most 1 mm against the answer (BENCHMARKS.md, "The refinement's pull").
+ANCHOR_WEIGHT = 1.0
 #: What `refine_to_people` may do: turn the root only, fit the whole pose, or fit it when the
 #: picture holds one person and turn the root only when it holds several ("auto").
 REFINE_MODES = ("orient", "fit", "auto")
@@ -275,6 +275,17 @@ def best_match_energy(poses: torch.Tensor, features: torch.Tensor) -> torch.Tens
         return torch.full((len(poses),), torch.inf)
     rest = torch.tensor(ANNY_REST_JOINTS)[None]
     return _energies(camera_to_y_up(poses.float()), rest, world, visibility).amin(1)
+
+
+def best_match(poses: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """(N,) the slot of the person in one picture's pose tower features (slots, FEATURE_DIM)
+    whose bones each answered pose (N, 24, 3, 3, POSE_FRAME) matches best; -1 for nobody."""
+    slots = (features[:, USED] > 0).nonzero()[:, 0]
+    if not len(slots):
+        return torch.full((len(poses),), -1)
+    world, visibility = _people(features)
+    rest = torch.tensor(ANNY_REST_JOINTS)[None]
+    return slots[_energies(camera_to_y_up(poses.float()), rest, world, visibility).argmin(1)]
 
 
 def matches_nobody(poses: torch.Tensor, features: torch.Tensor) -> bool:

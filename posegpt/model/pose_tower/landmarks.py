@@ -1,6 +1,9 @@
-"""BlazePose's 33 landmarks: names, the COCO-17 subset and the SMPL joints they stand for."""
+"""BlazePose's 33 landmarks: names, the COCO-17 subset and the SMPL joints they stand for, and
+COCO's keypoint similarity (OKS) of detected keypoints to true ones."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from posegpt.body.skeleton import JOINT_INDEX
 
@@ -26,3 +29,20 @@ LIMB_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 LIMB_JOINTS: tuple[int, ...] = tuple(JOINT_INDEX[n] for n in LIMB_NAMES)
 LIMB_LANDMARKS: tuple[int, ...] = tuple(LANDMARK_INDEX[n] for n in LIMB_NAMES)
+
+COCO_SIGMAS = np.array(
+    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]
+) / 10  # fmt: skip
+#: Least OKS at which a detection is the true person.
+MATCH_OKS = 0.5
+
+
+def oks(found: np.ndarray, truth: np.ndarray) -> float:
+    """OKS of (17, 2) detected keypoints against (17, 3) true ones (pixels, visibility)."""
+    seen = truth[:, 2] > 0
+    if seen.sum() < 2:
+        return 0.0
+    xy = truth[seen, :2]
+    area = max(np.prod(xy.max(0) - xy.min(0)), 1.0)
+    d2 = ((found[seen] - xy) ** 2).sum(1)
+    return float(np.exp(-d2 / (2 * area * (2 * COCO_SIGMAS[seen]) ** 2)).mean())
