@@ -148,7 +148,9 @@ def refit_head_command(
 
 def train_chooser_command(
     model: str = typer.Argument(..., help="Model folder or packaged name (default, small)."),
-    data: Path = typer.Option(..., "--data", help="Dataset folder with stored detections."),
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Dataset folder with stored detections (repeatable)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the model with its chooser."),
     bundle: str = typer.Option(
         "lite", "--bundle", help="BlazePose variant of the stored detections."
@@ -169,13 +171,16 @@ def train_chooser_command(
     from posegpt.errors import InvalidInputError
     from posegpt.model import load_chat_model, save_pretrained
     from posegpt.model.text_embedder import SentenceEmbedder
-    from posegpt.train.chooser import chooser_examples, train_chooser
+    from posegpt.train.chooser import chooser_examples, joined, train_chooser
 
     loaded = load_chat_model(model)
     if loaded.pose_tower is None:
         raise InvalidInputError("the person chooser needs a model with the pose tower")
     slots = loaded.config.tower_slots
-    train, val = (chooser_examples(data, s, slots, bundle, not quiet) for s in ("train", "val"))
+    train, val = (
+        joined([chooser_examples(root, split, slots, bundle, not quiet) for root in data])
+        for split in ("train", "val")
+    )
     loaded.chooser, result = train_chooser(
         train, val, SentenceEmbedder(), epochs, seed=seed, confidence=confidence, progress=not quiet
     )

@@ -103,6 +103,19 @@ def chooser_examples(
     return out
 
 
+def joined(parts: Sequence[ChooserExamples]) -> ChooserExamples:
+    """The examples of several datasets as one."""
+    out = ChooserExamples(torch.cat([p.people for p in parts]))
+    offset = 0
+    for part in parts:
+        out.picture += [i + offset for i in part.picture]
+        out.target += part.target
+        out.request += part.request
+        out.kind += part.kind
+        offset += len(part.people)
+    return out
+
+
 @dataclass
 class ChooserResult:
     """Per description kind, the share of validation examples whose person was chosen (%), and

@@ -34,6 +34,7 @@ from posegpt.train.chooser import (
     KINDS,
     ChooserExamples,
     chooser_examples,
+    joined,
     train_chooser,
 )
 
@@ -293,3 +294,6 @@ def test_chooser_examples_name_the_described_person_and_the_person_a_crop_is_of(
         else:
             assert ("left" in request) == (target == 0) and "<image>" not in request
     assert rgb(examples.people[0, 0, COLOUR_PART].numpy(), "top") == pytest.approx(RED, abs=1)
+    both = joined([examples, examples])  # two datasets' examples as one
+    assert len(both.people) == 4 and both.target == examples.target * 2
+    assert both.picture == examples.picture + [i + 2 for i in examples.picture]
