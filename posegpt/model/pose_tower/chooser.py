@@ -4,8 +4,9 @@ RPE asks for "the woman in the brown shirt" among several people. The language m
 every person's landmark tokens, learns to bind what someone does to a person (the words name a
 pose) but not what they wear (BENCHMARKS.md). `PersonChooser` scores each slot against the
 request's MiniLM sentence embedding: an MLP over the request and the person's features (and how
-they differ from the others'), plus a bilinear term between the request and the person's box and
-colours (`appearance`), so "brown shirt" or "on the left" can pick a person. When it is sure of
+they differ from the others'), plus a bilinear term between the request and a nonlinear read of
+the person's box and colours (`appearance`; colour names are not linear in RGB), so "brown shirt"
+or "on the left" can pick a person. When it is sure of
 someone other than the largest person (whom the model reads first) and the person the model's
 answer matches, chat answers again with the model reading only the chosen person (`focused`), as
 it reads a crop (`PoseGPT.chat`). It is trained apart from the model on a dataset's RPE
@@ -52,7 +53,8 @@ class PersonChooser(nn.Module):
         self.text = nn.Sequential(nn.Linear(text_dim, width), nn.GELU(), nn.Linear(width, width))
         self.person = nn.Sequential(nn.Linear(inputs, width), nn.GELU(), nn.Linear(width, width))
         self.score = nn.Sequential(nn.Linear(3 * width, width), nn.GELU(), nn.Linear(width, 1))
-        self.looks = nn.Bilinear(text_dim, 2 * len(_LOOKS), 1)
+        self.look = nn.Sequential(nn.Linear(2 * len(_LOOKS), width), nn.GELU())
+        self.looks = nn.Bilinear(text_dim, width, 1)
 
     def forward(self, request: torch.Tensor, people: torch.Tensor) -> torch.Tensor:
         used = people[..., USED] > 0
@@ -64,7 +66,7 @@ class PersonChooser(nn.Module):
         looks = torch.cat([people[..., _LOOKS], (people - mean)[..., _LOOKS]], -1)
         # unit sentence vectors scaled up, so the bilinear term learns at the MLP's pace
         words = 10.0 * request[:, None].expand(-1, people.shape[1], -1)
-        scores = scores + self.looks(words.contiguous(), looks.contiguous()).squeeze(-1)
+        scores = scores + self.looks(words.contiguous(), self.look(looks)).squeeze(-1)
         return scores.masked_fill(~used, -torch.inf)
 
     def choose(self, request: torch.Tensor, people: torch.Tensor) -> int | None:
