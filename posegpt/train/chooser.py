@@ -63,6 +63,12 @@ def chooser_examples(
         raise InvalidInputError(f"{root} has no stored detections: run `posegpt data tower`")
     hmr = read_hmr(root / "image2pose" / f"{split}.npz")
     extras, keypoints = hmr.extras, hmr.coco17()
+    needed = ["num_people", CROP_KEY, CROP_KEEP_KEY, *(f"description_{k}" for k in KINDS)]
+    if any(key not in extras for key in needed):
+        raise InvalidInputError(
+            f"{root} has no RPE descriptions of scenes with several people (`posegpt data synth "
+            "--scenes N` writes them)"
+        )
     rng = np.random.default_rng(0)
     scenes: dict[str, list[int]] = {}
     for row, name in enumerate(hmr.imgname):

@@ -297,3 +297,20 @@ def test_chooser_examples_name_the_described_person_and_the_person_a_crop_is_of(
     both = joined([examples, examples])  # two datasets' examples as one
     assert len(both.people) == 4 and both.target == examples.target * 2
     assert both.picture == examples.picture + [i + 2 for i in examples.picture]
+
+
+def test_chooser_examples_need_rpe_descriptions(tmp_path, monkeypatch):
+    write_hmr(
+        tmp_path / "image2pose/val.npz",
+        HmrData(
+            imgname=np.array(["crops/val/0.png"]),
+            center=np.array([[50, 50]], np.float32),
+            scale=np.ones(1, np.float32),
+            pose=torch.eye(3).repeat(1, 24, 1, 1),
+            shape=np.zeros((1, 10), np.float32),
+            part=np.zeros((1, 24, 3), np.float32),
+        ),
+    )
+    monkeypatch.setattr("posegpt.train.chooser.read_cache", lambda root, bundle: {"x": PEOPLE})
+    with pytest.raises(InvalidInputError, match="no RPE descriptions"):
+        chooser_examples(tmp_path, "val", SLOTS, progress=False)
