@@ -64,6 +64,7 @@ from posegpt.model.pose_tower.chooser import PersonChooser, focused, with_colour
 from posegpt.model.pose_tower.features import (
     NOBODY_REPLY,
     UNMATCHED_REPLY,
+    USED,
     feature_dim,
     guessed_note,
     guessed_parts,
@@ -454,6 +455,8 @@ class PoseGPT(nn.Module):
         """The slot of the person the last request means in a picture of several, when the
         chooser is sure of one (`PersonChooser.choose`)."""
         features = pixel_values[0].float().cpu()
+        if int((features[:, USED] > 0).sum()) < 2:
+            return None
         people = with_colours(features, np.asarray(load_image(image).convert("RGB")))
         request = last_user_text(messages).replace(IMAGE_TOKEN, "").strip()
         embedder = self.text_features.embedder if self.text_features is not None else None
