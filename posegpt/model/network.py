@@ -182,6 +182,7 @@ class PoseGPT(nn.Module):
         # which person a request about a picture of several means; stored apart from the
         # weights (`posegpt.model.io`), trained apart (`posegpt.train.chooser`)
         self.chooser: PersonChooser | None = None
+        self._chooser_embedder: SentenceEmbedder | None = None  # MiniLM, when text features differ
         self.text_features = (
             UserTextFeatures(
                 tokenizer,
@@ -405,8 +406,8 @@ class PoseGPT(nn.Module):
         about_picture = towered and len(poses) and asked_with_image(messages)
         if about_picture and self.chooser is not None and not isinstance(image, torch.Tensor):
             slot = self._chosen_slot(pixel_values, image, messages)
-            answered = int(best_match(poses[:1], pixel_values[0].cpu())[0])
-            if slot is not None and slot not in (0, answered):  # 0: the largest, read first
+            # 0: the largest person, whom the model reads first (and whom a crop is of)
+            if slot and slot != int(best_match(poses[:1], pixel_values[0].cpu())[0]):
                 pixel_values = focused(pixel_values[0], slot)[None]
                 text, poses = reply(pixel_values)  # again, reading only the person meant
                 about_picture = len(poses) > 0
@@ -461,7 +462,9 @@ class PoseGPT(nn.Module):
         request = last_user_text(messages).replace(IMAGE_TOKEN, "").strip()
         embedder = self.text_features.embedder if self.text_features is not None else None
         if embedder is None or embedder.dim != self.chooser.text_dim:
-            embedder = SentenceEmbedder()
+            if self._chooser_embedder is None:
+                self._chooser_embedder = SentenceEmbedder()
+            embedder = self._chooser_embedder
         return self.chooser.choose(embedder.embed([request])[0], people)
 
     def prepare(
