@@ -64,11 +64,11 @@ from posegpt.model.pose_tower.chooser import PersonChooser, focused, with_colour
 from posegpt.model.pose_tower.features import (
     NOBODY_REPLY,
     UNMATCHED_REPLY,
-    USED,
     feature_dim,
     guessed_note,
     guessed_parts,
     nobody,
+    people_count,
 )
 from posegpt.model.pose_tower.fit import (
     best_match,
@@ -456,7 +456,7 @@ class PoseGPT(nn.Module):
         """The slot of the person the last request means in a picture of several, when the
         chooser is sure of one (`PersonChooser.choose`)."""
         features = pixel_values[0].float().cpu()
-        if int((features[:, USED] > 0).sum()) < 2:
+        if people_count(features) < 2:  # before any embedding: the chooser has nobody to pick
             return None
         people = with_colours(features, np.asarray(load_image(image).convert("RGB")))
         request = last_user_text(messages).replace(IMAGE_TOKEN, "").strip()

@@ -32,6 +32,7 @@ from posegpt.model.pose_tower.features import (
     FEATURE_DIM,
     USED,
     feature_dim,
+    people_count,
     row_person,
 )
 
@@ -72,7 +73,7 @@ class PersonChooser(nn.Module):
     def choose(self, request: torch.Tensor, people: torch.Tensor) -> int | None:
         """The slot one request (text_dim,) means among one picture's people (slots, dim), or
         None when the picture holds fewer than two or the chooser is unsure."""
-        if int((people[:, USED] > 0).sum()) < 2:
+        if people_count(people) < 2:
             return None
         with torch.no_grad():
             shares = self(request[None].float(), people[None].float())[0].softmax(-1)

@@ -88,9 +88,14 @@ PARTS: dict[str, tuple[int, ...]] = {
 }
 
 
+def people_count(features: torch.Tensor) -> int:
+    """How many people (slots, FEATURE_DIM) features hold."""
+    return int((features[:, USED] > 0).sum())
+
+
 def nobody(features: torch.Tensor) -> bool:
     """Whether (slots, FEATURE_DIM) features hold no person."""
-    return not bool(features[:, USED].any())
+    return people_count(features) == 0
 
 
 def guessed_parts(features: torch.Tensor) -> list[str]:

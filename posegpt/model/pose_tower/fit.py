@@ -34,7 +34,7 @@ from posegpt.body.rotations import camera_to_y_up, identity_pose, rotmat_to_6d, 
 from posegpt.body.skeleton import ANNY_REST_JOINTS, JOINT_INDEX
 from posegpt.errors import InvalidInputError
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS
-from posegpt.model.pose_tower.features import IMAGE_PART, USED, WORLD_PART
+from posegpt.model.pose_tower.features import IMAGE_PART, USED, WORLD_PART, nobody
 from posegpt.model.pose_tower.landmarks import LANDMARK_INDEX
 
 #: Points both skeletons have: name -> (SMPL joints averaged, BlazePose landmarks averaged).
@@ -266,26 +266,30 @@ def _energies(
         return bone_energy(pairs, rest, *tiled).view(len(start), len(world))
 
 
+def _answer_energies(poses: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """(N, P) bone energies of answered poses (N, 24, 3, 3, POSE_FRAME) against the P people of
+    one picture's pose tower features (slots, FEATURE_DIM), on anny's rest skeleton."""
+    world, visibility = _people(features)
+    rest = torch.tensor(ANNY_REST_JOINTS)[None]
+    return _energies(camera_to_y_up(poses.float()), rest, world, visibility)
+
+
 def best_match_energy(poses: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
     """(N,) the bone energy of each answered pose (N, 24, 3, 3, POSE_FRAME) against the person
     of one picture's pose tower features (slots, FEATURE_DIM) it matches best (on anny's rest
     skeleton); inf for a picture of nobody."""
-    world, visibility = _people(features)
-    if not len(world):
+    if nobody(features):
         return torch.full((len(poses),), torch.inf)
-    rest = torch.tensor(ANNY_REST_JOINTS)[None]
-    return _energies(camera_to_y_up(poses.float()), rest, world, visibility).amin(1)
+    return _answer_energies(poses, features).amin(1)
 
 
 def best_match(poses: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
     """(N,) the slot of the person in one picture's pose tower features (slots, FEATURE_DIM)
     whose bones each answered pose (N, 24, 3, 3, POSE_FRAME) matches best; -1 for nobody."""
-    slots = (features[:, USED] > 0).nonzero()[:, 0]
-    if not len(slots):
+    if nobody(features):
         return torch.full((len(poses),), -1)
-    world, visibility = _people(features)
-    rest = torch.tensor(ANNY_REST_JOINTS)[None]
-    return slots[_energies(camera_to_y_up(poses.float()), rest, world, visibility).argmin(1)]
+    slots = (features[:, USED] > 0).nonzero()[:, 0]
+    return slots[_answer_energies(poses, features).argmin(1)]
 
 
 def matches_nobody(poses: torch.Tensor, features: torch.Tensor) -> bool:
