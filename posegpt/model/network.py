@@ -60,7 +60,12 @@ from posegpt.model.image import preprocess_image
 from posegpt.model.pose_head import PoseHead, head_losses
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
-from posegpt.model.pose_tower.chooser import PersonChooser, focused, with_colours
+from posegpt.model.pose_tower.chooser import (
+    PersonChooser,
+    focused,
+    request_words,
+    with_colours,
+)
 from posegpt.model.pose_tower.features import (
     NOBODY_REPLY,
     UNMATCHED_REPLY,
@@ -459,7 +464,7 @@ class PoseGPT(nn.Module):
         if people_count(features) < 2:  # before any embedding: the chooser has nobody to pick
             return None
         people = with_colours(features, np.asarray(load_image(image).convert("RGB")))
-        request = last_user_text(messages).replace(IMAGE_TOKEN, "").strip()
+        request = request_words(last_user_text(messages))
         embedder = self.text_features.embedder if self.text_features is not None else None
         if embedder is None or embedder.dim != self.chooser.text_dim:
             if self._chooser_embedder is None:

@@ -25,11 +25,10 @@ from posegpt.data.templates import image2pose_question, rpe_question
 from posegpt.errors import InvalidInputError
 from posegpt.images import load_image
 from posegpt.model.pose_tower.cache import read_cache
-from posegpt.model.pose_tower.chooser import PersonChooser
+from posegpt.model.pose_tower.chooser import PersonChooser, request_words
 from posegpt.model.pose_tower.features import chosen, tower_features
 from posegpt.model.pose_tower.landmarks import COCO17_LANDMARKS, MATCH_OKS, oks
 from posegpt.model.text_embedder import SentenceEmbedder
-from posegpt.model.tokenizer import IMAGE_TOKEN
 
 #: The description kinds of RPE rows (`description_<kind>` columns).
 KINDS = ("behaviour", "outfit", "pose", "shape", "summary")
@@ -47,10 +46,6 @@ class ChooserExamples:
     target: list[int] = field(default_factory=list)
     request: list[str] = field(default_factory=list)
     kind: list[str] = field(default_factory=list)
-
-
-def _request(question: str) -> str:
-    return question.replace(IMAGE_TOKEN, "").strip()
 
 
 def chooser_examples(
@@ -89,7 +84,7 @@ def chooser_examples(
         if name not in scenes:  # a crop: the person it is of
             out.picture.append(len(people) - 1)
             out.target.append(0)
-            out.request.append(_request(image2pose_question(rng, split)))
+            out.request.append(request_words(image2pose_question(rng, split)))
             out.kind.append(CROP_KIND)
             continue
         size = np.array(picture.shape[1::-1], np.float32)
@@ -102,7 +97,7 @@ def chooser_examples(
                 out.picture.append(len(people) - 1)
                 out.target.append(int(np.argmax(similarity)))
                 out.request.append(
-                    _request(rpe_question(str(extras[f"description_{kind}"][row]), rng, split))
+                    request_words(rpe_question(str(extras[f"description_{kind}"][row]), rng, split))
                 )
                 out.kind.append(kind)
     out.people = torch.stack(people) if people else torch.empty(0)

@@ -35,11 +35,18 @@ from posegpt.model.pose_tower.features import (
     people_count,
     row_person,
 )
+from posegpt.model.tokenizer import IMAGE_TOKEN
 
 #: The chooser's file in a model folder.
 CHOOSER_FILE = "chooser.safetensors"
 #: Features of a person's looks: the box (place and size) and the colours.
 _LOOKS = [*range(BOX_PART.start, BOX_PART.stop), *range(COLOUR_PART.start, COLOUR_PART.stop)]
+
+
+def request_words(message: str) -> str:
+    """What the chooser reads of a user message: its words, the `<image>` marker left out (the
+    same in training and in chat)."""
+    return message.replace(IMAGE_TOKEN, "").strip()
 
 
 class PersonChooser(nn.Module):
