@@ -114,21 +114,39 @@ def refit_head_command(
         "--gates-only",
         help="Train only the keep gates (a model without them is first grown by them).",
     ),
+    words_only: bool = typer.Option(
+        False,
+        "--words-only",
+        help="Train only the answers in conversations without a picture: a model without a "
+        "photo head is first grown by one (a copy of the head that keeps answering photos).",
+    ),
+    keep: str = typer.Option(
+        "best",
+        "--keep",
+        help="Which epoch's head to keep: best (lowest validation joint error) or last.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Refit a trained model's pose head alone on cached <POSE> hidden states (cheap extra
-    passes for a large language model's head; the best epoch on validation is kept)."""
+    passes for a large language model's head; the best epoch on validation is kept, or the
+    last). Pictures are read from the detections the dataset stores, as in training."""
     import dataclasses
 
     from posegpt.data.dataset import PoseDataset
+    from posegpt.errors import InvalidInputError
     from posegpt.model import load_chat_model, save_pretrained
     from posegpt.model.build import grow
+    from posegpt.model.pose_tower.cache import stored_bundle
     from posegpt.train.refit import refit_pose_head
 
     chosen = tuple(t.strip() for t in tasks.split(",") if t.strip())
     loaded = load_chat_model(model)
-    if gates_only and not loaded.config.keep_gates:
-        loaded = grow(loaded, dataclasses.replace(loaded.config, keep_gates=True))
+    if gates_only and words_only:
+        raise InvalidInputError("--gates-only and --words-only: choose one")
+    added = {"keep_gates": gates_only, "photo_head": words_only}
+    added = {k: True for k, on in added.items() if on and not getattr(loaded.config, k)}
+    if added:
+        loaded = grow(loaded, dataclasses.replace(loaded.config, **added))
     result = refit_pose_head(
         loaded,
         PoseDataset(data, "train", seed=seed, tasks=chosen),
@@ -138,7 +156,9 @@ def refit_head_command(
         epochs=epochs,
         lr=lr,
         seed=seed,
-        gates_only=gates_only,
+        part="gates" if gates_only else "words" if words_only else "head",
+        keep=keep,
+        bundle=stored_bundle(data) if loaded.pose_tower is not None else None,
         progress=not quiet,
     )
     save_pretrained(loaded, out)

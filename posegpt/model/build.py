@@ -93,8 +93,9 @@ def build_model(
     return PoseGPT(backbone, tokenizer, cfg, processor)
 
 
-#: Settings a trained model can be grown by: each adds modules that start with zero output, so
-#: the grown model answers as the one it came from until it is trained further.
+#: Settings a trained model can be grown by: each adds modules that start with zero output (or
+#: as a copy of a part the model has: `COPIED`), so the grown model answers as the one it came
+#: from until it is trained further.
 GROWABLE = {
     "clause_features": "text_features.clause_projector.",
     "request_hints": "text_features.hints.",
@@ -102,7 +103,10 @@ GROWABLE = {
     "pose_input_codes": "pose_input.codes.",
     "keep_gates": "pose_head.keep.",
     "tower_colours": "pose_tower.colours.",
+    "photo_head": "pose_head.photo_mlp.",
 }
+#: Grown parts that start as a copy of another part (prefix -> the prefix copied).
+COPIED = {"pose_head.photo_mlp.": "pose_head.mlp."}
 #: A larger `num_layers` grows a scratch language model too (`deepened_layers`).
 LAYERS = "llava.model.language_model.layers."
 #: The outputs of a layer that a copy starts with at zero, so that it passes its input on.
@@ -184,8 +188,12 @@ def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
     state = model.state_dict()
     if config.num_layers != model.config.num_layers:
         state = _deepened_state(state, model.config.num_layers, config.num_layers)
-    missing, unexpected = grown.load_state_dict(state, strict=False)
     added = grown_parts(model.config, config)
+    for part, source in COPIED.items():
+        if part in added:
+            copied = {k: v for k, v in state.items() if k.startswith(source)}
+            state |= {part + k[len(source) :]: v.clone() for k, v in copied.items()}
+    missing, unexpected = grown.load_state_dict(state, strict=False)
     if unexpected or not all(name.startswith(added) for name in missing):
         raise ModelFileError(f"weights do not fit the grown model: {missing}, {unexpected}")
     return grown

@@ -84,6 +84,8 @@ class PoseGPTConfig:
     keep_threshold: float = 0.8
     # pose head: hidden -> pose_head_hidden -> 24 x 6D; None means the LM's hidden size
     pose_head_hidden: int | None = None
+    # a second answer MLP for answers in conversations with a picture (pose_head.py)
+    photo_head: bool = False
     # training mode: everything from scratch, or LoRA on the language model
     mode: Literal["scratch", "lora"] = "scratch"
     lora_r: int = 128

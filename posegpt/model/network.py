@@ -175,6 +175,7 @@ class PoseGPT(nn.Module):
             hidden,
             config.pose_head_hidden or hidden,
             config.keep_threshold if config.keep_gates else None,
+            config.photo_head,
         )
         self.pose_tower = (
             PoseTowerProjector(
@@ -285,17 +286,27 @@ class PoseGPT(nn.Module):
         # the poses the answers change are looked up only for a head with keep gates (trained
         # apart from the head's own answers, applied when answering in `chat`)
         sources = self._pose_sources(batch, pose_mask) if self.pose_head.keep is not None else None
-        pred, pose, gates = head_losses(self.pose_head, hidden[pose_mask], sources, targets)
+        pictured = self._pictured(batch["input_ids"], pose_mask)
+        pred, pose, gates = head_losses(
+            self.pose_head, hidden[pose_mask], sources, targets, pictured
+        )
         return PoseGPTOutput(ce_loss, pose, pred, logits, gates)
 
     def pose_hidden_states(
         self, batch: Mapping[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """What the pose head reads for each `<POSE>` of a `collate` batch, without running the
-        LM head: its last hidden state (N, hidden) and the pose it changes (N, 24, 3, 3)."""
+        LM head: its last hidden state (N, hidden), the pose it changes (N, 24, 3, 3) and
+        whether its conversation has a picture (N,)."""
         mask = batch["pose_mask"]
         hidden = self._backbone_pass(batch, logits_to_keep=1).hidden_states[-1][mask]
-        return hidden, self._pose_sources(batch, mask)
+        pictured = self._pictured(batch["input_ids"], mask)
+        return hidden, self._pose_sources(batch, mask), pictured
+
+    def _pictured(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """For each `<POSE>` at `mask` (B, T): whether its row holds a picture (N,)."""
+        rows = (input_ids == self.image_token_id).any(1)
+        return rows[:, None].expand_as(mask)[mask]
 
     def _pose_sources(self, batch: Mapping[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
         """For each `<POSE>` at `mask`, the pose it changes: the last input pose before it in its
@@ -448,7 +459,8 @@ class PoseGPT(nn.Module):
             self.train(was_training)
         positions = (new_ids == self.pose_token_id).nonzero()[:, 0]
         changed = input_poses[-1:].expand(len(positions), -1, -1, -1) if len(input_poses) else None
-        poses = self.pose_head(hidden[positions], changed).cpu() if len(positions) else []
+        pictured = torch.full((len(positions),), pixel_values is not None)
+        poses = self.pose_head(hidden[positions], changed, pictured).cpu() if len(positions) else []
         if len(positions) and not torch.isfinite(poses).all():
             raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]

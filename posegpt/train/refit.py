@@ -5,15 +5,19 @@ backbone's forward pass is paid once per conversation (no LM head, no backward p
 head trains for many epochs over the cached states in seconds. With a large language model
 (Gemma + LoRA: a few conversations per second on a CPU) the joint run cannot afford the many
 passes the head needs; this stage gives them. The epoch with the lowest validation joint error
-is kept (epoch 0: the head as it was).
+is kept (epoch 0: the head as it was), or the last one: the mean joint error of a validation
+sample hardly moves with what a long refit mends (answers that lean to one side of a sided
+family: BENCHMARKS.md), so it would stop a refit at its first epochs.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from tqdm.auto import tqdm
@@ -31,12 +35,14 @@ from posegpt.train.data import (
 
 #: Conversations per backbone forward pass while caching.
 CACHE_BATCH = 8
+#: What a refit may train -> the prefix of the head's parameters it trains.
+PARTS = {"head": "", "gates": "keep.", "words": "mlp."}
 
 
 @dataclass(frozen=True)
 class RefitResult:
-    """What a refit did: poses cached, validation joint error (degrees) before and after, the
-    epoch kept, and the seconds spent caching and fitting."""
+    """What a refit did: poses cached, validation joint error (degrees) before and after (of the
+    head kept), the epoch kept, and the seconds spent caching and fitting."""
 
     train_poses: int
     val_poses: int
@@ -47,25 +53,48 @@ class RefitResult:
     fit_s: float
 
 
+@dataclass(frozen=True)
+class PoseStates:
+    """What the pose head reads and answers for N cached `<POSE>`s: hidden states (N, hidden),
+    the poses they change (N, 24, 3, 3; zeros for none), the true rotations (N, 24, 3, 3) and
+    whether each conversation has a picture (N,)."""
+
+    hidden: torch.Tensor
+    changed: torch.Tensor
+    targets: torch.Tensor
+    pictured: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.hidden)
+
+    def __getitem__(self, rows: torch.Tensor) -> PoseStates:
+        return PoseStates(*(t[rows] for t in dataclasses.astuple(self)))
+
+
 @torch.no_grad()
 def cache_pose_states(
-    model: PoseGPT, source: ConversationSource, count: int, progress: bool = False
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The `<POSE>` hidden states (N, hidden), the poses they change (N, 24, 3, 3; zeros for
-    none) and true rotations (N, 24, 3, 3) of up to `count` conversations spread evenly over
-    `source`."""
+    model: PoseGPT,
+    source: ConversationSource,
+    count: int,
+    progress: bool = False,
+    bundle: str | None = None,
+) -> PoseStates:
+    """The `PoseStates` of up to `count` conversations spread evenly over `source`. `bundle`:
+    the BlazePose variant whose stored detections the pictures are read from (the one the
+    data was prepared with, as in training), else the model's."""
+    config = (
+        model.config if bundle is None else dataclasses.replace(model.config, tower_bundle=bundle)
+    )
     dataset = EncodedDataset(
-        source, model.tokenizer, model.config, model.config.max_length, model.image_processor
+        source, model.tokenizer, config, config.max_length, model.image_processor
     )
     batches = evaluation_batches(source, count, CACHE_BATCH)
-    states, changed, targets = [], [], []
+    parts = []
     loader = make_loader(dataset, batches, model.collate_fn, num_workers=0, seed=0)
     for batch in tqdm(loader, desc="caching <POSE> states", unit="batch", disable=not progress):
-        hidden, sources = model.pose_hidden_states(batch)
-        states.append(hidden.float())
-        changed.append(sources)
-        targets.append(batch["pose_targets"].float())
-    return torch.cat(states), torch.cat(changed), torch.cat(targets)
+        hidden, sources, pictured = model.pose_hidden_states(batch)
+        parts.append((hidden.float(), sources, batch["pose_targets"].float(), pictured))
+    return PoseStates(*(torch.cat(column) for column in zip(*parts, strict=True)))
 
 
 def refit_pose_head(
@@ -79,49 +108,69 @@ def refit_pose_head(
     lr: float = 1e-3,
     batch_size: int = 64,
     seed: int = 0,
-    gates_only: bool = False,
+    part: Literal["head", "gates", "words"] = "head",
+    keep: Literal["best", "last"] = "best",
+    bundle: str | None = None,
     progress: bool = False,
 ) -> RefitResult:
     """Train `model.pose_head` (in place) on the cached states of `samples` training
-    conversations; keep the epoch whose head is best on `val_samples` validation ones.
-    `gates_only`: train only its keep gates (the rest of the head as trained)."""
+    conversations; keep the epoch whose head is best on `val_samples` validation ones, or the
+    last (`keep`). `part`: what is trained, the whole head, its keep gates only, or only the
+    MLP that answers in conversations without a picture ("words": needs a photo head, whose
+    answers to photos stay as they were; the gates too). `bundle`: see `cache_pose_states`."""
     head = model.pose_head
-    if gates_only and head.keep is None:
-        raise InvalidInputError("gates_only needs a model with keep gates (model.keep_gates)")
+    if part not in PARTS:
+        raise InvalidInputError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
+    if part == "gates" and head.keep is None:
+        raise InvalidInputError(
+            "refitting the gates needs a model with keep gates (model.keep_gates)"
+        )
+    if part == "words" and head.photo_mlp is None:
+        raise InvalidInputError(
+            "refitting the words' answers needs a photo head (model.photo_head)"
+        )
+    if keep not in ("best", "last"):
+        raise InvalidInputError(f"keep must be 'best' or 'last', not {keep!r}")
     model.eval()
     start = time.perf_counter()
-    x, x_changed, y = cache_pose_states(model, train_source, samples, progress)
-    val_x, val_changed, val_y = cache_pose_states(model, val_source, val_samples, progress)
-    if not len(x) or not len(val_x):
+    train = cache_pose_states(model, train_source, samples, progress, bundle)
+    val = cache_pose_states(model, val_source, val_samples, progress, bundle)
+    if not len(train) or not len(val):
         raise InvalidInputError("no <POSE> answers in the training or validation conversations")
     cache_s = time.perf_counter() - start
-    before = best = _joint_error_deg(head, val_x, val_changed, val_y)
+    before = best = _joint_error_deg(head, val)
     kept, best_epoch = copy.deepcopy(head.state_dict()), 0
-    trained = head.keep if gates_only else head
-    optimizer = torch.optim.AdamW(trained.parameters(), lr=lr, weight_decay=0.0)
+    trained = [p for name, p in head.named_parameters() if name.startswith(PARTS[part])]
+    optimizer = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0)
     order = torch.Generator().manual_seed(seed)
     for epoch in tqdm(range(1, epochs + 1), desc="fitting the pose head", disable=not progress):
         head.train()
-        for rows in torch.randperm(len(x), generator=order).split(batch_size):
+        for rows in torch.randperm(len(train), generator=order).split(batch_size):
             optimizer.zero_grad()
+            batch = train[rows]
             # as in training: the head's own answers and the gates apart
-            _, pose, gates = head_losses(head, x[rows], x_changed[rows], y[rows])
-            loss = gates if gates_only else pose + (0.0 if gates is None else gates)
+            _, pose, gates = head_losses(
+                head, batch.hidden, batch.changed, batch.targets, batch.pictured
+            )
+            loss = (
+                gates
+                if part == "gates"
+                else pose + (gates if part == "head" and gates is not None else 0.0)
+            )
             loss.backward()
             optimizer.step()
-        error = _joint_error_deg(head, val_x, val_changed, val_y)
-        if error < best:
+        error = _joint_error_deg(head, val)
+        if error < best or keep == "last":
             best, best_epoch, kept = error, epoch, copy.deepcopy(head.state_dict())
     head.load_state_dict(kept)
     head.eval()
     fit_s = time.perf_counter() - start - cache_s
-    return RefitResult(len(x), len(val_x), before, best, best_epoch, cache_s, fit_s)
+    return RefitResult(len(train), len(val), before, best, best_epoch, cache_s, fit_s)
 
 
 @torch.no_grad()
-def _joint_error_deg(
-    head: PoseHead, states: torch.Tensor, changed: torch.Tensor, targets: torch.Tensor
-) -> float:
-    """Mean joint rotation error in degrees."""
+def _joint_error_deg(head: PoseHead, states: PoseStates) -> float:
+    """Mean joint rotation error in degrees of the head's answers (gates applied)."""
     head.eval()
-    return math.degrees(float(geodesic_distance(head(states, changed), targets).mean()))
+    answers = head(states.hidden, states.changed, states.pictured)
+    return math.degrees(float(geodesic_distance(answers, states.targets).mean()))

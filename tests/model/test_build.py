@@ -121,3 +121,23 @@ def test_a_deeper_model_starts_as_its_origin_and_its_copies_train(tokenizer, mak
     assert all(grads[n] is not None and grads[n].abs().sum() > 0 for n in zeroed)
     with pytest.raises(InvalidInputError, match="num_layers"):
         grow(deeper, dataclasses.replace(deeper.config, num_layers=depth))
+
+
+def test_a_photo_head_starts_as_a_copy_and_answers_the_pictures(tokenizer, make_batch):
+    """Grown by a photo head, a model answers as before; then the answer in the conversation
+    with a picture (the batch's first pose) comes from the photo MLP and trains it alone."""
+    torch.manual_seed(0)
+    origin = build_model("tiny", tokenizer).eval()
+    torch.nn.init.normal_(origin.pose_head.mlp[-1].weight, std=0.1)  # a head that has learnt
+    grown = grow(origin, dataclasses.replace(origin.config, photo_head=True)).eval()
+    assert grown_parts(origin.config, grown.config) == ("pose_head.photo_mlp.",)
+    batch = make_batch(origin)
+    with torch.no_grad():
+        before = origin(batch).pred_rotmat
+        torch.testing.assert_close(grown(batch).pred_rotmat, before)
+        grown.pose_head.photo_mlp[-1].bias.add_(0.5)
+        moved = grown(batch).pred_rotmat
+    assert not torch.allclose(moved[0], before[0]) and torch.equal(moved[1:], before[1:])
+    grads = _grads(grown.train(), make_batch)
+    photo = [n for n in grads if n.startswith("pose_head.photo_mlp.")]
+    assert photo and all(grads[n].abs().sum() > 0 for n in photo)

@@ -248,7 +248,7 @@ def test_keep_gates_read_the_pose_each_answer_changes(model):
         assert torch.equal(plain.pose_loss, pose_loss(plain.pred_rotmat, targets))
         grown.pose_head.keep.bias.fill_(30.0)  # open: the answers keep the changed pose
         own = grown(batch).pred_rotmat  # training reads the head's own answers
-        hidden, sources = grown.pose_hidden_states(batch)
+        hidden, sources, _ = grown.pose_hidden_states(batch)
         kept = grown.pose_head(hidden, sources)
     assert torch.equal(shut, own)
     assert torch.equal(kept[[0, 3]], torch.stack([a, c]))

@@ -14,7 +14,7 @@ from posegpt.model import build_model, get_config, load_pretrained, save_pretrai
 from posegpt.model.build import switched
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.io import read_model_config
-from posegpt.model.pose_tower.cache import TowerInputs, build_cache, read_cache
+from posegpt.model.pose_tower.cache import TowerInputs, build_cache, read_cache, stored_bundle
 from posegpt.model.pose_tower.detector import DEFAULT_BUNDLE, NUM_LANDMARKS, Person
 from posegpt.model.pose_tower.features import (
     FEATURE_DIM,
@@ -111,7 +111,9 @@ def test_stored_detections_are_served_without_running_the_detector(tmp_path):
 def test_detections_of_another_bundle_are_refused(tmp_path):
     (tmp_path / "images").mkdir()
     Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "images" / "empty.png")
+    assert stored_bundle(tmp_path) is None  # nothing stored yet
     build_cache(tmp_path, "lite", progress=False)
+    assert stored_bundle(tmp_path) == "lite"
     with pytest.raises(ModelFileError, match="--bundle heavy"):
         read_cache(tmp_path, "heavy")
     inputs = TowerInputs(tmp_path, slots=2, bundle="heavy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from posegpt.body.rotations import geodesic_distance
 from posegpt.cli import app
 from posegpt.errors import InvalidInputError
 from posegpt.model import load_pretrained
+from posegpt.model.build import grow
 from posegpt.model.pose_head import keep_loss
 from posegpt.model.tokenizer import POSE_INPUT_TOKEN
 from posegpt.records import Conversation, Message
@@ -29,13 +31,15 @@ def short_run(tmp_path_factory, make_data, make_config):
 
 def test_cached_states_are_what_the_pose_head_reads(short_run, data):
     model = load_pretrained(short_run.final_dir)
-    states, changed, targets = cache_pose_states(model, data, count=len(data))
-    assert states.shape == (12, model.config.hidden_size) and targets.shape == (12, 24, 3, 3)
-    assert changed.shape == (12, 24, 3, 3)
+    cached = cache_pose_states(model, data, count=len(data))
+    assert cached.hidden.shape == (12, model.config.hidden_size)
+    assert cached.changed.shape == cached.targets.shape == (12, 24, 3, 3)
+    assert cached.pictured.tolist() == [c.image is not None for c in data.items for _ in c.poses]
     dataset = EncodedDataset(data, model.tokenizer, model.config, model.config.max_length)
     batch = model.collate_fn([dataset[(0, i)] for i in range(len(data))])
     with torch.no_grad():
-        torch.testing.assert_close(model.pose_head(states, changed), model(batch).pred_rotmat)
+        answers = model.pose_head(cached.hidden, cached.changed)
+        torch.testing.assert_close(answers, model(batch).pred_rotmat)
 
 
 def test_refit_lowers_the_validation_error_and_keeps_the_best_epoch(short_run, data):
@@ -44,23 +48,34 @@ def test_refit_lowers_the_validation_error_and_keeps_the_best_epoch(short_run, d
     result = refit_pose_head(model, data, data, samples=64, val_samples=64, epochs=30, lr=3e-3)
     assert result.train_poses == result.val_poses == 12
     assert result.val_deg_after < 0.8 * result.val_deg_before and result.best_epoch > 0
-    states, changed, targets = cache_pose_states(model, data, count=len(data))
+    cached = cache_pose_states(model, data, count=len(data))
     with torch.no_grad():
-        after = torch.rad2deg(geodesic_distance(model.pose_head(states, changed), targets)).mean()
+        answers = model.pose_head(cached.hidden, cached.changed)
+        after = torch.rad2deg(geodesic_distance(answers, cached.targets)).mean()
     assert float(after) == pytest.approx(result.val_deg_after, abs=1e-3)  # the kept head
     for name, tensor in model.state_dict().items():  # only the head changed
         if name in untouched:
             torch.testing.assert_close(tensor, untouched[name], msg=name)
 
 
-def test_refit_trains_the_keep_gates_on_the_joints_edits_keep(tmp_path, make_config, make_poses):
-    """A model with keep gates: the refit fits the gates (here the gates alone), and keeps the
-    epoch whose answers (the kept joints copied) are best."""
+def test_refit_can_keep_the_last_epoch(short_run, data):
+    model = load_pretrained(short_run.final_dir)
+    result = refit_pose_head(
+        model, data, data, samples=64, val_samples=64, epochs=3, lr=3e-3, keep="last"
+    )
+    assert result.best_epoch == 3 and result.val_deg_after < result.val_deg_before
+    with pytest.raises(InvalidInputError, match="best' or 'last"):
+        refit_pose_head(model, data, data, samples=4, val_samples=4, epochs=1, keep="first")
+
+
+@pytest.fixture
+def edits(tmp_path, make_poses) -> ConversationList:
+    """Edit conversations whose answers move the left arm of the input pose and keep the rest."""
     sources = make_poses(8, seed=5)
     targets = sources.clone()
     targets[:, [16, 18]] = make_poses(8, seed=6)[:, [16, 18]]  # the left arm moves
     ask = f"{POSE_INPUT_TOKEN}\nRaise the left arm."
-    edits = ConversationList(
+    return ConversationList(
         [
             Conversation(
                 [Message("user", ask), Message("assistant", "<POSE>.")],
@@ -73,13 +88,50 @@ def test_refit_trains_the_keep_gates_on_the_joints_edits_keep(tmp_path, make_con
         ],
         tmp_path,
     )
+
+
+@pytest.fixture
+def gated_model(tmp_path, make_config, edits):
+    """A tiny model with keep gates, trained 2 steps on `edits`."""
     settings = {"steps": 2, "model.pose_seq_length": 2, "model.keep_gates": True}
-    model = load_pretrained(train(make_config(tmp_path / "out", **settings), edits).final_dir)
-    states, changed, goals = cache_pose_states(model, edits, count=len(edits))
+    return load_pretrained(train(make_config(tmp_path / "out", **settings), edits).final_dir)
+
+
+def test_a_words_refit_leaves_the_answers_to_photos_and_the_gates(gated_model, edits, data):
+    """Grown by a photo head (a copy: it answers as before), the refit of the words' answers
+    trains their MLP alone: the photo MLP and the keep gates stay as they were."""
+    with pytest.raises(InvalidInputError, match="photo head"):
+        refit_pose_head(gated_model, edits, edits, samples=8, val_samples=8, part="words")
+    model = grow(gated_model, dataclasses.replace(gated_model.config, photo_head=True))
+    cached = cache_pose_states(model, edits, count=len(edits))
+    with torch.no_grad():
+        before = gated_model.pose_head(cached.hidden, cached.changed)
+        for pictured in (False, True):
+            flags = torch.full((len(cached),), pictured)
+            assert torch.equal(model.pose_head(cached.hidden, cached.changed, flags), before)
+    head = {k: v.clone() for k, v in model.pose_head.state_dict().items()}
+    result = refit_pose_head(
+        model, edits, edits, samples=8, val_samples=8, epochs=5, lr=3e-3, part="words"
+    )
+    assert result.val_deg_after < result.val_deg_before
+    for name, tensor in model.pose_head.state_dict().items():
+        trained = name.startswith("mlp.")
+        assert torch.equal(tensor, head[name]) != trained, name
+    with pytest.raises(InvalidInputError, match="part must be"):
+        refit_pose_head(model, edits, edits, samples=8, val_samples=8, part="tail")
+
+
+def test_refit_trains_the_keep_gates_on_the_joints_edits_keep(gated_model, edits):
+    """A model with keep gates: the refit fits the gates (here the gates alone), and keeps the
+    epoch whose answers (the kept joints copied) are best."""
+    model = gated_model
+    sources = torch.stack([c.input_poses[0] for c in edits.items])
+    cached = cache_pose_states(model, edits, count=len(edits))
+    states, changed, goals = cached.hidden, cached.changed, cached.targets
     before = float(keep_loss(model.pose_head, states, changed, goals))
     mlp = {k: v.clone() for k, v in model.pose_head.mlp.state_dict().items()}
     result = refit_pose_head(
-        model, edits, edits, samples=8, val_samples=8, epochs=30, lr=3e-2, gates_only=True
+        model, edits, edits, samples=8, val_samples=8, epochs=30, lr=3e-2, part="gates"
     )
     for name, tensor in model.pose_head.mlp.state_dict().items():  # only the gates trained
         torch.testing.assert_close(tensor, mlp[name], msg=name)
@@ -94,7 +146,7 @@ def test_refit_trains_the_keep_gates_on_the_joints_edits_keep(tmp_path, make_con
 def test_refit_needs_pose_answers(short_run, data):
     model = load_pretrained(short_run.final_dir)
     with pytest.raises(InvalidInputError, match="keep gates"):
-        refit_pose_head(model, data, data, samples=4, val_samples=4, epochs=1, gates_only=True)
+        refit_pose_head(model, data, data, samples=4, val_samples=4, epochs=1, part="gates")
     chats = ConversationList([c for c in data.items if not c.poses])
     with pytest.raises(InvalidInputError, match="no <POSE> answers"):
         refit_pose_head(model, chats, chats, samples=4, val_samples=4, epochs=1)
@@ -134,3 +186,21 @@ def test_refit_head_command_adds_keep_gates_to_a_model_without_them(
     result = CliRunner().invoke(app, [*args, "-q"])
     assert isinstance(result.exception, InvalidInputError)
     assert "pose_seq_length" in str(result.exception)
+
+
+def test_refit_head_command_words_only_keeps_the_answers_to_photos(
+    short_run, dataset_dir, tmp_path
+):
+    """`--words-only` grows a photo head (the head as it was) and refits the other answers."""
+    out = tmp_path / "words"
+    args = ["refit-head", str(short_run.final_dir), "--data", str(dataset_dir), "-o", str(out)]
+    args += ["--tasks", "text2pose", "--samples", "6", "--val-samples", "2", "--epochs", "2"]
+    result = CliRunner().invoke(app, [*args, "--words-only", "--keep", "last", "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.splitlines()[0])["best_epoch"] == 2
+    before, after = load_pretrained(short_run.final_dir).pose_head, load_pretrained(out).pose_head
+    for name, tensor in before.mlp.state_dict().items():
+        assert torch.equal(after.photo_mlp.state_dict()[name], tensor), name
+    assert not torch.equal(after.mlp[-1].weight, before.mlp[-1].weight)
+    result = CliRunner().invoke(app, [*args, "--words-only", "--gates-only", "-q"])
+    assert isinstance(result.exception, InvalidInputError)

@@ -68,14 +68,23 @@ def build_cache(root: str | os.PathLike, bundle: str = "lite", progress: bool = 
     return path
 
 
+def stored_bundle(root: str | os.PathLike) -> str | None:
+    """The BlazePose variant whose detections the dataset at `root` stores (None: no cache)."""
+    path = cache_path(root)
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as npz:  # only the small entry is read
+        return str(npz["bundle"]) if "bundle" in npz.files else "lite"
+
+
 def read_cache(root: str | os.PathLike, bundle: str = "lite") -> dict[str, list[Person]]:
     """Image path (relative to `root`) -> the people stored for it; empty without a cache.
     A cache written by another BlazePose variant than `bundle` is refused (ModelFileError)."""
     path = cache_path(root)
-    if not path.is_file():
+    found = stored_bundle(root)
+    if found is None:
         return {}
     with np.load(path, allow_pickle=False) as npz:
-        found = str(npz["bundle"]) if "bundle" in npz.files else "lite"
         if found != bundle:  # before the arrays are read and decompressed
             raise ModelFileError(
                 f"{path} holds BlazePose {found} detections; this model reads {bundle}'s: run "
