@@ -387,6 +387,8 @@ class PoseGPT(nn.Module):
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
         check_refine_mode(refine)
         check_repetition_penalty(repetition_penalty)
+        if image is not None and not isinstance(image, torch.Tensor):
+            image = load_image(image)  # decoded once: the tower and the chooser both read it
         input_ids, pixel_values, input_poses = self._prompt(messages, image, poses)
         towered = self.pose_tower is not None and pixel_values is not None
         if towered and nobody(pixel_values[0]):
