@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 from transformers import (
     BaseImageProcessor,
@@ -470,14 +471,14 @@ class PoseGPT(nn.Module):
         return text, poses
 
     def _chosen_slot(
-        self, pixel_values: torch.Tensor, image: ImageInput, messages: Sequence[MessageLike]
+        self, pixel_values: torch.Tensor, picture: Image.Image, messages: Sequence[MessageLike]
     ) -> int | None:
         """The slot of the person the last request means in a picture of several, when the
         chooser is sure of one (`PersonChooser.choose`)."""
         features = pixel_values[0].float().cpu()
         if people_count(features) < 2:  # before any embedding: the chooser has nobody to pick
             return None
-        people = with_colours(features, np.asarray(load_image(image).convert("RGB")))
+        people = with_colours(features, np.asarray(picture))  # decoded as RGB by `chat`
         request = request_words(last_user_text(messages))
         embedder = self.text_features.embedder if self.text_features is not None else None
         if embedder is None or embedder.dim != self.chooser.text_dim:

@@ -74,17 +74,22 @@ def stored_bundle(root: str | os.PathLike) -> str | None:
     if not path.is_file():
         return None
     with np.load(path, allow_pickle=False) as npz:  # only the small entry is read
-        return str(npz["bundle"]) if "bundle" in npz.files else "lite"
+        return _bundle(npz)
+
+
+def _bundle(npz: np.lib.npyio.NpzFile) -> str:
+    """The variant an open cache was written by (caches from before the entry: lite)."""
+    return str(npz["bundle"]) if "bundle" in npz.files else "lite"
 
 
 def read_cache(root: str | os.PathLike, bundle: str = "lite") -> dict[str, list[Person]]:
     """Image path (relative to `root`) -> the people stored for it; empty without a cache.
     A cache written by another BlazePose variant than `bundle` is refused (ModelFileError)."""
     path = cache_path(root)
-    found = stored_bundle(root)
-    if found is None:
+    if not path.is_file():
         return {}
     with np.load(path, allow_pickle=False) as npz:
+        found = _bundle(npz)
         if found != bundle:  # before the arrays are read and decompressed
             raise ModelFileError(
                 f"{path} holds BlazePose {found} detections; this model reads {bundle}'s: run "
