@@ -155,8 +155,8 @@ def bench_command(
         "test",
         "--split",
         help="The dataset split the items come from: 'test' (held out) or 'val' (the "
-        "development split, the one to decide on; SPG, whose test splits are its own, is left "
-        "out).",
+        "development split, the one to decide on; SPG asks about its val situations, and "
+        "spg_seen, which has no val wordings, is left out).",
     ),
     baselines: bool = typer.Option(
         True,

@@ -187,9 +187,9 @@ class BenchConfig:
     `keep_sides`); everyday_items: the
     everyday benchmark's items file (default: the held-out test set; the packaged development
     set, `DEV_REQUESTS_FILE`, is the one to tune on); split: "test" (held out) or "val" (the
-    dataset's development split, to decide on; SPG left out, `load_bench_data`); baselines:
-    False to run the text and photo tasks for the models only (an earlier run on the same data,
-    seed and sizes holds the baselines' figures)."""
+    dataset's development split, to decide on; SPG on its val situations, `load_bench_data`);
+    baselines: False to run the text and photo tasks for the models only (an earlier run on the
+    same data, seed and sizes holds the baselines' figures)."""
 
     data: Path
     out: Path

@@ -39,8 +39,9 @@ from posegpt.records import Conversation
 
 #: The splits a benchmark may read its items from: the held-out one, or the development one.
 BENCH_SPLITS = ("test", "val")
-#: The SPG test splits: unseen situations and wordings, and seen situations in unseen wordings.
-SPG_TEST_SPLITS = {"spg": "test", "spg_seen": "test_seen"}
+#: The SPG splits each bench split reads: unseen situations and wordings, and (test only) seen
+#: situations in unseen wordings.
+SPG_SPLITS = {"test": {"spg": "test", "spg_seen": "test_seen"}, "val": {"spg": "val"}}
 
 #: caption(pose (24, 3, 3), seed) -> a description of the pose.
 Caption = Callable[[torch.Tensor, int], str]
@@ -114,7 +115,7 @@ def load_bench_data(
     spg_train = text_train.items["speculative"]
     if spg_train and all("family" in c.meta for c in spg_train):
         data.family_examples = _spg(spg_train, None, seed, "train")
-    for name, spg_split in SPG_TEST_SPLITS.items() if split == "test" else ():
+    for name, spg_split in SPG_SPLITS[split].items():
         spg = PoseDataset(root, spg_split, seed, ("speculative",)).items["speculative"]
         if spg:
             data.spg[name] = _spg(_subset(spg, max_items, seed, name), caption, seed, name)

@@ -17,6 +17,7 @@ from posegpt.eval.baselines import (
     LargestPerson,
     MeanPose,
     NearestCaption,
+    NearestFamily,
     NearestRequest,
     TextRegressor,
 )
@@ -30,6 +31,7 @@ from posegpt.eval.baselines.smplify import (
 )
 from posegpt.eval.items import ImageSet, LazyImages, TextSet, TrainData
 from posegpt.eval.metrics import pose_errors
+from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import PoseGenerator, check_family, template_pose
 
 #: Four families, with training captions and paraphrases never seen in training.
@@ -101,6 +103,17 @@ def test_nearest_request_searches_the_requests_and_needs_them():
     assert torch.equal(baseline.predict_text(queries.texts), requests.poses)  # not the captions'
     with pytest.raises(InvalidInputError, match="one-pose requests"):
         NearestRequest().fit(TrainData(text=captions), progress=False)
+
+
+def test_nearest_family_answers_with_the_template_of_the_family_the_words_mean():
+    baseline = NearestFamily()
+    assert baseline.can_fit(TrainData())  # nothing to learn
+    stomach, squat = (
+        template_pose(FAMILY_INFO[n])[0] for n in ("sleeping_on_stomach", "squatting")
+    )
+    pred = baseline.predict_text(["Get down flat on your belly.", "gimme a squat real quick"])
+    assert torch.equal(pred[0], stomach)
+    assert torch.equal(pred[1], squat)
 
 
 def test_text_regressor_beats_the_mean_pose_on_paraphrases():

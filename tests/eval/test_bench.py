@@ -35,6 +35,7 @@ BASELINES = {
     "mean pose": {"text2pose", "spg", "spg_seen", *CROPS, *RPE, "speed", "everyday", "parts"},
     "nearest caption": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
     "nearest request": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
+    "nearest family": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
     "text regressor": {"text2pose", "spg", "spg_seen", "speed", "everyday", "parts"},
     "crop regressor": {*CROPS, *RPE, "speed"},
     "crop regressor + largest person": RPE,
@@ -367,7 +368,10 @@ def test_bench_reads_the_development_split_when_asked(bench_run):
     dev = load_bench_data(root / "data", caption, max_items=4, split="val")
     held_out = load_bench_data(root / "data", caption, max_items=4)
     assert all(in_val(dev.crops)) and not any(in_val(held_out.crops))
-    assert not dev.spg and held_out.spg  # SPG's test splits are its own
+    assert set(held_out.spg) == {"spg", "spg_seen"}
+    assert set(dev.spg) == {"spg"}  # unseen situations: val's own; seen ones have no val wording
+    queries = PoseDataset(root / "data", "val", 0, ("speculative",)).items["speculative"]
+    assert set(dev.spg["spg"].texts) <= {c.messages[0].content for c in queries}
     with pytest.raises(InvalidInputError, match="split"):
         load_bench_data(root / "data", caption, split="train")
     args, results = _default_bench(bench_run, "image2pose", "--split", "val", "--no-baselines")

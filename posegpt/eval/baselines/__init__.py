@@ -3,6 +3,7 @@
 - `MeanPose`: the mean training pose (text and image tasks);
 - `NearestCaption`: the training pose whose text is closest to the request (MiniLM);
 - `NearestRequest`: the same over the training requests in everyday words;
+- `NearestFamily`: the template of the pose family whose phrase is closest (no training);
 - `TextRegressor`: PoseScript-style MLP on MiniLM embeddings -> 6D -> rotations;
 - `CropRegressor`: HMR-style small CNN on person crops -> 6D -> rotations;
 - `KeypointFit`: the paper's "-S" pipeline, keypoints written as text then an SMPLify-style fit;
@@ -18,7 +19,12 @@ from posegpt.eval.baselines.crop import CropRegressor, LargestPerson
 from posegpt.eval.baselines.keypoints import KeypointFit
 from posegpt.eval.baselines.landmark_fit import LandmarkFit
 from posegpt.eval.baselines.mean_pose import MeanPose
-from posegpt.eval.baselines.text import NearestCaption, NearestRequest, TextRegressor
+from posegpt.eval.baselines.text import (
+    NearestCaption,
+    NearestFamily,
+    NearestRequest,
+    TextRegressor,
+)
 from posegpt.model.text_embedder import SentenceEmbedder
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "MeanPose",
     "Method",
     "NearestCaption",
+    "NearestFamily",
     "NearestRequest",
     "TextRegressor",
     "make_baselines",
@@ -47,6 +54,7 @@ def make_baselines(body: BodyModel, embedder: SentenceEmbedder, budget: Budget) 
         MeanPose(),
         NearestCaption(embedder),
         NearestRequest(embedder),
+        NearestFamily(embedder),
         TextRegressor(embedder, budget),
         crop,
         LargestPerson(crop),

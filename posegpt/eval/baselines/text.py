@@ -2,9 +2,10 @@
 
 `NearestCaption` returns the training pose whose text is closest to the request (cosine
 similarity of the embeddings), `NearestRequest` that of the closest training request in
-everyday words; `TextRegressor` is a PoseScript-style regressor: an MLP on the
-embedding, the paper's pose head (24 x 6D -> rotation matrices), trained with the L1 loss on
-rotation matrices on the training pairs (best epoch on val).
+everyday words, `NearestFamily` the template of the pose family whose phrase is closest (no
+training: what the model's family hints know); `TextRegressor` is a PoseScript-style
+regressor: an MLP on the embedding, the paper's pose head (24 x 6D -> rotation matrices),
+trained with the L1 loss on rotation matrices on the training pairs (best epoch on val).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from posegpt.eval.baselines.base import TEXT_TASKS, Budget, Method
 from posegpt.eval.baselines.mean_pose import mean_rotation
 from posegpt.eval.baselines.training import fit_regressor, pose_head, predict
 from posegpt.eval.items import TextSet, TrainData
+from posegpt.model.family_hints import family_texts, nearest_families
 from posegpt.model.pose_head import pose_loss
 from posegpt.model.text_embedder import SentenceEmbedder
+from posegpt.synth.pose_families import FAMILY_INFO
+from posegpt.synth.poses import template_pose
 
 
 def _text_pairs(train: TrainData) -> TextSet:
@@ -74,6 +78,28 @@ class NearestRequest(NearestCaption):
         if not self.can_fit(train):
             raise InvalidInputError("the nearest-request baseline needs one-pose requests")
         return train.requests
+
+
+class NearestFamily(Method):
+    """The template pose (every range at its centre) of the pose family whose phrase's MiniLM
+    embedding is most similar to the request's (`posegpt.model.family_hints`); learns nothing."""
+
+    name = "nearest family"
+    tasks = TEXT_TASKS
+
+    def __init__(self, embedder: SentenceEmbedder | None = None) -> None:
+        self.embedder = embedder or SentenceEmbedder()
+        self.phrases = self.embedder.embed(family_texts())
+        self.templates = torch.stack([template_pose(f)[0] for f in FAMILY_INFO.values()])
+
+    def can_fit(self, train: TrainData) -> bool:
+        return True
+
+    def predict_text(
+        self, texts: Sequence[str], prompts: Sequence[str] | None = None
+    ) -> torch.Tensor:
+        index, _ = nearest_families(self.embedder.embed(list(texts)), self.phrases, 1)
+        return self.templates[index[:, 0]].clone()
 
 
 class TextRegressor(Method):
