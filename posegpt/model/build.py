@@ -99,7 +99,6 @@ def build_model(
 GROWABLE = {
     "clause_features": "text_features.clause_projector.",
     "request_hints": "text_features.hints.",
-    "family_hints": "text_features.family_hints.",
     "pose_input_joints": "pose_input.joints.",
     "pose_input_codes": "pose_input.codes.",
     "keep_gates": "pose_head.keep.",

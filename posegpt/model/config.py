@@ -62,8 +62,6 @@ class PoseGPTConfig:
     # rows of training requests whose nearest one's pose each user turn reads (request_hints.py);
     # 0: none
     request_hints: int = 0
-    # each user turn and clause also reads the pose families its words mean (family_hints.py)
-    family_hints: bool = False
     # frozen BlazePose landmarks of up to tower_slots people, tower_tokens LM tokens each, in
     # place of the pixel tower's patches (pose_tower/); "none": the pixel tower
     pose_tower: Literal["none", "blazepose"] = "none"
@@ -116,12 +114,8 @@ class PoseGPTConfig:
             raise InvalidInputError(
                 f"text_encoder must be one of {', '.join(TEXT_ENCODERS)}, got {self.text_encoder!r}"
             )
-        if (
-            self.clause_features or self.request_hints or self.family_hints
-        ) and self.text_encoder == "none":
-            raise InvalidInputError(
-                "clause_features, request_hints and family_hints need a text_encoder"
-            )
+        if (self.clause_features or self.request_hints) and self.text_encoder == "none":
+            raise InvalidInputError("clause_features and request_hints need a text_encoder")
         if not 0 <= self.request_hints <= MAX_HINT_ROWS:
             raise InvalidInputError(
                 f"request_hints must be 0..{MAX_HINT_ROWS}, got {self.request_hints}"

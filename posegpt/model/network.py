@@ -197,7 +197,6 @@ class PoseGPT(nn.Module):
                 config.text_encoder,
                 config.clause_features,
                 config.request_hints,
-                config.family_hints,
             )
             if config.text_encoder != "none"
             else None
@@ -588,12 +587,11 @@ class PoseGPT(nn.Module):
                     "this model does not read poses (it has no pose-input tower)"
                 )
             return {"input_ids": input_ids}
-        token_embeddings = self.backbone.get_input_embeddings()
-        embeds = token_embeddings(input_ids)
+        embeds = self.backbone.get_input_embeddings()(input_ids)
         if self.text_features is not None:
             if self.training and self.word_dropout:
                 embeds = self.text_features.drop_words(input_ids, embeds, self.word_dropout)
-            embeds = self.text_features(input_ids, embeds, token_embeddings)
+            embeds = self.text_features(input_ids, embeds)
         if towered:
             tokens = self.pose_tower(images).to(embeds.dtype)
             embeds = embeds.masked_scatter((input_ids == self.image_token_id)[..., None], tokens)

@@ -29,7 +29,6 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerFast
 
-from posegpt.model.family_hints import FamilyHints
 from posegpt.model.request_hints import RequestHints
 from posegpt.model.text_embedder import MAX_TEXT_CHARS, SentenceEmbedder
 from posegpt.model.tokenizer import CHAT_TOKENS, END_TOKEN, IMAGE_TOKEN, ROLE_TOKENS, token_id
@@ -61,7 +60,6 @@ class UserTextFeatures(nn.Module):
         encoder: str = "minilm",
         clauses: bool = False,
         hint_rows: int = 0,
-        family_hints: bool = False,
     ) -> None:
         super().__init__()
         if encoder == "gemma-3-270m":
@@ -73,7 +71,6 @@ class UserTextFeatures(nn.Module):
         self.projector = _projector(self.embedder.dim, hidden_size)
         self.clause_projector = _projector(self.embedder.dim, hidden_size) if clauses else None
         self.hints = RequestHints(hint_rows, self.embedder.dim, hidden_size) if hint_rows else None
-        self.family_hints = FamilyHints(tokenizer) if family_hints else None
         if self.clause_projector is not None:
             nn.init.zeros_(self.clause_projector[-1].weight)
             nn.init.zeros_(self.clause_projector[-1].bias)
@@ -136,22 +133,9 @@ class UserTextFeatures(nn.Module):
         device = self.projector[0].weight.device
         return self.embedder.to(device).embed(texts).to(device)
 
-    def _family_hinted(
-        self, added: torch.Tensor, features: torch.Tensor, token_embeddings: nn.Module | None
-    ) -> torch.Tensor:
-        """`added` with the family hints of `features` (with `family_hints`)."""
-        if self.family_hints is None or token_embeddings is None:
-            return added
-        return added + self.family_hints(features, self.embedder, token_embeddings)
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        embeds: torch.Tensor,
-        token_embeddings: nn.Module | None = None,
-    ) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
         """`embeds` (B, L, H) of `input_ids` with the user turns' (and clauses') features (and
-        request hints, and family hints in the space of `token_embeddings`) added."""
+        request hints) added."""
         positions, texts = self.user_turns(input_ids)
         if not texts:
             return embeds
@@ -159,7 +143,6 @@ class UserTextFeatures(nn.Module):
         added = self._projected(features, self.projector)
         if self.hints is not None:
             added = added + self.hints(features)
-        added = self._family_hinted(added, features, token_embeddings)
         index = (positions[:, 0], positions[:, 1])
         embeds = embeds.index_put(index, added.to(embeds.dtype), accumulate=True)
         if self.clause_projector is None:
@@ -167,9 +150,7 @@ class UserTextFeatures(nn.Module):
         spans, rows, texts = self.clauses(input_ids)
         if not texts:
             return embeds
-        features = self._embedded(texts)
-        added = self._projected(features, self.clause_projector)
-        added = self._family_hinted(added, features, token_embeddings).to(embeds.dtype)
+        added = self._projected(self._embedded(texts), self.clause_projector).to(embeds.dtype)
         lengths = torch.tensor([len(span) for span in spans], device=embeds.device)
         index = (
             torch.tensor(rows, device=embeds.device).repeat_interleave(lengths),

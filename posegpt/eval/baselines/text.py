@@ -3,7 +3,7 @@
 `NearestCaption` returns the training pose whose text is closest to the request (cosine
 similarity of the embeddings), `NearestRequest` that of the closest training request in
 everyday words, `NearestFamily` the template of the pose family whose phrase is closest (no
-training: what the model's family hints know); `TextRegressor` is a PoseScript-style
+training); `TextRegressor` is a PoseScript-style
 regressor: an MLP on the embedding, the paper's pose head (24 x 6D -> rotation matrices),
 trained with the L1 loss on rotation matrices on the training pairs (best epoch on val).
 """
@@ -20,7 +20,6 @@ from posegpt.eval.baselines.base import TEXT_TASKS, Budget, Method
 from posegpt.eval.baselines.mean_pose import mean_rotation
 from posegpt.eval.baselines.training import fit_regressor, pose_head, predict
 from posegpt.eval.items import TextSet, TrainData
-from posegpt.model.family_hints import family_texts, nearest_families
 from posegpt.model.pose_head import pose_loss
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.synth.pose_families import FAMILY_INFO
@@ -80,9 +79,14 @@ class NearestRequest(NearestCaption):
         return train.requests
 
 
+def family_texts() -> list[str]:
+    """Each pose family's phrase as a sentence about someone, as a request reads."""
+    return [f"someone {family.phrase}" for family in FAMILY_INFO.values()]
+
+
 class NearestFamily(Method):
     """The template pose (every range at its centre) of the pose family whose phrase's MiniLM
-    embedding is most similar to the request's (`posegpt.model.family_hints`); learns nothing."""
+    embedding is most similar to the request's; learns nothing."""
 
     name = "nearest family"
     tasks = TEXT_TASKS
@@ -98,8 +102,8 @@ class NearestFamily(Method):
     def predict_text(
         self, texts: Sequence[str], prompts: Sequence[str] | None = None
     ) -> torch.Tensor:
-        index, _ = nearest_families(self.embedder.embed(list(texts)), self.phrases, 1)
-        return self.templates[index[:, 0]].clone()
+        nearest = (self.embedder.embed(list(texts)) @ self.phrases.T).argmax(dim=1)
+        return self.templates[nearest].clone()
 
 
 class TextRegressor(Method):
