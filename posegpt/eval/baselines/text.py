@@ -3,9 +3,9 @@
 `NearestCaption` returns the training pose whose text is closest to the request (cosine
 similarity of the embeddings), `NearestRequest` that of the closest training request in
 everyday words, `NearestFamily` the template of the pose family whose phrase is closest (no
-training); `TextRegressor` is a PoseScript-style
-regressor: an MLP on the embedding, the paper's pose head (24 x 6D -> rotation matrices),
-trained with the L1 loss on rotation matrices on the training pairs (best epoch on val).
+training); `TextRegressor` is a PoseScript-style regressor: an MLP on the embedding, the paper's
+pose head (24 x 6D -> rotation matrices), trained with the L1 loss on rotation matrices on the
+training pairs (best epoch on val).
 """
 
 from __future__ import annotations
