@@ -108,6 +108,9 @@ def test_nearest_request_searches_the_requests_and_needs_them():
 def test_nearest_family_answers_with_the_template_of_the_family_the_words_mean():
     baseline = NearestFamily()
     assert baseline.can_fit(TrainData())  # nothing to learn
+    with pytest.raises(InvalidInputError, match="fit the nearest-family baseline first"):
+        baseline.predict_text(["Lie down."])
+    baseline.fit(TrainData(), progress=False)
     stomach, squat = (
         template_pose(FAMILY_INFO[n])[0] for n in ("sleeping_on_stomach", "squatting")
     )

@@ -93,15 +93,23 @@ class NearestFamily(Method):
 
     def __init__(self, embedder: SentenceEmbedder | None = None) -> None:
         self.embedder = embedder or SentenceEmbedder()
-        self.phrases = self.embedder.embed(family_texts())
-        self.templates = torch.stack([template_pose(f)[0] for f in FAMILY_INFO.values()])
+        self.phrases: torch.Tensor | None = None
+        self.templates: torch.Tensor | None = None
 
     def can_fit(self, train: TrainData) -> bool:
         return True
 
+    def fit(self, train: TrainData, progress: bool = True) -> None:
+        """Embed the family phrases and pose the templates (nothing is learned from `train`;
+        done here, not at construction, so that runs without text tasks never load MiniLM)."""
+        self.phrases = self.embedder.embed(family_texts())
+        self.templates = torch.stack([template_pose(f)[0] for f in FAMILY_INFO.values()])
+
     def predict_text(
         self, texts: Sequence[str], prompts: Sequence[str] | None = None
     ) -> torch.Tensor:
+        if self.phrases is None or self.templates is None:
+            raise InvalidInputError("fit the nearest-family baseline first")
         nearest = (self.embedder.embed(list(texts)) @ self.phrases.T).argmax(dim=1)
         return self.templates[nearest].clone()
 
