@@ -63,7 +63,7 @@ class PoseHead(nn.Module):
         head; none given: no answer is)."""
         hidden = hidden.to(self.mlp[0].weight.dtype)
         sixd = self.mlp(hidden)
-        if self.photo_mlp is not None and pictured is not None:
+        if self.photo_mlp is not None and pictured is not None and bool(pictured.any()):
             sixd = torch.where(pictured.to(hidden.device)[:, None], self.photo_mlp(hidden), sixd)
         rotmat = sixd_to_rotmat(sixd.float().reshape(-1, NUM_JOINTS, 6))
         if self.keep is None or source is None:

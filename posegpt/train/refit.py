@@ -152,11 +152,12 @@ def refit_pose_head(
             _, pose, gates = head_losses(
                 head, batch.hidden, batch.changed, batch.targets, batch.pictured
             )
-            loss = (
-                gates
-                if part == "gates"
-                else pose + (gates if part == "head" and gates is not None else 0.0)
-            )
+            if part == "gates":
+                loss = gates
+            elif part == "head" and gates is not None:
+                loss = pose + gates
+            else:  # the words' MLP, or a head without gates
+                loss = pose
             loss.backward()
             optimizer.step()
         error = _joint_error_deg(head, val)
