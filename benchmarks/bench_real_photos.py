@@ -12,7 +12,7 @@ hold the spread between training runs of one recipe, which is as large: BENCHMAR
 Methods: the mean training crop pose, the crop regressor (trained here on the dataset's crops,
 as in `posegpt bench`), the BlazePose fit, BlazePose's own world landmarks (not an SMPL pose: a
 reference), and posegpt models (`--model`, "default" or a folder), each as the model answers
-and, with a pose tower, refined to the landmarks as chat does.
+and, with a pose tower, refined to the landmarks as chat does (`--refine`: which ways).
 
 python benchmarks/bench_real_photos.py --data /work/data/synth --model default
 """
@@ -34,12 +34,14 @@ from posegpt.data.formats import read_hmr
 from posegpt.data.images import crop_square, open_image
 from posegpt.eval.baselines import CropRegressor, MeanPose
 from posegpt.eval.baselines.landmark_fit import LandmarkFit
+from posegpt.eval.bench import REFINED_ROWS
 from posegpt.eval.bench_data import load_real_hmr
 from posegpt.eval.chat_method import PoseGPTMethod
 from posegpt.eval.items import ImageSet, LazyImages, TrainData
 from posegpt.eval.metrics import pa_mpjpe
 from posegpt.model import load_chat_model
 from posegpt.model.pose_tower.detector import BUNDLES, DEFAULT_BUNDLE, PoseDetector
+from posegpt.model.pose_tower.fit import REFINE_MODES, check_refine_mode
 from posegpt.model.pose_tower.landmarks import LIMB_JOINTS, LIMB_LANDMARKS, LIMB_NAMES
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared/data/real"
@@ -115,6 +117,12 @@ def main() -> None:
         "--no-crop-regressor", action="store_true", help="skip training the crop regressor"
     )
     parser.add_argument(
+        "--refine",
+        default="fit",
+        help="comma-separated refinements of a pose-tower model's answers, each a row "
+        f"({', '.join(REFINE_MODES)})",
+    )
+    parser.add_argument(
         "--bundle",
         choices=BUNDLES,
         default=DEFAULT_BUNDLE,
@@ -133,9 +141,9 @@ def main() -> None:
     for name in args.model:
         model = load_chat_model(name)
         methods.append(PoseGPTMethod(model, f"posegpt {name}"))
-        if model.pose_tower is not None:
-            refined = f"posegpt {name}, refined to the landmarks"
-            methods.append(PoseGPTMethod(model, refined, refine_with=body))
+        for mode in args.refine.split(",") if model.pose_tower is not None else []:
+            row = f"posegpt {name}, {REFINED_ROWS[check_refine_mode(mode)]}"
+            methods.append(PoseGPTMethod(model, row, refine_with=body, refine=mode))
     items = photos(args.real, body)
     detector = PoseDetector(args.bundle)
     print(f"{len(items)} photos: " + ", ".join(n for n, *_ in items))

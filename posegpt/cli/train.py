@@ -214,6 +214,27 @@ def train_chooser_command(
     typer.echo(f"model: {out}")
 
 
+def fit_prior_command(
+    model: str = typer.Argument(..., help="Model folder or packaged name (default, small)."),
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Dataset folder with person crops (repeatable)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the model with its prior."),
+) -> None:
+    """Give a model the pose prior of its training data's person crops, which `--refine blend`
+    averages photo answers with a BlazePose fit from."""
+    from posegpt.errors import InvalidInputError
+    from posegpt.model import load_chat_model, save_pretrained
+    from posegpt.train.prior import crop_pose_prior
+
+    loaded = load_chat_model(model)
+    if loaded.pose_tower is None:
+        raise InvalidInputError("the pose prior refines photo answers: it needs the pose tower")
+    loaded.pose_prior = crop_pose_prior(data)
+    save_pretrained(loaded, out)
+    typer.echo(f"model: {out}")
+
+
 def soup_command(
     models: list[str] = typer.Argument(
         ..., help="Two or more model folders or packaged names, of one config and tokenizer."

@@ -178,7 +178,7 @@ class BenchConfig:
     each a row; none: baselines only (also a model that cannot be loaded is left out, with a
     warning); tasks: a subset of BENCH_TASKS (default: all); retrieval: a trained retrieval
     evaluator folder (default: train one); real_*: real test sets in their own formats;
-    refined_rows: modes ("orient", "fit", "auto") of `PoseGPT.chat`'s refinement of photo answers to
+    refined_rows: modes (REFINE_MODES) of `PoseGPT.chat`'s refinement of photo answers to
     the landmarks, each also a photo-only row of each pose-tower model; penalty_rows: repetition
     penalties (`PoseGPT.chat`), each also a words-only row of each model; decline_rows: also a
     photo-only row of each pose-tower model that answers in words with no pose when its answer
@@ -597,6 +597,7 @@ REFINED_ROWS = {
     "orient": "turned to the landmarks",
     "fit": "refined to the landmarks",
     "auto": "refined to one person's landmarks, turned to several's",
+    "blend": "blended with the BlazePose fit where seen",
 }
 
 

@@ -5,7 +5,9 @@ Layout: `model.safetensors` (backbone, with LoRA adapters if any, and pose head;
 by several names, as tied embeddings, is stored once and its other names listed in the file's
 metadata), `config.json` (PoseGPT config, backbone config, whether adapters are present),
 `tokenizer/`, for a model built on a pretrained checkpoint that checkpoint's `image_processor/`,
-and for a model built on or reading Gemma `GEMMA_NOTICE.md` (the Gemma Terms of Use apply).
+for a model built on or reading Gemma `GEMMA_NOTICE.md` (the Gemma Terms of Use apply), and
+when present the person chooser (`chooser.safetensors`) and the pose prior
+(`pose_prior.safetensors`), each stored apart from the weights.
 A folder is written beside its destination and renamed into place, so it is complete or absent.
 """
 
@@ -24,6 +26,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from transformers import LlavaConfig, LlavaForConditionalGeneration
 
+from posegpt.body.prior import PRIOR_FILE, GaussianPosePrior
 from posegpt.errors import ModelFileError, PoseGPTError
 from posegpt.files import replace_dir
 from posegpt.model.build import check_compatible, load_image_processor, prepare_backbone
@@ -61,6 +64,8 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
         save_file(state, tmp / WEIGHTS, metadata={"format": "pt", ALIASES: json.dumps(aliases)})
         if model.chooser is not None:
             model.chooser.save(tmp)
+        if model.pose_prior is not None:
+            model.pose_prior.save(tmp / PRIOR_FILE)
         meta = {
             "format": FORMAT,
             "version": VERSION,
@@ -116,6 +121,8 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         raise ModelFileError(f"{path / WEIGHTS} does not fit the model: {err}") from err
     if (path / CHOOSER_FILE).is_file():
         model.chooser = PersonChooser.load(path / CHOOSER_FILE)
+    if (path / PRIOR_FILE).is_file():
+        model.pose_prior = GaussianPosePrior.load(path / PRIOR_FILE)
     return model.eval()
 
 

@@ -46,6 +46,7 @@ from transformers import (
 )
 from transformers.models.llava.modeling_llava import LlavaCausalLMOutputWithPast
 
+from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.images import ImageInput, load_image
@@ -190,6 +191,9 @@ class PoseGPT(nn.Module):
         # weights (`posegpt.model.io`), trained apart (`posegpt.train.chooser`)
         self.chooser: PersonChooser | None = None
         self._chooser_embedder: SentenceEmbedder | None = None  # MiniLM, when text features differ
+        # the training crops' pose prior, for refining photo answers by "blend"; stored apart
+        # from the weights (`posegpt.model.io`), fitted apart (`posegpt.train.prior`)
+        self.pose_prior: GaussianPosePrior | None = None
         self.text_features = (
             UserTextFeatures(
                 tokenizer,
@@ -375,7 +379,7 @@ class PoseGPT(nn.Module):
         next user message. Decoding is greedy unless `do_sample`; `seed` makes sampling
         repeatable without touching the global RNG. With `refine_with` (a body model) and a pose
         tower, the poses answering a question asked with the picture are refined to the
-        landmarks of the people in it, `refine` ("fit" or "orient") saying how
+        landmarks of the people in it, `refine` (one of REFINE_MODES) saying how
         (`posegpt.model.pose_tower.fit.refine_to_people`). `repetition_penalty` > 1 makes words
         the answer already used (not the question's) less likely (`posegpt.model.repetition`).
         With a pose tower and `decline_unmatched`, an answer to a question asked with the picture
@@ -433,7 +437,9 @@ class PoseGPT(nn.Module):
         if about_picture and decline_unmatched and matches_nobody(poses, pixel_values[0]):
             return Reply(UNMATCHED_REPLY, [])
         if about_picture and refine_with is not None:
-            poses = refine_to_people(poses, pixel_values[0].cpu(), refine_with, refine)
+            poses = refine_to_people(
+                poses, pixel_values[0].cpu(), refine_with, refine, prior=self.pose_prior
+            )
         if towered and len(poses) and guessed_parts(pixel_values[0]):
             text = f"{text} {guessed_note(guessed_parts(pixel_values[0]))}"
         return Reply(text, list(poses))

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from posegpt.body import load_body_model
+from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.rotations import geodesic_distance
 from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines import (
@@ -24,7 +25,6 @@ from posegpt.eval.baselines import (
 from posegpt.eval.baselines.keypoints import keypoints_to_text, text_to_keypoints
 from posegpt.eval.baselines.mean_pose import mean_rotation
 from posegpt.eval.baselines.smplify import (
-    GaussianPosePrior,
     crop_camera,
     fit_pose_to_keypoints2d,
     project,

@@ -13,11 +13,11 @@ from PIL import Image
 
 from posegpt.body import load_body_model
 from posegpt.body.kinematics import forward_kinematics
+from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.rotations import camera_to_y_up, geodesic_distance, identity_pose
 from posegpt.body.skeleton import JOINT_INDEX
 from posegpt.errors import InvalidInputError
-from posegpt.eval.baselines.landmark_fit import LandmarkFit, fit_with_prior
-from posegpt.eval.baselines.smplify import GaussianPosePrior
+from posegpt.eval.baselines.landmark_fit import LandmarkFit
 from posegpt.eval.items import ImageSet, LazyImages, TrainData
 from posegpt.eval.metrics import pa_mpjpe
 from posegpt.model import load_chat_model
@@ -30,6 +30,7 @@ from posegpt.model.pose_tower.fit import (
     best_match,
     best_match_energy,
     bone_energy,
+    fit_with_prior,
     refine_to_people,
 )
 from posegpt.model.pose_tower.landmarks import LANDMARK_INDEX, LIMB_JOINTS
@@ -194,13 +195,15 @@ def test_chat_refines_the_answer_to_a_photo_and_not_a_follow_up(body, poses):
     features = tower_features([person_seeing(world[0], seen[0], 0.2)], model.config.tower_slots)
     ask = [{"role": "user", "content": "What pose is this person in?"}]
     plain, refined = (model.chat(ask, image=features, refine_with=b) for b in (None, body))
-    assert len(plain.poses) == len(refined.poses) == 1 and plain.text == refined.text
+    blended = model.chat(ask, image=features, refine_with=body, refine="blend")  # its prior
+    assert len(plain.poses) == len(refined.poses) == len(blended.poses) == 1
+    assert plain.text == refined.text == blended.text
     rest = body(identity_pose(1)).joints
     energy = [
         float(bone_energy(camera_to_y_up(r.poses[0][None]), rest, world, seen))
-        for r in (plain, refined)
+        for r in (plain, refined, blended)
     ]
-    assert energy[1] < energy[0]  # closer to what the landmarks see
+    assert energy[1] < energy[0] and energy[2] < energy[0]  # closer to what the landmarks see
     follow = [*ask, {"role": "assistant", "content": plain.text, "poses": plain.poses}]
     follow.append({"role": "user", "content": "Now raise the left arm."})
     again = [model.chat(follow, image=features, refine_with=b).poses for b in (None, body)]
@@ -275,3 +278,33 @@ def test_auto_fits_a_picture_of_one_person_and_orients_one_of_several(body, pose
         assert torch.allclose(autos[same_as], expected)
     alone = autos["fit"]  # one person: the limbs were fitted
     assert not torch.allclose(alone[:, 1:], answer[:, 1:], atol=1e-3)
+
+
+def test_blending_averages_the_turned_answer_and_the_fit_where_the_landmarks_see(
+    body, poses, prior
+):
+    """ "blend": per joint, between the answer (turned as by "orient") and the fit from the
+    prior; a limb the landmarks do not see keeps the answer."""
+    world, seen = fake_landmarks(body(poses[3:4]).joints)
+    features = tower_features([person_seeing(world[0], seen[0], 0.2)], 4)
+    answer = camera_to_y_up(poses[4:5])  # another family's pose
+    turned = camera_to_y_up(refine_to_people(answer, features, body, mode="orient"))
+    fitted = fit_with_prior(world, seen, body, prior)
+    mixed = camera_to_y_up(refine_to_people(answer, features, body, mode="blend", prior=prior))
+    apart = torch.rad2deg(geodesic_distance(turned[0], fitted[0]))
+    moved = apart > 2.0
+    assert moved.sum() >= 5
+    for end in (turned, fitted):
+        assert (torch.rad2deg(geodesic_distance(mixed[0], end[0]))[moved] < apart[moved]).all()
+    truth = poses[3:4]
+    assert limb_error(mixed, truth, body) < limb_error(turned, truth, body)
+    elbow, knee = JOINT_INDEX["left_elbow"], JOINT_INDEX["left_knee"]
+    assert apart[elbow] > 2.0 and apart[knee] > 2.0
+    blind = seen.clone()
+    blind[:, [LANDMARK_INDEX[f"left_{p}"] for p in ARM_PARTS]] = 0.0
+    features = tower_features([person_seeing(world[0], blind[0], 0.2)], 4)
+    kept = camera_to_y_up(refine_to_people(answer, features, body, "blend", prior=prior))
+    assert torch.allclose(kept[0, elbow], turned[0, elbow], atol=1e-5)  # unseen: the answer's
+    assert not torch.allclose(kept[0, knee], turned[0, knee], atol=1e-3)  # seen: blended
+    with pytest.raises(InvalidInputError, match="pose prior"):
+        refine_to_people(answer, features, body, mode="blend")

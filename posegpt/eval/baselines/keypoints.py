@@ -21,6 +21,7 @@ from PIL import Image
 from torch import nn
 
 from posegpt.body.base import BodyModel
+from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.rotations import camera_to_y_up
 from posegpt.body.skeleton import COCO17_NAMES
 from posegpt.errors import InvalidInputError
@@ -30,7 +31,6 @@ from posegpt.eval.baselines.nets import conv_backbone, feature_dim, image_batch
 from posegpt.eval.baselines.smplify import (
     CROP_PIXELS,
     NUM_KEYPOINTS,
-    GaussianPosePrior,
     crop_camera,
     fit_pose_to_keypoints2d,
 )

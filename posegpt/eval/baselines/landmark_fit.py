@@ -1,6 +1,6 @@
 """The BlazePose fit baseline: BlazePose on the picture, then SMPL rotations fitted to the
 largest person's world landmarks (`posegpt.model.pose_tower.fit`), from the pose prior's mean
-with the root turned to the torso, the prior (weight `PRIOR_WEIGHT`) keeping twists plausible.
+with the root turned to the torso, the prior keeping twists plausible (`fit_with_prior`).
 It answers in POSE_FRAME (y up, facing the camera), as every image answer and item set
 (`posegpt.body.rotations.camera_to_y_up`).
 """
@@ -13,31 +13,13 @@ import torch
 from PIL import Image
 
 from posegpt.body.base import BodyModel
+from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.rotations import camera_to_y_up
 from posegpt.errors import InvalidInputError
 from posegpt.eval.baselines.base import IMAGE_TASKS, Method
-from posegpt.eval.baselines.smplify import GaussianPosePrior
 from posegpt.eval.items import Box, TrainData
 from posegpt.model.pose_tower.detector import DEFAULT_BUNDLE, Person, PoseDetector
-from posegpt.model.pose_tower.fit import fit_to_landmarks
-
-#: Weight of the pose prior's Mahalanobis energy in the fit.
-PRIOR_WEIGHT = 0.01
-
-
-def fit_with_prior(
-    world: torch.Tensor,
-    visibility: torch.Tensor,
-    body: BodyModel,
-    prior: GaussianPosePrior,
-    steps: int = 100,
-) -> torch.Tensor:
-    """Poses (B, 24, 3, 3), root in the camera frame, fitted to world landmarks (B, 33, 3) from
-    the prior's mean pose, with the prior as penalty."""
-    start = prior.mean_pose().expand(len(world), -1, -1, -1)
-    return fit_to_landmarks(
-        world, visibility, body, start, lambda r: PRIOR_WEIGHT * prior.energy(r), steps
-    )
+from posegpt.model.pose_tower.fit import fit_with_prior
 
 
 def largest_person(people: Sequence[Person]) -> Person | None:

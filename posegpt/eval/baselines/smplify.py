@@ -18,20 +18,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import roma
 import torch
 
 from posegpt.body.base import BodyModel
 from posegpt.body.limits import limit_violation
-from posegpt.body.rotations import axis_angle_to_rotmat, check_rotmat, rotmat_to_6d, sixd_to_rotmat
-from posegpt.body.skeleton import NUM_JOINTS
+from posegpt.body.prior import GaussianPosePrior
+from posegpt.body.rotations import rotmat_to_6d, sixd_to_rotmat
 from posegpt.errors import InvalidInputError
 from posegpt.render.camera import Camera
 
 NUM_KEYPOINTS = 17
 #: The crop camera of HMR / SPIN: 224-pixel crops seen with a 5000-pixel focal length.
 CROP_PIXELS, CROP_FOCAL = 224, 5000.0
-BODY_DIMS = (NUM_JOINTS - 1) * 3
 #: COCO-17 shoulders and hips: the keypoints the camera stage fits.
 TORSO = (5, 6, 11, 12)
 #: Weight of the relative depth change in the camera stage.
@@ -48,41 +46,6 @@ SEGMENTS = (
 def crop_camera(size: int = CROP_PIXELS, focal: float = CROP_FOCAL) -> Camera:
     """The camera of a person crop: at the origin, looking along +z, principal point centred."""
     return Camera(focal, size, size, np.eye(3), np.zeros(3))
-
-
-@dataclass
-class GaussianPosePrior:
-    """A Gaussian on the axis-angle of joints 1-23 (69 values), and the mean global orientation
-    (not penalised: the camera decides it)."""
-
-    mean: torch.Tensor  # (69,)
-    precision: torch.Tensor  # (69, 69)
-    root: torch.Tensor  # (3, 3)
-
-    @classmethod
-    def fit(cls, rotmat: torch.Tensor, ridge: float = 0.05) -> GaussianPosePrior:
-        """Fit to training poses (N, 24, 3, 3); `ridge` (rad^2) is added to the covariance's
-        diagonal so that joints that never move in the data stay stiff but finite."""
-        rotmat = check_rotmat(rotmat)
-        if rotmat.ndim != 4 or len(rotmat) < 2:
-            raise InvalidInputError("the pose prior needs at least 2 training poses")
-        body = roma.rotmat_to_rotvec(rotmat[:, 1:].double()).reshape(len(rotmat), BODY_DIMS)
-        mean = body.mean(dim=0)
-        centred = body - mean
-        covariance = centred.T @ centred / (len(body) - 1) + ridge * torch.eye(BODY_DIMS)
-        root = roma.special_procrustes(rotmat[:, 0].double().mean(dim=0))
-        return cls(mean.float(), torch.linalg.inv(covariance).float(), root.float())
-
-    def energy(self, rotmat: torch.Tensor) -> torch.Tensor:
-        """(B, 24, 3, 3) -> (B,) squared Mahalanobis distance of the body joints."""
-        delta = roma.rotmat_to_rotvec(rotmat[:, 1:]).reshape(len(rotmat), BODY_DIMS) - self.mean
-        return ((delta @ self.precision) * delta).sum(dim=-1)
-
-    def mean_pose(self) -> torch.Tensor:
-        """(24, 3, 3): the mean root and the body joints at the Gaussian's mean."""
-        body = axis_angle_to_rotmat(torch.cat([torch.zeros(3), self.mean]))
-        body[0] = self.root
-        return body
 
 
 @dataclass

@@ -16,7 +16,9 @@ so fitted roots are in the camera frame (HMR / SPIN's OpenCV axes).
 `refine_to_people` is how the model's answers about a photo use it: each answered pose
 (POSE_FRAME) starts a fit to the person in the picture whose landmarks it matches best, pulled
 towards the answer by `anchored`, so the landmarks correct what they see and the answer keeps
-what they do not (hidden limbs, twists). `best_match_energy` says how well an answer matches
+what they do not (hidden limbs, twists); or it is averaged with a fit from a pose prior
+(`fit_with_prior`, as the BlazePose fit baseline), the fit's share falling with how little the
+landmarks see of a limb ("blend"). `best_match_energy` says how well an answer matches
 anyone at all: an answer far from everyone (`UNMATCHED_ENERGY`) is about nobody there.
 """
 
@@ -30,8 +32,9 @@ import torch
 from posegpt.body.base import BodyModel
 from posegpt.body.kinematics import forward_kinematics
 from posegpt.body.limits import limit_violation
+from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.rotations import camera_to_y_up, identity_pose, rotmat_to_6d, sixd_to_rotmat
-from posegpt.body.skeleton import ANNY_REST_JOINTS, JOINT_INDEX
+from posegpt.body.skeleton import ANNY_REST_JOINTS, JOINT_INDEX, JOINT_NAMES
 from posegpt.errors import InvalidInputError
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS
 from posegpt.model.pose_tower.features import IMAGE_PART, USED, WORLD_PART, nobody
@@ -78,9 +81,17 @@ TORSO = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
 #: crops of people posed off-template (the real photos' stand-in) among those costing synthetic
 #: val crops at most 1 mm against the answer (BENCHMARKS.md, "The refinement's pull").
 ANCHOR_WEIGHT = 1.0
-#: What `refine_to_people` may do: turn the root only, fit the whole pose, or fit it when the
-#: picture holds one person and turn the root only when it holds several ("auto").
-REFINE_MODES = ("orient", "fit", "auto")
+#: Weight of the pose prior's Mahalanobis energy in a fit from the prior (`fit_with_prior`).
+PRIOR_WEIGHT = 0.01
+#: Share of the fit in a blended answer (`refine_to_people`'s "blend") for a limb the landmarks
+#: see fully and for the torso: the plain mean. Weighting limbs by their visibility (unseen
+#: limbs keep the answer) won over a fixed 0.5 on off-template and partial crops (BENCHMARKS.md,
+#: "Photo answers blended with the BlazePose fit").
+BLEND_WEIGHT = 0.5
+#: What `refine_to_people` may do: turn the root only, fit the whole pose, fit it when the
+#: picture holds one person and turn the root only when it holds several ("auto"), or average
+#: the turned answer with a fit from the pose prior ("blend").
+REFINE_MODES = ("orient", "fit", "auto", "blend")
 #: A function of poses (B, 24, 3, 3) -> (B,) energies added to the fit's.
 Penalty = Callable[[torch.Tensor], torch.Tensor]
 
@@ -102,6 +113,23 @@ _LANDMARK_POINTS = _averaging(_NAMES, 1, LANDMARK_INDEX)
 _FROM = [_NAMES.index(a) for a, _ in BONES]
 _TO = [_NAMES.index(b) for _, b in BONES]
 _TORSO = [_NAMES.index(n) for n in TORSO]
+#: Each limb joint (SMPL) -> the point its bone (of BONES) leads to.
+_LIMB_CHILD = {
+    f"{side}_{joint}": f"{side}_{child}"
+    for side in ("left", "right")
+    for joint, child in (
+        ("hip", "knee"),
+        ("knee", "ankle"),
+        ("ankle", "foot"),
+        ("shoulder", "elbow"),
+        ("elbow", "wrist"),
+        ("wrist", "hand"),
+    )
+}
+#: For each SMPL joint, the index in BONES of the bone it moves if it is a limb joint, else -1.
+_MOVED_BONE = torch.tensor(
+    [BONES.index((j, _LIMB_CHILD[j])) if j in _LIMB_CHILD else -1 for j in JOINT_NAMES]
+)
 
 
 def _bones(points: torch.Tensor) -> torch.Tensor:
@@ -234,6 +262,38 @@ def _turned_to_torso(start: torch.Tensor, rest: torch.Tensor, torso: torch.Tenso
     return out
 
 
+def fit_with_prior(
+    world: torch.Tensor,
+    visibility: torch.Tensor,
+    body: BodyModel,
+    prior: GaussianPosePrior,
+    steps: int = 100,
+) -> torch.Tensor:
+    """Poses (B, 24, 3, 3), root in the camera frame, fitted to world landmarks (B, 33, 3) from
+    the prior's mean pose, with the prior as penalty."""
+    start = prior.mean_pose().expand(len(world), -1, -1, -1)
+    return fit_to_landmarks(
+        world, visibility, body, start, lambda r: PRIOR_WEIGHT * prior.energy(r), steps
+    )
+
+
+def blended(answer: torch.Tensor, fitted: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Poses (B, 24, 3, 3): per joint the 6D mean of `answer` and `fitted`, `weight` (B, 24)
+    on the fit, back on the rotations."""
+    share = weight[..., None].to(answer)
+    return sixd_to_rotmat((1 - share) * rotmat_to_6d(answer) + share * rotmat_to_6d(fitted))
+
+
+def seen_share(visibility: torch.Tensor) -> torch.Tensor:
+    """(B, 24) for landmark visibility (B, 33): per limb joint, the weight of the bone it moves
+    (`landmark_bones`), 1 for the other joints."""
+    weight = landmark_bones(torch.zeros(*visibility.shape, 3), visibility)[1]
+    limb = _MOVED_BONE >= 0
+    share = torch.ones(len(visibility), len(JOINT_NAMES))
+    share[:, limb] = weight[:, _MOVED_BONE[limb]]
+    return share
+
+
 def check_refine_mode(mode: object) -> str:
     """`mode` if it is one of REFINE_MODES, else a clear error."""
     if mode not in REFINE_MODES:
@@ -305,6 +365,7 @@ def refine_to_people(
     mode: str = "fit",
     anchor_weight: float = ANCHOR_WEIGHT,
     steps: int = 100,
+    prior: GaussianPosePrior | None = None,
 ) -> torch.Tensor:
     """Answered poses (N, 24, 3, 3, POSE_FRAME) refined to the people of one picture's pose
     tower features (slots, FEATURE_DIM), each to the person whose bones its own match best
@@ -312,8 +373,15 @@ def refine_to_people(
     "orient": only the root turned so that the torso lies along the person's (a rigid fit),
     the body joints kept (the pose's shape, and so its PA-MPJPE, unchanged); "auto": "fit" for
     a picture of one person, "orient" for several (where a fit may pull the answer towards
-    someone else)."""
+    someone else); "blend": the answer, turned as by "orient", averaged per joint with the fit
+    from `prior` (`fit_with_prior`), BLEND_WEIGHT on the fit, times the visibility of the bone
+    a limb joint moves (`seen_share`)."""
     check_refine_mode(mode)
+    if mode == "blend" and prior is None:
+        raise InvalidInputError(
+            "blending photo answers with the BlazePose fit needs the model's pose prior "
+            "(add one with `posegpt fit-prior`)"
+        )
     world, visibility = _people(features)
     if not len(poses) or not len(world):
         return poses
@@ -327,6 +395,10 @@ def refine_to_people(
     world, visibility = world[best], visibility[best]
     if mode == "orient":  # a rigid turn: no optimisation, and the body joints stay exactly
         fitted = _turned_to_torso(start, rest, landmark_bones(world, visibility)[2])
+    elif mode == "blend":
+        turned = _turned_to_torso(start, rest, landmark_bones(world, visibility)[2])
+        share = BLEND_WEIGHT * seen_share(visibility)
+        fitted = blended(turned, fit_with_prior(world, visibility, body, prior, steps), share)
     else:
         pull = anchored(start, anchor_weight)
         fitted = fit_to_landmarks(
