@@ -126,6 +126,10 @@ class ChatEngine:
             raise InvalidInputError("engine limits must be positive")
         if refine is not None:
             check_refine_mode(refine)
+        if refine == "blend" and model.pose_prior is None:
+            raise InvalidInputError(
+                "--refine blend needs the model's pose prior: add one with `posegpt fit-prior`"
+            )
         self.model = model.eval()
         self.body = body.eval()
         self.store = OutputStore(out_dir, max_sessions)
