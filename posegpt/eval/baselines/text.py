@@ -55,7 +55,7 @@ class NearestCaption(Method):
     def nearest(self, texts: Sequence[str]) -> torch.Tensor:
         """(N,) index of the closest training text for each of `texts`."""
         if self.keys is None:
-            raise InvalidInputError("fit the nearest-caption baseline first")
+            raise InvalidInputError(f"fit the {self.name.replace(' ', '-')} baseline first")
         return (self.embedder.embed(list(texts)) @ self.keys.T).argmax(dim=1)
 
     def predict_text(
@@ -84,34 +84,20 @@ def family_texts() -> list[str]:
     return [f"someone {family.phrase}" for family in FAMILY_INFO.values()]
 
 
-class NearestFamily(Method):
+class NearestFamily(NearestCaption):
     """The template pose (every range at its centre) of the pose family whose phrase's MiniLM
     embedding is most similar to the request's; learns nothing."""
 
     name = "nearest family"
-    tasks = TEXT_TASKS
-
-    def __init__(self, embedder: SentenceEmbedder | None = None) -> None:
-        self.embedder = embedder or SentenceEmbedder()
-        self.phrases: torch.Tensor | None = None
-        self.templates: torch.Tensor | None = None
 
     def can_fit(self, train: TrainData) -> bool:
         return True
 
-    def fit(self, train: TrainData, progress: bool = True) -> None:
-        """Embed the family phrases and pose the templates (nothing is learned from `train`;
-        done here, not at construction, so that runs without text tasks never load MiniLM)."""
-        self.phrases = self.embedder.embed(family_texts())
-        self.templates = torch.stack([template_pose(f)[0] for f in FAMILY_INFO.values()])
-
-    def predict_text(
-        self, texts: Sequence[str], prompts: Sequence[str] | None = None
-    ) -> torch.Tensor:
-        if self.phrases is None or self.templates is None:
-            raise InvalidInputError("fit the nearest-family baseline first")
-        nearest = (self.embedder.embed(list(texts)) @ self.phrases.T).argmax(dim=1)
-        return self.templates[nearest].clone()
+    def pairs(self, train: TrainData) -> TextSet:
+        """The family phrases and templates (nothing from `train`; built in `fit`, not at
+        construction, so that runs without text tasks never load MiniLM)."""
+        templates = torch.stack([template_pose(f)[0] for f in FAMILY_INFO.values()])
+        return TextSet(family_texts(), templates)
 
 
 class TextRegressor(Method):

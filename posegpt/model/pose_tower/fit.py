@@ -284,13 +284,12 @@ def blended(answer: torch.Tensor, fitted: torch.Tensor, weight: torch.Tensor) ->
     return sixd_to_rotmat((1 - share) * rotmat_to_6d(answer) + share * rotmat_to_6d(fitted))
 
 
-def seen_share(visibility: torch.Tensor) -> torch.Tensor:
-    """(B, 24) for landmark visibility (B, 33): per limb joint, the weight of the bone it moves
-    (`landmark_bones`), 1 for the other joints."""
-    weight = landmark_bones(torch.zeros(*visibility.shape, 3), visibility)[1]
+def seen_share(bone_weight: torch.Tensor) -> torch.Tensor:
+    """(B, 24) for the bone weights (B, bones) of `landmark_bones`: per limb joint, the weight
+    of the bone it moves, 1 for the other joints."""
     limb = _MOVED_BONE >= 0
-    share = torch.ones(len(visibility), len(JOINT_NAMES))
-    share[:, limb] = weight[:, _MOVED_BONE[limb]]
+    share = torch.ones(len(bone_weight), len(JOINT_NAMES))
+    share[:, limb] = bone_weight[:, _MOVED_BONE[limb]]
     return share
 
 
@@ -393,15 +392,15 @@ def refine_to_people(
         rest = body(identity_pose(1)).joints
     best = _energies(start, rest, world, visibility).argmin(1)
     world, visibility = world[best], visibility[best]
-    if mode == "orient":  # a rigid turn: no optimisation, and the body joints stay exactly
-        fitted = _turned_to_torso(start, rest, landmark_bones(world, visibility)[2])
-    elif mode == "blend":
-        turned = _turned_to_torso(start, rest, landmark_bones(world, visibility)[2])
-        share = BLEND_WEIGHT * seen_share(visibility)
-        fitted = blended(turned, fit_with_prior(world, visibility, body, prior, steps), share)
-    else:
+    if mode == "fit":
         pull = anchored(start, anchor_weight)
         fitted = fit_to_landmarks(
             world, visibility, body, start, pull, steps, lr=0.02, turn_root=False
         )
-    return camera_to_y_up(fitted).to(poses.dtype)
+        return camera_to_y_up(fitted).to(poses.dtype)
+    _, bone_weight, torso = landmark_bones(world, visibility)
+    turned = _turned_to_torso(start, rest, torso)  # a rigid turn: the body joints stay exactly
+    if mode == "blend":
+        share = BLEND_WEIGHT * seen_share(bone_weight)
+        turned = blended(turned, fit_with_prior(world, visibility, body, prior, steps), share)
+    return camera_to_y_up(turned).to(poses.dtype)
