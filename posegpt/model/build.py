@@ -98,6 +98,7 @@ def build_model(
 #: from until it is trained further.
 GROWABLE = {
     "clause_features": "text_features.clause_projector.",
+    "step_features": "text_features.step_projector.",
     "request_hints": "text_features.hints.",
     "pose_input_joints": "pose_input.joints.",
     "pose_input_codes": "pose_input.codes.",
@@ -177,7 +178,8 @@ def _deepened_state(state: dict, old: int, new: int) -> dict:
 
 
 def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
-    """`model`'s weights in a new model of `config` (see `can_grow`)."""
+    """`model`'s weights in a new model of `config` (see `can_grow`), with its person chooser
+    and pose prior."""
     differing = differing_settings(model.config, config)
     if not can_grow(model.config, config):
         raise InvalidInputError(
@@ -196,6 +198,7 @@ def grow(model: PoseGPT, config: PoseGPTConfig) -> PoseGPT:
     missing, unexpected = grown.load_state_dict(state, strict=False)
     if unexpected or not all(name.startswith(added) for name in missing):
         raise ModelFileError(f"weights do not fit the grown model: {missing}, {unexpected}")
+    grown.chooser, grown.pose_prior = model.chooser, model.pose_prior  # stored beside the weights
     return grown
 
 

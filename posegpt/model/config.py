@@ -59,6 +59,8 @@ class PoseGPTConfig:
     text_encoder: Literal["none", "minilm", "gemma-3-270m"] = "none"
     # also each clause of a user turn ("sit down, then wave") embedded and added to its tokens
     clause_features: bool = False
+    # ... and read again by the answer: each step's tokens get the clause of that step
+    step_features: bool = False
     # rows of training requests whose nearest one's pose each user turn reads (request_hints.py);
     # 0: none
     request_hints: int = 0
@@ -116,6 +118,8 @@ class PoseGPTConfig:
             )
         if (self.clause_features or self.request_hints) and self.text_encoder == "none":
             raise InvalidInputError("clause_features and request_hints need a text_encoder")
+        if self.step_features and not self.clause_features:
+            raise InvalidInputError("step_features needs clause_features")
         if not 0 <= self.request_hints <= MAX_HINT_ROWS:
             raise InvalidInputError(
                 f"request_hints must be 0..{MAX_HINT_ROWS}, got {self.request_hints}"

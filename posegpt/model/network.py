@@ -201,6 +201,7 @@ class PoseGPT(nn.Module):
                 config.text_encoder,
                 config.clause_features,
                 config.request_hints,
+                config.step_features,
             )
             if config.text_encoder != "none"
             else None
@@ -543,28 +544,37 @@ class PoseGPT(nn.Module):
         images = {}
         if pixel_values is not None and self.pose_tower is None:
             images = {"pixel_values": pixel_values}
-        out = self.llava.generate(
-            **{"input_ids": input_ids, **self._inputs(input_ids, pixel_values, input_poses)},
-            attention_mask=torch.ones_like(input_ids),
-            generation_config=generation,
-            logits_processor=LogitsProcessorList(processors),
-            **images,
+        inputs = {"input_ids": input_ids, **self._inputs(input_ids, pixel_values, input_poses)}
+        features = self.text_features
+        # with step features, each new token gets its step's clause as it is fed back in
+        stepping = (
+            features.stepping(self.backbone.get_input_embeddings(), input_ids)
+            if features is not None
+            else nullcontext()
         )
-        if not all(torch.isfinite(step).all() for step in out.logits):
-            raise ModelFileError(_NOT_FINITE.format(what="token scores"))
-        prompt_length = input_ids.shape[1]
-        new_ids = out.sequences[0, prompt_length:]
-        # hidden_states[0] covers the prompt, then one state per new token fed back in; the
-        # last new token was never fed back in.
-        hidden = torch.cat([step[-1][0] for step in out.hidden_states])[prompt_length:]
-        if new_ids[-1] == self.pose_token_id:  # its state is needed: one more decode step
-            step = self.llava(
-                input_ids=new_ids[None, -1:],
-                attention_mask=torch.ones_like(out.sequences),
-                cache=out.cache,
-                output_hidden_states=-1,
+        with stepping:
+            out = self.llava.generate(
+                **inputs,
+                attention_mask=torch.ones_like(input_ids),
+                generation_config=generation,
+                logits_processor=LogitsProcessorList(processors),
+                **images,
             )
-            hidden = torch.cat([hidden, step.hidden_states[-1][0]])
+            if not all(torch.isfinite(step).all() for step in out.logits):
+                raise ModelFileError(_NOT_FINITE.format(what="token scores"))
+            prompt_length = input_ids.shape[1]
+            new_ids = out.sequences[0, prompt_length:]
+            # hidden_states[0] covers the prompt, then one state per new token fed back in; the
+            # last new token was never fed back in.
+            hidden = torch.cat([step[-1][0] for step in out.hidden_states])[prompt_length:]
+            if new_ids[-1] == self.pose_token_id:  # its state is needed: one more decode step
+                step = self.llava(
+                    input_ids=new_ids[None, -1:],
+                    attention_mask=torch.ones_like(out.sequences),
+                    cache=out.cache,
+                    output_hidden_states=-1,
+                )
+                hidden = torch.cat([hidden, step.hidden_states[-1][0]])
         return new_ids, hidden
 
     @property

@@ -16,6 +16,13 @@ clause, so that the answer's k-th pose can find the k-th step's meaning where it
 clause ends after punctuation and before "then", "finally", "next" or "afterwards". The
 projector's last layer starts at zero: a model grown from one without it starts out the same.
 
+With `step_features`, the clauses are read once more where the answer says them: every answer
+token after the answer's (k-1)-th `<POSE>` (up to and with its k-th) gets the k-th clause of the
+user turn before it, through a third projector (the last clause for steps past the last), so
+that the words and pose of each step of "Lie on your back, then roll over" meet their own
+clause. In generation, `stepping` adds them to each new token as it is fed back in. Its
+projector starts at zero too.
+
 Word dropout (training only, `drop_words`): the input embeddings of a share of the user's word
 tokens are zeroed, so that the model learns to read a turn's meaning from its sentence features
 too, which know wordings the training templates never used.
@@ -24,6 +31,8 @@ too, which know wordings the training templates never used.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -31,7 +40,14 @@ from transformers import PreTrainedTokenizerFast
 
 from posegpt.model.request_hints import RequestHints
 from posegpt.model.text_embedder import MAX_TEXT_CHARS, SentenceEmbedder
-from posegpt.model.tokenizer import CHAT_TOKENS, END_TOKEN, IMAGE_TOKEN, ROLE_TOKENS, token_id
+from posegpt.model.tokenizer import (
+    CHAT_TOKENS,
+    END_TOKEN,
+    IMAGE_TOKEN,
+    POSE_TOKEN,
+    ROLE_TOKENS,
+    token_id,
+)
 
 #: Texts whose embeddings are kept between batches (prompt templates recur in training).
 CACHE_SIZE = 65_536
@@ -60,6 +76,7 @@ class UserTextFeatures(nn.Module):
         encoder: str = "minilm",
         clauses: bool = False,
         hint_rows: int = 0,
+        steps: bool = False,
     ) -> None:
         super().__init__()
         if encoder == "gemma-3-270m":
@@ -70,16 +87,21 @@ class UserTextFeatures(nn.Module):
             self.embedder = SentenceEmbedder(cache_size=CACHE_SIZE)  # frozen, not a submodule
         self.projector = _projector(self.embedder.dim, hidden_size)
         self.clause_projector = _projector(self.embedder.dim, hidden_size) if clauses else None
+        self.step_projector = _projector(self.embedder.dim, hidden_size) if steps else None
         self.hints = RequestHints(hint_rows, self.embedder.dim, hidden_size) if hint_rows else None
+        for grown in (self.clause_projector, self.step_projector):
+            if grown is not None:
+                nn.init.zeros_(grown[-1].weight)
+                nn.init.zeros_(grown[-1].bias)
         if self.clause_projector is not None:
-            nn.init.zeros_(self.clause_projector[-1].weight)
-            nn.init.zeros_(self.clause_projector[-1].bias)
             words = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
             words = [w.strip().lower() for w in words]
             self.ends_clause = [w in CLAUSE_ENDS for w in words]
             self.starts_clause = [w in CLAUSE_STARTS for w in words]
         self.tokenizer = tokenizer
         self.user_id = token_id(tokenizer, ROLE_TOKENS["user"])
+        self.assistant_id = token_id(tokenizer, ROLE_TOKENS["assistant"])
+        self.pose_id = token_id(tokenizer, POSE_TOKEN)
         self.end_id = token_id(tokenizer, END_TOKEN)
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
         self.marker_ids = torch.tensor([token_id(tokenizer, t) for t in CHAT_TOKENS])
@@ -97,11 +119,14 @@ class UserTextFeatures(nn.Module):
             texts.append(text[:MAX_TEXT_CHARS])
         return positions, texts
 
-    def clauses(self, input_ids: torch.Tensor) -> tuple[list[list[int]], list[int], list[str]]:
+    def clauses(
+        self, input_ids: torch.Tensor
+    ) -> tuple[list[list[int]], list[int], list[str], list[int]]:
         """Every clause of every user turn in (B, L) ids: the positions of its word tokens, its
-        row, and its text (a clause of one word joins the next; one without a word is left out)."""
+        row, its text (a clause of one word joins the next; one without a word is left out) and
+        the position of its turn's `<|user|>` marker."""
         special = set(self.special_ids.tolist())
-        spans, rows, texts = [], [], []
+        spans, rows, texts, turns = [], [], [], []
         for row, start in (input_ids == self.user_id).nonzero().tolist():
             ids = input_ids[row].tolist()
             stop = ids.index(self.end_id, start) if self.end_id in ids[start:] else len(ids)
@@ -121,8 +146,9 @@ class UserTextFeatures(nn.Module):
                         spans.append(words)
                         rows.append(row)
                         texts.append(text[:MAX_TEXT_CHARS])
+                        turns.append(start)
                     words = []
-        return spans, rows, texts
+        return spans, rows, texts, turns
 
     def _projected(self, features: torch.Tensor, projector: nn.Module) -> torch.Tensor:
         """(N, dim) sentence embeddings -> (N, H) through `projector`."""
@@ -147,16 +173,85 @@ class UserTextFeatures(nn.Module):
         embeds = embeds.index_put(index, added.to(embeds.dtype), accumulate=True)
         if self.clause_projector is None:
             return embeds
-        spans, rows, texts = self.clauses(input_ids)
+        spans, rows, texts, turns = self.clauses(input_ids)
         if not texts:
             return embeds
-        added = self._projected(self._embedded(texts), self.clause_projector).to(embeds.dtype)
+        clause_features = self._embedded(texts)
+        added = self._projected(clause_features, self.clause_projector).to(embeds.dtype)
         lengths = torch.tensor([len(span) for span in spans], device=embeds.device)
         index = (
             torch.tensor(rows, device=embeds.device).repeat_interleave(lengths),
             torch.tensor([pos for span in spans for pos in span], device=embeds.device),
         )
-        return embeds.index_put(index, added.repeat_interleave(lengths, dim=0), accumulate=True)
+        embeds = embeds.index_put(index, added.repeat_interleave(lengths, dim=0), accumulate=True)
+        if self.step_projector is None:
+            return embeds
+        steps = self._projected(clause_features, self.step_projector).to(embeds.dtype)
+        rows_, positions, chosen = self._answer_steps(input_ids, rows, turns)
+        if not chosen:
+            return embeds
+        index = (
+            torch.tensor(rows_, device=embeds.device),
+            torch.tensor(positions, device=embeds.device),
+        )
+        return embeds.index_put(index, steps[chosen], accumulate=True)
+
+    def _answer_steps(
+        self, input_ids: torch.Tensor, rows: list[int], turns: list[int]
+    ) -> tuple[list[int], list[int], list[int]]:
+        """Row, position and clause (an index into `rows`/`turns`) of every answer token whose
+        user turn has clauses: the k-th clause for the tokens after the answer's (k-1)-th
+        `<POSE>`, the last clause past the last."""
+        by_turn: dict[tuple[int, int], list[int]] = {}
+        for i, key in enumerate(zip(rows, turns, strict=True)):
+            by_turn.setdefault(key, []).append(i)
+        out_rows, positions, chosen = [], [], []
+        for row, ids in enumerate(input_ids.tolist()):
+            clauses: list[int] = []
+            answering, done = False, 0
+            for pos, token in enumerate(ids):
+                if token == self.user_id:
+                    clauses, answering = by_turn.get((row, pos), []), False
+                elif token == self.assistant_id:
+                    answering, done = True, 0
+                elif answering and clauses:
+                    out_rows.append(row)
+                    positions.append(pos)
+                    chosen.append(clauses[min(done, len(clauses) - 1)])
+                    done += token == self.pose_id
+        return out_rows, positions, chosen
+
+    def last_turn_steps(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """(C, H) projected step features of the clauses of the last user turn in (1, L) ids."""
+        if self.step_projector is None:
+            return torch.empty(0)
+        _, _, texts, turns = self.clauses(input_ids)
+        if not texts:
+            return torch.empty(0)
+        last = [text for text, turn in zip(texts, turns, strict=True) if turn == turns[-1]]
+        return self._projected(self._embedded(last), self.step_projector)
+
+    @contextmanager
+    def stepping(self, embedding: nn.Module, input_ids: torch.Tensor) -> Iterator[None]:
+        """While generating an answer to (1, L) prompt ids: each new token that `embedding`
+        embeds gets the step features of the clause its step reads (as `forward` adds them)."""
+        steps = self.last_turn_steps(input_ids)
+        if not len(steps):
+            yield
+            return
+        done = 0
+
+        def add_step(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+            nonlocal done
+            added = steps[min(done, len(steps) - 1)].to(output.dtype)
+            done += int((args[0] == self.pose_id).sum())
+            return output + added
+
+        handle = embedding.register_forward_hook(add_step)
+        try:
+            yield
+        finally:
+            handle.remove()
 
     def user_words(self, input_ids: torch.Tensor) -> torch.Tensor:
         """(B, L) True at the user turns' word tokens (not at markers or placeholders)."""

@@ -93,6 +93,8 @@ class TrainConfig:
     # peak lr of the parts `init_from`'s model is grown by (new settings in `GROWABLE`: they
     # start at zero, and at `lr` may barely move in a short stage); default: `lr`
     grown_lr: float | None = None
+    # train the grown parts only: every other weight stays as `init_from`'s model has it
+    train_only_grown: bool = False
     weight_decay: float = 0.0
     warmup_steps: int = 100
     schedule: str = "cosine"
@@ -190,6 +192,8 @@ class TrainConfig:
                 raise InvalidInputError(
                     f"unknown model setting {key!r}; valid: {', '.join(sorted(model_fields))}"
                 )
+        if self.train_only_grown and self.init_from is None:
+            raise InvalidInputError("train_only_grown needs init_from (a model to grow)")
         if (self.steps is None) == (self.epochs is None):
             raise InvalidInputError("set exactly one of steps and epochs (the other to null)")
         positive = "steps epochs batch_size grad_accum vocab_size eval_items keep_checkpoints"

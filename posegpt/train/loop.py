@@ -255,6 +255,8 @@ class _Session:
         if checkpoint is None:
             _fill_request_hints(model, train_data, config.seed)
         model.word_dropout = config.word_dropout
+        if config.train_only_grown:
+            _freeze_all_but_grown(model, config)
         if config.gradient_checkpointing:
             kwargs = {"use_reentrant": False}  # gradients reach LoRA with frozen inputs
             model.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
@@ -475,6 +477,18 @@ def _grown_prefixes(config: TrainConfig) -> tuple[str, ...]:
     if config.init_from is None:
         return ()
     return grown_parts(read_model_config(config.init_from), config.model_config())
+
+
+def _freeze_all_but_grown(model: torch.nn.Module, config: TrainConfig) -> None:
+    """Only the parts `config.init_from`'s model is grown by keep `requires_grad`."""
+    grown = _grown_prefixes(config)
+    if not grown:
+        raise InvalidInputError(
+            "train_only_grown: this run's model settings grow init_from's model by nothing "
+            "(turn on a growable setting, e.g. model.step_features=true)"
+        )
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(grown))
 
 
 def _parameter_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict]:

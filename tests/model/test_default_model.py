@@ -64,6 +64,17 @@ def test_a_two_step_request_gets_two_poses(model):
     assert len(reply.poses) == 2, reply.text
 
 
+def test_each_step_of_a_two_step_request_reads_its_own_clause(model):
+    """Step features: the k-th pose's tokens read the request's k-th clause."""
+    assert model.config.step_features
+    reply = model.chat([{"role": "user", "content": "Lie on your back, then sit on a chair."}])
+    assert len(reply.poses) == 2, reply.text
+    with torch.no_grad():
+        first, second = load_body_model()(torch.stack(reply.poses).float()).joints
+    lying = parse("torso horizontal")
+    assert lying(first) and not lying(second), reply.text
+
+
 def test_different_descriptions_give_different_poses(model):
     texts = [
         "The person raises both arms above the head. Give the SMPL pose.",

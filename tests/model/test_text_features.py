@@ -7,6 +7,8 @@ import dataclasses
 import pytest
 import torch
 
+from posegpt.body.prior import GaussianPosePrior
+from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError
 from posegpt.model import build_model, get_config, load_pretrained, save_pretrained
 from posegpt.model.build import grow
@@ -155,7 +157,7 @@ def clause_model(models):
 def test_clauses_split_a_turn_at_punctuation_and_step_words(clause_model):
     messages = [*TWO_TURNS[:3], {"role": "user", "content": STEPS}]
     ids, _ = clause_model.encode(messages, add_generation_prompt=True)
-    spans, rows, texts = clause_model.text_features.clauses(ids[None])
+    spans, rows, texts, turns = clause_model.text_features.clauses(ids[None])
     # "finally," alone is one word: it joins the next clause
     assert texts == [
         "Can you predict the SMPL pose?",
@@ -164,6 +166,8 @@ def test_clauses_split_a_turn_at_punctuation_and_step_words(clause_model):
         "finally, lie on the back.",
     ]
     assert rows == [0, 0, 0, 0]
+    user = clause_model.text_features.user_id
+    assert ids[turns].tolist() == [user] * 4 and turns[0] < turns[1] == turns[2] == turns[3]
     for span, text in zip(spans, texts, strict=True):
         assert clause_model.tokenizer.decode(ids[span]).strip() == text
     assert not set(ids[spans[0]].tolist()) & set(clause_model.tokenizer.all_special_ids)
@@ -190,6 +194,86 @@ def test_grown_model_starts_as_its_origin_and_its_clause_projector_trains(
     finally:
         with torch.no_grad():
             clause_model.text_features.clause_projector[-1].bias.zero_()
+
+
+ANSWER = "First sitting <POSE> then kneeling <POSE> and lying <POSE>"
+
+
+@pytest.fixture(scope="module")
+def step_model(clause_model):
+    """The clause model grown by step features, their projector's output made non-zero."""
+    grown = grow(clause_model, dataclasses.replace(clause_model.config, step_features=True))
+    with torch.no_grad():
+        grown.text_features.step_projector[-1].bias.normal_(0, 0.5, generator=_seeded(1))
+    return grown.eval()
+
+
+def _seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_each_answer_step_reads_its_own_clause(step_model):
+    """Tokens after the answer's (k-1)-th <POSE> (up to its k-th) get the k-th clause; steps past
+    the last clause keep the last; the earlier answer reads its own turn's one clause."""
+    messages = [*TWO_TURNS[:3], {"role": "user", "content": STEPS}]
+    ids, _ = step_model.encode([*messages, {"role": "assistant", "content": ANSWER}])
+    features = step_model.text_features
+    _, rows, texts, turns = features.clauses(ids[None])
+    _, positions, chosen = features._answer_steps(ids[None], rows, turns)
+    last = int((ids == features.assistant_id).nonzero().max())
+    words = [
+        (step_model.tokenizer.decode(ids[p]).strip(), texts[c], p > last)
+        for p, c in zip(positions, chosen, strict=True)
+    ]
+    assert {text for _, text, later in words if not later} == {"Can you predict the SMPL pose?"}
+    answer = [(word, text) for word, text, later in words if later]
+    poses = [i for i, (word, _) in enumerate(answer) if word == "<POSE>"]
+    assert len(poses) == 3
+    assert {text for _, text in answer[: poses[0] + 1]} == {texts[1]}
+    assert {text for _, text in answer[poses[0] + 1 : poses[1] + 1]} == {texts[2]}
+    assert {text for _, text in answer[poses[1] + 1 :]} == {texts[3]}
+    user_words = features.user_words(ids[None])[0]
+    assert not user_words[positions].any()  # only answer tokens get step features
+
+
+def test_generation_adds_the_steps_the_full_pass_adds(step_model):
+    """Each answer token embedded one at a time while `stepping` equals its input in a pass
+    over the whole conversation: generation and training read the same steps."""
+    messages = [{"role": "user", "content": STEPS}]
+    prompt, _ = step_model.encode(messages, add_generation_prompt=True)
+    ids, _ = step_model.encode([*messages, {"role": "assistant", "content": ANSWER}])
+    embedding = step_model.backbone.get_input_embeddings()
+    with torch.no_grad():
+        full = step_model.text_features(ids[None], embedding(ids[None]))[0]
+        with step_model.text_features.stepping(embedding, prompt[None]):
+            answer = range(len(prompt), len(ids))
+            one_by_one = [embedding(ids[None, t : t + 1])[0, 0] for t in answer]
+        plain = embedding(ids[None, len(prompt) :])[0]
+    torch.testing.assert_close(torch.stack(one_by_one), full[len(prompt) :])
+    assert not torch.allclose(full[len(prompt) :], plain)  # the steps were added
+    assert torch.equal(embedding(ids[None])[0, len(prompt) :], plain)  # the hook is gone
+
+
+def test_grown_step_model_starts_as_its_origin_and_its_projector_trains(clause_model, make_batch):
+    clause_model.pose_prior = GaussianPosePrior.fit(torch.eye(3).expand(2, NUM_JOINTS, 3, 3))
+    try:
+        grown = grow(clause_model, dataclasses.replace(clause_model.config, step_features=True))
+    finally:
+        prior, clause_model.pose_prior = clause_model.pose_prior, None
+    assert grown.pose_prior is prior  # stored beside the weights: kept by growing
+    batch = make_batch(clause_model)
+    torch.testing.assert_close(grown.eval()(batch).logits, clause_model(batch).logits)
+    messages = [{"role": "user", "content": STEPS}]
+    assert grown.chat(messages).text == clause_model.chat(messages).text
+    out = grown.train()(batch)
+    (out.ce_loss + 0.1 * out.pose_loss).backward()
+    grads = [p.grad for p in grown.text_features.step_projector[-1].parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_step_features_need_clause_features():
+    with pytest.raises(InvalidInputError, match="clause_features"):
+        get_config("tiny", text_encoder="minilm", step_features=True)
 
 
 def test_grow_refuses_settings_it_cannot_add(models):

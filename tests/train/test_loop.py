@@ -146,21 +146,27 @@ def test_init_from_refuses_other_model_settings(tmp_path, run, data, make_config
         train(config, data, data, progress=False)
 
 
+def _grown_run(tmp_path, data, make_config, model: dict, added: dict, **overrides):
+    """A one-step model of `model`'s settings, and a two-step run from it grown by `added`."""
+    first = train(make_config(tmp_path / "first", steps=1, model=model), data, progress=False)
+    config = make_config(
+        tmp_path / "grown",
+        steps=2,
+        model={**model, **added},
+        init_from=str(first.final_dir),
+        **overrides,
+    )
+    grown = train(config, data, progress=False)
+    return load_pretrained(first.final_dir), load_pretrained(grown.final_dir)
+
+
 def test_init_from_grows_clause_features_that_train_at_grown_lr(tmp_path, data, make_config):
     """Turning clause features on adds a zero-initialised projector to the start's weights; with
     `grown_lr` it learns at that rate while the rest learns at `lr`."""
     minilm = {"text_encoder": "minilm"}
-    first = train(make_config(tmp_path / "first", steps=1, model=minilm), data, progress=False)
-    start = load_pretrained(first.final_dir)
-    config = make_config(
-        tmp_path / "grown",
-        steps=2,
-        lr=1e-12,
-        grown_lr=1e-2,
-        model={**minilm, "clause_features": True},
-        init_from=str(first.final_dir),
+    start, grown = _grown_run(
+        tmp_path, data, make_config, minilm, {"clause_features": True}, lr=1e-12, grown_lr=1e-2
     )
-    grown = load_pretrained(train(config, data, progress=False).final_dir)
     assert grown.config.clause_features
     weights = grown.state_dict()
     added = set(weights) - set(start.state_dict())
@@ -168,6 +174,35 @@ def test_init_from_grows_clause_features_that_train_at_grown_lr(tmp_path, data, 
     for name, tensor in start.state_dict().items():
         torch.testing.assert_close(weights[name], tensor, msg=name)
     assert weights["text_features.clause_projector.2.weight"].abs().max() > 1e-3  # from zero
+
+
+def test_train_only_grown_trains_the_grown_part_and_keeps_every_other_weight(
+    tmp_path, data, make_config
+):
+    clauses = {"text_encoder": "minilm", "clause_features": True}
+    start, grown = _grown_run(
+        tmp_path,
+        data,
+        make_config,
+        clauses,
+        {"step_features": True},
+        lr=1e-2,
+        train_only_grown=True,
+    )
+    weights = grown.state_dict()
+    for name, tensor in start.state_dict().items():
+        assert torch.equal(weights[name], tensor), name
+    assert weights["text_features.step_projector.2.weight"].abs().max() > 1e-3  # from zero
+
+
+def test_train_only_grown_refuses_a_run_that_grows_nothing(tmp_path, run, data, make_config):
+    config = make_config(
+        tmp_path / "x", steps=1, init_from=str(run.final_dir), train_only_grown=True
+    )
+    with pytest.raises(InvalidInputError, match="grow"):
+        train(config, data, data, progress=False)
+    with pytest.raises(InvalidInputError, match="init_from"):
+        make_config(tmp_path / "y", steps=1, train_only_grown=True)
 
 
 def test_init_from_grows_request_hints_filled_with_the_training_requests(

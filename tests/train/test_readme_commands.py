@@ -37,6 +37,10 @@ def test_the_readme_fine_tunes_the_default():
 def test_a_readme_fine_tuning_command_fits_the_default(args):
     (config_file,) = _option_values(args, "--config")
     overrides = dict(parse_override(text) for text in _option_values(args, "--set"))
+    (start_name,) = _option_values(args, "--init-from")
+    overrides["init_from"] = start_name
     wanted = load_config(README.parent / config_file, overrides).model_config()
-    start = switched(read_model_config("default"), wanted)
+    start = switched(read_model_config(start_name), wanted)
     assert not differing_settings(start, wanted) or can_grow(start, wanted)
+    if overrides.get("train_only_grown"):
+        assert can_grow(start, wanted)  # else nothing would train
