@@ -28,7 +28,7 @@ from posegpt.data.images import crop_square, open_image
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError
 from posegpt.model import PoseGPTConfig, encode_conversation, preprocess_image
-from posegpt.model.pose_tower.cache import TowerInputs
+from posegpt.model.pose_tower.cache import TowerInputs, stored_bundle
 from posegpt.model.tokenizer import IMAGE_TOKEN, token_id
 from posegpt.records import POSE_INPUT_TOKEN, POSE_TOKEN, Conversation
 
@@ -118,10 +118,10 @@ class EncodedDataset(Dataset):
         self.image_id = token_id(tokenizer, IMAGE_TOKEN)
         self.tower = None
         if config.pose_tower != "none":
+            # the detections the dataset stores, whichever variant the model reads at run time
             root = getattr(source, "root", None)
-            self.tower = TowerInputs(
-                root, config.tower_slots, config.tower_bundle, config.tower_colours
-            )
+            bundle = (stored_bundle(root) if root is not None else None) or config.tower_bundle
+            self.tower = TowerInputs(root, config.tower_slots, bundle, config.tower_colours)
         reads = config.pose_seq_length and POSE_INPUT_TOKEN in tokenizer.get_vocab()
         self.pose_input_id = token_id(tokenizer, POSE_INPUT_TOKEN) if reads else None
 

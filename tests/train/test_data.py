@@ -4,11 +4,13 @@ import itertools
 
 import pytest
 import torch
+from PIL import Image
 
 from posegpt.data.dataset import PoseDataset
 from posegpt.data.sampler import MixtureSampler
 from posegpt.errors import InvalidInputError
-from posegpt.model import PRESETS, collate, train_tokenizer
+from posegpt.model import PRESETS, PoseGPTConfig, collate, train_tokenizer
+from posegpt.model.pose_tower.cache import build_cache
 from posegpt.records import Conversation, Message
 from posegpt.train.data import (
     ConversationList,
@@ -127,3 +129,18 @@ def test_evaluation_batches_are_the_keys_in_order(data):
     batches = evaluation_batches(data, 5, batch_size=2)
     assert [len(b) for b in batches] == [2, 2, 1]
     assert sum(batches, []) == evaluation_keys(data, 5, rank=0, world=1)
+
+
+def test_training_reads_the_detections_the_dataset_stores(tmp_path, data):
+    """A model that reads BlazePose heavy at run time (as the default) trains on the lite
+    detections a dataset stores, instead of refusing them or running heavy per step."""
+    root = tmp_path / "stored"
+    (root / "images").mkdir(parents=True)
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(root / "images" / "empty.png")
+    build_cache(root, "lite", progress=False)
+    config = PoseGPTConfig(pose_tower="blazepose", tower_bundle="heavy")
+    tokenizer = train_tokenizer(corpus(data), vocab_size=300)
+    encoded = EncodedDataset(ConversationList(data.items, root), tokenizer, config, 256)
+    never = lambda: pytest.fail("the detector ran")  # noqa: E731
+    assert encoded.tower.bundle == "lite"
+    assert not encoded.tower("images/empty.png", None, never).any()
