@@ -136,7 +136,6 @@ def refit_head_command(
     from posegpt.errors import InvalidInputError
     from posegpt.model import load_chat_model, save_pretrained
     from posegpt.model.build import grow
-    from posegpt.model.pose_tower.cache import stored_bundle
     from posegpt.train.refit import refit_pose_head
 
     chosen = tuple(t.strip() for t in tasks.split(",") if t.strip())
@@ -158,7 +157,6 @@ def refit_head_command(
         seed=seed,
         part="gates" if gates_only else "words" if words_only else "head",
         keep=keep,
-        bundle=stored_bundle(data) if loaded.pose_tower is not None else None,
         progress=not quiet,
     )
     save_pretrained(loaded, out)

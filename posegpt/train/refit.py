@@ -77,14 +77,10 @@ def cache_pose_states(
     source: ConversationSource,
     count: int,
     progress: bool = False,
-    bundle: str | None = None,
 ) -> PoseStates:
-    """The `PoseStates` of up to `count` conversations spread evenly over `source`. `bundle`:
-    the BlazePose variant whose stored detections the pictures are read from (the one the
-    data was prepared with, as in training), else the model's."""
-    config = (
-        model.config if bundle is None else dataclasses.replace(model.config, tower_bundle=bundle)
-    )
+    """The `PoseStates` of up to `count` conversations spread evenly over `source` (pictures
+    read from the detections the dataset stores, as in training: `EncodedDataset`)."""
+    config = model.config
     dataset = EncodedDataset(
         source, model.tokenizer, config, config.max_length, model.image_processor
     )
@@ -110,14 +106,13 @@ def refit_pose_head(
     seed: int = 0,
     part: Literal["head", "gates", "words"] = "head",
     keep: Literal["best", "last"] = "best",
-    bundle: str | None = None,
     progress: bool = False,
 ) -> RefitResult:
     """Train `model.pose_head` (in place) on the cached states of `samples` training
     conversations; keep the epoch whose head is best on `val_samples` validation ones, or the
     last (`keep`). `part`: what is trained, the whole head, its keep gates only, or only the
     MLP that answers in conversations without a picture ("words": needs a photo head, whose
-    answers to photos stay as they were; the gates too). `bundle`: see `cache_pose_states`."""
+    answers to photos stay as they were; the gates too)."""
     head = model.pose_head
     if part not in PARTS:
         raise InvalidInputError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
@@ -133,8 +128,8 @@ def refit_pose_head(
         raise InvalidInputError(f"keep must be 'best' or 'last', not {keep!r}")
     model.eval()
     start = time.perf_counter()
-    train = cache_pose_states(model, train_source, samples, progress, bundle)
-    val = cache_pose_states(model, val_source, val_samples, progress, bundle)
+    train = cache_pose_states(model, train_source, samples, progress)
+    val = cache_pose_states(model, val_source, val_samples, progress)
     if not len(train) or not len(val):
         raise InvalidInputError("no <POSE> answers in the training or validation conversations")
     cache_s = time.perf_counter() - start
