@@ -148,8 +148,9 @@ def bench_command(
     everyday_items: str = typer.Option(
         "test",
         "--everyday-items",
-        help="The everyday benchmark's items: 'test' (the held-out set), 'dev' (a development "
-        "set, the one to tune on) or a JSONL file in the same format.",
+        help="The everyday benchmark's items: 'test' (the held-out set), 'dev' or 'dev2' "
+        "(development sets, the ones to tune on; dev2 is the fresh one) or a JSONL file in the "
+        "same format.",
     ),
     split: str = typer.Option(
         "test",

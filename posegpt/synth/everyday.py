@@ -18,7 +18,7 @@ ways of a kind of pose) and "talk" (no pose).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -394,45 +394,6 @@ def _conversation(
         task="instruction",
         meta=info,
     )
-
-
-def all_requests() -> Iterator[str]:
-    """Every request the tables can word without typos (both sides of every sided family):
-    the sentences the held-out benchmark must never be. Requests naming body parts are too
-    many to list; their phrases are (`part_requests.phrases`)."""
-    requests, talk = tables()
-    subjects = requests["subjects"]
-    for family in FAMILY_INFO:
-        for side in SIDES if FAMILY_INFO[family].side else (None,):
-            ger = FAMILY_INFO[family].describe(side)
-            for imp in imperatives(family):
-                imp = imp.format(side=side or "left")
-                for templates in requests["forms"].values():
-                    for template in templates:
-                        for who, poss in subjects if "{who" in template.lower() else subjects[:1]:
-                            does = third_person(imp, poss)
-                            if does is None and _says_what_someone_does(template):
-                                continue
-                            fields = dict(imp=imp, Imp=_cap(imp), ger=ger, who=who, does=does)
-                            fields.update(Who=_cap(who), poss=poss)
-                            text = template.format(caption="", context="", **fields).strip()
-                            yield text
-                            yield britishise(text)
-    for names in requests["groups"].values():
-        for name in names:
-            for template in requests["multi"]["ways"]:
-                for n in NUMBERS[1:]:
-                    yield template.format(n=n, N=_cap(n), group=name, context="").strip()
-    for topic in talk["topics"].values():
-        yield from topic["questions"]
-    yield from (question for question, _ in talk["pose_talk"])
-    for template in talk["everyday_things"]:
-        yield from things_questions(template)
-    for family in FAMILY_INFO:
-        ger = FAMILY_INFO[family].describe("left")
-        for question, _ in talk["pose_questions"]:
-            for n in NUMBERS[1:] if "{n}" in question else NUMBERS[1:2]:
-                yield question.format(ger=ger, ger2=ger, n=n)
 
 
 #: Share of the instruction conversations of each everyday kind (`posegpt.synth.engine`).

@@ -99,9 +99,10 @@ def load_world_families(
                 side=side,
                 sided_phrase=f"{gerund}, {action['sided']}" if side and "sided" in action else None,
             )
-            says = [
-                f"{p} and {a}" for p in posture["imperative"][:1] for a in action["imperative"]
-            ] + [f"{a} while {gerund}" for a in action["imperative"][:1]]
+            # every posture wording with every action wording, and each action "while" posed
+            says = [f"{p} and {a}" for p in posture["imperative"] for a in action["imperative"]] + [
+                f"{a} while {gerund}" for a in action["imperative"]
+            ]
             add(family, says, [*posture.get("checks", []), *action.get("checks", [])])
     for entry in table.get("families", []):
         family = make(

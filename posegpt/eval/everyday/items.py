@@ -14,7 +14,11 @@ REQUESTS_FILE = Path(__file__).with_name("requests.jsonl")
 #: A development set in the same format, written apart from both the test set and the training
 #: templates: the one to look at and tune on, so that the test set stays unseen.
 DEV_REQUESTS_FILE = Path(__file__).with_name("dev_requests.jsonl")
+#: A second, fresh development set (written 2026-12-05, apart from the others and the templates):
+#: the first has been tuned on for many stages and no longer predicts the test set.
+DEV2_REQUESTS_FILE = Path(__file__).with_name("dev2_requests.jsonl")
 PHOTO_REQUESTS_FILE = Path(__file__).with_name("photo_requests.txt")
+NAMED_FILES = {"test": REQUESTS_FILE, "dev": DEV_REQUESTS_FILE, "dev2": DEV2_REQUESTS_FILE}
 CATEGORIES = ("request", "multi", "other")
 #: Most poses one item may expect.
 MAX_POSES = 6
@@ -48,15 +52,15 @@ def load_everyday(path: str | Path | None = None) -> list[EverydayItem]:
 
 
 def everyday_file(choice: str | None) -> Path:
-    """The items file named by `choice`: None or "test" the held-out test set, "dev" the
-    development set, anything else a path to an existing file."""
-    if choice in (None, "test"):
-        return REQUESTS_FILE
-    if choice == "dev":
-        return DEV_REQUESTS_FILE
+    """The items file named by `choice`: None or "test" the held-out test set, "dev" and
+    "dev2" the development sets, anything else a path to an existing file."""
+    if choice is None or choice in NAMED_FILES:
+        return NAMED_FILES[choice or "test"]
     path = Path(choice)
     if not path.is_file():
-        raise InvalidInputError(f"no everyday items file at {path} (or say 'dev' or 'test')")
+        raise InvalidInputError(
+            f"no everyday items file at {path} (or say 'dev', 'dev2' or 'test')"
+        )
     return path
 
 
