@@ -13,6 +13,7 @@ from posegpt.errors import InvalidInputError
 from posegpt.eval.everyday.items import (
     DEV2_REQUESTS_FILE,
     DEV_REQUESTS_FILE,
+    NAMED_FILES,
     REQUESTS_FILE,
     everyday_file,
     load_everyday,
@@ -151,8 +152,7 @@ def test_the_benchmark_covers_every_form_and_category():
 @pytest.mark.parametrize("dev_file", [DEV_REQUESTS_FILE, DEV2_REQUESTS_FILE])
 def test_each_development_set_is_apart_from_the_other_sets_and_covers_each_category(dev_file):
     dev = load_everyday(dev_file)
-    others = [i for f in (REQUESTS_FILE, DEV_REQUESTS_FILE, DEV2_REQUESTS_FILE) if f != dev_file
-              for i in load_everyday(f)]  # fmt: skip
+    others = [i for f in NAMED_FILES.values() if f != dev_file for i in load_everyday(f)]
     assert not {_normal(i.text) for i in dev} & {_normal(i.text) for i in others}
     assert not {i.id for i in dev} & {i.id for i in others}
     for category, forms in FORMS.items():
@@ -176,8 +176,7 @@ def test_no_training_template_produces_a_benchmark_sentence():
     patterns = [(_words(t), _pattern(t)) for t in training_templates()]
     patterns += [(_words(t), _pattern(t, fields)) for t in found]
     assert len(patterns) > 200
-    sets = (REQUESTS_FILE, DEV_REQUESTS_FILE, DEV2_REQUESTS_FILE)
-    questions = [i.text for path in sets for i in load_everyday(path)]
+    questions = [i.text for path in NAMED_FILES.values() for i in load_everyday(path)]
     for question in questions + load_photo_requests():
         text = f" {_normal(question)} "
         # a template's own words must all be in the sentence before its regex is worth trying
