@@ -58,9 +58,8 @@ def everyday_file(choice: str | None) -> Path:
         return NAMED_FILES[choice or "test"]
     path = Path(choice)
     if not path.is_file():
-        raise InvalidInputError(
-            f"no everyday items file at {path} (or say 'dev', 'dev2' or 'test')"
-        )
+        names = ", ".join(f"'{name}'" for name in NAMED_FILES)
+        raise InvalidInputError(f"no everyday items file at {path} (or say one of {names})")
     return path
 
 
