@@ -125,7 +125,7 @@ def bench_command(
         None,
         "--refined-rows",
         help="Comma-separated refinements of photo answers to the BlazePose landmarks (orient, "
-        "fit, auto, blend), each also a row of each model.",
+        "fit, auto, blend, auto-blend), each also a row of each model.",
     ),
     penalty_rows: str | None = typer.Option(
         None,

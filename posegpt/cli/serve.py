@@ -64,11 +64,15 @@ KEEP_SIDES = typer.Option(
     "other (BENCHMARKS.md).",
 )
 REFINE = typer.Option(
-    "orient",
+    None,
     "--refine",
     help="Refine each answer about a photo to the BlazePose landmarks: 'orient' turns the body "
     "as the photo shows it, 'fit' also fits the limbs, 'auto' fits them in a photo of one person "
-    "and turns the body in a photo of several, 'none' keeps the model's answer.",
+    "and turns the body in a photo of several, 'blend' averages the turned answer with a fit of "
+    "the limbs the photo shows (needs the model's pose prior), 'auto-blend' blends in a photo "
+    "of one person and turns the body in a photo of several, 'none' keeps the model's answer. "
+    "Default: auto-blend for a model with a pose prior (the packaged default), else orient.",
+    show_default=False,
 )
 
 
@@ -91,7 +95,7 @@ def chat_command(
     max_new_tokens: int = MAX_NEW_TOKENS,
     temperature: float = TEMPERATURE,
     seed: int = SEED,
-    refine: str = REFINE,
+    refine: str | None = REFINE,
     repetition_penalty: float = REPETITION_PENALTY,
     decline_unmatched: bool = DECLINE_UNMATCHED,
     keep_sides: bool = KEEP_SIDES,
@@ -144,7 +148,7 @@ def serve_command(
     max_new_tokens: int = MAX_NEW_TOKENS,
     temperature: float = TEMPERATURE,
     seed: int = SEED,
-    refine: str = REFINE,
+    refine: str | None = REFINE,
     repetition_penalty: float = REPETITION_PENALTY,
     decline_unmatched: bool = DECLINE_UNMATCHED,
     keep_sides: bool = KEEP_SIDES,
@@ -182,16 +186,22 @@ def _engine(
     temperature: float,
     seed: int,
     max_pending: int = 1,
-    refine: str = "none",
+    refine: str | None = "none",
     repetition_penalty: float = 1.0,
     decline_unmatched: bool = False,
     keep_sides: bool = False,
 ) -> ChatEngine:
+    """The chat engine of `--model`; `refine` None: DEFAULT_REFINE where the model has a pose
+    prior, else "orient"."""
     from posegpt.body import load_body_model
+    from posegpt.model.pose_tower.fit import DEFAULT_REFINE
     from posegpt.serve.engine import ChatEngine
 
+    loaded = _load_model(model)
+    if refine is None:
+        refine = DEFAULT_REFINE if loaded.pose_prior is not None else "orient"
     return ChatEngine(
-        _load_model(model),
+        loaded,
         load_body_model(body_model),
         out,
         max_new_tokens=max_new_tokens,

@@ -545,11 +545,17 @@ class _Runner:
         items = subset(items, max_items)
         table = self._table("everyday", list(EVERYDAY_COLUMNS), len(items))
         classify = self.families.predict if self.families is not None else None
+        # the figure shows the first requests' first answered poses; they have no true pose
+        shown = [i for i, item in enumerate(items) if item.category == "request"][:FIGURE_ITEMS]
+        sample = {"labels": [items[i].text for i in shown], "gt": [None] * len(shown), "pred": {}}
+        self.samples["everyday"] = sample
         for method in self._methods("text2pose"):
             answers = ask_all(method, items, self.cfg.progress)
             metrics, details = score_everyday(items, answers, self.body, classify)
             table["rows"][method.name].update(metrics)
             table.setdefault("details", {})[method.name] = details
+            first = [answers[i].poses[0] if answers[i].poses else None for i in shown]
+            sample["pred"][method.name] = [p.tolist() if p is not None else None for p in first]
 
     def parts(self, text: TextSet, max_items: int | None) -> None:
         codes = pose_codes(text.poses, self.body)
@@ -598,6 +604,7 @@ REFINED_ROWS = {
     "fit": "refined to the landmarks",
     "auto": "refined to one person's landmarks, turned to several's",
     "blend": "blended with the BlazePose fit where seen",
+    "auto-blend": "blended for one person, turned for several",
 }
 
 

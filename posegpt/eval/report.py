@@ -1,6 +1,7 @@
 """Benchmark results -> files: `results.json`, `results.md` (one table per benchmark, rows =
 methods, columns = metrics, and the paper's numbers in a separate reference-only section) and
-`samples.png` (each benchmark's first test item: the true pose beside every method's)."""
+`samples.png` (each benchmark's first test item: the true pose, where it has one, beside every
+method's)."""
 
 from __future__ import annotations
 
@@ -220,11 +221,13 @@ def figure(results: dict, body: BodyModel) -> np.ndarray:
     strips = []
     for name, sample in results["samples"].items():
         for item, text in enumerate(sample["labels"]):
-            poses = [("ground truth", sample["gt"][item])]
-            poses += [
-                (m, sample["pred"][m][item]) for m in results["methods"] if m in sample["pred"]
+            truth = sample["gt"][item]
+            panels = [_panel("ground truth", truth, body, True)] if truth is not None else []
+            panels += [
+                _panel(m, sample["pred"][m][item], body, False)
+                for m in results["methods"]
+                if m in sample["pred"]
             ]
-            panels = [_panel(title, pose, body, i == 0) for i, (title, pose) in enumerate(poses)]
             strip = np.concatenate(panels, axis=1)
             caption = Image.new("RGB", (strip.shape[1], LABEL_HEIGHT), (255, 255, 255))
             words = " ".join(text.replace(IMAGE_TOKEN, " ").split())
@@ -240,10 +243,15 @@ def figure(results: dict, body: BodyModel) -> np.ndarray:
 
 
 @torch.no_grad()
-def _panel(title: str, pose: list, body: BodyModel, truth: bool) -> np.ndarray:
-    rotmat = torch.tensor(pose, dtype=torch.float32)  # POSE_FRAME for every task
-    vertices = body(rotmat[None]).vertices[0]
-    color = PALETTE[1] if truth else PALETTE[0]
-    image = Image.fromarray(render_pose_views(vertices, body.faces, PANEL, ("front",), color))
+def _panel(title: str, pose: list | None, body: BodyModel, truth: bool) -> np.ndarray:
+    """A front view of `pose` (POSE_FRAME for every task) titled `title`; a blank panel saying
+    so for an answer with no pose (None)."""
+    if pose is None:
+        image = Image.new("RGB", (PANEL, PANEL), (255, 255, 255))
+        ImageDraw.Draw(image).text((3, PANEL // 2), "(no pose)", fill=(0, 0, 0))
+    else:
+        vertices = body(torch.tensor(pose, dtype=torch.float32)[None]).vertices[0]
+        color = PALETTE[1] if truth else PALETTE[0]
+        image = Image.fromarray(render_pose_views(vertices, body.faces, PANEL, ("front",), color))
     ImageDraw.Draw(image).text((3, 2), title[:28], fill=(0, 0, 0))
     return np.asarray(image)

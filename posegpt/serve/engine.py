@@ -27,7 +27,7 @@ from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.images import load_image
 from posegpt.model import PoseGPT
 from posegpt.model.pose_input import check_input_poses
-from posegpt.model.pose_tower.fit import check_refine_mode
+from posegpt.model.pose_tower.fit import PRIOR_MODES, check_refine_mode
 from posegpt.model.repetition import check_repetition_penalty
 from posegpt.records import IMAGE_TOKEN, Message, with_image
 from posegpt.render.views import PALETTE, render_pose_views, save_png
@@ -126,9 +126,9 @@ class ChatEngine:
             raise InvalidInputError("engine limits must be positive")
         if refine is not None:
             check_refine_mode(refine)
-        if refine == "blend" and model.pose_prior is None:
+        if refine in PRIOR_MODES and model.pose_prior is None:
             raise InvalidInputError(
-                "--refine blend needs the model's pose prior: add one with `posegpt fit-prior`"
+                f"--refine {refine} needs the model's pose prior: add one with `posegpt fit-prior`"
             )
         self.model = model.eval()
         self.body = body.eval()

@@ -139,6 +139,9 @@ def test_bench_quick_writes_every_row_and_column(bench_run):
     assert everyday["rows"]["mean pose"]["one_pose"] == 100.0  # baselines: one pose for all
     assert everyday["rows"]["mean pose"]["no_pose"] == 0.0
     assert len(everyday["details"]["posegpt"]["items"]) == 12
+    shown = results["samples"]["everyday"]  # the figure: a request's answers, no true pose
+    assert shown["gt"] == [None] and {"posegpt", "mean pose"} <= set(shown["pred"])
+    assert torch.tensor(shown["pred"]["mean pose"][0]).shape == (24, 3, 3)
     assert 1 <= tables["parts"]["n"] <= 4  # --max-items, poses with something to name
     assert 0.0 <= tables["parts"]["reference"]["another test pose (chance)"]["satisfied"] <= 100
 

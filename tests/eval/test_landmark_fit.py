@@ -264,9 +264,13 @@ def test_orienting_turns_only_the_root_to_the_landmarks(body, poses):
         refine_to_people(answer, features, body, mode="twist")
 
 
-def test_auto_fits_a_picture_of_one_person_and_orients_one_of_several(body, poses):
-    """`auto` refines like `fit` when the picture holds one person and like `orient` when it
-    holds several (where a fit may pull the answer towards someone else)."""
+@pytest.mark.parametrize("auto, alone_as", [("auto", "fit"), ("auto-blend", "blend")])
+def test_auto_modes_refine_a_picture_of_one_person_and_orient_one_of_several(
+    body, poses, prior, auto, alone_as
+):
+    """`auto` refines like `fit` (`auto-blend` like `blend`) when the picture holds one person
+    and like `orient` when it holds several (where a fit may pull the answer towards someone
+    else)."""
     world, seen = fake_landmarks(body(poses[:2]).joints)
     people = [person_seeing(world[i], seen[i], 0.1 + 0.5 * i) for i in range(2)]
     answer = poses[1:2].clone()  # the second person, with the first one's right arm
@@ -274,13 +278,13 @@ def test_auto_fits_a_picture_of_one_person_and_orients_one_of_several(body, pose
     answer = camera_to_y_up(answer)
     autos = {}
     for features, same_as in (
-        (tower_features(people[1:], 4), "fit"),
+        (tower_features(people[1:], 4), alone_as),
         (tower_features(people, 4), "orient"),
     ):
-        autos[same_as] = refine_to_people(answer, features, body, mode="auto")
-        expected = refine_to_people(answer, features, body, mode=same_as)
+        autos[same_as] = refine_to_people(answer, features, body, mode=auto, prior=prior)
+        expected = refine_to_people(answer, features, body, mode=same_as, prior=prior)
         assert torch.allclose(autos[same_as], expected)
-    alone = autos["fit"]  # one person: the limbs were fitted
+    alone = autos[alone_as]  # one person: the limbs were refined
     assert not torch.allclose(alone[:, 1:], answer[:, 1:], atol=1e-3)
 
 
@@ -310,5 +314,6 @@ def test_blending_averages_the_turned_answer_and_the_fit_where_the_landmarks_see
     kept = camera_to_y_up(refine_to_people(answer, features, body, "blend", prior=prior))
     assert torch.allclose(kept[0, elbow], turned[0, elbow], atol=1e-5)  # unseen: the answer's
     assert not torch.allclose(kept[0, knee], turned[0, knee], atol=1e-3)  # seen: blended
-    with pytest.raises(InvalidInputError, match="pose prior"):
-        refine_to_people(answer, features, body, mode="blend")
+    for mode in ("blend", "auto-blend"):
+        with pytest.raises(InvalidInputError, match="pose prior"):
+            refine_to_people(answer, features, body, mode=mode)

@@ -95,3 +95,20 @@ def test_write_report_writes_json_markdown_and_figure(tmp_path, body):
     with Image.open(tmp_path / FIGURE_FILE) as image:
         # one strip: the caption, then the true pose and posegpt's, side by side
         assert image.size == (2 * PANEL, LABEL_HEIGHT + PANEL)
+
+
+def test_figure_draws_answers_without_a_true_pose_and_says_when_there_is_none(tmp_path, body):
+    results = _results()
+    results["samples"] = {  # an everyday request: no true pose; one method answered none
+        "everyday": {"labels": ["Lie on your back."], "gt": [None], "pred": {"posegpt": [None]}}
+    }
+    results["samples"]["everyday"]["pred"]["mean pose"] = [IDENTITY]
+    write_report(results, tmp_path, body)
+    with Image.open(tmp_path / FIGURE_FILE) as image:
+        # one strip: the caption, then posegpt's and the mean pose's answers, no truth panel
+        assert image.size == (2 * PANEL, LABEL_HEIGHT + PANEL)
+        pixels = np.asarray(image.convert("RGB"))[LABEL_HEIGHT:]
+    no_pose, posed = pixels[:, :PANEL], pixels[:, PANEL:]
+    assert (no_pose < 128).mean() < 0.02  # only its words
+    body_pixels = np.abs(posed.astype(int) - posed[0, 0]).sum(-1) > 30  # off the background
+    assert body_pixels.mean() > 0.02

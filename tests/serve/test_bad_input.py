@@ -83,8 +83,9 @@ def test_engine_refuses_bad_numbers_and_text(model, body, tmp_path):
     with pytest.raises(InvalidInputError, match="repetition_penalty"):
         ChatEngine(model, body, tmp_path, repetition_penalty=float("nan"))
     assert model.pose_prior is None  # the tiny test model: refused at start, not per photo
-    with pytest.raises(InvalidInputError, match="fit-prior"):
-        ChatEngine(model, body, tmp_path, refine="blend")
+    for refine in ("blend", "auto-blend"):
+        with pytest.raises(InvalidInputError, match="fit-prior"):
+            ChatEngine(model, body, tmp_path, refine=refine)
 
 
 def test_elongated_picture_gets_400_not_a_huge_square(client, tiny):

@@ -4,12 +4,18 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
 from posegpt.body.io import load_mesh
+from posegpt.body.prior import GaussianPosePrior
+from posegpt.body.rotations import axis_angle_to_rotmat
 from posegpt.cli import app
+from posegpt.cli.serve import _engine
 from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.model.io import load_pretrained, save_pretrained
+from posegpt.model.pose_tower.fit import DEFAULT_REFINE
 
 runner = CliRunner()
 
@@ -41,6 +47,20 @@ def test_one_shot_with_photo(model_dir, tmp_path, tiny):
     result = runner.invoke(app, [*args, "--image", str(tmp_path / "photo.png"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert len(json.loads((out / "answer.json").read_text())["poses"]) == 1
+
+
+def test_default_refinement_blends_only_for_a_model_with_a_pose_prior(model_dir, tmp_path):
+    """With no --refine, chat and serve blend photo answers with the BlazePose fit where the
+    model carries a pose prior, and turn them (`orient`) where it does not; 'none' keeps them."""
+    plain = load_pretrained(model_dir)
+    assert plain.pose_prior is None
+    torch.manual_seed(0)
+    plain.pose_prior = GaussianPosePrior.fit(axis_angle_to_rotmat(torch.randn(64, 24, 3) * 0.3))
+    with_prior = save_pretrained(plain, tmp_path / "with-prior")
+    cases = ((model_dir, None, "orient"), (with_prior, None, DEFAULT_REFINE))
+    for folder, refine, expected in (*cases, (with_prior, "none", None)):
+        engine = _engine(str(folder), None, tmp_path / "out", 16, 0.0, 0, refine=refine)
+        assert engine.refine == expected
 
 
 def test_one_shot_errors_are_posegpt_errors(model_dir, tmp_path):
@@ -158,17 +178,21 @@ def test_small_models_answer_on_one_thread(model_dir, monkeypatch):
         torch.set_num_threads(threads)
 
 
-def test_photo_answers_are_turned_as_the_photo_shows_by_default(tmp_path):
+def test_photo_answers_are_blended_with_the_landmarks_by_default(tmp_path):
+    """The packaged default carries a pose prior, so its photo answers are refined by
+    DEFAULT_REFINE; `orient` turns the answer and keeps its pose; `none` keeps the answer."""
     photo = Path(__file__).resolve().parents[2] / "docs/examples/cameraman.png"
     args = ["chat", "-p", "What pose is the man with the camera in?", "--image", str(photo)]
     rotmats = {}
-    for mode in ("orient", "none"):
-        extra = [] if mode == "orient" else ["--refine", "none"]  # orient: the default
+    for mode in ("default", DEFAULT_REFINE, "orient", "none"):
+        extra = [] if mode == "default" else ["--refine", mode]
         result = runner.invoke(app, [*args, *extra, "-o", str(tmp_path / mode)])
         assert result.exit_code == 0, result.output
         with np.load(tmp_path / mode / "pose_0.npz") as npz:
             rotmats[mode] = npz["rotmat"]
+    assert np.allclose(rotmats["default"], rotmats[DEFAULT_REFINE], atol=1e-6)
     assert np.allclose(rotmats["orient"][1:], rotmats["none"][1:], atol=1e-5)  # the same pose
     assert not np.allclose(rotmats["orient"][0], rotmats["none"][0], atol=1e-2)  # turned
+    assert not np.allclose(rotmats["default"][1:], rotmats["orient"][1:], atol=1e-2)  # blended
     bad = runner.invoke(app, [*args, "--refine", "twist", "-o", str(tmp_path / "bad")])
     assert isinstance(bad.exception, InvalidInputError)

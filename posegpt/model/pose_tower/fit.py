@@ -89,9 +89,16 @@ PRIOR_WEIGHT = 0.01
 #: "Photo answers blended with the BlazePose fit").
 BLEND_WEIGHT = 0.5
 #: What `refine_to_people` may do: turn the root only, fit the whole pose, fit it when the
-#: picture holds one person and turn the root only when it holds several ("auto"), or average
-#: the turned answer with a fit from the pose prior ("blend").
-REFINE_MODES = ("orient", "fit", "auto", "blend")
+#: picture holds one person and turn the root only when it holds several ("auto"), average
+#: the turned answer with a fit from the pose prior ("blend"), or blend it when the picture
+#: holds one person and turn the root only when it holds several ("auto-blend").
+REFINE_MODES = ("orient", "fit", "auto", "blend", "auto-blend")
+#: The modes that need the model's pose prior.
+PRIOR_MODES = ("blend", "auto-blend")
+#: How `posegpt chat` and `serve` refine photo answers of a model with a pose prior: of the
+#: modes, the one that lowered val crops and partial crops against "orient" within 2 mm and 1
+#: point of its RPE (BENCHMARKS.md, "Photo answers blended for one person").
+DEFAULT_REFINE = "auto-blend"
 #: A function of poses (B, 24, 3, 3) -> (B,) energies added to the fit's.
 Penalty = Callable[[torch.Tensor], torch.Tensor]
 
@@ -374,9 +381,10 @@ def refine_to_people(
     a picture of one person, "orient" for several (where a fit may pull the answer towards
     someone else); "blend": the answer, turned as by "orient", averaged per joint with the fit
     from `prior` (`fit_with_prior`), BLEND_WEIGHT on the fit, times the visibility of the bone
-    a limb joint moves (`seen_share`)."""
+    a limb joint moves (`seen_share`); "auto-blend": "blend" for one person, "orient" for
+    several."""
     check_refine_mode(mode)
-    if mode == "blend" and prior is None:
+    if mode in PRIOR_MODES and prior is None:
         raise InvalidInputError(
             "blending photo answers with the BlazePose fit needs the model's pose prior "
             "(add one with `posegpt fit-prior`)"
@@ -384,8 +392,8 @@ def refine_to_people(
     world, visibility = _people(features)
     if not len(poses) or not len(world):
         return poses
-    if mode == "auto":
-        mode = "fit" if len(world) == 1 else "orient"
+    if mode in ("auto", "auto-blend"):
+        mode = ("fit" if mode == "auto" else "blend") if len(world) == 1 else "orient"
     with torch.inference_mode(False):  # a plain tensor, usable by the fit's autograd
         start = camera_to_y_up(poses.float())  # POSE_FRAME -> camera frame (its own inverse)
     with torch.no_grad():
