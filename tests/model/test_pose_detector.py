@@ -14,6 +14,7 @@ from posegpt.model.pose_tower.detector import (
     BUNDLES,
     DEFAULT_BUNDLE,
     NUM_LANDMARKS,
+    STRIP_MIN_SCORE,
     Person,
     PoseDetector,
     bundle_file,
@@ -64,6 +65,15 @@ def test_merging_keeps_one_detection_per_person_the_surer_one():
     assert len(merged) == 3
     assert merged[0].score == pytest.approx(0.9)  # the surer duplicate replaced the first
     assert same_person(a, person(0.102)) and not same_person(a, b)
+
+
+def test_a_strip_adds_nobody_it_barely_sees_beside_people_already_found():
+    kept, barely = [person(0.1, 0.9)], person(0.6, STRIP_MIN_SCORE - 0.05)
+    assert len(merge_people(kept, [barely])) == 1
+    assert len(merge_people(kept, [person(0.6, STRIP_MIN_SCORE)])) == 2
+    assert merge_people([], [barely])[0] is barely  # the only one found: kept
+    # an unsure detection of someone already found still changes nothing
+    assert merge_people(kept, [person(0.101, 0.3)])[0].score == pytest.approx(0.9)
 
 
 def test_nobody_in_a_blank_picture(detector):
