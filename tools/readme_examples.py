@@ -18,6 +18,7 @@ from PIL import Image
 
 from posegpt.body import load_body_model
 from posegpt.model import load_chat_model
+from posegpt.model.pose_tower.fit import DEFAULT_REFINE
 from posegpt.render.views import render_pose_views, save_png
 
 #: A real photo (CC0, Lav Varshney; scikit-image's `camera.png`), kept beside the examples.
@@ -28,13 +29,13 @@ SIZE = 256
 @dataclass
 class Example:
     """A conversation: user turns answered one after another (each answer's poses are read
-    back by the next turn), optionally with a photo in the first, whose answers `refine`
-    fits to the photo's landmarks (`posegpt chat --refine fit`)."""
+    back by the next turn), optionally with a photo in the first, whose answers are refined to
+    the photo's landmarks as `posegpt chat --refine REFINE` does (None: the model's own)."""
 
     name: str
     turns: list[str]
     photo: str | None = None
-    refine: bool = False
+    refine: str | None = None
 
 
 EXAMPLES = [
@@ -44,7 +45,7 @@ EXAMPLES = [
     Example("follow_up", ["Raise your right arm above your head.", "Now raise the left arm too."]),
     Example("edit", ["Raise both arms above your head.", "Lower your right arm to your side."]),
     Example("photo", ["What pose is the man with the camera in?"], photo=PHOTO),
-    Example("photo_refined", ["What pose is the man with the camera in?"], PHOTO, refine=True),
+    Example("photo_refined", ["What pose is the man with the camera in?"], PHOTO, DEFAULT_REFINE),
     Example("not_a_request", ["How many legs does a person have?"]),
 ]
 
@@ -57,7 +58,8 @@ def run(example: Example, model, body, folder: Path) -> list[str]:
     poses = []
     for turn in example.turns:
         messages.append({"role": "user", "content": turn})
-        reply = model.chat(messages, image=image, refine_with=body if example.refine else None)
+        refine = {"refine_with": body, "refine": example.refine} if example.refine else {}
+        reply = model.chat(messages, image=image, **refine)
         messages.append({"role": "assistant", "content": reply.text, "poses": reply.poses})
         replies.append(reply.text)
         poses = reply.poses
