@@ -95,6 +95,8 @@ BLEND_WEIGHT = 0.5
 REFINE_MODES = ("orient", "fit", "auto", "blend", "auto-blend")
 #: The modes that need the model's pose prior.
 PRIOR_MODES = ("blend", "auto-blend")
+#: The modes that depend on how many people the picture holds: their mode for one person.
+_ALONE = {"auto": "fit", "auto-blend": "blend"}
 #: How `posegpt chat` and `serve` refine photo answers of a model with a pose prior: of the
 #: modes, the one that lowered val crops and partial crops against "orient" within 2 mm and 1
 #: point of its RPE (BENCHMARKS.md, "Photo answers blended for one person").
@@ -392,8 +394,8 @@ def refine_to_people(
     world, visibility = _people(features)
     if not len(poses) or not len(world):
         return poses
-    if mode in ("auto", "auto-blend"):
-        mode = ("fit" if mode == "auto" else "blend") if len(world) == 1 else "orient"
+    if mode in _ALONE:
+        mode = _ALONE[mode] if len(world) == 1 else "orient"
     with torch.inference_mode(False):  # a plain tensor, usable by the fit's autograd
         start = camera_to_y_up(poses.float())  # POSE_FRAME -> camera frame (its own inverse)
     with torch.no_grad():
