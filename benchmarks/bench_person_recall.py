@@ -76,7 +76,8 @@ def measure(name: str, items: list[tuple[Path, list[np.ndarray]]], bundle: str) 
         print(
             f"| {name} | {bundle}, {'whole + strips' if regions else 'whole picture'} | "
             f"{len(items)} | "
-            f"{truth} | {found / truth:.2f} | {found / max(detections, 1):.2f} | {ms:.0f} |"
+            f"{truth} | {found / truth:.3f} ({found}) | {found / max(detections, 1):.3f} "
+            f"({detections} found) | {ms:.0f} |"
         )
         detector.close()
 
