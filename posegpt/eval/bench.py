@@ -554,8 +554,9 @@ class _Runner:
             metrics, details = score_everyday(items, answers, self.body, classify)
             table["rows"][method.name].update(metrics)
             table.setdefault("details", {})[method.name] = details
-            first = [answers[i].poses[0] if answers[i].poses else None for i in shown]
-            sample["pred"][method.name] = [p.tolist() if p is not None else None for p in first]
+            sample["pred"][method.name] = [
+                answers[i].poses[0].tolist() if answers[i].poses else None for i in shown
+            ]
 
     def parts(self, text: TextSet, max_items: int | None) -> None:
         codes = pose_codes(text.poses, self.body)
