@@ -17,7 +17,9 @@ from posegpt.model.pose_tower.detector import (
     STRIP_MIN_SCORE,
     Person,
     PoseDetector,
+    box_inside,
     bundle_file,
+    cut_by,
     merge_people,
     same_person,
 )
@@ -74,6 +76,33 @@ def test_a_strip_adds_nobody_it_barely_sees_beside_people_already_found():
     assert merge_people([], [barely])[0] is barely  # the only one found: kept
     # an unsure detection of someone already found still changes nothing
     assert merge_people(kept, [person(0.101, 0.3)])[0].score == pytest.approx(0.9)
+
+
+def part(x0: float, x1: float) -> Person:
+    """A sure detection whose landmarks span x0..x1 of the picture's width, lower body only."""
+    marks = np.zeros((NUM_LANDMARKS, 3), np.float32)
+    marks[:, 0] = np.linspace(x0, x1, NUM_LANDMARKS)
+    marks[:, 1] = np.linspace(0.5, 0.8, NUM_LANDMARKS)
+    marks[:, 2] = 0.9
+    return Person(marks, np.zeros((NUM_LANDMARKS, 3), np.float32), np.array([x0, 0.5, x1, 0.8]))
+
+
+def test_a_strip_adds_no_part_of_someone_found_that_it_cuts_through():
+    kept = [person(0.3)]  # box 0.3..0.4 of the width
+    inner = part(0.33, 0.4)  # inside it, and at the inner edge of the strip (0, 0.4)
+    assert cut_by(inner.box, (0.0, 0.4)) and box_inside(inner.box, kept[0].box) == 1.0
+    assert not same_person(kept[0], inner)
+    assert len(merge_people(kept, [inner], (0.0, 0.4))) == 1
+    # the same detection from a strip that does not cut it is someone new
+    assert not cut_by(inner.box, (0.3, 0.7))
+    assert len(merge_people(kept, [inner], (0.3, 0.7))) == 2
+    # someone the strip cuts beside the people found is kept, and so is the only one found
+    beside = part(0.5, 0.6)
+    assert cut_by(beside.box, (0.3, 0.6)) and box_inside(beside.box, kept[0].box) == 0.0
+    assert len(merge_people(kept, [beside], (0.3, 0.6))) == 2
+    assert merge_people([], [inner], (0.0, 0.4)) == [inner]
+    # the picture's own edges cut nobody
+    assert not cut_by(part(0.0, 0.1).box, (0.0, 0.4)) and not cut_by(part(0.9, 1.0).box, (0.6, 1.0))
 
 
 def test_nobody_in_a_blank_picture(detector):

@@ -36,6 +36,13 @@ SAME_PERSON = 0.1
 #: most are slivers or parts of someone found (on 200 val scenes it drops 14 of 45 false
 #: detections and 1 of 500 people; BENCHMARKS.md, "Fewer people who are not there").
 STRIP_MIN_SCORE = 0.5
+#: A strip's detection whose box reaches one of the strip's inner edges (within this share of the
+#: picture's width) is someone the strip cuts through.
+CUT_MARGIN = 0.02
+#: A cut detection lying at least this share (of its box's area) inside someone already found is
+#: part of them seen through the strip, not a new person (on 200 val scenes it drops 9 of 32
+#: false detections and 3 of 500 people; BENCHMARKS.md, "Parts of someone a strip cuts through").
+CUT_INSIDE = 0.5
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,9 @@ class PoseDetector:
         people = self._run(picture, (0, picture.shape[1]))
         if self.regions:
             width = picture.shape[1]
-            for x0, x1 in STRIPS:
-                span = (round(x0 * width), round(x1 * width))
-                people = merge_people(people, self._run(picture, span))
+            for strip in STRIPS:
+                span = (round(strip[0] * width), round(strip[1] * width))
+                people = merge_people(people, self._run(picture, span), strip)
         return sorted(people, key=lambda p: -box_area(p.box))
 
     def _run(self, picture: np.ndarray, span: tuple[int, int]) -> list[Person]:
@@ -168,16 +175,41 @@ def same_person(a: Person, b: Person) -> bool:
     return bool(distance < SAME_PERSON * scale)
 
 
-def merge_people(kept: Sequence[Person], new: Sequence[Person]) -> list[Person]:
-    """`kept` plus each of `new` (a strip's detections) that is nobody in it, and where someone
-    is already found, seen with a mean visibility of at least STRIP_MIN_SCORE; of two of one
-    person the surer one."""
+def box_inside(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of box a's area that lies inside box b (boxes x0, y0, x1, y1)."""
+    overlap = np.concatenate([np.maximum(a[:2], b[:2]), np.minimum(a[2:], b[2:])])
+    return box_area(overlap) / max(box_area(a), 1e-9)
+
+
+def cut_by(box: np.ndarray, strip: tuple[float, float]) -> bool:
+    """Whether a box (picture fractions) reaches an inner edge of the strip (x0, x1) it was
+    found in, within CUT_MARGIN: the strip cuts through that person."""
+    x0, x1 = strip
+    return bool((x0 > 0 and box[0] <= x0 + CUT_MARGIN) or (x1 < 1 and box[2] >= x1 - CUT_MARGIN))
+
+
+def merge_people(
+    kept: Sequence[Person], new: Sequence[Person], strip: tuple[float, float] = (0.0, 1.0)
+) -> list[Person]:
+    """`kept` plus each of `new` (the detections of the strip (x0, x1), in picture widths) that
+    is nobody in it; where someone is already found, only one seen with a mean visibility of at
+    least STRIP_MIN_SCORE and not a part of someone found that the strip cuts through (its box
+    at an inner edge of the strip and CUT_INSIDE inside theirs). Of two of one person, the surer
+    one."""
     people = list(kept)
     for person in new:
         match = next((i for i, p in enumerate(people) if same_person(p, person)), None)
         if match is None:
-            if person.score >= STRIP_MIN_SCORE or not people:
+            sure = person.score >= STRIP_MIN_SCORE and not _part_of(person, people, strip)
+            if sure or not people:
                 people.append(person)
         elif person.score > people[match].score:
             people[match] = person
     return people
+
+
+def _part_of(person: Person, people: Sequence[Person], strip: tuple[float, float]) -> bool:
+    """Whether `person`, found in `strip`, is part of one of `people` that the strip cuts."""
+    return cut_by(person.box, strip) and any(
+        box_inside(person.box, p.box) >= CUT_INSIDE for p in people
+    )
