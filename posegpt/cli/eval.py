@@ -145,6 +145,12 @@ def bench_command(
         help="Also a words-only row of each model that keeps the side a request names "
         "(no 'left' in the reply when only 'right' was asked, and back).",
     ),
+    steps_rows: bool = typer.Option(
+        False,
+        "--steps-rows",
+        help="Also a words-only row of each model that asks each step of a several-pose "
+        "request alone ('Squat, then jump': the squat from 'Squat', the jump from 'Jump').",
+    ),
     everyday_items: str = typer.Option(
         "test",
         "--everyday-items",
@@ -202,6 +208,7 @@ def bench_command(
         penalty_rows=[float(p) for p in penalty_rows.split(",")] if penalty_rows else [],
         decline_rows=decline_rows,
         sides_rows=sides_rows,
+        steps_rows=steps_rows,
         everyday_items=everyday_file(everyday_items),
         split=split,
         baselines=baselines,

@@ -63,6 +63,12 @@ KEEP_SIDES = typer.Option(
     help="When a request names one side only ('your right knee'), the answer cannot name the "
     "other (BENCHMARKS.md).",
 )
+STEPS_ALONE = typer.Option(
+    True,
+    "--steps-alone/--steps-together",
+    help="When a reply has as many poses as the request lists steps ('Squat, then jump'), each "
+    "pose comes from its step asked alone (BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     None,
     "--refine",
@@ -99,6 +105,7 @@ def chat_command(
     repetition_penalty: float = REPETITION_PENALTY,
     decline_unmatched: bool = DECLINE_UNMATCHED,
     keep_sides: bool = KEEP_SIDES,
+    steps_alone: bool = STEPS_ALONE,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -116,6 +123,7 @@ def chat_command(
         repetition_penalty=repetition_penalty,
         decline_unmatched=decline_unmatched,
         keep_sides=keep_sides,
+        steps_alone=steps_alone,
     )
     if prompt is None:
         with spinner("posegpt: loading the model"):
@@ -152,6 +160,7 @@ def serve_command(
     repetition_penalty: float = REPETITION_PENALTY,
     decline_unmatched: bool = DECLINE_UNMATCHED,
     keep_sides: bool = KEEP_SIDES,
+    steps_alone: bool = STEPS_ALONE,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
@@ -173,6 +182,7 @@ def serve_command(
             repetition_penalty,
             decline_unmatched,
             keep_sides,
+            steps_alone,
         )
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
         uvicorn.Server(server_config(create_app(engine), host, port)).run()
@@ -190,6 +200,7 @@ def _engine(
     repetition_penalty: float = 1.0,
     decline_unmatched: bool = False,
     keep_sides: bool = False,
+    steps_alone: bool = False,
 ) -> ChatEngine:
     """The chat engine of `--model`; `refine` None: DEFAULT_REFINE where the model has a pose
     prior, else "orient"."""
@@ -212,6 +223,7 @@ def _engine(
         repetition_penalty=repetition_penalty,
         decline_unmatched=decline_unmatched,
         keep_sides=keep_sides,
+        steps_alone=steps_alone,
     )
 
 

@@ -184,7 +184,8 @@ class BenchConfig:
     photo-only row of each pose-tower model that answers in words with no pose when its answer
     matches nobody in the picture (`PoseGPT.chat`'s `decline_unmatched`); sides_rows: also a
     words-only row of each model that keeps the side a request names (`PoseGPT.chat`'s
-    `keep_sides`); everyday_items: the
+    `keep_sides`); steps_rows: also a words-only row of each model that asks each step of a
+    several-pose request alone (`PoseGPT.chat`'s `steps_alone`); everyday_items: the
     everyday benchmark's items file (default: the held-out test set; the packaged development
     set, `DEV_REQUESTS_FILE`, is the one to tune on); split: "test" (held out) or "val" (the
     dataset's development split, to decide on; SPG on its val situations, `load_bench_data`);
@@ -211,6 +212,7 @@ class BenchConfig:
     penalty_rows: list[float] = field(default_factory=list)
     decline_rows: bool = False
     sides_rows: bool = False
+    steps_rows: bool = False
     everyday_items: Path | None = None
     split: str = "test"
     baselines: bool = True
@@ -615,7 +617,8 @@ def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig
     `cfg.penalty_rows`, a words-only row of each model decoding with that repetition penalty;
     with `cfg.decline_rows`, a photo-only row of each pose-tower model that declines answers
     matching nobody in the picture; with `cfg.sides_rows`, a words-only row of each model that
-    keeps the side a request names."""
+    keeps the side a request names; with `cfg.steps_rows`, a words-only row of each model that
+    asks each step of a several-pose request alone."""
     for mode in cfg.refined_rows:
         check_refine_mode(mode)
     for penalty in cfg.penalty_rows:
@@ -634,6 +637,10 @@ def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig
         if cfg.sides_rows:
             row = f"{name}, keeps the named side"
             methods.append(PoseGPTMethod(model, row, cfg.progress, keep_sides=True))
+            methods[-1].tasks = TEXT_TASKS
+        if cfg.steps_rows:
+            row = f"{name}, each step asked alone"
+            methods.append(PoseGPTMethod(model, row, cfg.progress, steps_alone=True))
             methods[-1].tasks = TEXT_TASKS
         if cfg.decline_rows and model.pose_tower is not None:
             row = f"{name}, declines unmatched"

@@ -45,6 +45,7 @@ class PoseGPTMethod(Method):
         repetition_penalty: float = 1.0,
         decline_unmatched: bool = False,
         keep_sides: bool = False,
+        steps_alone: bool = False,
     ) -> None:
         self.model = model.eval()
         self.name = name
@@ -54,6 +55,7 @@ class PoseGPTMethod(Method):
         self.repetition_penalty = repetition_penalty  # on the reply's own words (`PoseGPT.chat`)
         self.decline_unmatched = decline_unmatched  # no pose for nobody there (`PoseGPT.chat`)
         self.keep_sides = keep_sides  # the side a request names, kept (`PoseGPT.chat`)
+        self.steps_alone = steps_alone  # each step of a sequence asked alone (`PoseGPT.chat`)
         self.pose_counts: list[int] = []
 
     def ask(
@@ -78,6 +80,7 @@ class PoseGPTMethod(Method):
             repetition_penalty=self.repetition_penalty,
             decline_unmatched=self.decline_unmatched,
             keep_sides=self.keep_sides,
+            steps_alone=self.steps_alone,
         )
 
     def predict_text(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -86,6 +86,7 @@ from posegpt.model.pose_tower.fit import (
 from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.sides import opposite_side_ids
+from posegpt.model.steps import joined_steps, step_clauses
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
@@ -148,6 +149,21 @@ class Reply:
 
     text: str
     poses: list[torch.Tensor]
+
+
+def _asked_alone(
+    chat: Callable[[list[dict[str, str]]], Reply], request: str, text: str, poses: torch.Tensor
+) -> tuple[str, torch.Tensor]:
+    """The reply `text` with `poses` to `request`, or, when the request lists as many steps as
+    there are poses and `chat` answers each step asked alone with a pose, the reply made of those
+    answers and their first poses."""
+    steps = step_clauses(request)
+    if len(steps) != len(poses):
+        return text, poses
+    replies = [chat([{"role": "user", "content": step}]) for step in steps]
+    if not all(r.poses for r in replies):
+        return text, poses
+    return joined_steps([r.text for r in replies]), torch.stack([r.poses[0] for r in replies])
 
 
 def is_lora(module: nn.Module) -> bool:
@@ -369,6 +385,7 @@ class PoseGPT(nn.Module):
         repetition_penalty: float = 1.0,
         decline_unmatched: bool = False,
         keep_sides: bool = False,
+        steps_alone: bool = False,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -387,7 +404,9 @@ class PoseGPT(nn.Module):
         whose every pose matches nobody in it (`posegpt.model.pose_tower.fit.matches_nobody`)
         is replaced by words saying so, with no pose. With `keep_sides`, a reply to a last user
         message that names one side only ("your right knee") cannot say the other side's word
-        (`posegpt.model.sides`).
+        (`posegpt.model.sides`). With `steps_alone`, a reply with no picture or input pose whose
+        poses are as many as the steps the last user message lists ("Squat, then jump") takes
+        each pose from its step asked alone, if each gives one (`posegpt.model.steps`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -427,6 +446,18 @@ class PoseGPT(nn.Module):
             self._reply, input_ids, input_poses, generation, processors, seed=seed
         )
         text, poses = reply(pixel_values)
+        if steps_alone and pixel_values is None and not len(input_poses) and len(poses) > 1:
+            alone = functools.partial(
+                self.chat,
+                max_new_tokens=max_new_tokens,
+                do_sample=do_sample,
+                temperature=temperature,
+                top_p=top_p,
+                seed=seed,
+                repetition_penalty=repetition_penalty,
+                keep_sides=keep_sides,
+            )
+            text, poses = _asked_alone(alone, last_user_text(messages), text, poses)
         about_picture = towered and len(poses) and asked_with_image(messages)
         if about_picture and self.chooser is not None and not isinstance(image, torch.Tensor):
             slot = self._chosen_slot(pixel_values, image, messages)

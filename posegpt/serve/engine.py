@@ -121,6 +121,7 @@ class ChatEngine:
         repetition_penalty: float = 1.0,
         decline_unmatched: bool = False,
         keep_sides: bool = False,
+        steps_alone: bool = False,
     ) -> None:
         if max_turns < 1 or max_prompt_chars < 1 or max_new_tokens < 1 or max_pending < 1:
             raise InvalidInputError("engine limits must be positive")
@@ -149,6 +150,8 @@ class ChatEngine:
         self.decline_unmatched = decline_unmatched
         # a request naming one side gets no answer naming the other (`PoseGPT.chat`)
         self.keep_sides = keep_sides
+        # each step of a several-pose request asked alone (`PoseGPT.chat`)
+        self.steps_alone = steps_alone
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
@@ -226,6 +229,7 @@ class ChatEngine:
                     repetition_penalty=self.repetition_penalty,
                     decline_unmatched=self.decline_unmatched,
                     keep_sides=self.keep_sides,
+                    steps_alone=self.steps_alone,
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
                 # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.

@@ -63,6 +63,23 @@ def test_default_refinement_blends_only_for_a_model_with_a_pose_prior(model_dir,
         assert engine.refine == expected
 
 
+def test_chat_asks_each_step_alone_unless_told_not_to(model_dir, tmp_path, monkeypatch):
+    import posegpt.cli.serve as serve
+
+    engines = []
+
+    def engine(*args, **kwargs):
+        engines.append(_engine(*args, **kwargs))
+        return engines[-1]
+
+    monkeypatch.setattr(serve, "_engine", engine)
+    args = ["chat", "--model", str(model_dir), "--prompt", "Sit down, then stand up."]
+    for flag in ([], ["--steps-together"]):
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / "out"), *flag])
+        assert result.exit_code == 0, result.output
+    assert [e.steps_alone for e in engines] == [True, False]
+
+
 def test_one_shot_errors_are_posegpt_errors(model_dir, tmp_path):
     missing = runner.invoke(
         app, ["chat", "--model", str(tmp_path), "-p", "hi", "-o", str(tmp_path)]
