@@ -200,8 +200,8 @@ def merge_people(
     for person in new:
         match = next((i for i, p in enumerate(people) if same_person(p, person)), None)
         if match is None:
-            sure = person.score >= STRIP_MIN_SCORE and not _part_of(person, people, strip)
-            if sure or not people:
+            someone_new = person.score >= STRIP_MIN_SCORE and not _part_of(person, people, strip)
+            if someone_new or not people:
                 people.append(person)
         elif person.score > people[match].score:
             people[match] = person
