@@ -11,11 +11,13 @@ import re
 from collections.abc import Sequence
 
 from posegpt.model.text_features import CLAUSE_ENDS, CLAUSE_STARTS, MIN_CLAUSE_WORDS
+from posegpt.records import POSE_TOKEN
 
 #: Words that lead a step without being part of it ("then sit down" -> "Sit down").
 STEP_LEADS = frozenset({"and", "begin", "end", "first", "start", *CLAUSE_STARTS})
 #: A word (with its inner hyphens and apostrophes: "cross-legged", "child's") or a mark.
 _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+_WORD = re.compile(r"\w")
 #: Words said after each step's answer's own words, in order.
 ORDINALS = ("First", "Then")
 
@@ -49,13 +51,14 @@ def step_clauses(text: str) -> list[str]:
 
 
 def _words(tokens: Sequence[str]) -> int:
-    return sum(token[0].isalnum() or token[0] == "_" for token in tokens)
+    """How many of `tokens` (of `_TOKEN`) are words, not marks."""
+    return sum(bool(_WORD.match(token)) for token in tokens)
 
 
 def joined_steps(texts: Sequence[str]) -> str:
     """One reply from the replies to the steps asked alone, each cut after its first `<POSE>`."""
     parts = []
     for k, text in enumerate(texts):
-        head = text[: text.index("<POSE>") + len("<POSE>")] if "<POSE>" in text else text
+        head = text[: text.index(POSE_TOKEN) + len(POSE_TOKEN)] if POSE_TOKEN in text else text
         parts.append(f"{ORDINALS[min(k, len(ORDINALS) - 1)]}: {head.strip()}")
     return " ".join(parts)
