@@ -151,6 +151,13 @@ def bench_command(
         help="Also a words-only row of each model that asks each step of a several-pose "
         "request alone ('Squat, then jump': the squat from 'Squat', the jump from 'Jump').",
     ),
+    chat_rows: bool = typer.Option(
+        False,
+        "--chat-rows",
+        help="Also a row of each model answering as `posegpt chat` does by default: photo "
+        "answers refined (auto-blend with a pose prior, else orient), the named side kept, each "
+        "step asked alone.",
+    ),
     everyday_items: str = typer.Option(
         "test",
         "--everyday-items",
@@ -209,6 +216,7 @@ def bench_command(
         decline_rows=decline_rows,
         sides_rows=sides_rows,
         steps_rows=steps_rows,
+        chat_rows=chat_rows,
         everyday_items=everyday_file(everyday_items),
         split=split,
         baselines=baselines,

@@ -202,15 +202,14 @@ def _engine(
     keep_sides: bool = False,
     steps_alone: bool = False,
 ) -> ChatEngine:
-    """The chat engine of `--model`; `refine` None: DEFAULT_REFINE where the model has a pose
-    prior, else "orient"."""
+    """The chat engine of `--model`; `refine` None: `default_refine` for the model."""
     from posegpt.body import load_body_model
-    from posegpt.model.pose_tower.fit import DEFAULT_REFINE
+    from posegpt.model.pose_tower.fit import default_refine
     from posegpt.serve.engine import ChatEngine
 
     loaded = _load_model(model)
     if refine is None:
-        refine = DEFAULT_REFINE if loaded.pose_prior is not None else "orient"
+        refine = default_refine(loaded.pose_prior is not None)
     return ChatEngine(
         loaded,
         load_body_model(body_model),

@@ -116,7 +116,7 @@ from posegpt.eval.scoring import (
     score_text,
 )
 from posegpt.model import PoseGPT, load_chat_model
-from posegpt.model.pose_tower.fit import check_refine_mode
+from posegpt.model.pose_tower.fit import check_refine_mode, default_refine
 from posegpt.model.repetition import check_repetition_penalty
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.records import Conversation, with_image
@@ -185,7 +185,9 @@ class BenchConfig:
     matches nobody in the picture (`PoseGPT.chat`'s `decline_unmatched`); sides_rows: also a
     words-only row of each model that keeps the side a request names (`PoseGPT.chat`'s
     `keep_sides`); steps_rows: also a words-only row of each model that asks each step of a
-    several-pose request alone (`PoseGPT.chat`'s `steps_alone`); everyday_items: the
+    several-pose request alone (`PoseGPT.chat`'s `steps_alone`); chat_rows: also a row of each
+    model answering as `posegpt chat` does when not told otherwise (photo answers refined by
+    `default_refine`, the named side kept, each step asked alone); everyday_items: the
     everyday benchmark's items file (default: the held-out test set; the packaged development
     set, `DEV_REQUESTS_FILE`, is the one to tune on); split: "test" (held out) or "val" (the
     dataset's development split, to decide on; SPG on its val situations, `load_bench_data`);
@@ -213,6 +215,7 @@ class BenchConfig:
     decline_rows: bool = False
     sides_rows: bool = False
     steps_rows: bool = False
+    chat_rows: bool = False
     everyday_items: Path | None = None
     split: str = "test"
     baselines: bool = True
@@ -278,7 +281,7 @@ def run_bench(cfg: BenchConfig) -> dict:
         scored = set()
     baselines = [b for b in make_baselines(body, embedder, mode.budget) if scored & set(b.tasks)]
     methods, training = _fit_baselines(baselines, data, cfg.progress)
-    methods[:0] = _model_methods(models, body, cfg)
+    methods[:0] = model_methods(models, body, cfg)
     results: dict = {"meta": _meta(cfg, mode, body), "methods": [m.name for m in methods]}
     results["meta"]["model_error"] = "; ".join(model_errors) or None
     examples = data.family_examples
@@ -611,14 +614,15 @@ REFINED_ROWS = {
 }
 
 
-def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig) -> list:
+def model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig) -> list:
     """A method per model; for each mode of `cfg.refined_rows`, a photo-only row of each
     pose-tower model's answers refined to the landmarks that way; for each of
     `cfg.penalty_rows`, a words-only row of each model decoding with that repetition penalty;
     with `cfg.decline_rows`, a photo-only row of each pose-tower model that declines answers
     matching nobody in the picture; with `cfg.sides_rows`, a words-only row of each model that
     keeps the side a request names; with `cfg.steps_rows`, a words-only row of each model that
-    asks each step of a several-pose request alone."""
+    asks each step of a several-pose request alone; with `cfg.chat_rows`, a row of each model
+    answering as `posegpt chat` does by default."""
     for mode in cfg.refined_rows:
         check_refine_mode(mode)
     for penalty in cfg.penalty_rows:
@@ -642,6 +646,15 @@ def _model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig
             row = f"{name}, each step asked alone"
             methods.append(PoseGPTMethod(model, row, cfg.progress, steps_alone=True))
             methods[-1].tasks = TEXT_TASKS
+        if cfg.chat_rows:
+            refine = default_refine(model.pose_prior is not None)
+            refine_with = body if model.pose_tower is not None else None
+            row = f"{name}, as posegpt chat answers"
+            methods.append(
+                PoseGPTMethod(
+                    model, row, cfg.progress, refine_with, refine, keep_sides=True, steps_alone=True
+                )
+            )
         if cfg.decline_rows and model.pose_tower is not None:
             row = f"{name}, declines unmatched"
             methods.append(PoseGPTMethod(model, row, cfg.progress, decline_unmatched=True))

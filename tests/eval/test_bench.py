@@ -17,11 +17,13 @@ from posegpt.cli import app
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval import scoring
 from posegpt.eval.baselines import Method
+from posegpt.eval.bench import BenchConfig, model_methods
 from posegpt.eval.items import ImageSet, LazyImages, TextSet
 from posegpt.eval.report import FIGURE_FILE, JSON_FILE, MARKDOWN_FILE
 from posegpt.eval.retention import answer_matches, references
 from posegpt.eval.scoring import predict_images
-from posegpt.model import build_model, save_pretrained, train_tokenizer
+from posegpt.model import build_model, load_chat_model, save_pretrained, train_tokenizer
+from posegpt.model.pose_tower.fit import DEFAULT_REFINE
 from posegpt.records import Conversation, Message
 
 TINY = [
@@ -317,6 +319,45 @@ def test_bench_adds_rows_decoded_with_a_repetition_penalty(bench_run):
     bad = CliRunner().invoke(app, [*args[:-1], "0.5"])
     assert isinstance(bad.exception, InvalidInputError)
     assert "repetition_penalty" in str(bad.exception)
+
+
+@pytest.mark.slow  # the bench_run fixture takes ~45 s
+def test_bench_adds_a_row_answering_as_chat_does(bench_run):
+    _, results = _default_bench(bench_run, "everyday,image2pose", "--chat-rows")
+    row = "posegpt, as posegpt chat answers"
+    assert results["methods"][:2] == ["posegpt", row]
+    tables = results["benchmarks"]
+    assert tables["everyday"]["rows"][row]["pass"] is not None  # words
+    assert tables["image2pose"]["rows"][row]["pa_mpjpe"] is not None  # and photos
+
+
+def test_chat_rows_answer_as_posegpt_chat_does(tmp_path):
+    """`--chat-rows`: a row of each model with chat's defaults: photo answers refined as chat
+    refines them (DEFAULT_REFINE with a pose prior, "orient" without; none without a pose
+    tower), the named side kept, each step asked alone; words and photos both."""
+    body = object()  # passed through to the refinement only
+    torch.manual_seed(0)
+    tiny = build_model("tiny", train_tokenizer(["Sure, the SMPL pose is <POSE>."] * 20, 400))
+    models = {"posegpt (default)": load_chat_model("default"), "posegpt (tiny)": tiny}
+    config = BenchConfig(data=tmp_path, out=tmp_path, chat_rows=True)
+    methods = {m.name: m for m in model_methods(models, body, config)}
+    assert list(methods) == [
+        "posegpt (default)",
+        "posegpt (default), as posegpt chat answers",
+        "posegpt (tiny)",
+        "posegpt (tiny), as posegpt chat answers",
+    ]
+    default, tiny_chat = (
+        methods["posegpt (default), as posegpt chat answers"],
+        methods["posegpt (tiny), as posegpt chat answers"],
+    )
+    assert (default.refine, default.refine_with) == (DEFAULT_REFINE, body)
+    assert (tiny_chat.refine, tiny_chat.refine_with) == ("orient", None)
+    for method in (default, tiny_chat):
+        assert method.keep_sides and method.steps_alone and method.chats
+        assert set(method.tasks) == set(methods["posegpt (default)"].tasks)
+    plain = methods["posegpt (default)"]
+    assert not (plain.keep_sides or plain.steps_alone or plain.refine_with)
 
 
 def test_bench_rejects_unknown_tasks(tmp_path):

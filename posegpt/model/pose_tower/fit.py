@@ -105,6 +105,12 @@ DEFAULT_REFINE = "auto-blend"
 Penalty = Callable[[torch.Tensor], torch.Tensor]
 
 
+def default_refine(has_prior: bool) -> str:
+    """How `posegpt chat` and `serve` refine photo answers when not told: DEFAULT_REFINE for a
+    model with a pose prior, else "orient" (the other modes need none)."""
+    return DEFAULT_REFINE if has_prior else "orient"
+
+
 def _averaging(names: Sequence[str], side: int, index: dict[str, int]) -> torch.Tensor:
     """(points, len(index)) matrix averaging, for each point, its members on `side` of POINTS
     (0: SMPL joints, 1: BlazePose landmarks)."""
