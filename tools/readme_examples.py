@@ -1,6 +1,7 @@
-"""Regenerate the README's example answers: each example's request goes to a model, its poses
-are drawn (front and side views, several poses side by side, a photo beside its answer) into
-OUT/NAME.png, and the replies are printed verbatim as a Markdown table.
+"""Regenerate the README's example answers: each example's request goes to a model, answered
+as `posegpt chat` answers by default (`posegpt.chat_defaults`); its poses are drawn (front and
+side views, several poses side by side, a photo beside its answer) into OUT/NAME.png, and the
+replies are printed verbatim as a Markdown table.
 
     python tools/readme_examples.py --out docs/examples            # the packaged default model
     python tools/readme_examples.py --out /tmp/ex --model runs/x/final
@@ -17,8 +18,8 @@ import torch
 from PIL import Image
 
 from posegpt.body import load_body_model
+from posegpt.chat_defaults import KEEP_SIDES, STEPS_ALONE, default_refine
 from posegpt.model import load_chat_model
-from posegpt.model.pose_tower.fit import DEFAULT_REFINE
 from posegpt.render.views import render_pose_views, save_png
 
 #: A real photo (CC0, Lav Varshney; scikit-image's `camera.png`), kept beside the examples.
@@ -30,12 +31,12 @@ SIZE = 256
 class Example:
     """A conversation: user turns answered one after another (each answer's poses are read
     back by the next turn), optionally with a photo in the first, whose answers are refined to
-    the photo's landmarks as `posegpt chat --refine REFINE` does (None: the model's own)."""
+    the photo's landmarks as `posegpt chat` does, unless `own` (`--refine none`)."""
 
     name: str
     turns: list[str]
     photo: str | None = None
-    refine: str | None = None
+    own: bool = False
 
 
 EXAMPLES = [
@@ -44,8 +45,8 @@ EXAMPLES = [
     Example("two_poses", ["Show me a person standing and then the same person sitting."]),
     Example("follow_up", ["Raise your right arm above your head.", "Now raise the left arm too."]),
     Example("edit", ["Raise both arms above your head.", "Lower your right arm to your side."]),
-    Example("photo", ["What pose is the man with the camera in?"], photo=PHOTO),
-    Example("photo_refined", ["What pose is the man with the camera in?"], PHOTO, DEFAULT_REFINE),
+    Example("photo", ["What pose is the man with the camera in?"], PHOTO, own=True),
+    Example("photo_refined", ["What pose is the man with the camera in?"], PHOTO),
     Example("not_a_request", ["How many legs does a person have?"]),
 ]
 
@@ -58,8 +59,14 @@ def run(example: Example, model, body, folder: Path) -> list[str]:
     poses = []
     for turn in example.turns:
         messages.append({"role": "user", "content": turn})
-        refine = {"refine_with": body, "refine": example.refine} if example.refine else {}
-        reply = model.chat(messages, image=image, **refine)
+        reply = model.chat(
+            messages,
+            image=image,
+            refine_with=None if example.own else body,
+            refine=default_refine(model.pose_prior is not None),
+            keep_sides=KEEP_SIDES,
+            steps_alone=STEPS_ALONE,
+        )
         messages.append({"role": "assistant", "content": reply.text, "poses": reply.poses})
         replies.append(reply.text)
         poses = reply.poses

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from posegpt import chat_defaults
 from posegpt.errors import PoseGPTError
 
 if TYPE_CHECKING:
@@ -58,13 +59,13 @@ DECLINE_UNMATCHED = typer.Option(
     "declined too (BENCHMARKS.md).",
 )
 KEEP_SIDES = typer.Option(
-    True,
+    chat_defaults.KEEP_SIDES,
     "--keep-sides/--any-side",
     help="When a request names one side only ('your right knee'), the answer cannot name the "
     "other (BENCHMARKS.md).",
 )
 STEPS_ALONE = typer.Option(
-    True,
+    chat_defaults.STEPS_ALONE,
     "--steps-alone/--steps-together",
     help="When a reply has as many poses as the request lists steps ('Squat, then jump'), each "
     "pose comes from its step asked alone (BENCHMARKS.md).",
@@ -202,14 +203,13 @@ def _engine(
     keep_sides: bool = False,
     steps_alone: bool = False,
 ) -> ChatEngine:
-    """The chat engine of `--model`; `refine` None: `default_refine` for the model."""
+    """The chat engine of `--model`; `refine` None: `chat_defaults.default_refine`."""
     from posegpt.body import load_body_model
-    from posegpt.model.pose_tower.fit import default_refine
     from posegpt.serve.engine import ChatEngine
 
     loaded = _load_model(model)
     if refine is None:
-        refine = default_refine(loaded.pose_prior is not None)
+        refine = chat_defaults.default_refine(loaded.pose_prior is not None)
     return ChatEngine(
         loaded,
         load_body_model(body_model),

@@ -69,6 +69,7 @@ from tqdm import tqdm
 from posegpt.body import load_body_model
 from posegpt.body.base import BodyModel
 from posegpt.body.rotations import identity_pose
+from posegpt.chat_defaults import KEEP_SIDES, STEPS_ALONE, default_refine
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import IMAGE_TASKS, TEXT_TASKS, Budget, Method, make_baselines
 from posegpt.eval.bench_data import (
@@ -116,7 +117,7 @@ from posegpt.eval.scoring import (
     score_text,
 )
 from posegpt.model import PoseGPT, load_chat_model
-from posegpt.model.pose_tower.fit import check_refine_mode, default_refine
+from posegpt.model.pose_tower.fit import check_refine_mode
 from posegpt.model.repetition import check_repetition_penalty
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.records import Conversation, with_image
@@ -652,7 +653,13 @@ def model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig)
             row = f"{name}, as posegpt chat answers"
             methods.append(
                 PoseGPTMethod(
-                    model, row, cfg.progress, refine_with, refine, keep_sides=True, steps_alone=True
+                    model,
+                    row,
+                    cfg.progress,
+                    refine_with,
+                    refine,
+                    keep_sides=KEEP_SIDES,
+                    steps_alone=STEPS_ALONE,
                 )
             )
         if cfg.decline_rows and model.pose_tower is not None:

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from posegpt.chat_defaults import DEFAULT_REFINE
 from posegpt.cli import app
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval import scoring
@@ -23,7 +24,6 @@ from posegpt.eval.report import FIGURE_FILE, JSON_FILE, MARKDOWN_FILE
 from posegpt.eval.retention import answer_matches, references
 from posegpt.eval.scoring import predict_images
 from posegpt.model import build_model, load_chat_model, save_pretrained, train_tokenizer
-from posegpt.model.pose_tower.fit import DEFAULT_REFINE
 from posegpt.records import Conversation, Message
 
 TINY = [

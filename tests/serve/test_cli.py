@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 from posegpt.body.io import load_mesh
 from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.rotations import axis_angle_to_rotmat
+from posegpt.chat_defaults import DEFAULT_REFINE
 from posegpt.cli import app
 from posegpt.cli.serve import _engine
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model.io import load_pretrained, save_pretrained
-from posegpt.model.pose_tower.fit import DEFAULT_REFINE
 
 runner = CliRunner()
 

@@ -97,18 +97,8 @@ REFINE_MODES = ("orient", "fit", "auto", "blend", "auto-blend")
 PRIOR_MODES = ("blend", "auto-blend")
 #: The modes that depend on how many people the picture holds: their mode for one person.
 _ALONE = {"auto": "fit", "auto-blend": "blend"}
-#: How `posegpt chat` and `serve` refine photo answers of a model with a pose prior: of the
-#: modes, the one that lowered val crops and partial crops against "orient" within 2 mm and 1
-#: point of its RPE (BENCHMARKS.md, "Photo answers blended for one person").
-DEFAULT_REFINE = "auto-blend"
 #: A function of poses (B, 24, 3, 3) -> (B,) energies added to the fit's.
 Penalty = Callable[[torch.Tensor], torch.Tensor]
-
-
-def default_refine(has_prior: bool) -> str:
-    """How `posegpt chat` and `serve` refine photo answers when not told: DEFAULT_REFINE for a
-    model with a pose prior, else "orient" (the other modes need none)."""
-    return DEFAULT_REFINE if has_prior else "orient"
 
 
 def _averaging(names: Sequence[str], side: int, index: dict[str, int]) -> torch.Tensor:
