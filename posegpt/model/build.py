@@ -99,6 +99,7 @@ def build_model(
 GROWABLE = {
     "clause_features": "text_features.clause_projector.",
     "step_features": "text_features.step_projector.",
+    "word_features": "text_features.word_projector.",
     "request_hints": "text_features.hints.",
     "pose_input_joints": "pose_input.joints.",
     "pose_input_codes": "pose_input.codes.",

@@ -61,6 +61,8 @@ class PoseGPTConfig:
     clause_features: bool = False
     # ... and read again by the answer: each step's tokens get the clause of that step
     step_features: bool = False
+    # each word token of a user turn also gets MiniLM's contextual state of its characters
+    word_features: bool = False
     # rows of training requests whose nearest one's pose each user turn reads (request_hints.py);
     # 0: none
     request_hints: int = 0
@@ -120,6 +122,8 @@ class PoseGPTConfig:
             raise InvalidInputError("clause_features and request_hints need a text_encoder")
         if self.step_features and not self.clause_features:
             raise InvalidInputError("step_features needs clause_features")
+        if self.word_features and self.text_encoder != "minilm":
+            raise InvalidInputError("word_features needs text_encoder=minilm")
         if not 0 <= self.request_hints <= MAX_HINT_ROWS:
             raise InvalidInputError(
                 f"request_hints must be 0..{MAX_HINT_ROWS}, got {self.request_hints}"

@@ -218,6 +218,7 @@ class PoseGPT(nn.Module):
                 config.clause_features,
                 config.request_hints,
                 config.step_features,
+                config.word_features,
             )
             if config.text_encoder != "none"
             else None

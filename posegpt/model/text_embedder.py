@@ -75,6 +75,31 @@ class MiniLM:
         """(N, 384) unit vectors."""
         return mean_pooled(self.model, self.tokenizer, texts, self.max_length, self.device)
 
+    @torch.no_grad()
+    def spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[torch.Tensor]:
+        """For each text, (len(its spans), 384) last hidden states averaged over the wordpieces
+        that overlap each character span [start, stop) (zeros where none does: spaces, or past
+        the cut at `max_length` tokens)."""
+        batch = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = batch.pop("offset_mapping")
+        hidden = self.model(**batch.to(self.device)).last_hidden_state.float().cpu()
+        out = []
+        for states, offset, bounds in zip(hidden, offsets, spans, strict=True):
+            starts, stops = offset[:, 0], offset[:, 1]
+            real = stops > starts  # [CLS], [SEP] and padding cover no characters
+            limits = torch.tensor(bounds, dtype=starts.dtype).reshape(-1, 2)
+            overlap = (starts < limits[:, 1:]) & (stops > limits[:, :1]) & real
+            overlap = overlap.float()
+            out.append(overlap @ states / overlap.sum(dim=1, keepdim=True).clamp(min=1.0))
+        return out
+
 
 @torch.no_grad()
 def mean_pooled(model, tokenizer, texts: list[str], max_length: int, device: str) -> torch.Tensor:
@@ -108,12 +133,15 @@ class SentenceEmbedder:
 
     name = MODEL_NAME
     dim = EMBED_DIM
+    #: Most texts whose word states are kept (a state per token each: ~40 KB a text).
+    max_word_cache = 8192
 
     def __init__(self, batch_size: int = 64, device: str = "cpu", cache_size: int = 0) -> None:
         self.batch_size = batch_size
         self.device = device
         self.cache_size = cache_size
         self._cache: dict[str, torch.Tensor] = {}
+        self._word_cache: dict[tuple, torch.Tensor] = {}
         self._model = None
 
     def to(self, device: str | torch.device) -> SentenceEmbedder:
@@ -150,13 +178,33 @@ class SentenceEmbedder:
         new = torch.cat(chunks).float().cpu() if chunks else torch.empty(0, self.dim)
         found = dict(zip(unique, new, strict=True))
         out = torch.stack([found[t] if t in found else self._cache[t] for t in texts])
-        self._remember(found)
+        self._remember(self._cache, found, self.cache_size)
         return out
 
-    def _remember(self, embeddings: dict[str, torch.Tensor]) -> None:
-        """Keep the newest `cache_size` embeddings (oldest out first)."""
-        if not self.cache_size:
+    @torch.no_grad()
+    def word_states(
+        self, texts: Sequence[str], spans: Sequence[list[tuple[int, int]]]
+    ) -> list[torch.Tensor]:
+        """For each text, (len(its spans), dim) MiniLM's contextual states of its character
+        spans (each span's wordpieces' last hidden states averaged; `MiniLM.spans`)."""
+        if any(len(t) > MAX_TEXT_CHARS for t in texts):
+            raise InvalidInputError(f"texts must be at most {MAX_TEXT_CHARS} characters")
+        keys = [(text, tuple(bounds)) for text, bounds in zip(texts, spans, strict=True)]
+        unique = [key for key in dict.fromkeys(keys) if key not in self._word_cache]
+        found: dict[tuple, torch.Tensor] = {}
+        for start in range(0, len(unique), self.batch_size):
+            batch = unique[start : start + self.batch_size]
+            states = self.model.spans([t for t, _ in batch], [list(b) for _, b in batch])
+            found.update(zip(batch, states, strict=True))
+        out = [found[key] if key in found else self._word_cache[key] for key in keys]
+        self._remember(self._word_cache, found, min(self.cache_size, self.max_word_cache))
+        return out
+
+    @staticmethod
+    def _remember(cache: dict, embeddings: dict, size: int) -> None:
+        """Keep the newest `size` entries in `cache` (oldest out first)."""
+        if not size:
             return
-        self._cache.update((t, e.clone()) for t, e in embeddings.items())
-        for text in list(self._cache)[: max(0, len(self._cache) - self.cache_size)]:
-            del self._cache[text]
+        cache.update((key, e.clone()) for key, e in embeddings.items())
+        for key in list(cache)[: max(0, len(cache) - size)]:
+            del cache[key]

@@ -16,6 +16,11 @@ clause, so that the answer's k-th pose can find the k-th step's meaning where it
 clause ends after punctuation and before "then", "finally", "next" or "afterwards". The
 projector's last layer starts at zero: a model grown from one without it starts out the same.
 
+With `word_features`, every word token of a user turn also gets MiniLM's contextual state of
+the characters it covers (its wordpieces' last hidden states, averaged), through a fourth
+projector that starts at zero: a word the templates never used still arrives with a pretrained
+meaning in its sentence, as LLaVA's image tokens arrive with CLIP's.
+
 With `step_features`, the clauses are read once more where the answer says them: every answer
 token after the answer's (k-1)-th `<POSE>` (up to and with its k-th) gets the k-th clause of the
 user turn before it, through a third projector (the last clause for steps past the last), so
@@ -77,6 +82,7 @@ class UserTextFeatures(nn.Module):
         clauses: bool = False,
         hint_rows: int = 0,
         steps: bool = False,
+        words: bool = False,
     ) -> None:
         super().__init__()
         if encoder == "gemma-3-270m":
@@ -88,16 +94,17 @@ class UserTextFeatures(nn.Module):
         self.projector = _projector(self.embedder.dim, hidden_size)
         self.clause_projector = _projector(self.embedder.dim, hidden_size) if clauses else None
         self.step_projector = _projector(self.embedder.dim, hidden_size) if steps else None
+        self.word_projector = _projector(self.embedder.dim, hidden_size) if words else None
         self.hints = RequestHints(hint_rows, self.embedder.dim, hidden_size) if hint_rows else None
-        for grown in (self.clause_projector, self.step_projector):
+        for grown in (self.clause_projector, self.step_projector, self.word_projector):
             if grown is not None:
                 nn.init.zeros_(grown[-1].weight)
                 nn.init.zeros_(grown[-1].bias)
-        if self.clause_projector is not None:
-            words = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
-            words = [w.strip().lower() for w in words]
-            self.ends_clause = [w in CLAUSE_ENDS for w in words]
-            self.starts_clause = [w in CLAUSE_STARTS for w in words]
+        #: each token id's text alone
+        self.token_texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+        bare = [text.strip().lower() for text in self.token_texts]
+        self.ends_clause = [text in CLAUSE_ENDS for text in bare]
+        self.starts_clause = [text in CLAUSE_STARTS for text in bare]
         self.tokenizer = tokenizer
         self.user_id = token_id(tokenizer, ROLE_TOKENS["user"])
         self.assistant_id = token_id(tokenizer, ROLE_TOKENS["assistant"])
@@ -150,6 +157,46 @@ class UserTextFeatures(nn.Module):
                     words = []
         return spans, rows, texts, turns
 
+    def word_spans(
+        self, input_ids: torch.Tensor
+    ) -> tuple[list[int], list[list[int]], list[str], list[list[tuple[int, int]]]]:
+        """Every user turn in (B, L) ids: its row, the positions of its word tokens, their texts
+        joined, and each token's character span in that text (up to `MAX_TEXT_CHARS`)."""
+        special = set(self.special_ids.tolist())
+        rows, positions, texts, spans = [], [], [], []
+        for row, start in (input_ids == self.user_id).nonzero().tolist():
+            ids = input_ids[row].tolist()
+            stop = ids.index(self.end_id, start) if self.end_id in ids[start:] else len(ids)
+            text, words, bounds = "", [], []
+            for pos in range(start + 1, stop):
+                piece = self.token_texts[ids[pos]]
+                if ids[pos] in special or len(text) + len(piece) > MAX_TEXT_CHARS:
+                    continue
+                words.append(pos)
+                bounds.append((len(text), len(text) + len(piece)))
+                text += piece
+            if words:
+                rows.append(row)
+                positions.append(words)
+                texts.append(text)
+                spans.append(bounds)
+        return rows, positions, texts, spans
+
+    def _word_features(self, input_ids: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
+        """`embeds` with each user word token's projected MiniLM state added."""
+        rows, positions, texts, spans = self.word_spans(input_ids)
+        if not texts:
+            return embeds
+        states = torch.cat(self.embedder.word_states(texts, spans))
+        device = self.word_projector[0].weight.device
+        added = self._projected(states.to(device), self.word_projector).to(embeds.dtype)
+        lengths = torch.tensor([len(p) for p in positions], device=embeds.device)
+        index = (
+            torch.tensor(rows, device=embeds.device).repeat_interleave(lengths),
+            torch.tensor([pos for turn in positions for pos in turn], device=embeds.device),
+        )
+        return embeds.index_put(index, added, accumulate=True)
+
     def _projected(self, features: torch.Tensor, projector: nn.Module) -> torch.Tensor:
         """(N, dim) sentence embeddings -> (N, H) through `projector`."""
         return projector(features.to(projector[0].weight.dtype))
@@ -171,6 +218,8 @@ class UserTextFeatures(nn.Module):
             added = added + self.hints(features)
         index = (positions[:, 0], positions[:, 1])
         embeds = embeds.index_put(index, added.to(embeds.dtype), accumulate=True)
+        if self.word_projector is not None:
+            embeds = self._word_features(input_ids, embeds)
         if self.clause_projector is None:
             return embeds
         spans, rows, texts, turns = self.clauses(input_ids)

@@ -147,11 +147,15 @@ def test_word_dropout_zeroes_user_words_in_training_only(models, make_batch):
 STEPS = "Sit on a chair and wave. Then kneel; finally, lie on the back."
 
 
+def _grown(model, **settings):
+    """`model` grown by `settings` (their new parts zero-initialised), in eval mode."""
+    return grow(model, dataclasses.replace(model.config, **settings)).eval()
+
+
 @pytest.fixture(scope="module")
 def clause_model(models):
-    """The text-feature model grown by clause features (zero-initialised)."""
-    with_text, _ = models
-    return grow(with_text, dataclasses.replace(with_text.config, clause_features=True)).eval()
+    """The text-feature model grown by clause features."""
+    return _grown(models[0], clause_features=True)
 
 
 def test_clauses_split_a_turn_at_punctuation_and_step_words(clause_model):
@@ -285,3 +289,82 @@ def test_grow_refuses_settings_it_cannot_add(models):
 def test_clause_features_need_a_text_encoder():
     with pytest.raises(InvalidInputError, match="text_encoder"):
         get_config("tiny", clause_features=True)
+
+
+TUMMY = "Lie on your tummy, then wave!"
+
+
+@pytest.fixture(scope="module")
+def word_model(models):
+    """The text-feature model grown by word features."""
+    return _grown(models[0], word_features=True)
+
+
+def test_word_spans_cover_each_user_word_token_once(word_model):
+    messages = [*TWO_TURNS[:3], {"role": "user", "content": TUMMY}]
+    ids, _ = word_model.encode(messages, add_generation_prompt=True)
+    features = word_model.text_features
+    rows, positions, texts, spans = features.word_spans(ids[None])
+    assert rows == [0, 0]
+    assert [t.strip() for t in texts] == ["Can you predict the SMPL pose?", TUMMY]
+    for turn, text, bounds in zip(positions, texts, spans, strict=True):
+        assert "".join(text[a:b] for a, b in bounds) == text  # the spans tile the text
+        pieces = [word_model.tokenizer.decode(ids[p]) for p in turn]
+        assert [text[a:b] for a, b in bounds] == pieces
+    user_words = features.user_words(ids[None])[0]
+    assert sorted(p for turn in positions for p in turn) == user_words.nonzero()[:, 0].tolist()
+
+
+def test_word_states_are_minilm_states_of_each_span():
+    """A span's state is the mean of its wordpieces' last hidden states; a span of a space only
+    gets zeros, and the same word in another sentence reads differently."""
+    embedder = SentenceEmbedder()
+    text = "Lie on your tummy"
+    states = embedder.word_states([text, "My tummy hurts"], [[(0, 3), (11, 17), (3, 4)], [(2, 8)]])
+    first, second = states
+    assert first.shape == (3, SentenceEmbedder.dim) and second.shape == (1, SentenceEmbedder.dim)
+    assert first[0].norm() > 0 and first[1].norm() > 0 and first[2].norm() == 0
+    assert not torch.allclose(first[1], second[0])  # contextual: the sentence matters
+    minilm = embedder.model
+    batch = minilm.tokenizer([text], return_tensors="pt")
+    hidden = minilm.model(**batch).last_hidden_state[0]
+    pieces = minilm.tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
+    tummy = [i for i, (a, b) in enumerate(pieces) if b > a and a >= 11]
+    torch.testing.assert_close(first[1], hidden[tummy].mean(dim=0), atol=1e-5, rtol=1e-5)
+
+
+def test_word_states_are_cached_bounded_and_reused(monkeypatch):
+    embedder = SentenceEmbedder(cache_size=4)
+    monkeypatch.setattr(SentenceEmbedder, "max_word_cache", 1)  # the smaller bound holds
+    spans = [[(0, 3)]]
+    first = embedder.word_states(["Sit down"], spans)[0]
+    calls = []
+    run = embedder.model.spans
+    monkeypatch.setattr(
+        embedder.model, "spans", lambda texts, bounds: calls.append(texts) or run(texts, bounds)
+    )
+    assert torch.equal(embedder.word_states(["Sit down"], spans)[0], first)
+    assert calls == []
+    embedder.word_states(["Sit up"], spans)
+    assert calls == [["Sit up"]] and len(embedder._word_cache) == 1
+
+
+def test_grown_word_model_starts_as_its_origin_and_its_projector_trains(
+    models, word_model, make_batch
+):
+    with_text, _ = models
+    batch = make_batch(with_text)
+    assert torch.equal(word_model(batch).logits, with_text(batch).logits)
+    messages = [{"role": "user", "content": TUMMY}]
+    assert word_model.chat(messages).text == with_text.chat(messages).text
+    word_model.zero_grad()
+    out = word_model.train()(batch)
+    (out.ce_loss + 0.1 * out.pose_loss).backward()
+    word_model.eval()
+    grads = [p.grad for p in word_model.text_features.word_projector[-1].parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_word_features_need_minilm():
+    with pytest.raises(InvalidInputError, match="word_features"):
+        get_config("tiny", text_encoder="gemma-3-270m", word_features=True)
