@@ -95,8 +95,7 @@ class MiniLM:
             starts, stops = offset[:, 0], offset[:, 1]
             real = stops > starts  # [CLS], [SEP] and padding cover no characters
             limits = torch.tensor(bounds, dtype=starts.dtype).reshape(-1, 2)
-            overlap = (starts < limits[:, 1:]) & (stops > limits[:, :1]) & real
-            overlap = overlap.float()
+            overlap = ((starts < limits[:, 1:]) & (stops > limits[:, :1]) & real).float()
             out.append(overlap @ states / overlap.sum(dim=1, keepdim=True).clamp(min=1.0))
         return out
 

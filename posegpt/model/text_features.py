@@ -71,6 +71,19 @@ def _projector(dim: int, hidden_size: int) -> nn.Sequential:
     )
 
 
+def _added_at(
+    embeds: torch.Tensor, rows: list[int], spans: list[list[int]], values: torch.Tensor
+) -> torch.Tensor:
+    """(B, L, H) `embeds` plus `values` (one row per position of `spans`, in order) at the
+    positions of each span, in its row of `rows`."""
+    lengths = torch.tensor([len(span) for span in spans], device=embeds.device)
+    index = (
+        torch.tensor(rows, device=embeds.device).repeat_interleave(lengths),
+        torch.tensor([pos for span in spans for pos in span], device=embeds.device),
+    )
+    return embeds.index_put(index, values.to(embeds.device, embeds.dtype), accumulate=True)
+
+
 class UserTextFeatures(nn.Module):
     """Adds projected MiniLM embeddings of the user turns to their `<|user|>` embeddings."""
 
@@ -100,11 +113,12 @@ class UserTextFeatures(nn.Module):
             if grown is not None:
                 nn.init.zeros_(grown[-1].weight)
                 nn.init.zeros_(grown[-1].bias)
-        #: each token id's text alone
-        self.token_texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
-        bare = [text.strip().lower() for text in self.token_texts]
-        self.ends_clause = [text in CLAUSE_ENDS for text in bare]
-        self.starts_clause = [text in CLAUSE_STARTS for text in bare]
+        if clauses or words:
+            #: each token id's text alone
+            self.token_texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+            bare = [text.strip().lower() for text in self.token_texts]
+            self.ends_clause = [text in CLAUSE_ENDS for text in bare]
+            self.starts_clause = [text in CLAUSE_STARTS for text in bare]
         self.tokenizer = tokenizer
         self.user_id = token_id(tokenizer, ROLE_TOKENS["user"])
         self.assistant_id = token_id(tokenizer, ROLE_TOKENS["assistant"])
@@ -126,6 +140,14 @@ class UserTextFeatures(nn.Module):
             texts.append(text[:MAX_TEXT_CHARS])
         return positions, texts
 
+    def _turn_bounds(self, input_ids: torch.Tensor) -> Iterator[tuple[int, list[int], int, int]]:
+        """Each user turn in (B, L) ids: its row, that row's ids, the position of its `<|user|>`
+        marker and of its end (its `<|end|>`, or the row's end)."""
+        for row, start in (input_ids == self.user_id).nonzero().tolist():
+            ids = input_ids[row].tolist()
+            stop = ids.index(self.end_id, start) if self.end_id in ids[start:] else len(ids)
+            yield row, ids, start, stop
+
     def clauses(
         self, input_ids: torch.Tensor
     ) -> tuple[list[list[int]], list[int], list[str], list[int]]:
@@ -134,9 +156,7 @@ class UserTextFeatures(nn.Module):
         the position of its turn's `<|user|>` marker."""
         special = set(self.special_ids.tolist())
         spans, rows, texts, turns = [], [], [], []
-        for row, start in (input_ids == self.user_id).nonzero().tolist():
-            ids = input_ids[row].tolist()
-            stop = ids.index(self.end_id, start) if self.end_id in ids[start:] else len(ids)
+        for row, ids, start, stop in self._turn_bounds(input_ids):
             cuts = [start + 1, stop]
             for pos in range(start + 1, stop):
                 if self.starts_clause[ids[pos]]:
@@ -164,9 +184,7 @@ class UserTextFeatures(nn.Module):
         joined, and each token's character span in that text (up to `MAX_TEXT_CHARS`)."""
         special = set(self.special_ids.tolist())
         rows, positions, texts, spans = [], [], [], []
-        for row, start in (input_ids == self.user_id).nonzero().tolist():
-            ids = input_ids[row].tolist()
-            stop = ids.index(self.end_id, start) if self.end_id in ids[start:] else len(ids)
+        for row, ids, start, stop in self._turn_bounds(input_ids):
             text, words, bounds = "", [], []
             for pos in range(start + 1, stop):
                 piece = self.token_texts[ids[pos]]
@@ -189,13 +207,8 @@ class UserTextFeatures(nn.Module):
             return embeds
         states = torch.cat(self.embedder.word_states(texts, spans))
         device = self.word_projector[0].weight.device
-        added = self._projected(states.to(device), self.word_projector).to(embeds.dtype)
-        lengths = torch.tensor([len(p) for p in positions], device=embeds.device)
-        index = (
-            torch.tensor(rows, device=embeds.device).repeat_interleave(lengths),
-            torch.tensor([pos for turn in positions for pos in turn], device=embeds.device),
-        )
-        return embeds.index_put(index, added, accumulate=True)
+        added = self._projected(states.to(device), self.word_projector)
+        return _added_at(embeds, rows, positions, added)
 
     def _projected(self, features: torch.Tensor, projector: nn.Module) -> torch.Tensor:
         """(N, dim) sentence embeddings -> (N, H) through `projector`."""
@@ -226,13 +239,9 @@ class UserTextFeatures(nn.Module):
         if not texts:
             return embeds
         clause_features = self._embedded(texts)
-        added = self._projected(clause_features, self.clause_projector).to(embeds.dtype)
-        lengths = torch.tensor([len(span) for span in spans], device=embeds.device)
-        index = (
-            torch.tensor(rows, device=embeds.device).repeat_interleave(lengths),
-            torch.tensor([pos for span in spans for pos in span], device=embeds.device),
-        )
-        embeds = embeds.index_put(index, added.repeat_interleave(lengths, dim=0), accumulate=True)
+        added = self._projected(clause_features, self.clause_projector)
+        lengths = torch.tensor([len(span) for span in spans], device=added.device)
+        embeds = _added_at(embeds, rows, spans, added.repeat_interleave(lengths, dim=0))
         if self.step_projector is None:
             return embeds
         steps = self._projected(clause_features, self.step_projector).to(embeds.dtype)
