@@ -50,6 +50,7 @@ POSTURES = (
     "on all fours",
     "sitting on the floor",
     "bending forward",
+    "propped up face down",
     "lying on the back",
     "lying on the front",
     "lying on the side",
@@ -97,6 +98,13 @@ CONTACT = {"foot": 0.08, "knee": 0.12, "hand": 0.10, "buttocks": 0.24, "back": 0
 
 #: Height (m) above the lowest joint from which a foot counts as lifted off the ground.
 RAISED_FOOT = 0.15
+#: Thighs within this many degrees of the trunk's line: the hips are straight (`_hip_bend`).
+STRAIGHT_HIPS = 35.0
+#: Thighs within this many degrees of the trunk's line with the pelvis low and facing the floor:
+#: lying on the front, the chest maybe raised (not crouching or folded over the knees).
+OPEN_HIPS = 65.0
+#: Height (m) above the lowest joint under which a pelvis facing the floor is lying on it.
+PRONE_PELVIS = 0.35
 
 _J = JOINT_INDEX
 
@@ -383,6 +391,23 @@ def _hand_near(
     return index
 
 
+def _hip_bend(body: torch.Tensor) -> torch.Tensor:
+    """(B, 24, 3) joints -> (B,) how far the thighs bend from the line of the trunk, in degrees
+    (0 = body straight as in standing or a plank), the mean of both sides."""
+    trunk = _n(body[:, _J["neck"]] - body[:, _J["pelvis"]])
+    bends = [
+        torch.rad2deg(
+            torch.acos(
+                (-trunk * _n(body[:, _J[f"{s}_knee"]] - body[:, _J[f"{s}_hip"]]))
+                .sum(-1)
+                .clamp(-1, 1)
+            )
+        )
+        for s in SIDES
+    ]
+    return (bends[0] + bends[1]) / 2
+
+
 def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]:
     """The overall posture of each pose and the side it refers to ("none" if any)."""
     knee = {s: codes[f"{s}_knee_on_ground"] for s in SIDES}
@@ -391,6 +416,7 @@ def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]
     bend = {s: codes[f"{s}_knee_angle"] for s in SIDES}
     seat = codes["buttocks_on_ground"]
     lean = cats["trunk_lean"][1]
+    hip_bend = _hip_bend(f.body)
     pelvis_h = f.h("pelvis")
     thigh_flat = {s: f.h(f"{s}_knee") > f.h(f"{s}_hip") - 0.2 for s in SIDES}
     ankle_z = {s: f.ref[:, _J[f"{s}_ankle"], 2] for s in SIDES}
@@ -405,6 +431,12 @@ def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]
                 posture = "lying on the front"
             else:
                 posture, side = "lying on the side", "left" if left_up[b] < 0 else "right"
+        elif (
+            facing_up[b] < -0.5
+            and hip_bend[b] < OPEN_HIPS
+            and (seat[b] or pelvis_h[b] < PRONE_PELVIS)
+        ):
+            posture = "lying on the front"  # hips low and facing the floor, the chest maybe raised
         elif seat[b]:
             posture = "sitting on the floor"
         elif knee["left"][b] and knee["right"][b]:
@@ -419,6 +451,8 @@ def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]
             and lean[b] < 3
         ):
             posture = "sitting"
+        elif lean[b] == 3 and facing_up[b] < -0.5 and hip_bend[b] < STRAIGHT_HIPS:
+            posture = "propped up face down"  # a straight body held off the floor: a plank
         elif lean[b] == 3:
             posture = "bending forward"
         elif _one_leg(foot, f, b) is not None:
@@ -536,6 +570,7 @@ _POSTURE_PHRASES = {
     "lunging": "lunging with {poss} {side} leg forward",
     "lying on the back": "lying on {poss} back",
     "lying on the front": "lying face down",
+    "propped up face down": "propped up face down, {poss} body straight",
     "lying on the side": "lying on {poss} {side} side",
     "sitting": "sitting as if on a chair",
 }

@@ -172,6 +172,9 @@ _POSTURE_VARIANTS = {
     "on all fours": ("on all fours", "on hands and knees"),
 }
 
+#: Postures that already say how the trunk leans (lying ones too).
+_LEAN_IMPLIED = ("bending forward", "propped up face down")
+
 #: Weight of a step away from neutral, per code kind.
 _WEIGHTS = {
     "posture": 10.0,
@@ -261,8 +264,8 @@ def statements(codes: dict) -> list[Statement]:
         value = codes.get(kind, "unknown")
         if value in ("unknown", NEUTRAL[kind]) or (kind, value) not in _WHOLE_PARTICIPLES:
             continue
-        if kind == "trunk_lean" and posture == "bending forward":
-            continue
+        if kind == "trunk_lean" and (posture in _LEAN_IMPLIED or posture.startswith("lying")):
+            continue  # the posture says how the trunk lies
         if kind == "hands" and {codes["left_hand_near"], codes["right_hand_near"]} != {"nothing"}:
             continue
         out.append(Statement(kind, "none", value, _WEIGHTS[kind] * _distance(kind, value)))

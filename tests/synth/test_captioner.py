@@ -126,6 +126,9 @@ def test_mirroring_swaps_left_and_right_in_codes_and_captions(body, samples):
         ("sitting_legs_out", r"sitting on the floor|seated on the ground"),
         ("hands_on_hips", r"on the hips"),
         ("bending_forward", r"bending forward|bent over"),
+        ("plank", r"propped up face down"),
+        ("yoga_cobra", r"lying face down"),
+        ("sleeping_on_stomach", r"lying face down"),
     ],
 )
 def test_families_give_their_salient_codes(body, family, pattern):
@@ -134,6 +137,13 @@ def test_families_give_their_salient_codes(body, family, pattern):
         text = caption_with_claims(codes, "short", rng=i).text
         hits += bool(re.search(pattern, text))
     assert hits >= 6, family
+
+
+@pytest.mark.parametrize("family", ["plank", "yoga_cobra", "sleeping_on_stomach", "lying_on_back"])
+def test_face_down_and_lying_bodies_are_not_said_to_bend_or_sit(body, family):
+    for i, codes in enumerate(_family_codes(body, family)):
+        text = caption_with_claims(codes, "long", rng=i).text
+        assert not re.search(r"bending forward|bent over|sitting|seated|upper body", text), text
 
 
 def test_saliency_prefers_departures_from_standing(body):

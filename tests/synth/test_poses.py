@@ -7,7 +7,7 @@ import torch
 
 from posegpt.body import load_body_model
 from posegpt.body.limits import JOINT_LIMITS, clamp_to_limits, limit_violation
-from posegpt.body.posecodes import heading
+from posegpt.body.posecodes import heading, posecodes_batch
 from posegpt.body.rotations import flip_pose, identity_pose
 from posegpt.body.skeleton import JOINT_INDEX, JOINT_NAMES
 from posegpt.errors import InvalidInputError
@@ -121,6 +121,32 @@ def test_lying_families_are_horizontal(body, family):
     for s in PoseGenerator(seed=2, families=[family], body=body).sample_many(6):
         trunk = s.joints[JOINT_INDEX["neck"]] - s.joints[JOINT_INDEX["pelvis"]]
         assert abs(float(trunk[1])) < 0.2 * float(trunk.norm())
+
+
+def test_face_down_sleepers_rest_their_arms_on_the_floor(body):
+    samples = PoseGenerator(seed=4, families=["sleeping_on_stomach"], body=body).sample_many(8)
+    joints = torch.stack([s.joints for s in samples])
+    wrists = joints[:, [JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]], 1].amin(-1)
+    below = joints[:, JOINT_INDEX["pelvis"], 1] - wrists
+    assert below.mean() < 0.1, below  # the hands lie by the head, not through the floor
+
+
+@pytest.mark.parametrize(
+    ("family", "posture"),
+    [
+        ("sleeping_on_stomach", "lying on the front"),
+        ("yoga_cobra", "lying on the front"),  # hips on the floor, facing it: not sitting
+        ("plank", "propped up face down"),  # a straight body: not bending at the waist
+        ("bending_forward", "bending forward"),
+        ("yoga_downward_dog", "bending forward"),
+        ("sit_up", "sitting on the floor"),
+        ("all_fours", "on all fours"),
+    ],
+)
+def test_families_get_the_posture_a_person_would_name(body, family, posture):
+    samples = PoseGenerator(seed=6, families=[family], body=body).sample_many(12)
+    postures = [c["posture"] for c in posecodes_batch(torch.stack([s.joints for s in samples]))]
+    assert postures.count(posture) >= 9, postures
 
 
 def test_limits_reject_impossible_joints_and_clamping_repairs_them():
