@@ -394,18 +394,7 @@ def _hand_near(
 def _hip_bend(body: torch.Tensor) -> torch.Tensor:
     """(B, 24, 3) joints -> (B,) how far the thighs bend from the line of the trunk, in degrees
     (0 = body straight as in standing or a plank), the mean of both sides."""
-    trunk = _n(body[:, _J["neck"]] - body[:, _J["pelvis"]])
-    bends = [
-        torch.rad2deg(
-            torch.acos(
-                (-trunk * _n(body[:, _J[f"{s}_knee"]] - body[:, _J[f"{s}_hip"]]))
-                .sum(-1)
-                .clamp(-1, 1)
-            )
-        )
-        for s in SIDES
-    ]
-    return (bends[0] + bends[1]) / 2
+    return sum(_bend(body, "neck", "pelvis", f"{s}_knee") for s in SIDES) / len(SIDES)
 
 
 def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]:
