@@ -293,7 +293,7 @@ def _default_bench(
 @pytest.mark.slow  # the bench_run fixture takes ~45 s
 def test_bench_adds_rows_of_refined_photo_answers(bench_run):
     args, results = _default_bench(
-        bench_run, "image2pose,rpe,retention", "--refined-rows", "fit,orient"
+        bench_run, "image2pose,rpe,retention", "--refined-rows", "fit,orient", "--no-baselines"
     )
     refined = ["posegpt, refined to the landmarks", "posegpt, turned to the landmarks"]
     assert results["methods"][:3] == ["posegpt", *refined]
@@ -303,27 +303,29 @@ def test_bench_adds_rows_of_refined_photo_answers(bench_run):
         assert tables["rpe"]["rows"][row]["pa_mpjpe"] is not None
         assert not any(tables["retention"]["rows"][row].values())  # photo answers only
         assert tables["rpe_absent"]["rows"][row]["declined"] is None  # the model's replies
-    bad = CliRunner().invoke(app, [*args[:-1], "twist"])
+    bad = CliRunner().invoke(app, [*args, "--refined-rows", "twist"])
     assert isinstance(bad.exception, InvalidInputError)  # main() prints it as one line
     assert "refine must be one of" in str(bad.exception)
 
 
 @pytest.mark.slow  # the bench_run fixture takes ~45 s
 def test_bench_adds_rows_decoded_with_a_repetition_penalty(bench_run):
-    args, results = _default_bench(bench_run, "everyday,image2pose", "--penalty-rows", "1.5")
+    args, results = _default_bench(
+        bench_run, "everyday,image2pose", "--penalty-rows", "1.5", "--no-baselines"
+    )
     row = "posegpt, repetition penalty 1.5"
     assert results["methods"][:2] == ["posegpt", row]
     tables = results["benchmarks"]
     assert tables["everyday"]["rows"][row]["pass"] is not None
     assert not any(tables["image2pose"]["rows"][row].values())  # words-only rows
-    bad = CliRunner().invoke(app, [*args[:-1], "0.5"])
+    bad = CliRunner().invoke(app, [*args, "--penalty-rows", "0.5"])
     assert isinstance(bad.exception, InvalidInputError)
     assert "repetition_penalty" in str(bad.exception)
 
 
 @pytest.mark.slow  # the bench_run fixture takes ~45 s
 def test_bench_adds_a_row_answering_as_chat_does(bench_run):
-    _, results = _default_bench(bench_run, "everyday,image2pose", "--chat-rows")
+    _, results = _default_bench(bench_run, "everyday,image2pose", "--chat-rows", "--no-baselines")
     row = "posegpt, as posegpt chat answers"
     assert results["methods"][:2] == ["posegpt", row]
     tables = results["benchmarks"]

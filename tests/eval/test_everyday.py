@@ -4,6 +4,7 @@ import json
 import re
 from functools import cache
 
+import numpy as np
 import pytest
 import torch
 
@@ -124,19 +125,39 @@ def _words(template: str) -> set[str]:
     return set(_normal(re.sub(r"\{[^}]*\}", " ", template)).split())
 
 
-def _pattern(template: str, fields: dict[str, str] | None = None) -> re.Pattern:
-    """A template as a regex over normalised text: each field as in `fields` (fact questions
-    as FACT_QUESTION, anything else as any words)."""
-    pieces = re.split(r"(\{[^}]*\})", template)
-    regex = ""
-    for p in pieces:
-        if not p.startswith("{"):
-            regex += re.escape(_normal(p))
-            continue
-        name = p[1:-1]
-        value = (fields or {}).get(name, FACT_QUESTION if "question" in name else ANY)
-        regex += f" ?{value} ?"
-    return re.compile(f"^ ?{regex} ?$")
+@cache
+def _field(regex: str) -> re.Pattern:
+    """A field's regex, compiled once (some are alternations of a million characters)."""
+    return re.compile(regex)
+
+
+def _template_parts(template: str, fields: dict[str, str] | None) -> list[str | re.Pattern]:
+    """A template as normalised literal pieces and field regexes (fact questions as
+    FACT_QUESTION, any field not in `fields` as any words), in order."""
+    parts: list[str | re.Pattern] = []
+    for piece in re.split(r"(\{[^}]*\})", template):
+        if piece.startswith("{"):
+            name = piece[1:-1]
+            default = FACT_QUESTION if "question" in name else ANY
+            parts.append(_field((fields or {}).get(name, default)))
+        elif _normal(piece):
+            parts.append(_normal(piece))
+    return parts
+
+
+def _fills(parts: list[str | re.Pattern], text: str, at: int = 0) -> bool:
+    """Whether normalised `text` from `at` on is `parts` filled in: each literal piece as it is,
+    each field with a value its regex matches, one space allowed before and after each."""
+    at += text.startswith(" ", at)
+    if not parts:
+        return at == len(text)
+    first, rest = parts[0], parts[1:]
+    if isinstance(first, str):
+        return text.startswith(first, at) and _fills(rest, text, at + len(first))
+    ends = range(at, len(text) + 1)
+    if rest and isinstance(rest[0], str):  # the field ends where the next literal may start
+        ends = (e for e in ends if text.startswith(rest[0], e + text.startswith(" ", e)))
+    return any(first.fullmatch(text, at, e) and _fills(rest, text, e) for e in ends)
 
 
 def test_the_benchmark_covers_every_form_and_category():
@@ -178,16 +199,30 @@ def test_no_training_template_produces_a_benchmark_sentence():
     assert len(templates_) > 200
 
     @cache
-    def pattern(i: int) -> re.Pattern:  # built only when a sentence may need it
-        return _pattern(*templates_[i])
+    def parts(i: int) -> list[str | re.Pattern]:  # built only when a sentence may need it
+        return _template_parts(*templates_[i])
 
     words = [_words(t) for t, _ in templates_]
     questions = [i.text for path in NAMED_FILES.values() for i in load_everyday(path)]
     for question in questions + load_photo_requests():
-        text = f" {_normal(question)} "
-        # a template's own words must all be in the sentence before its regex is worth trying
-        tried = (i for i, w in enumerate(words) if all(f" {x} " in text for x in w))
-        assert not any(pattern(i).match(text.strip()) for i in tried), question
+        text = _normal(question)
+        # a template's own words must all be in the sentence before it is worth trying
+        tried = (i for i, w in enumerate(words) if all(f" {x} " in f" {text} " for x in w))
+        assert not any(_fills(parts(i), text) for i in tried), question
+
+
+@pytest.mark.slow
+def test_the_template_matcher_finds_what_the_engine_writes():
+    found, fields = everyday_templates()
+    parts = [_template_parts(t, fields) for t in found]
+    rng = np.random.default_rng(0)
+    forms = [f for f in everyday.FORM_WEIGHTS if f != "misspelled"]  # typos are not templates
+    for family in list(FAMILY_INFO)[::20]:
+        posed = everyday.Posed(identity_pose(), family, side="left")
+        for form in forms:
+            text = _normal(everyday.request_text(posed, rng, form))
+            assert any(_fills(p, text) for p in parts), (form, text)
+    assert not _fills(_template_parts("{Who} first {does1} and then {does2}.", fields), "hello")
 
 
 def test_photo_requests_are_distinct_everyday_requests():
@@ -273,11 +308,11 @@ def test_scoring_counts_poses_checks_predicates_and_agreement(body):
 def test_every_development_request_is_met_by_some_familys_samples(body):
     """Each pose a dev item asks for is one that some pose family shows (on most of 4 samples,
     sides drawn at random): the items ask for poses the engine can make."""
-    generator = PoseGenerator(seed=0, body=body)
     families = list(FAMILY_INFO)
-    rotations = torch.stack([generator.sample(f).rotmat for f in families for _ in range(4)])
-    joints = body(rotations).joints.reshape(len(families), 4, 24, 3)
+    drawn = [f for f in families for _ in range(4)]
+    samples = PoseGenerator(seed=0, body=body).sample_many(len(drawn), families=drawn)
+    joints = torch.stack([s.joints for s in samples]).reshape(len(families), 4, 24, 3)
     for item in load_everyday(DEV_REQUESTS_FILE) + load_everyday(DEV2_REQUESTS_FILE):
         for predicates in item.predicates:
-            best = max(sum(all(p(j) for p in predicates) for j in fam) for fam in joints)
-            assert best >= 2, (item.id, item.text)
+            met = (sum(all(p(j) for p in predicates) for j in fam) >= 2 for fam in joints)
+            assert any(met), (item.id, item.text)
