@@ -147,6 +147,11 @@ def test_word_dropout_zeroes_user_words_in_training_only(models, make_batch):
 STEPS = "Sit on a chair and wave. Then kneel; finally, lie on the back."
 
 
+def _asked_after_first_turn(text: str) -> list[dict[str, str]]:
+    """The first exchange of TWO_TURNS, then `text` from the user."""
+    return [*TWO_TURNS[:3], {"role": "user", "content": text}]
+
+
 def _grown(model, **settings):
     """`model` grown by `settings` (their new parts zero-initialised), in eval mode."""
     return grow(model, dataclasses.replace(model.config, **settings)).eval()
@@ -159,7 +164,7 @@ def clause_model(models):
 
 
 def test_clauses_split_a_turn_at_punctuation_and_step_words(clause_model):
-    messages = [*TWO_TURNS[:3], {"role": "user", "content": STEPS}]
+    messages = _asked_after_first_turn(STEPS)
     ids, _ = clause_model.encode(messages, add_generation_prompt=True)
     spans, rows, texts, turns = clause_model.text_features.clauses(ids[None])
     # "finally," alone is one word: it joins the next clause
@@ -219,7 +224,7 @@ def _seeded(seed: int) -> torch.Generator:
 def test_each_answer_step_reads_its_own_clause(step_model):
     """Tokens after the answer's (k-1)-th <POSE> (up to its k-th) get the k-th clause; steps past
     the last clause keep the last; the earlier answer reads its own turn's one clause."""
-    messages = [*TWO_TURNS[:3], {"role": "user", "content": STEPS}]
+    messages = _asked_after_first_turn(STEPS)
     ids, _ = step_model.encode([*messages, {"role": "assistant", "content": ANSWER}])
     features = step_model.text_features
     _, rows, texts, turns = features.clauses(ids[None])
@@ -301,7 +306,7 @@ def word_model(models):
 
 
 def test_word_spans_cover_each_user_word_token_once(word_model):
-    messages = [*TWO_TURNS[:3], {"role": "user", "content": TUMMY}]
+    messages = _asked_after_first_turn(TUMMY)
     ids, _ = word_model.encode(messages, add_generation_prompt=True)
     features = word_model.text_features
     rows, positions, texts, spans = features.word_spans(ids[None])
