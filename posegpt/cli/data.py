@@ -102,18 +102,24 @@ def tower(
         help="BlazePose variant, lite or heavy: the one the model to train reads "
         "(`model.tower_bundle`).",
     ),
+    reuse: Path | None = typer.Option(
+        None,
+        "--reuse",
+        help="A dataset whose stored detections are taken for pictures identical to its own "
+        "(e.g. the same synth command before a change to the words): only new pictures are run.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Run the pose tower's detector (BlazePose) once over a dataset's pictures and store what
     it finds in DATA/pose_tower/, so that training with `model.pose_tower=blazepose` reads it."""
     from posegpt.model.pose_tower.cache import build_cache, read_cache
 
-    path = build_cache(data, bundle, progress=not quiet)
+    path, reused = build_cache(data, bundle, progress=not quiet, reuse=reuse)
     people = read_cache(data, bundle)
     found = sum(bool(p) for p in people.values())
     typer.echo(
         f"wrote {path}: {len(people)} pictures, {sum(map(len, people.values()))} people, "
-        f"someone found in {found}"
+        f"someone found in {found}" + (f"; {reused} reused from {reuse}" if reuse else "")
     )
 
 

@@ -15,7 +15,7 @@ from posegpt.model.build import switched
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.io import read_model_config
 from posegpt.model.pose_tower.cache import TowerInputs, build_cache, read_cache, stored_bundle
-from posegpt.model.pose_tower.detector import DEFAULT_BUNDLE, NUM_LANDMARKS, Person
+from posegpt.model.pose_tower.detector import DEFAULT_BUNDLE, NUM_LANDMARKS, Person, PoseDetector
 from posegpt.model.pose_tower.features import (
     FEATURE_DIM,
     NOBODY_REPLY,
@@ -106,6 +106,45 @@ def test_stored_detections_are_served_without_running_the_detector(tmp_path):
     inputs = TowerInputs(tmp_path, slots=2)
     never = lambda: pytest.fail("the detector ran")  # noqa: E731
     assert not inputs("images/empty.png", None, never).any()
+
+
+def _pictures(root, shades: dict[str, int]) -> None:
+    (root / "images").mkdir(parents=True)
+    for name, shade in shades.items():
+        Image.new("RGB", (64, 64), (shade, shade, shade)).save(root / "images" / name)
+
+
+@pytest.mark.parametrize("digests_stored", [True, False])
+def test_identical_pictures_reuse_another_datasets_detections(
+    tmp_path, monkeypatch, digests_stored
+):
+    """Only the pictures that changed are run again; the others take the stored people (here
+    planted, as a blank picture's detection finds nobody), from caches with or without digests."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    _pictures(before, {"a.png": 90, "b.png": 120})
+    build_cache(before, progress=False)
+    path = before / "pose_tower" / "detections.npz"
+    stored = dict(np.load(path))
+    stored["count"][:] = 1
+    stored["landmarks"][:, 0] = 0.25
+    if not digests_stored:  # a cache written before digests were stored
+        del stored["digests"]
+    np.savez_compressed(path, **stored)
+    _pictures(after, {"a.png": 90, "b.png": 200, "c.png": 120})  # b changed, c is old b
+    detected = []
+    real_detect = PoseDetector.detect
+    monkeypatch.setattr(
+        PoseDetector,
+        "detect",
+        lambda self, image: detected.append(image) or real_detect(self, image),
+    )
+    _, reused = build_cache(after, progress=False, reuse=before)
+    assert reused == 2 and [p.name for p in detected] == ["b.png"]
+    people = read_cache(after)
+    assert [len(people[f"images/{n}.png"]) for n in "abc"] == [1, 0, 1]
+    assert people["images/c.png"][0].landmarks[0].tolist() == [0.25] * 3
+    with pytest.raises(ModelFileError, match="not heavy's"):
+        build_cache(after, "heavy", progress=False, reuse=before)
 
 
 def test_detections_of_another_bundle_are_refused(tmp_path):

@@ -3,14 +3,18 @@ BlazePose per step.
 
 `build_cache(root)` runs the detector over every picture under `root/images` and writes
 `root/pose_tower/detections.npz`: `bundle` (the BlazePose variant that found them; caches
-written before it existed are "lite"), `names` (N,) image paths relative to `root`, `count`
-(N,) people found, and per picture up to STORED people's `landmarks`, `world` (N, STORED, 33, 3)
-and `box` (N, STORED, 4). `TowerInputs` serves model inputs from it; a picture it lacks (e.g. a
-crop box of a real dataset) is detected when asked for, with the same variant.
+written before it existed are "lite"), `names` (N,) image paths relative to `root`, `digests`
+(N,) each picture file's SHA-256, `count` (N,) people found, and per picture up to STORED
+people's `landmarks`, `world` (N, STORED, 33, 3) and `box` (N, STORED, 4). With `reuse=OTHER`
+(a dataset made before, e.g. by the same command before a change to its words) a picture whose
+file is byte for byte one of OTHER's takes OTHER's detections instead of running BlazePose.
+`TowerInputs` serves model inputs from it; a picture it lacks (e.g. a crop box of a real
+dataset) is detected when asked for, with the same variant.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +38,15 @@ def cache_path(root: str | os.PathLike) -> Path:
     return Path(root) / CACHE_DIR / CACHE_FILE
 
 
-def build_cache(root: str | os.PathLike, bundle: str = "lite", progress: bool = True) -> Path:
+def build_cache(
+    root: str | os.PathLike,
+    bundle: str = "lite",
+    progress: bool = True,
+    reuse: str | os.PathLike | None = None,
+) -> tuple[Path, int]:
     """Detect the people in every picture under `root/images` with the BlazePose variant
-    `bundle`; write and return the cache."""
+    `bundle`, taking the stored detections of identical pictures of the dataset `reuse`; write
+    the cache and return its path and how many pictures were reused."""
     root = Path(root)
     names = sorted(
         p.relative_to(root).as_posix()
@@ -45,17 +55,25 @@ def build_cache(root: str | os.PathLike, bundle: str = "lite", progress: bool = 
     )
     if not names:
         raise ModelFileError(f"no pictures under {root / 'images'}")
-    detector = PoseDetector(bundle)
+    digests = [_digest(root / name) for name in names]
     shape = (len(names), STORED, NUM_LANDMARKS, 3)
     arrays = {
         "bundle": np.array(bundle),
         "names": np.array(names),
+        "digests": np.array(digests),
         "count": np.zeros(len(names), np.int32),
         "landmarks": np.zeros(shape, np.float32),
         "world": np.zeros(shape, np.float32),
         "box": np.zeros((len(names), STORED, 4), np.float32),
     }
+    stored, rows = _reusable(reuse, bundle) if reuse is not None else ({}, {})
+    detector = None
     for i, name in enumerate(tqdm(names, desc="pose tower", disable=not progress)):
+        if digests[i] in rows:
+            for key in ("count", "landmarks", "world", "box"):
+                arrays[key][i] = stored[key][rows[digests[i]]]
+            continue
+        detector = detector or PoseDetector(bundle)
         people = detector.detect(root / name)[:STORED]
         arrays["count"][i] = len(people)
         for j, person in enumerate(people):
@@ -65,7 +83,30 @@ def build_cache(root: str | os.PathLike, bundle: str = "lite", progress: bool = 
     path = cache_path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **arrays)
-    return path
+    return path, sum(d in rows for d in digests)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _reusable(other: str | os.PathLike, bundle: str) -> tuple[dict[str, np.ndarray], dict]:
+    """The detections stored for the dataset `other` and, per picture digest, their row;
+    digests are computed from `other`'s pictures where its cache predates them."""
+    path = cache_path(other)
+    if not path.is_file():
+        raise ModelFileError(f"{other} stores no detections to reuse ({path} is missing)")
+    with np.load(path, allow_pickle=False) as npz:
+        found = _bundle(npz)
+        if found != bundle:
+            raise ModelFileError(f"{path} holds BlazePose {found} detections, not {bundle}'s")
+        stored = {k: npz[k] for k in npz.files}
+    if "digests" in stored:
+        digests = [str(d) for d in stored["digests"]]
+    else:
+        files = [Path(other) / str(name) for name in stored["names"]]
+        digests = [_digest(f) if f.is_file() else "" for f in files]
+    return stored, {d: i for i, d in enumerate(digests) if d}
 
 
 def stored_bundle(root: str | os.PathLike) -> str | None:
