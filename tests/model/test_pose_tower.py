@@ -98,20 +98,19 @@ def test_save_and_load_keep_the_projector(model, tmp_path):
     assert torch.equal(loaded.pose_tower.mlp[0].weight, model.pose_tower.mlp[0].weight)
 
 
+def _pictures(root, shades: dict[str, int]) -> None:
+    (root / "images").mkdir(parents=True)
+    for name, shade in shades.items():
+        Image.new("RGB", (64, 64), (shade, shade, shade)).save(root / "images" / name)
+
+
 def test_stored_detections_are_served_without_running_the_detector(tmp_path):
-    (tmp_path / "images").mkdir()
-    Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "images" / "empty.png")
+    _pictures(tmp_path, {"empty.png": 90})
     build_cache(tmp_path, progress=False)
     assert read_cache(tmp_path) == {"images/empty.png": []}
     inputs = TowerInputs(tmp_path, slots=2)
     never = lambda: pytest.fail("the detector ran")  # noqa: E731
     assert not inputs("images/empty.png", None, never).any()
-
-
-def _pictures(root, shades: dict[str, int]) -> None:
-    (root / "images").mkdir(parents=True)
-    for name, shade in shades.items():
-        Image.new("RGB", (64, 64), (shade, shade, shade)).save(root / "images" / name)
 
 
 @pytest.mark.parametrize("digests_stored", [True, False])
@@ -148,8 +147,7 @@ def test_identical_pictures_reuse_another_datasets_detections(
 
 
 def test_detections_of_another_bundle_are_refused(tmp_path):
-    (tmp_path / "images").mkdir()
-    Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "images" / "empty.png")
+    _pictures(tmp_path, {"empty.png": 90})
     assert stored_bundle(tmp_path) is None  # nothing stored yet
     build_cache(tmp_path, "lite", progress=False)
     assert stored_bundle(tmp_path) == "lite"

@@ -93,14 +93,9 @@ def _digest(path: Path) -> str:
 def _reusable(other: str | os.PathLike, bundle: str) -> tuple[dict[str, np.ndarray], dict]:
     """The detections stored for the dataset `other` and, per picture digest, their row;
     digests are computed from `other`'s pictures where its cache predates them."""
-    path = cache_path(other)
-    if not path.is_file():
-        raise ModelFileError(f"{other} stores no detections to reuse ({path} is missing)")
-    with np.load(path, allow_pickle=False) as npz:
-        found = _bundle(npz)
-        if found != bundle:
-            raise ModelFileError(f"{path} holds BlazePose {found} detections, not {bundle}'s")
-        stored = {k: npz[k] for k in npz.files}
+    stored = _stored(other, bundle)
+    if stored is None:
+        raise ModelFileError(f"{other} stores no detections to reuse ({cache_path(other)})")
     if "digests" in stored:
         digests = [str(d) for d in stored["digests"]]
     else:
@@ -123,20 +118,28 @@ def _bundle(npz: np.lib.npyio.NpzFile) -> str:
     return str(npz["bundle"]) if "bundle" in npz.files else "lite"
 
 
-def read_cache(root: str | os.PathLike, bundle: str = "lite") -> dict[str, list[Person]]:
-    """Image path (relative to `root`) -> the people stored for it; empty without a cache.
-    A cache written by another BlazePose variant than `bundle` is refused (ModelFileError)."""
+def _stored(root: str | os.PathLike, bundle: str) -> dict[str, np.ndarray] | None:
+    """Every array the dataset at `root` stores (None: no cache); a cache written by another
+    BlazePose variant than `bundle` is refused (ModelFileError)."""
     path = cache_path(root)
     if not path.is_file():
-        return {}
+        return None
     with np.load(path, allow_pickle=False) as npz:
         found = _bundle(npz)
         if found != bundle:  # before the arrays are read and decompressed
             raise ModelFileError(
-                f"{path} holds BlazePose {found} detections; this model reads {bundle}'s: run "
+                f"{path} holds BlazePose {found} detections, not {bundle}'s: run "
                 f"`posegpt data tower {root} --bundle {bundle}`"
             )
-        data = {k: npz[k] for k in npz.files}
+        return {k: npz[k] for k in npz.files}
+
+
+def read_cache(root: str | os.PathLike, bundle: str = "lite") -> dict[str, list[Person]]:
+    """Image path (relative to `root`) -> the people stored for it; empty without a cache.
+    A cache written by another BlazePose variant than `bundle` is refused (ModelFileError)."""
+    data = _stored(root, bundle)
+    if data is None:
+        return {}
     return {
         str(name): [
             Person(data["landmarks"][i, j], data["world"][i, j], data["box"][i, j])
