@@ -105,6 +105,9 @@ STRAIGHT_HIPS = 35.0
 OPEN_HIPS = 65.0
 #: Height (m) above the lowest joint under which a pelvis facing the floor is lying on it.
 PRONE_PELVIS = 0.35
+#: Height (m) above the lowest joint under which a pelvis cannot be standing: the body sits on
+#: something low (a rowing seat, a step) that posecodes do not see.
+STANDING_PELVIS = 0.5
 
 _J = JOINT_INDEX
 
@@ -411,9 +414,15 @@ def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]
     ankle_z = {s: f.ref[:, _J[f"{s}_ankle"], 2] for s in SIDES}
     facing_up, left_up = f.pelvis[:, 1, 2], f.pelvis[:, 1, 0]  # world-up parts of the axes
     out, sides = [], []
+    # both knees down and folded under deeply bent hips: sitting back on the heels, upright or
+    # folded over the knees (child's pose); not on all fours (knees at a right angle) or lying
+    kneels = knee["left"] & knee["right"] & (hip_bend > STRAIGHT_HIPS)
+    heels = kneels & (bend["left"] > KNEE_BENDS[2]) & (bend["right"] > KNEE_BENDS[2])
     for b in range(len(f.lying)):
         side = "none"
-        if f.lying[b]:
+        if heels[b]:
+            posture = "kneeling"
+        elif f.lying[b]:
             if facing_up[b] > 0.5:
                 posture = "lying on the back"
             elif facing_up[b] < -0.5:
@@ -448,6 +457,8 @@ def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]
             posture, side = "standing on one leg", _one_leg(foot, f, b)
         elif _lunge(bend, ankle_z, b) is not None:
             posture, side = "lunging", _lunge(bend, ankle_z, b)
+        elif pelvis_h[b] < STANDING_PELVIS:
+            posture = "sitting on the floor"
         else:
             posture = "standing"
         out.append(posture)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from posegpt.body.posecodes import POSTURES, posecodes
 from posegpt.body.skeleton import JOINT_INDEX, SIDES
 from posegpt.errors import InvalidInputError
 
@@ -57,6 +58,7 @@ _TORSO = re.compile(r"^torso (upright|horizontal|inverted)$")
 _LEAN = re.compile(rf"^torso leans (forward|back|left|right) > {_NUM}$")
 _FACING = re.compile(r"^facing (up|down|sideways)$")
 _RAISED = re.compile(rf"^one (ankle|wrist|knee|elbow|foot|hand) raised by {_NUM}$")
+_POSTURE = re.compile(r"^posture is ([a-z ]+)$")
 
 Joints = torch.Tensor
 
@@ -208,6 +210,16 @@ def _raised(part: str, value: str):
     return test
 
 
+def _posture(name: str):
+    if name not in POSTURES:
+        raise InvalidInputError(f"unknown posture {name!r}; known: {', '.join(POSTURES)}")
+
+    def test(joints: Joints) -> bool:
+        return posecodes(joints.float())["posture"] == name
+
+    return test
+
+
 _RULES: tuple[tuple[re.Pattern, Callable[..., Callable[[Joints], bool]]], ...] = (
     (_RELATION, _relation),
     (_BENT, _bent),
@@ -216,6 +228,7 @@ _RULES: tuple[tuple[re.Pattern, Callable[..., Callable[[Joints], bool]]], ...] =
     (_LEAN, _lean),
     (_FACING, _facing),
     (_RAISED, _raised),
+    (_POSTURE, _posture),
 )
 
 

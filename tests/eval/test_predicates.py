@@ -17,7 +17,11 @@ HOLDS = {
     "lying_on_front": ["torso horizontal", "facing down"],
     "lying_on_side": ["torso horizontal", "facing sideways"],
     "squatting": ["knees bent > 80", "pelvis height < 0.65"],
-    "sitting_chair": ["hips bent > 60", "knees bent > 50", "pelvis height < 0.75", "torso upright"],
+    "sitting_chair": [
+        "hips bent > 60", "knees bent > 50", "pelvis height < 0.75", "torso upright",
+        "posture is sitting",
+    ],
+    "on_heels_phone": ["posture is kneeling", "knees height < 0.15"],
     "sitting_cross_legged": ["pelvis height < 0.3", "knees bent > 80"],
     "standing_relaxed": [
         "pelvis height > 0.75", "knees bent < 30", "elbows bent < 45", "torso upright",
@@ -50,7 +54,7 @@ FAILS = {
         "pelvis height < 0.6", "one ankle raised by 0.12", "torso leans forward > 20",
         "wrists near head within 0.3", "left_ankle far from right_ankle by 0.5",
     ],
-    "lying_on_back": ["facing down", "torso upright"],
+    "lying_on_back": ["facing down", "torso upright", "posture is standing"],
     "lying_on_front": ["facing up"],
     "lying_on_side": ["facing up", "facing down"],
     "sitting_chair": ["pelvis height < 0.3", "torso leans back > 20"],
@@ -92,7 +96,7 @@ def test_every_predicate_form_is_validated():
     forms = {
         "above", "below", "in front of", "behind", "left of", "near", "far from", "bent >",
         "bent <", "height >", "height <", "torso upright", "torso horizontal", "torso inverted",
-        "leans", "facing up", "facing down", "facing sideways", "raised", "either_",
+        "leans", "facing up", "facing down", "facing sideways", "raised", "either_", "posture is",
     }  # fmt: skip
     written = " | ".join(t for table in (HOLDS, FAILS) for ts in table.values() for t in ts)
     assert all(f in written for f in forms), [f for f in forms if f not in written]
@@ -111,7 +115,8 @@ def test_terms_quantify_over_sides():
 @pytest.mark.parametrize(
     "text",
     ["wrists over head", "nose above head", "left_wrist near head by 0.2",
-     "left_wrist above head within 0.2", "head bent > 30", "torso sideways", "arms up"],
+     "left_wrist above head within 0.2", "head bent > 30", "torso sideways", "arms up",
+     "posture is flying"],
 )  # fmt: skip
 def test_malformed_predicates_are_refused(text):
     with pytest.raises(InvalidInputError):

@@ -129,6 +129,9 @@ def test_mirroring_swaps_left_and_right_in_codes_and_captions(body, samples):
         ("plank", r"propped up face down"),
         ("yoga_cobra", r"lying face down"),
         ("sleeping_on_stomach", r"lying face down"),
+        ("on_heels_phone", r"kneeling"),
+        ("yoga_child", r"kneeling"),
+        ("rowing", r"sitting on the floor|seated on the ground"),
     ],
 )
 def test_families_give_their_salient_codes(body, family, pattern):
@@ -144,6 +147,15 @@ def test_face_down_and_lying_bodies_are_not_said_to_bend_or_sit(body, family):
     for i, codes in enumerate(_family_codes(body, family)):
         text = caption_with_claims(codes, "long", rng=i).text
         assert not re.search(r"bending forward|bent over|sitting|seated|upper body", text), text
+
+
+@pytest.mark.parametrize("family", ["on_heels_phone", "on_heels_reading", "yoga_child", "rowing"])
+def test_kneeling_back_and_low_seats_are_not_said_to_squat_or_stand(body, family):
+    # sitting back on the heels (upright or folded forward) kneels; a body whose pelvis is a
+    # few centimetres above its feet sits on something low, whatever its legs do
+    said = [c["posture"] for c in _family_codes(body, family)]
+    wrong = {"squatting", "standing", "on all fours", "lying on the front"}
+    assert sum(p in wrong for p in said) <= 1, said
 
 
 def test_saliency_prefers_departures_from_standing(body):

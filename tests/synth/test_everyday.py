@@ -161,3 +161,18 @@ def test_everyday_things_questions_fill_their_field_from_the_word_table():
     answers = set(tables()[1]["topics"]["off_topic"]["answers"])
     assert all(c.messages[1].content in answers and not c.poses for c in things)
     assert len({c.messages[0].content for c in things}) > 0.8 * len(things)
+
+
+def test_no_request_puts_a_family_phrase_where_only_a_gerund_fits():
+    # a phrase is a participle ("sitting on a chair") or not ("in a plank", "on all fours"):
+    # "Begin by in a plank" would teach broken English
+    def texts(node):
+        if isinstance(node, str):
+            yield node
+        for child in (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        ):
+            yield from texts(child)
+
+    assert not [t for t in texts(tables()[0]) if re.search(r"\b(by|switch to|move to) \{ger", t)]
+    assert any(not FAMILY_INFO[f].phrase.split()[0].endswith("ing") for f in FAMILY_INFO)
