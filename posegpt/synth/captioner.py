@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -484,9 +485,10 @@ class PoseCaptioner(UsesBody):
             out = self.body(rotmat)
         return out.joints, out.keypoints3d[:, 0]
 
-    def captions(self, rotmat: torch.Tensor, n: int = 3, rng: Rng = None):
+    def captions(self, rotmat: torch.Tensor, n: int = 3, rng: Rng | Sequence[Rng] = None):
         """`n` captions of a pose (24, 3, 3), cycling short, medium, long: a list of str;
-        for a batch (B, 24, 3, 3), one such list per pose."""
+        for a batch (B, 24, 3, 3), one such list per pose. `rng`: one for all, or a list with
+        one per pose (each pose's captions then depend on its own alone)."""
         single = rotmat.ndim == 3
         joints, nose = self._joints(rotmat[None] if single else rotmat)
         out = self.captions_from_joints(joints, n, rng, nose)
@@ -499,16 +501,25 @@ class PoseCaptioner(UsesBody):
         return caption_with_claims(codes, detail, rng, self.gendered).text
 
     def captions_from_joints(
-        self, joints: torch.Tensor, n: int = 3, rng: Rng = None, nose: torch.Tensor | None = None
+        self,
+        joints: torch.Tensor,
+        n: int = 3,
+        rng: Rng | Sequence[Rng] = None,
+        nose: torch.Tensor | None = None,
     ):
         """Like `captions`, from joints (24, 3) or (B, 24, 3) (no body forward)."""
         if not 1 <= n <= 100:
             raise InvalidInputError(f"n must be between 1 and 100, got {n}")
         single = joints.ndim == 2
-        rng = _rng(rng)
         batch = posecodes_batch(joints, nose)
+        if isinstance(rng, (list, tuple)):
+            if len(rng) != len(batch):
+                raise InvalidInputError(f"rng: one per pose ({len(batch)}), got {len(rng)}")
+            rngs = [_rng(r) for r in rng]
+        else:
+            rngs = [_rng(rng)] * len(batch)
         out = [
-            [caption_with_claims(c, DETAILS[i % 3], rng, self.gendered).text for i in range(n)]
-            for c in batch
+            [caption_with_claims(c, DETAILS[i % 3], r, self.gendered).text for i in range(n)]
+            for c, r in zip(batch, rngs, strict=True)
         ]
         return out[0] if single else out

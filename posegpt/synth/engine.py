@@ -19,6 +19,9 @@
   card.json, README.md  counts per task / split / family, seed, command, time, speed, disk use
 
 Everything is drawn from streams keyed by the seed: the same seed writes the same dataset.
+Each caption, scene, situation and instruction conversation has a stream of its own (seed, part,
+number), so a change to the words or poses of some families changes only the items that drew
+them (pose_input's conversations still share a stream per split).
 """
 
 from __future__ import annotations
@@ -295,12 +298,12 @@ def _bar(total: int, desc: str, progress: bool) -> tqdm:
 def _write_text(out: Path, cfg: SynthConfig, body: BodyModel, captioner, progress: bool) -> _Text:
     generator = PoseGenerator(seed=derived_seed(cfg.seed, "text2pose"), random_yaw=False, body=body)
     samples = generator.sample_many(cfg.text_poses, progress=progress)
-    rng = stream(cfg.seed, "text2pose/captions")
     human, auto = {}, {}
     with _bar(len(samples), "captions", progress) as bar:
         for start in range(0, len(samples), CAPTION_BATCH):
             chunk = torch.stack([s.rotmat for s in samples[start : start + CAPTION_BATCH]])
-            for i, texts in enumerate(captioner.captions(chunk, cfg.captions_per_pose, rng)):
+            rngs = [stream(cfg.seed, f"text2pose/captions/{start + i}") for i in range(len(chunk))]
+            for i, texts in enumerate(captioner.captions(chunk, cfg.captions_per_pose, rngs)):
                 human[start + i], auto[start + i] = texts[0], list(texts[1:])
             bar.update(len(chunk))
     text = _Text(samples, human, _split_of(len(samples), cfg, "text2pose/ids"))
@@ -325,12 +328,12 @@ def _write_scenes(
     seed = derived_seed(cfg.seed, "scenes")
     poses = PoseGenerator(seed=seed, random_yaw=False, body=body, wild_share=cfg.wild_poses)
     generator = SceneGenerator(seed, cfg.image_size, body, poses, captioner)
-    rng = stream(cfg.seed, "scenes/captions")
-    framing = stream(cfg.seed, "scenes/framing")  # its own stream: the rest stays as it was
     split_of = _split_of(cfg.scenes, cfg, "scenes")
     for i in tqdm(range(cfg.scenes), desc="scenes", unit="scene", disable=not progress):
         split = split_of[i]
         scene = generator.sample()
+        rng = stream(cfg.seed, f"scenes/captions/{i}")
+        framing = stream(cfg.seed, f"scenes/framing/{i}")  # its own stream: the rest stays
         name = f"{IMAGES_DIR}/scenes/{split}/{i:06d}.png"
         save_png(out / name, scene.image)
         rel_scene = name.removeprefix(f"{IMAGES_DIR}/")
@@ -417,16 +420,16 @@ def _write_speculative(
     with _bar(cfg.spg, "speculative", progress) as bar:
         for name in SPG_SPLITS:
             split = splits[name]
-            rng = stream(cfg.seed, f"spg/{name}")
+            rngs = [stream(cfg.seed, f"spg/{name}/{k}") for k in range(sizes[name])]
             picks = []
-            for _ in range(sizes[name]):
+            for rng in rngs:
                 situation = split.situations[int(rng.integers(len(split.situations)))]
                 picks.append(
                     (situation, situation.families[int(rng.integers(len(situation.families)))])
                 )
             samples = _by_family(generator, [family for _, family in picks])
             conversations = []
-            for (situation, family), sample in zip(picks, samples, strict=True):
+            for (situation, family), sample, rng in zip(picks, samples, rngs, strict=True):
                 meta = {"family": family}
                 conversations.append(
                     speculative_conversation(
@@ -460,12 +463,12 @@ def _write_instructions(
     written = {}
     with _bar(cfg.instructions, "instructions", progress) as bar:
         for split in SPLITS:
-            rng = stream(cfg.seed, f"instructions/{split}")
             makers = _instruction_makers(cfg, text, scenes, split)
             kinds = list(makers)
             weights = np.array([INSTRUCTION_MIX[k] for k in kinds])
             conversations = []
-            for _ in range(sizes[split]):
+            for k in range(sizes[split]):
+                rng = stream(cfg.seed, f"instructions/{split}/{k}")
                 kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
                 conversations.append(makers[kind](rng))
                 bar.update(1)

@@ -247,16 +247,23 @@ class PoseGenerator(PoseSourceBase):
         family: str | None = None,
         progress: bool = False,
         families: Sequence[str] | None = None,
+        at: int | None = None,
     ) -> list[PoseSample]:
         """The next `n` poses of this generator's sequence, of `family`, of `families[k]` for
         the k-th pose (poses of many families drawn in shared batches), or of families drawn
-        uniformly from `self.families`."""
+        uniformly from `self.families`. `at`: the `n` poses from that place of the sequence
+        instead (the same poses whatever was drawn before; the next ones stay next)."""
         self._check_count(n)
         for name in ({family} | set(families or ())) - {None}:
             check_family(name)
         if families is not None and len(families) != n:
             raise InvalidInputError(f"families must name {n} families, got {len(families)}")
-        first, self._drawn = self._drawn, self._drawn + n
+        if at is None:
+            first, self._drawn = self._drawn, self._drawn + n
+        elif at >= 0:
+            first = int(at)
+        else:
+            raise InvalidInputError(f"at must be a place in the sequence (>= 0), got {at}")
         out: list[PoseSample] = []
         with tqdm(total=n, disable=not progress, desc="poses", unit="pose") as bar:
             for start in range(first, first + n, CHUNK):

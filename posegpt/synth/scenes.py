@@ -66,7 +66,13 @@ MAX_ATTEMPTS, PEOPLE_TRIES = 48, 4  # scene tries; layouts tried per draw of peo
 #: Random layouts: floor patch width (times the people's summed widths), depth range (z, m),
 #: free space between footprints (m), tries per person.
 FLOOR_WIDTH, FLOOR_DEPTH, FOOTPRINT_GAP, FLOOR_TRIES = 1.0, (-1.5, 0.5), 0.1, 50
-POSE_BATCH = 16  # poses drawn at once: the generator checks a batch in one body pass
+#: Draws of people a scene may take (a new draw every PEOPLE_TRIES tries). Each draw has its
+#: own places in the pose generator's sequence (`_Places`), so that a scene is the same whatever
+#: the scenes before it drew; first draws of POSE_BATCH scenes are checked in one body pass.
+PEOPLE_DRAWS = -(-MAX_ATTEMPTS // PEOPLE_TRIES)
+POSE_BATCH = 16
+#: Where in a pose sequence the places of later draws begin, far past any first draw's.
+REDRAWS = 2**40
 #: Poses count as alike (descriptions of one may fit the other) below these angles (radians).
 SIMILAR_JOINT_ANGLE, SIMILAR_TILT = 0.35, 0.5
 BODY_JOINTS = 22  # joints 1..21 (the hands add nothing a description names)
@@ -171,6 +177,25 @@ def similar_poses(poses: torch.Tensor, families: list[str]) -> np.ndarray:
     return same | ((angle < SIMILAR_JOINT_ANGLE) & (tilt < SIMILAR_TILT)).numpy()
 
 
+class _Places:
+    """A pose generator's poses by place: draw `d` of item `i` is the `width` poses from place
+    `i * width` (d = 0, fetched for POSE_BATCH items at once) or from REDRAWS on (d > 0)."""
+
+    def __init__(self, generator: PoseGenerator, width: int, draws: int) -> None:
+        self.generator, self.width, self.draws = generator, width, draws
+        self._block, self._poses = -1, []
+
+    def take(self, item: int, n: int, draw: int = 0) -> list:
+        if draw > 0:
+            place = REDRAWS + (item * self.draws + draw) * self.width
+            return self.generator.sample_many(n, at=place)
+        block, slot = divmod(item, POSE_BATCH)
+        if block != self._block:
+            size = POSE_BATCH * self.width
+            self._block, self._poses = block, self.generator.sample_many(size, at=block * size)
+        return self._poses[slot * self.width : slot * self.width + n]
+
+
 class SceneGenerator:
     """Random scenes of 1-4 people, reproducible from `seed`."""
 
@@ -191,6 +216,7 @@ class SceneGenerator:
                 f"image_size must be a whole number of pixels in "
                 f"{MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE}, got {image_size!r}"
             )
+        self.seed = int(seed)
         self.rng = np.random.default_rng(seed)
         self.image_size = int(image_size)
         self.antialias = antialias
@@ -201,18 +227,21 @@ class SceneGenerator:
             seed=seed, random_yaw=False, body=self.body
         )
         self.captioner = captioner or PoseCaptioner(self.body)
-        self._poses: list = []
         # Decoys (people described but not in the scene) draw from their own streams, so that
         # the scenes are the same with or without them.
         self.decoy_rng = np.random.default_rng([seed, 1])
         self.decoy_poses = PoseGenerator(seed=seed + 1, random_yaw=False, body=self.body)
-        self._decoys: list = []
+        self._people = _Places(self.pose_generator, MAX_PEOPLE, PEOPLE_DRAWS)
+        self._decoys = _Places(self.decoy_poses, 1, DECOY_TRIES)
+        self._scenes = 0  # scenes sampled so far: the next one's number
 
-    def sample_people(self, n: int) -> list[PersonSpec]:
-        """`n` random people: pose, body shape, outfit and a yaw mostly toward the camera."""
-        if len(self._poses) < n:
-            self._poses += self.pose_generator.sample_many(max(n, POSE_BATCH))
-        poses, self._poses = self._poses[:n], self._poses[n:]
+    def sample_people(self, n: int, scene: int | None = None, draw: int = 0) -> list[PersonSpec]:
+        """`n` random people: pose, body shape, outfit and a yaw mostly toward the camera;
+        `scene`, `draw`: whose places their poses take (None: the pose generator's next)."""
+        if scene is None:
+            poses = self.pose_generator.sample_many(n)
+        else:
+            poses = self._people.take(scene, n, draw)
         people = []
         for pose in poses:
             physique = sample_physique(self.rng)
@@ -232,18 +261,22 @@ class SceneGenerator:
 
     def sample(self, num_people: int | None = None) -> Scene:
         """A random scene with `num_people` (1-4; None: random) people, each distinguishable by
-        every kind of description and no more than mildly hidden by the others."""
+        every kind of description and no more than mildly hidden by the others. The k-th scene
+        draws from streams of its own (seed, k): a change to one scene leaves the others."""
+        index, self._scenes = self._scenes, self._scenes + 1
+        self.rng = np.random.default_rng([self.seed, index])
+        self.decoy_rng = np.random.default_rng([self.seed, index, 1])
         if num_people is None:
             num_people = int(self.rng.integers(1, MAX_PEOPLE + 1))
         if not isinstance(num_people, (int, np.integer)) or not 1 <= num_people <= MAX_PEOPLE:
             raise InvalidInputError(f"num_people must be 1..{MAX_PEOPLE}, got {num_people!r}")
         for attempt in range(MAX_ATTEMPTS):
             if attempt % PEOPLE_TRIES == 0:  # else the same people, placed anew
-                people = self.sample_people(num_people)
+                people = self.sample_people(num_people, index, attempt // PEOPLE_TRIES)
                 posed = self._pose(people)
             layout = self._lay_out(people, posed)
             if layout.descriptions is not None and _occlusion(layout).max() <= MAX_OCCLUSION:
-                return dataclasses.replace(self._render(layout), absent=self._absent(layout))
+                return dataclasses.replace(self._render(layout), absent=self._absent(layout, index))
         raise PoseGPTError(f"found no valid scene of {num_people} people in {MAX_ATTEMPTS} tries")
 
     def compose(self, specs: list[PersonSpec]) -> Scene:
@@ -375,13 +408,11 @@ class SceneGenerator:
             for spec, (position, depth), near_door in zip(specs, words, near, strict=True)
         ]
 
-    def _absent(self, layout: _Layout) -> str | None:
+    def _absent(self, layout: _Layout, index: int) -> str | None:
         """A description of someone not in the scene whose pose is unlike everyone's there
         (`describe_absent`), or None if DECOY_TRIES draws found none."""
-        for _ in range(DECOY_TRIES):
-            if not self._decoys:
-                self._decoys = self.decoy_poses.sample_many(POSE_BATCH)
-            pose = self._decoys.pop()
+        for attempt in range(DECOY_TRIES):
+            (pose,) = self._decoys.take(index, 1, attempt)
             physique, outfit = _look(self.decoy_rng)
             decoy = _attributes_of(physique, outfit, pose.family)
             poses = torch.stack(

@@ -166,6 +166,16 @@ def test_saliency_prefers_departures_from_standing(body):
     assert all(max((st.saliency for st in statements(c)), default=0) < 5 for c in quiet)
 
 
+def test_a_stream_per_pose_makes_each_poses_captions_its_own(body, samples):
+    captioner = PoseCaptioner(body)
+    rotmat = torch.stack([s.rotmat for s in samples[:3]])
+    together = captioner.captions(rotmat, 3, [11, 12, 13])
+    assert together[1] == captioner.captions(rotmat[1], 3, 12)
+    assert together[1] == captioner.captions(rotmat[[2, 1]], 3, [5, 12])[1]
+    with pytest.raises(InvalidInputError):
+        captioner.captions(rotmat, 3, [11, 12])
+
+
 def test_captions_are_reproducible_and_vary_with_the_seed(samples):
     codes = posecodes(samples[1].joints)
     assert (

@@ -64,6 +64,7 @@ def test_partial_crops_change_the_crops_only(dataset, tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     lo, hi = PARTIAL_KEEP
+    smaller = []
     for split in ("train", "val", "test"):
         if not (dataset / f"image2pose/{split}.npz").exists():
             continue
@@ -71,7 +72,8 @@ def test_partial_crops_change_the_crops_only(dataset, tmp_path):
         assert all(lo <= k <= hi for k in part.extras[CROP_KEEP_KEY])
         assert all(k == 1.0 or lo <= k <= hi for k in whole.extras[CROP_KEEP_KEY])
         assert (part.pose == whole.pose).all() and (part.imgname == whole.imgname).all()
-        assert (part.scale < whole.scale).any()  # crops of part of the person are smaller
+        smaller += list(part.scale < whole.scale)
+    assert any(smaller)  # crops of part of the person are smaller (where whole ones were whole)
     for name in ("instructions/train.json", "speculative/train.json", "pose_input/train.json"):
         assert (root / name).read_text() == (dataset / name).read_text()
 

@@ -70,6 +70,20 @@ def test_same_seed_same_poses_one_at_a_time_or_batched(body):
     assert not all(torch.equal(a.rotmat, b.rotmat) for a, b in zip(batch, other, strict=True))
 
 
+def test_poses_drawn_at_a_place_are_that_places_and_keep_the_next_ones_next(body):
+    sequence = PoseGenerator(seed=7, body=body).sample_many(5)
+    generator = PoseGenerator(seed=7, body=body)
+    placed = generator.sample_many(2, at=3)
+    assert [p.family for p in placed] == [p.family for p in sequence[3:]]
+    assert all(
+        torch.allclose(a.rotmat, b.rotmat, atol=1e-6)
+        for a, b in zip(placed, sequence[3:], strict=True)
+    )
+    assert torch.allclose(generator.sample().rotmat, sequence[0].rotmat, atol=1e-6)
+    with pytest.raises(InvalidInputError):
+        generator.sample_many(1, at=-1)
+
+
 def test_every_family_template_is_within_limits_and_free_of_intersections(body):
     centres = torch.stack([template_pose(f)[0] for f in FAMILY_LIST])
     assert limit_violation(centres).amax() < 0.5
