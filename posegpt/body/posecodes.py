@@ -414,10 +414,10 @@ def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]
     ankle_z = {s: f.ref[:, _J[f"{s}_ankle"], 2] for s in SIDES}
     facing_up, left_up = f.pelvis[:, 1, 2], f.pelvis[:, 1, 0]  # world-up parts of the axes
     out, sides = [], []
-    # both knees down and folded under deeply bent hips: sitting back on the heels, upright or
+    # both knees down and fully bent under bent hips: sitting back on the heels, upright or
     # folded over the knees (child's pose); not on all fours (knees at a right angle) or lying
-    kneels = knee["left"] & knee["right"] & (hip_bend > STRAIGHT_HIPS)
-    heels = kneels & (bend["left"] > KNEE_BENDS[2]) & (bend["right"] > KNEE_BENDS[2])
+    heels = knee["left"] & knee["right"] & (hip_bend > STRAIGHT_HIPS)
+    heels &= (bend["left"] > KNEE_BENDS[2]) & (bend["right"] > KNEE_BENDS[2])
     for b in range(len(f.lying)):
         side = "none"
         if heels[b]:

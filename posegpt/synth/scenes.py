@@ -227,23 +227,18 @@ class SceneGenerator:
             seed=seed, random_yaw=False, body=self.body
         )
         self.captioner = captioner or PoseCaptioner(self.body)
-        # Decoys (people described but not in the scene) draw from their own streams, so that
-        # the scenes are the same with or without them.
-        self.decoy_rng = np.random.default_rng([seed, 1])
+        # Decoys (people described but not in the scene) draw from their own streams (set per
+        # scene in `sample`), so that the scenes are the same with or without them.
         self.decoy_poses = PoseGenerator(seed=seed + 1, random_yaw=False, body=self.body)
         self._people = _Places(self.pose_generator, MAX_PEOPLE, PEOPLE_DRAWS)
         self._decoys = _Places(self.decoy_poses, 1, DECOY_TRIES)
         self._scenes = 0  # scenes sampled so far: the next one's number
 
-    def sample_people(self, n: int, scene: int | None = None, draw: int = 0) -> list[PersonSpec]:
-        """`n` random people: pose, body shape, outfit and a yaw mostly toward the camera;
-        `scene`, `draw`: whose places their poses take (None: the pose generator's next)."""
-        if scene is None:
-            poses = self.pose_generator.sample_many(n)
-        else:
-            poses = self._people.take(scene, n, draw)
+    def sample_people(self, n: int, scene: int, draw: int = 0) -> list[PersonSpec]:
+        """`n` random people: pose, body shape, outfit and a yaw mostly toward the camera; their
+        poses take the places of `draw` of `scene` in the pose generator's sequence."""
         people = []
-        for pose in poses:
+        for pose in self._people.take(scene, n, draw):
             physique = sample_physique(self.rng)
             bald_chance = BALD_CHANCE if physique.noun == "man" else 0.0
             outfit = sample_outfit(self.rng, physique.age_group == "elderly", bald_chance)
@@ -265,7 +260,6 @@ class SceneGenerator:
         draws from streams of its own (seed, k): a change to one scene leaves the others."""
         index, self._scenes = self._scenes, self._scenes + 1
         self.rng = np.random.default_rng([self.seed, index])
-        self.decoy_rng = np.random.default_rng([self.seed, index, 1])
         if num_people is None:
             num_people = int(self.rng.integers(1, MAX_PEOPLE + 1))
         if not isinstance(num_people, (int, np.integer)) or not 1 <= num_people <= MAX_PEOPLE:
@@ -411,16 +405,17 @@ class SceneGenerator:
     def _absent(self, layout: _Layout, index: int) -> str | None:
         """A description of someone not in the scene whose pose is unlike everyone's there
         (`describe_absent`), or None if DECOY_TRIES draws found none."""
+        rng = np.random.default_rng([self.seed, index, 1])
         for attempt in range(DECOY_TRIES):
             (pose,) = self._decoys.take(index, 1, attempt)
-            physique, outfit = _look(self.decoy_rng)
+            physique, outfit = _look(rng)
             decoy = _attributes_of(physique, outfit, pose.family)
             poses = torch.stack(
                 [*(s.pose for s in layout.specs), torch.as_tensor(pose.rotmat, dtype=torch.float32)]
             )
             families = [*(s.family for s in layout.specs), pose.family]
             similar = similar_poses(poses, families)[-1, :-1]
-            text = describe_absent(layout.attributes, decoy, similar.tolist(), self.decoy_rng)
+            text = describe_absent(layout.attributes, decoy, similar.tolist(), rng)
             if text is not None:
                 return text
         return None
