@@ -227,8 +227,8 @@ class SceneGenerator:
             seed=seed, random_yaw=False, body=self.body
         )
         self.captioner = captioner or PoseCaptioner(self.body)
-        # Decoys (people described but not in the scene) draw from their own streams (set per
-        # scene in `sample`), so that the scenes are the same with or without them.
+        # Decoys (people described but not in the scene) draw from their own streams (one per
+        # scene, in `_absent`), so that the scenes are the same with or without them.
         self.decoy_poses = PoseGenerator(seed=seed + 1, random_yaw=False, body=self.body)
         self._people = _Places(self.pose_generator, MAX_PEOPLE, PEOPLE_DRAWS)
         self._decoys = _Places(self.decoy_poses, 1, DECOY_TRIES)
