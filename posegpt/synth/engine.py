@@ -19,9 +19,9 @@
   card.json, README.md  counts per task / split / family, seed, command, time, speed, disk use
 
 Everything is drawn from streams keyed by the seed: the same seed writes the same dataset.
-Each caption, scene, situation and instruction conversation has a stream of its own (seed, part,
-number), so a change to the words or poses of some families changes only the items that drew
-them (pose_input's conversations still share a stream per split).
+Each caption, scene, situation, instruction and pose_input conversation has a stream of its own
+(seed, part, number), so a change to the words or poses of some families changes only the items
+that drew them.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ from posegpt.synth.instructions import (
     facts_conversation,
     follow_up_conversation,
 )
-from posegpt.synth.pose_tasks import PosePool, PoseTaskSource, pose_task_conversations
+from posegpt.synth.pose_tasks import PoseTaskSource, pose_task_conversations
 from posegpt.synth.poses import PoseGenerator
 from posegpt.synth.speculative import SPG_SPLITS, speculative_conversation, spg_split
 
@@ -564,7 +564,6 @@ def write_pose_tasks(
     text = read_posescript(root / TEXT2POSE_DIR) if n else None
     counts = {s: len(text.splits.get(s, [])) if text else 0 for s in SPLITS}
     sizes = _shares(n, counts) if sum(counts.values()) else dict.fromkeys(SPLITS, 0)
-    targets = PosePool(PoseGenerator(derived_seed(seed, "pose_input"), random_yaw=False, body=body))
     written = {}
     with _bar(n, "pose tasks", progress) as bar:
         for split in SPLITS:
@@ -575,11 +574,12 @@ def write_pose_tasks(
                     torch.stack([text.pose(i) for i in ids]),
                     [text.texts(i) for i in ids],
                     [(families or {}).get(i, "unknown") for i in ids],
-                    targets,
+                    PoseGenerator(
+                        derived_seed(seed, f"pose_input/{split}"), random_yaw=False, body=body
+                    ),
                     body,
                 )
-                rng = stream(seed, f"pose_input/{split}")
-                conversations = pose_task_conversations(source, sizes[split], rng, split, seed)
+                conversations = pose_task_conversations(source, sizes[split], split, seed)
             write_llava(root / POSE_INPUT_DIR / f"{split}.json", conversations, f"pose-{split}-")
             written[split] = conversations
             bar.update(sizes[split])

@@ -30,6 +30,7 @@ from posegpt.body.base import BodyModel
 from posegpt.body.posecodes import posecodes_batch
 from posegpt.data.conversations import most_detailed
 from posegpt.data.sampler import apportion
+from posegpt.data.splits import stream
 from posegpt.data.templates import POSE_DESCRIBE_QUESTIONS, pick, pose_answer, text2pose_question
 from posegpt.errors import InvalidInputError
 from posegpt.records import Conversation, Message, pose_markers
@@ -41,7 +42,7 @@ from posegpt.synth.pose_edits import (
     difference_text,
     draw_step,
 )
-from posegpt.synth.poses import PoseSource
+from posegpt.synth.poses import PoseGenerator, PoseSample, PoseSource
 
 TASK = "pose_input"
 KINDS = ("describe", "edit", "difference", "chain", "correction")
@@ -51,6 +52,9 @@ KIND_MIX = {"describe": 0.3, "edit": 0.25, "difference": 0.15, "chain": 0.2, "co
 CHAIN_EDITS = (2, 3)
 #: Poses whose codes are computed in one body forward.
 CODES_BATCH = 256
+#: Places in the target pose sequence each conversation has for its posture changes (a chain
+#: makes at most max(CHAIN_EDITS)).
+TARGET_PLACES = 4
 
 DIFFERENCE_QUESTIONS = (
     "What changed from the first pose to the second?",
@@ -182,21 +186,20 @@ def chain_conversation(
     )
 
 
-class PosePool:
-    """`sample(family)` from a pose source, drawn `chunk` at a time per family (one body
-    forward each, instead of one per pose)."""
+class ItemPoses:
+    """The posture-change targets of one conversation: its k-th draw is the pose at place
+    `item * TARGET_PLACES + k` of `generator`'s sequence, the same whatever other conversations
+    drew."""
 
-    def __init__(self, source: PoseSource, chunk: int = 64) -> None:
-        self.source, self.chunk = source, chunk
-        self.pools: dict[str, list] = {}
+    def __init__(self, generator: PoseGenerator, item: int) -> None:
+        self.generator, self.item, self.drawn = generator, item, 0
 
-    def sample(self, family: str | None = None):
-        if family is None:
-            raise InvalidInputError("PosePool draws poses of a named family")
-        pool = self.pools.setdefault(family, [])
-        if not pool:
-            pool.extend(self.source.sample_many(self.chunk, family))
-        return pool.pop()
+    def sample(self, family: str | None = None) -> PoseSample:
+        if self.drawn == TARGET_PLACES:
+            raise InvalidInputError(f"a conversation draws at most {TARGET_PLACES} target poses")
+        place = self.item * TARGET_PLACES + self.drawn
+        self.drawn += 1
+        return self.generator.sample_many(1, family, at=place)[0]
 
 
 @dataclass
@@ -212,7 +215,7 @@ class EditTrials:
 
 
 def edit_trials(
-    body: BodyModel, rotmat: torch.Tensor, rng: np.random.Generator, pool: PosePool
+    body: BodyModel, rotmat: torch.Tensor, rng: np.random.Generator, source: PoseSource
 ) -> EditTrials:
     """Apply every applicable edit to each of the poses (N, 24, 3, 3); what the edit
     predicates are validated on (the families' own poses)."""
@@ -222,116 +225,144 @@ def edit_trials(
         for i, codes in enumerate(before)
         for name, side in applicable(codes)
     ]
-    edited = torch.stack([apply_step(rotmat[i], step, rng, pool) for i, step in steps])
+    edited = torch.stack([apply_step(rotmat[i], step, rng, source) for i, step in steps])
     return EditTrials(steps, before, edited, codes_of(body, edited))
 
 
 @dataclass
 class PoseTaskSource:
     """What pose tasks are made from: poses (N, 24, 3, 3) facing +z, their captions (>= 1
-    each) and families; `source` draws the target poses of posture changes."""
+    each) and families; `targets` draws the target poses of posture changes by place."""
 
     poses: torch.Tensor
     captions: list[list[str]]
     families: list[str]
-    source: PoseSource
+    targets: PoseGenerator
     body: BodyModel
 
 
+@dataclass
+class _Item:
+    """One conversation to make: its number in the split, the row of the pose it starts from,
+    its own random stream and posture-change targets, and its meta (split, number)."""
+
+    number: int
+    row: int
+    rng: np.random.Generator
+    targets: ItemPoses
+    meta: dict
+
+
 def pose_task_conversations(
-    data: PoseTaskSource,
-    n: int,
-    rng: np.random.Generator,
-    split: str = "train",
-    seed: int = 0,
+    data: PoseTaskSource, n: int, split: str = "train", seed: int = 0
 ) -> list[Conversation]:
     """`n` conversations of the kinds in KIND_MIX's proportions (apportioned, so that even a
-    small split has every kind), from random poses of `data`."""
+    small split has every kind, in random order), from random poses of `data`. Each draws from
+    its own stream (`seed`, `split`, its number), so a change to what one conversation draws
+    leaves the others as they were."""
     if len(data.poses) == 0 or n == 0:
         return []
-    kinds = list(KIND_MIX)
-    counts = apportion(n, {k: KIND_MIX[k] / sum(KIND_MIX.values()) for k in kinds}, {})
-    drawn = [kind for kind in kinds for _ in range(counts[kind])]
+    counts = apportion(n, {k: KIND_MIX[k] / sum(KIND_MIX.values()) for k in KIND_MIX}, {})
+    rng = stream(seed, f"pose_input/{split}")
+    drawn = [kind for kind in KIND_MIX for _ in range(counts[kind])]
+    drawn = [drawn[i] for i in rng.permutation(n)]
     picks = rng.integers(len(data.poses), size=n)
+    items = [
+        _Item(
+            i,
+            int(picks[i]),
+            stream(seed, f"pose_input/{split}/{i}"),
+            ItemPoses(data.targets, i),
+            {"split": split, "number": i},
+        )
+        for i in range(n)
+    ]
     codes = codes_of(data.body, data.poses)
-    out: list[Conversation] = []
-    for kind in kinds:
-        rows = [int(picks[i]) for i in range(n) if drawn[i] == kind]
-        if rows:
-            out += _make(kind, rows, data, codes, rng, split, seed)
-    order = rng.permutation(len(out))
-    return [out[i] for i in order]
+    made: list[tuple[int, Conversation]] = []
+    for kind in KIND_MIX:
+        chosen = [item for item, k in zip(items, drawn, strict=True) if k == kind]
+        if chosen:
+            made += _make(kind, chosen, data, codes, split, seed)
+    return [conversation for _, conversation in sorted(made, key=lambda m: m[0])]
 
 
 def _make(
     kind: str,
-    rows: list[int],
+    items: list[_Item],
     data: PoseTaskSource,
     codes: list[dict],
-    rng: np.random.Generator,
     split: str,
     seed: int,
-) -> list[Conversation]:
-    """Conversations of one kind, one per row (rows with no applicable edit are skipped)."""
-    meta = {"split": split}
+) -> list[tuple[int, Conversation]]:
+    """(number, conversation) of one kind for each item (items with no applicable edit are
+    skipped)."""
     if kind == "describe":
         return [
-            describe_conversation(
-                data.poses[r], most_detailed(data.captions[r]), rng, data.families[r], meta
+            (
+                it.number,
+                describe_conversation(
+                    data.poses[it.row],
+                    most_detailed(data.captions[it.row]),
+                    it.rng,
+                    data.families[it.row],
+                    it.meta,
+                ),
             )
-            for r in rows
+            for it in items
         ]
-    turns = 1
     if kind == "difference":
-        turns = 2 if rng.random() < 0.3 else 1
-    if kind == "chain":
-        turns = int(rng.choice(CHAIN_EDITS))
-    chains = _edit_chains(rows, data, codes, turns, rng)
-    out = []
-    for r, poses, steps in chains:
-        family = data.families[r]
-        if kind == "edit":
-            out.append(edit_conversation(poses[0], steps[0], poses[1], rng, family, meta))
-        elif kind == "difference":
-            out.append(difference_conversation(poses[0], poses[-1], steps, rng, family, meta))
-        elif kind == "chain":
-            caption = pick(tuple(data.captions[r]), rng)
-            out.append(chain_conversation(caption, poses, steps, rng, family, meta, split, seed))
+        turns = [2 if it.rng.random() < 0.3 else 1 for it in items]
+    elif kind == "chain":
+        turns = [int(it.rng.choice(CHAIN_EDITS)) for it in items]
+    else:
+        turns = [1] * len(items)
+    chains = _edit_chains(items, turns, data, codes)
     if kind == "correction":
-        out = _corrections(chains, data, rng, meta)
+        return _corrections(chains, data)
+    out = []
+    for it, poses, steps in chains:
+        family = data.families[it.row]
+        if kind == "edit":
+            made = edit_conversation(poses[0], steps[0], poses[1], it.rng, family, it.meta)
+        elif kind == "difference":
+            made = difference_conversation(poses[0], poses[-1], steps, it.rng, family, it.meta)
+        else:
+            caption = pick(tuple(data.captions[it.row]), it.rng)
+            made = chain_conversation(caption, poses, steps, it.rng, family, it.meta, split, seed)
+        out.append((it.number, made))
     return out
 
 
 def _edit_chains(
-    rows: list[int],
-    data: PoseTaskSource,
-    codes: list[dict],
-    turns: int,
-    rng: np.random.Generator,
-) -> list[tuple[int, list[torch.Tensor], list[Step]]]:
-    """For each row, `turns` random applicable edits applied one after the other: (row, poses
-    (turns + 1), steps). Rows where some turn has no applicable edit are dropped."""
-    state = [(r, [data.poses[r]], [], codes[r]) for r in rows]
-    for _ in range(turns):
+    items: list[_Item], turns: list[int], data: PoseTaskSource, codes: list[dict]
+) -> list[tuple[_Item, list[torch.Tensor], list[Step]]]:
+    """For each item, `turns[k]` random applicable edits applied one after the other: (item,
+    poses (turns + 1), steps). Items where some turn has no applicable edit are dropped."""
+    state = [
+        (it, t, [data.poses[it.row]], [], codes[it.row]) for it, t in zip(items, turns, strict=True)
+    ]
+    done = []
+    while state:
         stepped = []
-        for r, poses, steps, code in state:
-            step = draw_step(code, rng)
+        for it, t, poses, steps, code in state:
+            if len(steps) == t:
+                done.append((it, poses, steps))
+                continue
+            step = draw_step(code, it.rng)
             if step is not None:
-                after = apply_step(poses[-1], step, rng, data.source)
-                stepped.append((r, [*poses, after], [*steps, step]))
+                after = apply_step(poses[-1], step, it.rng, it.targets)
+                stepped.append((it, t, [*poses, after], [*steps, step]))
         if not stepped:
-            return []
-        new_codes = codes_of(data.body, torch.stack([p[-1] for _, p, _ in stepped]))
-        state = [(r, p, s, c) for (r, p, s), c in zip(stepped, new_codes, strict=True)]
-    return [(r, p, s) for r, p, s, _ in state]
+            break
+        new_codes = codes_of(data.body, torch.stack([p[-1] for _, _, p, _ in stepped]))
+        state = [(*s, c) for s, c in zip(stepped, new_codes, strict=True)]
+    return done
 
 
 def _corrections(
-    chains: list[tuple[int, list[torch.Tensor], list[Step]]],
+    chains: list[tuple[_Item, list[torch.Tensor], list[Step]]],
     data: PoseTaskSource,
-    rng: np.random.Generator,
-    meta: dict,
-) -> list[Conversation]:
+) -> list[tuple[int, Conversation]]:
     """Each single edit done half way as the input, with a correction asking for the rest;
     kept only where the half-done pose fails the edit's predicate (so the correction is
     true)."""
@@ -342,15 +373,19 @@ def _corrections(
     before = codes_of(data.body, torch.stack([poses[0] for _, poses, _ in chains]))
     near_codes = codes_of(data.body, near)
     out = []
-    for (r, poses, steps), miss, b, c in zip(chains, near, before, near_codes, strict=True):
+    for (it, poses, steps), miss, b, c in zip(chains, near, before, near_codes, strict=True):
         step = steps[0]
         if EDIT_INFO[step.edit].check(b, c, step.side):
             continue  # half way already does it: "that is not ..." would be false
-        text = pick(CORRECTIONS[step.edit], rng).format(side=step.side)
+        text = pick(CORRECTIONS[step.edit], it.rng).format(side=step.side)
         correction = Step(step.edit, step.side, text)
+        family = data.families[it.row]
         out.append(
-            edit_conversation(
-                miss, correction, poses[1], rng, data.families[r], meta, kind="correction"
+            (
+                it.number,
+                edit_conversation(
+                    miss, correction, poses[1], it.rng, family, it.meta, "correction"
+                ),
             )
         )
     return out

@@ -22,8 +22,8 @@ from posegpt.synth.pose_edits import (
     with_joint_angles,
 )
 from posegpt.synth.pose_tasks import (
+    CHAIN_EDITS,
     KINDS,
-    PosePool,
     PoseTaskSource,
     codes_of,
     edit_trials,
@@ -60,9 +60,9 @@ def test_predicates_pass_true_edits_and_fail_copies(poses, body):
     """Validated on the families: every applicable edit, applied by its own geometry, follows
     its instruction (>= 90% per edit kind), and the unedited pose never does."""
     rng = np.random.default_rng(0)
-    pool = PosePool(PoseGenerator(seed=4, random_yaw=False, body=body), chunk=4)
+    targets = PoseGenerator(seed=4, random_yaw=False, body=body)
     rotmat = torch.stack([s.rotmat for s in poses])
-    trials = edit_trials(body, rotmat, rng, pool)
+    trials = edit_trials(body, rotmat, rng, targets)
     before = trials.before
     passed: dict[str, list[bool]] = {}
     for (i, step), pose, code in zip(trials.steps, trials.edited, trials.after, strict=True):
@@ -95,16 +95,19 @@ def test_difference_text_joins_the_instructions():
     )
 
 
-@pytest.fixture(scope="module")
-def conversations(poses, body):
-    source = PoseTaskSource(
+def task_source(poses, body) -> PoseTaskSource:
+    return PoseTaskSource(
         torch.stack([s.rotmat for s in poses]),
         [[f"caption {i}", f"other caption {i}"] for i in range(len(poses))],
         [s.family for s in poses],
-        PosePool(PoseGenerator(seed=5, random_yaw=False, body=body), chunk=4),
+        PoseGenerator(seed=5, random_yaw=False, body=body),
         body,
     )
-    return pose_task_conversations(source, 60, np.random.default_rng(1))
+
+
+@pytest.fixture(scope="module")
+def conversations(poses, body):
+    return pose_task_conversations(task_source(poses, body), 60, seed=1)
 
 
 def test_every_kind_is_made_with_one_pose_per_marker(conversations):
@@ -123,6 +126,41 @@ def test_every_kind_is_made_with_one_pose_per_marker(conversations):
             assert c.messages[-1].content.startswith("other caption ")
         if c.meta["kind"] == "difference":
             assert c.messages[-1].content.startswith("From the first pose to the second")
+
+
+def test_chains_and_differences_vary_in_length_within_a_split(conversations):
+    """Each conversation draws its own number of edits (a whole split used to share one)."""
+    chains = {len(c.meta["edits"]) for c in conversations if c.meta["kind"] == "chain"}
+    assert chains == set(CHAIN_EDITS)
+
+
+def same(a, b) -> bool:
+    """Whether two conversations hold the same words and poses."""
+    return (
+        [(m.role, m.content) for m in a.messages] == [(m.role, m.content) for m in b.messages]
+        and len(a.poses) == len(b.poses)
+        and len(a.input_poses) == len(b.input_poses)
+        and all(torch.equal(p, q) for p, q in zip(a.poses, b.poses, strict=True))
+        and all(torch.equal(p, q) for p, q in zip(a.input_poses, b.input_poses, strict=True))
+    )
+
+
+def test_a_conversation_is_the_same_whatever_the_others_drew(poses, body, conversations):
+    """Giving the first pose another family's pose changes only the conversations made from it:
+    every other one draws from its own stream and its own target poses."""
+    changed = [poses[len(poses) // 2], *poses[1:]]
+    again = {
+        c.meta["number"]: c for c in pose_task_conversations(task_source(changed, body), 60, seed=1)
+    }
+    first = poses[0].family
+    others = [c for c in conversations if c.meta["family"] != first]
+    assert len(others) >= 40 and len(others) < len(conversations)
+    assert all(same(c, again[c.meta["number"]]) for c in others)
+    assert not all(
+        same(c, again[c.meta["number"]])
+        for c in conversations
+        if c.meta["family"] == first and c.meta["number"] in again
+    )
 
 
 def test_corrections_start_from_a_half_done_edit(conversations):
