@@ -278,12 +278,12 @@ def pose_task_conversations(
         for i in range(n)
     ]
     codes = codes_of(data.body, data.poses)
-    made: list[tuple[int, Conversation]] = []
+    made: list[Conversation] = []
     for kind in KIND_MIX:
         chosen = [item for item, k in zip(items, drawn, strict=True) if k == kind]
         if chosen:
             made += _make(kind, chosen, data, codes, split, seed)
-    return [conversation for _, conversation in sorted(made, key=lambda m: m[0])]
+    return sorted(made, key=lambda c: c.meta["number"])
 
 
 def _make(
@@ -293,20 +293,16 @@ def _make(
     codes: list[dict],
     split: str,
     seed: int,
-) -> list[tuple[int, Conversation]]:
-    """(number, conversation) of one kind for each item (items with no applicable edit are
-    skipped)."""
+) -> list[Conversation]:
+    """Conversations of one kind, one per item (items with no applicable edit are skipped)."""
     if kind == "describe":
         return [
-            (
-                it.number,
-                describe_conversation(
-                    data.poses[it.row],
-                    most_detailed(data.captions[it.row]),
-                    it.rng,
-                    data.families[it.row],
-                    it.meta,
-                ),
+            describe_conversation(
+                data.poses[it.row],
+                most_detailed(data.captions[it.row]),
+                it.rng,
+                data.families[it.row],
+                it.meta,
             )
             for it in items
         ]
@@ -323,13 +319,14 @@ def _make(
     for it, poses, steps in chains:
         family = data.families[it.row]
         if kind == "edit":
-            made = edit_conversation(poses[0], steps[0], poses[1], it.rng, family, it.meta)
+            out.append(edit_conversation(poses[0], steps[0], poses[1], it.rng, family, it.meta))
         elif kind == "difference":
-            made = difference_conversation(poses[0], poses[-1], steps, it.rng, family, it.meta)
+            out.append(difference_conversation(poses[0], poses[-1], steps, it.rng, family, it.meta))
         else:
             caption = pick(tuple(data.captions[it.row]), it.rng)
-            made = chain_conversation(caption, poses, steps, it.rng, family, it.meta, split, seed)
-        out.append((it.number, made))
+            out.append(
+                chain_conversation(caption, poses, steps, it.rng, family, it.meta, split, seed)
+            )
     return out
 
 
@@ -362,7 +359,7 @@ def _edit_chains(
 def _corrections(
     chains: list[tuple[_Item, list[torch.Tensor], list[Step]]],
     data: PoseTaskSource,
-) -> list[tuple[int, Conversation]]:
+) -> list[Conversation]:
     """Each single edit done half way as the input, with a correction asking for the rest;
     kept only where the half-done pose fails the edit's predicate (so the correction is
     true)."""
@@ -381,11 +378,6 @@ def _corrections(
         correction = Step(step.edit, step.side, text)
         family = data.families[it.row]
         out.append(
-            (
-                it.number,
-                edit_conversation(
-                    miss, correction, poses[1], it.rng, family, it.meta, "correction"
-                ),
-            )
+            edit_conversation(miss, correction, poses[1], it.rng, family, it.meta, "correction")
         )
     return out
