@@ -15,6 +15,7 @@ from posegpt.errors import InvalidInputError
 from posegpt.eval.everyday.items import (
     DEV2_REQUESTS_FILE,
     DEV_REQUESTS_FILE,
+    KNEELING_PROBE_FILE,
     NAMED_FILES,
     REQUESTS_FILE,
     everyday_file,
@@ -186,6 +187,7 @@ def test_everyday_file_names_the_sets_or_an_existing_file(tmp_path):
     assert everyday_file("test") == REQUESTS_FILE
     assert everyday_file("dev") == DEV_REQUESTS_FILE
     assert everyday_file("dev2") == DEV2_REQUESTS_FILE
+    assert everyday_file("kneeling") == KNEELING_PROBE_FILE
     (tmp_path / "mine.jsonl").write_text("")
     assert everyday_file(str(tmp_path / "mine.jsonl")) == tmp_path / "mine.jsonl"
     with pytest.raises(InvalidInputError, match="no everyday items file"):
@@ -313,7 +315,8 @@ def test_every_development_request_is_met_by_some_familys_samples(body):
     drawn = [f for f in families for _ in range(4)]
     samples = PoseGenerator(seed=0, body=body).sample_many(len(drawn), families=drawn)
     joints = torch.stack([s.joints for s in samples]).reshape(len(families), 4, 24, 3)
-    for item in load_everyday(DEV_REQUESTS_FILE) + load_everyday(DEV2_REQUESTS_FILE):
+    dev = [DEV_REQUESTS_FILE, DEV2_REQUESTS_FILE, KNEELING_PROBE_FILE]
+    for item in (i for path in dev for i in load_everyday(path)):
         for predicates in item.predicates:
             met = (sum(all(p(j) for p in predicates) for j in fam) >= 2 for fam in joints)
             assert any(met), (item.id, item.text)

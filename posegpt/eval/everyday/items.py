@@ -17,8 +17,16 @@ DEV_REQUESTS_FILE = Path(__file__).with_name("dev_requests.jsonl")
 #: A second, fresh development set (written 2026-12-05, apart from the others and the templates):
 #: the first has been tuned on for many stages and no longer predicts the test set.
 DEV2_REQUESTS_FILE = Path(__file__).with_name("dev2_requests.jsonl")
+#: A 12-request development probe of the kneeling families the posture fix changed (seiza,
+#: child's pose, rowing), written apart from the other sets and the templates.
+KNEELING_PROBE_FILE = Path(__file__).with_name("kneeling_probe.jsonl")
 PHOTO_REQUESTS_FILE = Path(__file__).with_name("photo_requests.txt")
-NAMED_FILES = {"test": REQUESTS_FILE, "dev": DEV_REQUESTS_FILE, "dev2": DEV2_REQUESTS_FILE}
+NAMED_FILES = {
+    "test": REQUESTS_FILE,
+    "dev": DEV_REQUESTS_FILE,
+    "dev2": DEV2_REQUESTS_FILE,
+    "kneeling": KNEELING_PROBE_FILE,
+}
 CATEGORIES = ("request", "multi", "other")
 #: Most poses one item may expect.
 MAX_POSES = 6
@@ -53,7 +61,8 @@ def load_everyday(path: str | Path | None = None) -> list[EverydayItem]:
 
 def everyday_file(choice: str | None) -> Path:
     """The items file named by `choice`: None or "test" the held-out test set, "dev" and
-    "dev2" the development sets, anything else a path to an existing file."""
+    "dev2" the development sets, "kneeling" the kneeling probe, anything else a path to an
+    existing file."""
     if choice is None or choice in NAMED_FILES:
         return NAMED_FILES[choice or "test"]
     path = Path(choice)
