@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -16,6 +17,13 @@ app = typer.Typer(
 )
 
 MAX_SHOW = 64
+
+
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):  # Linux: respects taskset and container limits
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @app.command()
@@ -108,13 +116,20 @@ def tower(
         help="A dataset whose stored detections are taken for pictures identical to its own "
         "(e.g. the same synth command before a change to the words): only new pictures are run.",
     ),
+    workers: int = typer.Option(
+        _cores(),
+        "--workers",
+        min=1,
+        help="Processes that run BlazePose side by side, each on its own pictures (default: one "
+        "per CPU core this process may use); the detections do not depend on it.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Run the pose tower's detector (BlazePose) once over a dataset's pictures and store what
     it finds in DATA/pose_tower/, so that training with `model.pose_tower=blazepose` reads it."""
     from posegpt.model.pose_tower.cache import build_cache, read_cache
 
-    path, reused = build_cache(data, bundle, progress=not quiet, reuse=reuse)
+    path, reused = build_cache(data, bundle, progress=not quiet, reuse=reuse, workers=workers)
     people = read_cache(data, bundle)
     found = sum(bool(p) for p in people.values())
     typer.echo(

@@ -113,6 +113,27 @@ def test_stored_detections_are_served_without_running_the_detector(tmp_path):
     assert not inputs("images/empty.png", None, never).any()
 
 
+def test_detections_do_not_depend_on_how_many_processes_run_them(tmp_path):
+    """Rendered scenes detected in two worker processes store what one process stores."""
+    from posegpt.synth.scenes import SceneGenerator
+
+    generator = SceneGenerator(seed=0, image_size=160)
+    for root in (tmp_path / "one", tmp_path / "two"):
+        (root / "images").mkdir(parents=True)
+    for i in range(3):
+        image = Image.fromarray(generator.sample().image)
+        for root in (tmp_path / "one", tmp_path / "two"):
+            image.save(root / "images" / f"{i}.png")
+    build_cache(tmp_path / "one", progress=False)
+    build_cache(tmp_path / "two", progress=False, workers=2)
+    one, two = (np.load(tmp_path / root / "pose_tower/detections.npz") for root in ("one", "two"))
+    assert one["count"].sum() >= 2  # people were found, so the detections are compared
+    for key in ("names", "count", "landmarks", "world", "box"):
+        assert np.array_equal(one[key], two[key]), key
+    with pytest.raises(InvalidInputError, match="at least 1"):
+        build_cache(tmp_path / "one", progress=False, workers=0)
+
+
 @pytest.mark.parametrize("digests_stored", [True, False])
 def test_identical_pictures_reuse_another_datasets_detections(
     tmp_path, monkeypatch, digests_stored

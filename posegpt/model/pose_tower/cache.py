@@ -15,8 +15,10 @@ dataset) is detected when asked for, with the same variant.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from posegpt.errors import ModelFileError
+from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person, PoseDetector
 from posegpt.model.pose_tower.features import tower_features
 
@@ -43,10 +45,11 @@ def build_cache(
     bundle: str = "lite",
     progress: bool = True,
     reuse: str | os.PathLike | None = None,
+    workers: int = 1,
 ) -> tuple[Path, int]:
     """Detect the people in every picture under `root/images` with the BlazePose variant
-    `bundle`, taking the stored detections of identical pictures of the dataset `reuse`; write
-    the cache and return its path and how many pictures were reused."""
+    `bundle` in `workers` processes, taking the stored detections of identical pictures of the
+    dataset `reuse`; write the cache and return its path and how many pictures were reused."""
     root = Path(root)
     names = sorted(
         p.relative_to(root).as_posix()
@@ -67,14 +70,17 @@ def build_cache(
         "box": np.zeros((len(names), STORED, 4), np.float32),
     }
     stored, rows = _reusable(reuse, bundle) if reuse is not None else ({}, {})
-    detector = None
-    for i, name in enumerate(tqdm(names, desc="pose tower", disable=not progress)):
-        if digests[i] in rows:
+    todo = []
+    for i, digest in enumerate(digests):
+        if digest in rows:
             for key in ("count", "landmarks", "world", "box"):
-                arrays[key][i] = stored[key][rows[digests[i]]]
-            continue
-        detector = detector or PoseDetector(bundle)
-        people = detector.detect(root / name)[:STORED]
+                arrays[key][i] = stored[key][rows[digest]]
+        else:
+            todo.append(i)
+    found = detect_files([root / names[i] for i in todo], bundle, workers)
+    found = tqdm(found, "pose tower", len(todo), disable=not progress)
+    for i, people in zip(todo, found, strict=True):
+        people = people[:STORED]
         arrays["count"][i] = len(people)
         for j, person in enumerate(people):
             arrays["landmarks"][i, j] = person.landmarks
@@ -84,6 +90,33 @@ def build_cache(
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **arrays)
     return path, sum(d in rows for d in digests)
+
+
+def detect_files(paths: Sequence[Path], bundle: str, workers: int = 1) -> Iterator[list[Person]]:
+    """The people in each picture file, in order, found by the BlazePose variant `bundle` in
+    `workers` processes (each its own detector; one: in this process)."""
+    if workers < 1:
+        raise InvalidInputError(f"workers must be at least 1, got {workers}")
+    if workers == 1 or len(paths) < 2:
+        detector = PoseDetector(bundle) if paths else None
+        yield from (detector.detect(path) for path in paths)
+        return
+    context = multiprocessing.get_context("spawn")  # no forked copy of this process's threads
+    with ProcessPoolExecutor(workers, context, _start_worker, (bundle,)) as pool:
+        yield from pool.map(_detect_in_worker, paths, chunksize=8)
+
+
+_worker_detector: PoseDetector | None = None
+
+
+def _start_worker(bundle: str) -> None:
+    global _worker_detector
+    _worker_detector = PoseDetector(bundle)
+
+
+def _detect_in_worker(path: Path) -> list[Person]:
+    assert _worker_detector is not None, "_start_worker runs first"
+    return _worker_detector.detect(path)
 
 
 def _digest(path: Path) -> str:
