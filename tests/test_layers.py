@@ -1,6 +1,6 @@
-"""The layers import only downward: errors < records, files, images, chat_defaults < body <
-render < model < data < synth < train, eval < serve < cli (ARCHITECTURE.md). Lazy imports inside
-functions count too; `__main__` modules are entry points and may import the CLI."""
+"""The layers import only downward: errors < records, files, images, chat_defaults, processes <
+body < render < model < data < synth < train, eval < serve < cli (ARCHITECTURE.md). Lazy imports
+inside functions count too; `__main__` modules are entry points and may import the CLI."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ RANKS = {
     "files": 1,
     "images": 1,
     "chat_defaults": 1,
+    "processes": 1,
     "body": 2,
     "render": 3,
     "model": 4,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from pathlib import Path
 
@@ -11,19 +10,13 @@ import numpy as np
 import typer
 
 from posegpt.errors import InvalidInputError
+from posegpt.processes import available_cores
 
 app = typer.Typer(
     help="Datasets: synthesize one, convert a real one, look at one.", no_args_is_help=True
 )
 
 MAX_SHOW = 64
-
-
-def _cores() -> int:
-    """The CPU cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):  # Linux: respects taskset and container limits
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 @app.command()
@@ -117,7 +110,7 @@ def tower(
         "(e.g. the same synth command before a change to the words): only new pictures are run.",
     ),
     workers: int = typer.Option(
-        _cores(),
+        available_cores(),
         "--workers",
         min=1,
         help="Processes that run BlazePose side by side, each on its own pictures (default: one "

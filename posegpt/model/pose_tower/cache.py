@@ -15,10 +15,8 @@ dataset) is detected when asked for, with the same variant.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +24,10 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from posegpt.errors import InvalidInputError, ModelFileError
+from posegpt.errors import ModelFileError
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person, PoseDetector
 from posegpt.model.pose_tower.features import tower_features
+from posegpt.processes import process_map
 
 CACHE_DIR, CACHE_FILE = "pose_tower", "detections.npz"
 #: Most people stored per picture.
@@ -77,7 +76,7 @@ def build_cache(
                 arrays[key][i] = stored[key][rows[digest]]
         else:
             todo.append(i)
-    found = detect_files([root / names[i] for i in todo], bundle, workers)
+    found = process_map(_Detect(bundle), [root / names[i] for i in todo], workers)
     found = tqdm(found, "pose tower", len(todo), disable=not progress)
     for i, people in zip(todo, found, strict=True):
         people = people[:STORED]
@@ -92,31 +91,20 @@ def build_cache(
     return path, sum(d in rows for d in digests)
 
 
-def detect_files(paths: Sequence[Path], bundle: str, workers: int = 1) -> Iterator[list[Person]]:
-    """The people in each picture file, in order, found by the BlazePose variant `bundle` in
-    `workers` processes (each its own detector; one: in this process)."""
-    if workers < 1:
-        raise InvalidInputError(f"workers must be at least 1, got {workers}")
-    if workers == 1 or len(paths) < 2:
-        detector = PoseDetector(bundle) if paths else None
-        yield from (detector.detect(path) for path in paths)
-        return
-    context = multiprocessing.get_context("spawn")  # no forked copy of this process's threads
-    with ProcessPoolExecutor(workers, context, _start_worker, (bundle,)) as pool:
-        yield from pool.map(_detect_in_worker, paths, chunksize=8)
+class _Detect:
+    """Picture file -> the people in it; picklable, its detector made on first use (once in
+    each process it is sent to)."""
 
+    def __init__(self, bundle: str) -> None:
+        self.bundle, self._detector = bundle, None
 
-_worker_detector: PoseDetector | None = None
+    def __call__(self, path: Path) -> list[Person]:
+        if self._detector is None:
+            self._detector = PoseDetector(self.bundle)
+        return self._detector.detect(path)
 
-
-def _start_worker(bundle: str) -> None:
-    global _worker_detector
-    _worker_detector = PoseDetector(bundle)
-
-
-def _detect_in_worker(path: Path) -> list[Person]:
-    assert _worker_detector is not None, "_start_worker runs first"
-    return _worker_detector.detect(path)
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_detector": None}
 
 
 def _digest(path: Path) -> str:
