@@ -12,7 +12,9 @@ hold the spread between training runs of one recipe, which is as large: BENCHMAR
 Methods: the mean training crop pose, the crop regressor (trained here on the dataset's crops,
 as in `posegpt bench`), the BlazePose fit, BlazePose's own world landmarks (not an SMPL pose: a
 reference), and posegpt models (`--model`, "default" or a folder), each as the model answers
-and, with a pose tower, refined to the landmarks as chat does (`--refine`: which ways).
+and, with a pose tower, refined to the landmarks as chat does (`--refine`: which ways) and
+declining as chat does (`posegpt.chat_defaults.DECLINE_UNMATCHED`; a declined photo scores the
+T-pose).
 
 python benchmarks/bench_real_photos.py --data /work/data/synth --model default
 """
@@ -29,6 +31,7 @@ import torch
 from scipy.stats import bootstrap
 
 from posegpt.body import load_body_model
+from posegpt.chat_defaults import DECLINE_UNMATCHED
 from posegpt.data.dataset import CROP_KEY
 from posegpt.data.formats import read_hmr
 from posegpt.data.images import crop_square, open_image
@@ -143,7 +146,15 @@ def main() -> None:
         methods.append(PoseGPTMethod(model, f"posegpt {name}"))
         for mode in args.refine.split(",") if model.pose_tower is not None else []:
             row = f"posegpt {name}, {REFINED_ROWS[check_refine_mode(mode)]}"
-            methods.append(PoseGPTMethod(model, row, refine_with=body, refine=mode))
+            methods.append(
+                PoseGPTMethod(
+                    model,
+                    row,
+                    refine_with=body,
+                    refine=mode,
+                    decline_unmatched=DECLINE_UNMATCHED,
+                )
+            )
     items = photos(args.real, body)
     detector = PoseDetector(args.bundle)
     print(f"{len(items)} photos: " + ", ".join(n for n, *_ in items))

@@ -15,6 +15,9 @@ KEEP_SIDES = True
 #: Each step of a sequence is asked alone when the reply has as many poses as steps
 #: (BENCHMARKS.md, "Each step of a sequence asked alone").
 STEPS_ALONE = True
+#: An answer about a photo that leans to refusing and whose pose matches nobody there becomes
+#: words with no pose (BENCHMARKS.md, "Declining someone who is not in the picture").
+DECLINE_UNMATCHED = True
 
 
 def default_refine(has_prior: bool) -> str:

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from posegpt.body import load_body_model
-from posegpt.chat_defaults import KEEP_SIDES, STEPS_ALONE, default_refine
+from posegpt.chat_defaults import DECLINE_UNMATCHED, KEEP_SIDES, STEPS_ALONE, default_refine
 from posegpt.model import load_chat_model
 from posegpt.render.views import render_pose_views, save_png
 
@@ -64,6 +64,7 @@ def run(example: Example, model, body, folder: Path) -> list[str]:
             image=image,
             refine_with=None if example.own else body,
             refine=default_refine(model.pose_prior is not None),
+            decline_unmatched=DECLINE_UNMATCHED,
             keep_sides=KEEP_SIDES,
             steps_alone=STEPS_ALONE,
         )

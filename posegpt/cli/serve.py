@@ -52,11 +52,11 @@ REPETITION_PENALTY = typer.Option(
     "'three ways to sit' gets three different poses (1.3 measured in BENCHMARKS.md).",
 )
 DECLINE_UNMATCHED = typer.Option(
-    False,
-    "--decline-unmatched",
-    help="Answer in words, with no pose, when the answer about a photo matches nobody in it "
-    "(e.g. a description of someone not there); some answers about people who are there are "
-    "declined too (BENCHMARKS.md).",
+    chat_defaults.DECLINE_UNMATCHED,
+    "--decline-unmatched/--always-pose",
+    help="Answer in words, with no pose, when the answer about a photo leans to refusing and "
+    "its pose matches nobody in it (e.g. a description of someone not there); a few answers "
+    "about people who are there are declined too (BENCHMARKS.md).",
 )
 KEEP_SIDES = typer.Option(
     chat_defaults.KEEP_SIDES,
@@ -199,7 +199,7 @@ def _engine(
     max_pending: int = 1,
     refine: str | None = "none",
     repetition_penalty: float = 1.0,
-    decline_unmatched: bool = False,
+    decline_unmatched: bool = chat_defaults.DECLINE_UNMATCHED,
     keep_sides: bool = False,
     steps_alone: bool = False,
 ) -> ChatEngine:

@@ -69,7 +69,7 @@ from tqdm import tqdm
 from posegpt.body import load_body_model
 from posegpt.body.base import BodyModel
 from posegpt.body.rotations import identity_pose
-from posegpt.chat_defaults import KEEP_SIDES, STEPS_ALONE, default_refine
+from posegpt.chat_defaults import DECLINE_UNMATCHED, KEEP_SIDES, STEPS_ALONE, default_refine
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import IMAGE_TASKS, TEXT_TASKS, Budget, Method, make_baselines
 from posegpt.eval.bench_data import (
@@ -658,6 +658,7 @@ def model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig)
                     cfg.progress,
                     refine_with,
                     refine,
+                    decline_unmatched=DECLINE_UNMATCHED,
                     keep_sides=KEEP_SIDES,
                     steps_alone=STEPS_ALONE,
                 )

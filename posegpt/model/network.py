@@ -84,6 +84,7 @@ from posegpt.model.pose_tower.fit import (
     refine_to_people,
 )
 from posegpt.model.pose_tower.projector import PoseTowerProjector
+from posegpt.model.refusal import leans_to_refusal, refusal_start_ids
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.sides import opposite_side_ids
 from posegpt.model.steps import joined_steps, step_clauses
@@ -402,8 +403,9 @@ class PoseGPT(nn.Module):
         (`posegpt.model.pose_tower.fit.refine_to_people`). `repetition_penalty` > 1 makes words
         the answer already used (not the question's) less likely (`posegpt.model.repetition`).
         With a pose tower and `decline_unmatched`, an answer to a question asked with the picture
-        whose every pose matches nobody in it (`posegpt.model.pose_tower.fit.matches_nobody`)
-        is replaced by words saying so, with no pose. With `keep_sides`, a reply to a last user
+        that leans to refusing (`posegpt.model.refusal`) and whose every pose matches nobody in
+        it (`posegpt.model.pose_tower.fit.matches_nobody`) is replaced by words saying so, with
+        no pose. With `keep_sides`, a reply to a last user
         message that names one side only ("your right knee") cannot say the other side's word
         (`posegpt.model.sides`). With `steps_alone`, a reply with no picture or input pose whose
         poses are as many as the steps the last user message lists ("Squat, then jump") takes
@@ -446,7 +448,7 @@ class PoseGPT(nn.Module):
         reply = functools.partial(
             self._reply, input_ids, input_poses, generation, processors, seed=seed
         )
-        text, poses = reply(pixel_values)
+        text, poses, leaning = reply(pixel_values)
         if steps_alone and pixel_values is None and not len(input_poses) and len(poses) > 1:
             alone = functools.partial(
                 self.chat,
@@ -465,9 +467,10 @@ class PoseGPT(nn.Module):
             # 0: the largest person, whom the model reads first (and whom a crop is of)
             if slot and slot != int(best_match(poses[:1], pixel_values[0].cpu())[0]):
                 pixel_values = focused(pixel_values[0], slot)[None]
-                text, poses = reply(pixel_values)  # again, reading only the person meant
+                text, poses, leaning = reply(pixel_values)  # again, reading only them
                 about_picture = len(poses) > 0
-        if about_picture and decline_unmatched and matches_nobody(poses, pixel_values[0]):
+        declined = decline_unmatched and about_picture and leaning
+        if declined and matches_nobody(poses, pixel_values[0]):
             return Reply(UNMATCHED_REPLY, [])
         if about_picture and refine_with is not None:
             poses = refine_to_people(
@@ -485,8 +488,9 @@ class PoseGPT(nn.Module):
         processors: list[LogitsProcessor],
         pixel_values: torch.Tensor | None,
         seed: int | None = None,
-    ) -> tuple[str, torch.Tensor | list]:
-        """The reply's text and its poses (N, 24, 3, 3) to a ready prompt."""
+    ) -> tuple[str, torch.Tensor | list, bool]:
+        """The reply's text, its poses (N, 24, 3, 3) and whether it leans to refusing
+        (`posegpt.model.refusal`) to a ready prompt."""
         was_training = self.training
         self.eval()
         try:
@@ -494,7 +498,7 @@ class PoseGPT(nn.Module):
             with rng:
                 if seed is not None:
                     torch.manual_seed(seed)
-                new_ids, hidden = self._generate(
+                new_ids, hidden, first_scores = self._generate(
                     input_ids, pixel_values, input_poses, generation, processors
                 )
         finally:
@@ -507,7 +511,7 @@ class PoseGPT(nn.Module):
             raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
-        return text, poses
+        return text, poses, leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
 
     def _chosen_slot(
         self, pixel_values: torch.Tensor, picture: Image.Image, messages: Sequence[MessageLike]
@@ -571,8 +575,9 @@ class PoseGPT(nn.Module):
         input_poses: torch.Tensor,
         generation: GenerationConfig,
         processors: list[LogitsProcessor],
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The new token ids (N,) and the last hidden state of each of them (N, hidden)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The new token ids (N,), the last hidden state of each of them (N, hidden) and the
+        first step's scores of the vocabulary (V,)."""
         images = {}
         if pixel_values is not None and self.pose_tower is None:
             images = {"pixel_values": pixel_values}
@@ -607,7 +612,7 @@ class PoseGPT(nn.Module):
                     output_hidden_states=-1,
                 )
                 hidden = torch.cat([hidden, step.hidden_states[-1][0]])
-        return new_ids, hidden
+        return new_ids, hidden, out.logits[0][0]
 
     @property
     def tower_inputs(self) -> TowerInputs:

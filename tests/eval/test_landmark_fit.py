@@ -34,6 +34,7 @@ from posegpt.model.pose_tower.fit import (
     refine_to_people,
 )
 from posegpt.model.pose_tower.landmarks import LANDMARK_INDEX, LIMB_JOINTS
+from posegpt.model.refusal import refusal_share, refusal_start_ids
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.poses import check_family, template_pose
 
@@ -234,17 +235,26 @@ def test_an_answer_like_nobody_in_the_picture_matches_nobody(body, poses):
 
 
 def test_chat_declines_an_answer_that_matches_nobody_only_when_asked(body, poses, monkeypatch):
+    """Declined only when asked, the answer's pose is far from everyone (the energy bound) and
+    the reply leans to refusing (the share bound): each bound alone keeps the answer."""
     model = load_chat_model()
     world, seen = fake_landmarks(body(poses[3:4]).joints)
     features = tower_features([person_seeing(world[0], seen[0], 0.2)], model.config.tower_slots)
     ask = [{"role": "user", "content": "What pose is this person in?"}]
+    scores = []  # the vocabulary scores of each decoding step, the first reply token's first
+    hook = model.llava.lm_head.register_forward_hook(lambda m, i, out: scores.append(out[0, -1]))
     plain = model.chat(ask, image=features)  # off by default
+    hook.remove()
     assert len(plain.poses) == 1
     energy = float(best_match_energy(torch.stack(plain.poses), features)[0])
-    monkeypatch.setattr("posegpt.model.pose_tower.fit.UNMATCHED_ENERGY", energy + 1e-3)
-    kept = model.chat(ask, image=features, decline_unmatched=True)
-    assert kept.text == plain.text and torch.equal(kept.poses[0], plain.poses[0])
-    monkeypatch.setattr("posegpt.model.pose_tower.fit.UNMATCHED_ENERGY", energy - 1e-3)
+    share = refusal_share(scores[0], refusal_start_ids(model.tokenizer))
+    assert 0.0 < share < 1.0
+    for energy_bound, share_bound in [(energy + 1e-3, share - 1e-3), (energy - 1e-3, share + 1e-3)]:
+        monkeypatch.setattr("posegpt.model.pose_tower.fit.UNMATCHED_ENERGY", energy_bound)
+        monkeypatch.setattr("posegpt.model.refusal.REFUSAL_SHARE", share_bound)
+        kept = model.chat(ask, image=features, decline_unmatched=True)
+        assert kept.text == plain.text and torch.equal(kept.poses[0], plain.poses[0])
+    monkeypatch.setattr("posegpt.model.refusal.REFUSAL_SHARE", share - 1e-3)
     declined = model.chat(ask, image=features, decline_unmatched=True)
     assert declined.text == UNMATCHED_REPLY and declined.poses == []
 

@@ -63,7 +63,9 @@ def test_default_refinement_blends_only_for_a_model_with_a_pose_prior(model_dir,
         assert engine.refine == expected
 
 
-def test_chat_asks_each_step_alone_unless_told_not_to(model_dir, tmp_path, monkeypatch):
+def test_chat_asks_each_step_alone_and_declines_unmatched_unless_told_not_to(
+    model_dir, tmp_path, monkeypatch
+):
     import posegpt.cli.serve as serve
 
     engines = []
@@ -74,10 +76,11 @@ def test_chat_asks_each_step_alone_unless_told_not_to(model_dir, tmp_path, monke
 
     monkeypatch.setattr(serve, "_engine", engine)
     args = ["chat", "--model", str(model_dir), "--prompt", "Sit down, then stand up."]
-    for flag in ([], ["--steps-together"]):
+    for flag in ([], ["--steps-together"], ["--always-pose"]):
         result = runner.invoke(app, [*args, "--out", str(tmp_path / "out"), *flag])
         assert result.exit_code == 0, result.output
-    assert [e.steps_alone for e in engines] == [True, False]
+    assert [e.steps_alone for e in engines] == [True, False, True]
+    assert [e.decline_unmatched for e in engines] == [True, True, False]
 
 
 def test_one_shot_errors_are_posegpt_errors(model_dir, tmp_path):

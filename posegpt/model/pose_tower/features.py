@@ -76,7 +76,8 @@ def tower_features(
 
 #: The reply to a picture in which the tower finds nobody (no pose is made up).
 NOBODY_REPLY = "I can't see anyone in this picture, so I have no pose to give."
-#: The reply when every answered pose is far from everyone in the picture (`UNMATCHED_ENERGY`).
+#: The reply when an answer leans to refusing and its every pose is far from everyone in the
+#: picture (`PoseGPT.chat`'s `decline_unmatched`).
 UNMATCHED_REPLY = "Nobody in this picture matches that description, so I can't give a pose."
 #: Body parts named when they are out of the picture: part -> BlazePose landmarks.
 PARTS: dict[str, tuple[int, ...]] = {

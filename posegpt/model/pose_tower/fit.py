@@ -306,10 +306,12 @@ def check_refine_mode(mode: object) -> str:
 
 
 #: Bone energy (`bone_energy`) above which an answered pose matches nobody in the picture.
-#: Chosen on the val split with the default model (60 requests each): above it are 30% of the
-#: answers about someone who is not in the picture, 2% of those about someone who is, and 3%
-#: of those about a person crop.
-UNMATCHED_ENERGY = 14.0
+#: Chosen on the val split with the default model, together with the share of a refusal's first
+#: words (`posegpt.model.refusal.REFUSAL_SHARE`) that `PoseGPT.chat` also asks for. Declining
+#: above it alone, 56% of the requests about someone not in the picture get no pose, 14.8% of
+#: those about someone who is there and 8% of person crops; with the share as well, 47%, 4.8%
+#: and 4% (without a check, 21%, 1.8% and 4%: the model's own refusals; BENCHMARKS.md).
+UNMATCHED_ENERGY = 12.0
 
 
 def _people(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

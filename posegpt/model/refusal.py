@@ -1,0 +1,41 @@
+"""How much a reply leans to refusing, read from the probability of its first token.
+
+In training, a request about someone who is not in the picture is answered by a refusal in words
+(`posegpt.data.templates.ABSENT_ANSWERS`), each starting with one of `REFUSAL_STARTS`. The
+probability the model gives those first words is its own belief that nobody there matches, also
+when greedy decoding goes on to give a pose: on the val split it tells such requests from those
+about someone who is there with ROC AUC 0.92, and a classifier on the whole first-token
+distribution does no better (BENCHMARKS.md, "Declining someone who is not in the picture").
+`PoseGPT.chat(decline_unmatched=True)` declines an answer about a picture when it leans to
+refusing (`leans_to_refusal`) and its pose matches nobody there
+(`posegpt.model.pose_tower.fit.matches_nobody`).
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+#: The words a refusal about someone not in the picture starts with.
+REFUSAL_STARTS = ("I", "Nobody", "There")
+#: The first-token share of REFUSAL_STARTS above which a reply leans to refusing. Chosen on the
+#: val split with the bone-energy bound (`UNMATCHED_ENERGY`), both with the default model: the
+#: most requests about someone absent declined (21 -> 47%) with requests about someone there
+#: wrongly declined at most 3 points more often (1.8 -> 4.8%) and person crops no more often.
+REFUSAL_SHARE = 0.25
+
+
+def refusal_start_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """The first token of each of REFUSAL_STARTS as a reply starts with it."""
+    return sorted({tokenizer.encode(word, add_special_tokens=False)[0] for word in REFUSAL_STARTS})
+
+
+def refusal_share(scores: torch.Tensor, start_ids: list[int]) -> float:
+    """The probability that a reply whose first step scores the vocabulary `scores` (V,)
+    starts a refusal: the softmax mass of `start_ids`."""
+    return float(torch.softmax(scores.float(), -1)[start_ids].sum())
+
+
+def leans_to_refusal(scores: torch.Tensor, start_ids: list[int]) -> bool:
+    """Whether that probability is above REFUSAL_SHARE."""
+    return refusal_share(scores, start_ids) > REFUSAL_SHARE
