@@ -26,8 +26,10 @@ REFUSAL_SHARE = 0.25
 
 
 def refusal_start_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """The first token of each of REFUSAL_STARTS as a reply starts with it."""
-    return sorted({tokenizer.encode(word, add_special_tokens=False)[0] for word in REFUSAL_STARTS})
+    """The first token of each of REFUSAL_STARTS as a reply starts with it (none for a word
+    the tokenizer cannot write: a reply without those words never leans to refusing)."""
+    encoded = (tokenizer.encode(word, add_special_tokens=False) for word in REFUSAL_STARTS)
+    return sorted({ids[0] for ids in encoded if ids})
 
 
 def refusal_share(scores: torch.Tensor, start_ids: list[int]) -> float:

@@ -27,7 +27,8 @@ def test_chat_with_nan_pose_head_raises(tokenizer, monkeypatch):
         model.pose_head.mlp[0].weight.fill_(float("nan"))
     hidden = model.pose_head.mlp[0].weight.shape[1]
     ids = torch.tensor([model.pose_token_id, model.stop_token_ids[0]])
-    monkeypatch.setattr(model, "_generate", lambda *args: (ids, torch.zeros(2, hidden)))
+    scores = torch.zeros(len(tokenizer))
+    monkeypatch.setattr(model, "_generate", lambda *args: (ids, torch.zeros(2, hidden), scores))
     with pytest.raises(ModelFileError, match="non-finite poses"):
         model.chat(ASK, max_new_tokens=4)
 

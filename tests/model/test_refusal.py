@@ -42,3 +42,16 @@ def test_the_share_is_the_probability_of_starting_a_refusal(tokenizer):
         scores[ids] = torch.log(torch.tensor(target / len(ids) * others / (1 - target)))
         assert abs(refusal_share(scores, ids) - target) < 1e-4
         assert leans_to_refusal(scores, ids) is leans
+
+
+def test_words_a_tokenizer_cannot_write_never_lean():
+    """A tokenizer that writes none of the words (a byte-level one trained on other text may
+    write nothing for them) gives no start ids, and no reply leans to refusing."""
+
+    class Mute:
+        def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+            return [7] if text == "There" else []
+
+    assert refusal_start_ids(Mute()) == [7]
+    assert refusal_share(torch.zeros(10), []) == 0.0
+    assert not leans_to_refusal(torch.full((10,), 5.0), [])
