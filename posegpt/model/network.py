@@ -405,11 +405,11 @@ class PoseGPT(nn.Module):
         With a pose tower and `decline_unmatched`, an answer to a question asked with the picture
         that leans to refusing (`posegpt.model.refusal`) and whose every pose matches nobody in
         it (`posegpt.model.pose_tower.fit.matches_nobody`) is replaced by words saying so, with
-        no pose. With `keep_sides`, a reply to a last user
-        message that names one side only ("your right knee") cannot say the other side's word
-        (`posegpt.model.sides`). With `steps_alone`, a reply with no picture or input pose whose
-        poses are as many as the steps the last user message lists ("Squat, then jump") takes
-        each pose from its step asked alone, if each gives one (`posegpt.model.steps`).
+        no pose. With `keep_sides`, a reply to a last user message that names one side only
+        ("your right knee") cannot say the other side's word (`posegpt.model.sides`). With
+        `steps_alone`, a reply with no picture or input pose whose poses are as many as the
+        steps the last user message lists ("Squat, then jump") takes each pose from its step
+        asked alone, if each gives one (`posegpt.model.steps`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
