@@ -448,7 +448,7 @@ class PoseGPT(nn.Module):
         reply = functools.partial(
             self._reply, input_ids, input_poses, generation, processors, seed=seed
         )
-        text, poses, leaning = reply(pixel_values)
+        text, poses, first_scores = reply(pixel_values)
         if steps_alone and pixel_values is None and not len(input_poses) and len(poses) > 1:
             alone = functools.partial(
                 self.chat,
@@ -467,9 +467,13 @@ class PoseGPT(nn.Module):
             # 0: the largest person, whom the model reads first (and whom a crop is of)
             if slot and slot != int(best_match(poses[:1], pixel_values[0].cpu())[0]):
                 pixel_values = focused(pixel_values[0], slot)[None]
-                text, poses, leaning = reply(pixel_values)  # again, reading only them
+                text, poses, first_scores = reply(pixel_values)  # again, reading only them
                 about_picture = len(poses) > 0
-        declined = decline_unmatched and about_picture and leaning
+        declined = (
+            decline_unmatched
+            and about_picture
+            and leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
+        )
         if declined and matches_nobody(poses, pixel_values[0]):
             return Reply(UNMATCHED_REPLY, [])
         if about_picture and refine_with is not None:
@@ -488,9 +492,10 @@ class PoseGPT(nn.Module):
         processors: list[LogitsProcessor],
         pixel_values: torch.Tensor | None,
         seed: int | None = None,
-    ) -> tuple[str, torch.Tensor | list, bool]:
-        """The reply's text, its poses (N, 24, 3, 3) and whether it leans to refusing
-        (`posegpt.model.refusal`) to a ready prompt."""
+    ) -> tuple[str, torch.Tensor | list, torch.Tensor]:
+        """The reply's text, its poses (N, 24, 3, 3) and its first step's scores of the
+        vocabulary (V,; how much it leans to refusing: `posegpt.model.refusal`) to a ready
+        prompt."""
         was_training = self.training
         self.eval()
         try:
@@ -511,7 +516,7 @@ class PoseGPT(nn.Module):
             raise ModelFileError(_NOT_FINITE.format(what="poses"))
         text_ids = [i for i in new_ids.tolist() if i not in self.stop_token_ids]
         text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
-        return text, poses, leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
+        return text, poses, first_scores
 
     def _chosen_slot(
         self, pixel_values: torch.Tensor, picture: Image.Image, messages: Sequence[MessageLike]

@@ -231,7 +231,7 @@ def test_chat_answers_again_reading_only_the_person_the_chooser_picks(
 
     def reply(input_ids, input_poses, generation, processors, pixel_values, seed=None):
         read.append(pixel_values[0].clone())
-        return f"answer {len(read)} <POSE>.", torch.eye(3).repeat(1, 24, 1, 1), False
+        return f"answer {len(read)} <POSE>.", torch.eye(3).repeat(1, 24, 1, 1), torch.zeros(8)
 
     monkeypatch.setattr(tower_model, "_reply", reply)
     monkeypatch.setattr(tower_model, "preprocess", lambda image: features.clone())
