@@ -14,6 +14,7 @@ from posegpt.data import templates
 from posegpt.errors import InvalidInputError
 from posegpt.eval.everyday.items import (
     DEV2_REQUESTS_FILE,
+    DEV3_REQUESTS_FILE,
     DEV_REQUESTS_FILE,
     KNEELING_PROBE_FILE,
     NAMED_FILES,
@@ -192,6 +193,7 @@ def test_everyday_file_names_the_sets_or_an_existing_file(tmp_path):
     assert everyday_file("test") == REQUESTS_FILE
     assert everyday_file("dev") == DEV_REQUESTS_FILE
     assert everyday_file("dev2") == DEV2_REQUESTS_FILE
+    assert everyday_file("dev3") == DEV3_REQUESTS_FILE
     assert everyday_file("kneeling") == KNEELING_PROBE_FILE
     (tmp_path / "mine.jsonl").write_text("")
     assert everyday_file(str(tmp_path / "mine.jsonl")) == tmp_path / "mine.jsonl"
