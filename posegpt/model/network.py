@@ -469,12 +469,12 @@ class PoseGPT(nn.Module):
                 pixel_values = focused(pixel_values[0], slot)[None]
                 text, poses, first_scores = reply(pixel_values)  # again, reading only them
                 about_picture = len(poses) > 0
-        declined = (
+        may_decline = (
             decline_unmatched
             and about_picture
             and leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
         )
-        if declined and matches_nobody(poses, pixel_values[0]):
+        if may_decline and matches_nobody(poses, pixel_values[0]):
             return Reply(UNMATCHED_REPLY, [])
         if about_picture and refine_with is not None:
             poses = refine_to_people(
