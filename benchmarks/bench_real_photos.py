@@ -31,7 +31,7 @@ import torch
 from scipy.stats import bootstrap
 
 from posegpt.body import load_body_model
-from posegpt.chat_defaults import DECLINE_UNMATCHED
+from posegpt.chat_defaults import DECLINE_UNMATCHED, AnswerOptions
 from posegpt.data.dataset import CROP_KEY
 from posegpt.data.formats import read_hmr
 from posegpt.data.images import crop_square, open_image
@@ -146,15 +146,8 @@ def main() -> None:
         methods.append(PoseGPTMethod(model, f"posegpt {name}"))
         for mode in args.refine.split(",") if model.pose_tower is not None else []:
             row = f"posegpt {name}, {REFINED_ROWS[check_refine_mode(mode)]}"
-            methods.append(
-                PoseGPTMethod(
-                    model,
-                    row,
-                    refine_with=body,
-                    refine=mode,
-                    decline_unmatched=DECLINE_UNMATCHED,
-                )
-            )
+            options = AnswerOptions(refine=mode, decline_unmatched=DECLINE_UNMATCHED)
+            methods.append(PoseGPTMethod(model, row, body=body, options=options))
     items = photos(args.real, body)
     detector = PoseDetector(args.bundle)
     print(f"{len(items)} photos: " + ", ".join(n for n, *_ in items))

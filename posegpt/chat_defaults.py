@@ -1,8 +1,15 @@
-"""How `posegpt chat` and `posegpt serve` answer when not told otherwise. Their options'
-defaults, `posegpt bench --chat-rows` and `tools/readme_examples.py` all read these, so what the
-bench and the README report is what a user gets. (No heavy imports: the CLI reads it at start.)"""
+"""How `posegpt chat` and `posegpt serve` answer when not told otherwise, and `AnswerOptions`,
+the options that say how. Their flags' defaults, `posegpt bench --chat-rows` and
+`tools/readme_examples.py` all read these, so what the bench and the README report is what a user
+gets. (No heavy imports: the CLI reads it at start.)"""
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn  # a BodyModel (`posegpt.body`, a layer above this one)
 
 #: How photo answers of a model with a pose prior are refined: of the refinement modes
 #: (`posegpt.model.pose_tower.fit.REFINE_MODES`), the one that lowered val crops and partial
@@ -24,3 +31,42 @@ def default_refine(has_prior: bool) -> str:
     """How photo answers are refined when not told: DEFAULT_REFINE for a model with a pose
     prior, else "orient" (the blends need the prior)."""
     return DEFAULT_REFINE if has_prior else "orient"
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """How `PoseGPT.chat` answers beyond decoding: its keyword arguments of the same names (see
+    there). Built with no arguments: the model's own answers, every option off; `chat_options`:
+    as `posegpt chat` answers. `refine`: how photo answers are refined to the BlazePose
+    landmarks, None for not at all."""
+
+    refine: str | None = None
+    repetition_penalty: float = 1.0
+    decline_unmatched: bool = False
+    keep_sides: bool = False
+    steps_alone: bool = False
+
+    def chat_kwargs(self, body: nn.Module | None) -> dict[str, object]:
+        """`PoseGPT.chat`'s keyword arguments for these options, `body` (a body model) refining
+        photo answers (none without one)."""
+        refined = self.refine is not None and body is not None
+        return {
+            **asdict(self),
+            "refine_with": body if refined else None,
+            "refine": self.refine if refined else "fit",
+        }
+
+
+#: The model's own answers: every option off.
+OWN_ANSWERS = AnswerOptions()
+
+
+def chat_options(has_prior: bool) -> AnswerOptions:
+    """The options `posegpt chat` answers with when not told, for a model with (or without) a
+    pose prior."""
+    return AnswerOptions(
+        refine=default_refine(has_prior),
+        decline_unmatched=DECLINE_UNMATCHED,
+        keep_sides=KEEP_SIDES,
+        steps_alone=STEPS_ALONE,
+    )

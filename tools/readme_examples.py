@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from posegpt.body import load_body_model
-from posegpt.chat_defaults import DECLINE_UNMATCHED, KEEP_SIDES, STEPS_ALONE, default_refine
+from posegpt.chat_defaults import chat_options
 from posegpt.model import load_chat_model
 from posegpt.render.views import render_pose_views, save_png
 
@@ -59,14 +59,9 @@ def run(example: Example, model, body, folder: Path) -> list[str]:
     poses = []
     for turn in example.turns:
         messages.append({"role": "user", "content": turn})
+        options = chat_options(model.pose_prior is not None)
         reply = model.chat(
-            messages,
-            image=image,
-            refine_with=None if example.own else body,
-            refine=default_refine(model.pose_prior is not None),
-            decline_unmatched=DECLINE_UNMATCHED,
-            keep_sides=KEEP_SIDES,
-            steps_alone=STEPS_ALONE,
+            messages, image=image, **options.chat_kwargs(None if example.own else body)
         )
         messages.append({"role": "assistant", "content": reply.text, "poses": reply.poses})
         replies.append(reply.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -112,19 +113,11 @@ def chat_command(
     from posegpt.files import atomic_write_text
 
     poses = [_read_pose(spec) for spec in pose]
+    options = chat_defaults.AnswerOptions(
+        refine, repetition_penalty, decline_unmatched, keep_sides, steps_alone
+    )
     make_engine = functools.partial(
-        _engine,
-        model,
-        body_model,
-        out,
-        max_new_tokens,
-        temperature,
-        seed,
-        refine=refine,
-        repetition_penalty=repetition_penalty,
-        decline_unmatched=decline_unmatched,
-        keep_sides=keep_sides,
-        steps_alone=steps_alone,
+        _engine, model, body_model, out, max_new_tokens, temperature, seed, options
     )
     if prompt is None:
         with spinner("posegpt: loading the model"):
@@ -171,19 +164,11 @@ def serve_command(
     from posegpt.serve.web import create_app
 
     with temporary_root() if out is None else nullcontext(out) as folder:
+        options = chat_defaults.AnswerOptions(
+            refine, repetition_penalty, decline_unmatched, keep_sides, steps_alone
+        )
         engine = _engine(
-            model,
-            body_model,
-            folder,
-            max_new_tokens,
-            temperature,
-            seed,
-            max_pending,
-            refine,
-            repetition_penalty,
-            decline_unmatched,
-            keep_sides,
-            steps_alone,
+            model, body_model, folder, max_new_tokens, temperature, seed, options, max_pending
         )
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
         uvicorn.Server(server_config(create_app(engine), host, port)).run()
@@ -196,20 +181,16 @@ def _engine(
     max_new_tokens: int,
     temperature: float,
     seed: int,
+    options: chat_defaults.AnswerOptions,
     max_pending: int = 1,
-    refine: str | None = "none",
-    repetition_penalty: float = 1.0,
-    decline_unmatched: bool = chat_defaults.DECLINE_UNMATCHED,
-    keep_sides: bool = False,
-    steps_alone: bool = False,
 ) -> ChatEngine:
-    """The chat engine of `--model`; `refine` None: `chat_defaults.default_refine`."""
+    """The chat engine of `--model`, answering with `options` as `--refine` says: their
+    `refine` None for `chat_defaults.default_refine` of the model, "none" for not refined."""
     from posegpt.body import load_body_model
     from posegpt.serve.engine import ChatEngine
 
     loaded = _load_model(model)
-    if refine is None:
-        refine = chat_defaults.default_refine(loaded.pose_prior is not None)
+    refine = options.refine or chat_defaults.default_refine(loaded.pose_prior is not None)
     return ChatEngine(
         loaded,
         load_body_model(body_model),
@@ -218,11 +199,7 @@ def _engine(
         seed=seed,
         temperature=temperature,
         max_pending=max_pending,
-        refine=None if refine == "none" else refine,
-        repetition_penalty=repetition_penalty,
-        decline_unmatched=decline_unmatched,
-        keep_sides=keep_sides,
-        steps_alone=steps_alone,
+        options=dataclasses.replace(options, refine=None if refine == "none" else refine),
     )
 
 

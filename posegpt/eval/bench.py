@@ -69,7 +69,7 @@ from tqdm import tqdm
 from posegpt.body import load_body_model
 from posegpt.body.base import BodyModel
 from posegpt.body.rotations import identity_pose
-from posegpt.chat_defaults import DECLINE_UNMATCHED, KEEP_SIDES, STEPS_ALONE, default_refine
+from posegpt.chat_defaults import OWN_ANSWERS, AnswerOptions, chat_options
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import IMAGE_TASKS, TEXT_TASKS, Budget, Method, make_baselines
 from posegpt.eval.bench_data import (
@@ -630,44 +630,39 @@ def model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig)
         check_repetition_penalty(penalty)
     methods = []
     for name, model in models.items():
-        methods.append(PoseGPTMethod(model, name, cfg.progress))
-        for penalty in cfg.penalty_rows:
-            row = f"{name}, repetition penalty {penalty:g}"
-            methods.append(PoseGPTMethod(model, row, cfg.progress, repetition_penalty=penalty))
-            methods[-1].tasks = TEXT_TASKS
-        for mode in cfg.refined_rows if model.pose_tower is not None else ():
-            row = f"{name}, {REFINED_ROWS[mode]}"
-            methods.append(PoseGPTMethod(model, row, cfg.progress, body, mode))
-            methods[-1].tasks, methods[-1].chats = IMAGE_TASKS, False  # its words: the row above
-        if cfg.sides_rows:
-            row = f"{name}, keeps the named side"
-            methods.append(PoseGPTMethod(model, row, cfg.progress, keep_sides=True))
-            methods[-1].tasks = TEXT_TASKS
-        if cfg.steps_rows:
-            row = f"{name}, each step asked alone"
-            methods.append(PoseGPTMethod(model, row, cfg.progress, steps_alone=True))
-            methods[-1].tasks = TEXT_TASKS
-        if cfg.chat_rows:
-            refine = default_refine(model.pose_prior is not None)
-            refine_with = body if model.pose_tower is not None else None
-            row = f"{name}, as posegpt chat answers"
-            methods.append(
-                PoseGPTMethod(
-                    model,
-                    row,
-                    cfg.progress,
-                    refine_with,
-                    refine,
-                    decline_unmatched=DECLINE_UNMATCHED,
-                    keep_sides=KEEP_SIDES,
-                    steps_alone=STEPS_ALONE,
-                )
-            )
-        if cfg.decline_rows and model.pose_tower is not None:
-            row = f"{name}, declines unmatched"
-            methods.append(PoseGPTMethod(model, row, cfg.progress, decline_unmatched=True))
-            methods[-1].tasks = IMAGE_TASKS
+        for suffix, options, tasks in _model_rows(model, cfg):
+            methods.append(PoseGPTMethod(model, name + suffix, cfg.progress, body, options))
+            if tasks is not None:
+                methods[-1].tasks = tasks
+            # a refined row's words are those of the row of the model's own answers
+            methods[-1].chats = tasks != IMAGE_TASKS or options.refine is None
     return methods
+
+
+def _model_rows(
+    model: PoseGPT, cfg: BenchConfig
+) -> list[tuple[str, AnswerOptions, tuple[str, ...] | None]]:
+    """The rows of one model (`model_methods`): each row's name suffix, answer options and tasks
+    (None: all the model does)."""
+    rows: list[tuple[str, AnswerOptions, tuple[str, ...] | None]] = [("", OWN_ANSWERS, None)]
+    rows += [
+        (f", repetition penalty {p:g}", AnswerOptions(repetition_penalty=p), TEXT_TASKS)
+        for p in cfg.penalty_rows
+    ]
+    towered = model.pose_tower is not None
+    rows += [
+        (f", {REFINED_ROWS[mode]}", AnswerOptions(refine=mode), IMAGE_TASKS)
+        for mode in (cfg.refined_rows if towered else ())
+    ]
+    if cfg.sides_rows:
+        rows.append((", keeps the named side", AnswerOptions(keep_sides=True), TEXT_TASKS))
+    if cfg.steps_rows:
+        rows.append((", each step asked alone", AnswerOptions(steps_alone=True), TEXT_TASKS))
+    if cfg.chat_rows:
+        rows.append((", as posegpt chat answers", chat_options(model.pose_prior is not None), None))
+    if cfg.decline_rows and towered:
+        rows.append((", declines unmatched", AnswerOptions(decline_unmatched=True), IMAGE_TASKS))
+    return rows
 
 
 def _load_models(specs: list[str]) -> tuple[dict[str, PoseGPT], list[str]]:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from posegpt.body.base import BodyModel
 from posegpt.body.rotations import identity_pose
+from posegpt.chat_defaults import OWN_ANSWERS, AnswerOptions
 from posegpt.data.templates import IMAGE2POSE_QUESTIONS, RPE_QUESTIONS
 from posegpt.eval.baselines.base import IMAGE_TASKS, TEXT_TASKS, Method
 from posegpt.eval.items import Box
@@ -40,22 +41,14 @@ class PoseGPTMethod(Method):
         model: PoseGPT,
         name: str = "posegpt",
         progress: bool = False,
-        refine_with: BodyModel | None = None,
-        refine: str = "fit",
-        repetition_penalty: float = 1.0,
-        decline_unmatched: bool = False,
-        keep_sides: bool = False,
-        steps_alone: bool = False,
+        body: BodyModel | None = None,
+        options: AnswerOptions = OWN_ANSWERS,
     ) -> None:
         self.model = model.eval()
         self.name = name
         self.progress = progress
-        # photo answers refined to the landmarks, and how (`PoseGPT.chat`)
-        self.refine_with, self.refine = refine_with, refine
-        self.repetition_penalty = repetition_penalty  # on the reply's own words (`PoseGPT.chat`)
-        self.decline_unmatched = decline_unmatched  # no pose for nobody there (`PoseGPT.chat`)
-        self.keep_sides = keep_sides  # the side a request names, kept (`PoseGPT.chat`)
-        self.steps_alone = steps_alone  # each step of a sequence asked alone (`PoseGPT.chat`)
+        # how each answer is made (`PoseGPT.chat`); `body` refines photo answers if `options` say
+        self.body, self.options = body, options
         self.pose_counts: list[int] = []
 
     def ask(
@@ -75,12 +68,7 @@ class PoseGPTMethod(Method):
             messages,
             image=image,
             max_new_tokens=min(max_new_tokens, room),
-            refine_with=self.refine_with,
-            refine=self.refine,
-            repetition_penalty=self.repetition_penalty,
-            decline_unmatched=self.decline_unmatched,
-            keep_sides=self.keep_sides,
-            steps_alone=self.steps_alone,
+            **self.options.chat_kwargs(self.body),
         )
 
     def predict_text(

@@ -23,6 +23,7 @@ from PIL import Image
 from posegpt.body.base import BodyModel
 from posegpt.body.io import save_mesh, save_pose
 from posegpt.body.rotations import identity_pose, rotmat_to_axis_angle
+from posegpt.chat_defaults import OWN_ANSWERS, AnswerOptions
 from posegpt.errors import InvalidInputError, PoseGPTError, TooLargeError
 from posegpt.images import load_image
 from posegpt.model import PoseGPT
@@ -117,20 +118,18 @@ class ChatEngine:
         max_sessions: int = 256,
         wait_timeout: float = 60.0,
         render_size: int = 256,
-        refine: str | None = None,
-        repetition_penalty: float = 1.0,
-        decline_unmatched: bool = False,
-        keep_sides: bool = False,
-        steps_alone: bool = False,
+        options: AnswerOptions = OWN_ANSWERS,
     ) -> None:
         if max_turns < 1 or max_prompt_chars < 1 or max_new_tokens < 1 or max_pending < 1:
             raise InvalidInputError("engine limits must be positive")
-        if refine is not None:
-            check_refine_mode(refine)
-        if refine in PRIOR_MODES and model.pose_prior is None:
+        if options.refine is not None:
+            check_refine_mode(options.refine)
+        if options.refine in PRIOR_MODES and model.pose_prior is None:
             raise InvalidInputError(
-                f"--refine {refine} needs the model's pose prior: add one with `posegpt fit-prior`"
+                f"--refine {options.refine} needs the model's pose prior: add one with "
+                "`posegpt fit-prior`"
             )
+        check_repetition_penalty(options.repetition_penalty)
         self.model = model.eval()
         self.body = body.eval()
         self.store = OutputStore(out_dir, max_sessions)
@@ -143,15 +142,7 @@ class ChatEngine:
         self.max_pending = max_pending
         self.wait_timeout = wait_timeout
         self.render_size = render_size
-        self.refine = refine  # None, or how photo answers are refined (`PoseGPT.chat`)
-        # over 1: the answer's own words get less likely (`PoseGPT.chat`)
-        self.repetition_penalty = check_repetition_penalty(repetition_penalty)
-        # no pose for an answer about a photo that matches nobody in it (`PoseGPT.chat`)
-        self.decline_unmatched = decline_unmatched
-        # a request naming one side gets no answer naming the other (`PoseGPT.chat`)
-        self.keep_sides = keep_sides
-        # each step of a several-pose request asked alone (`PoseGPT.chat`)
-        self.steps_alone = steps_alone
+        self.options = options  # how every reply is made (`PoseGPT.chat`)
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._pending = 0
@@ -224,12 +215,7 @@ class ChatEngine:
                     do_sample=temperature > 0,
                     temperature=temperature or 1.0,
                     seed=seed + turn,
-                    refine_with=self.body if self.refine else None,
-                    refine=self.refine or "fit",
-                    repetition_penalty=self.repetition_penalty,
-                    decline_unmatched=self.decline_unmatched,
-                    keep_sides=self.keep_sides,
-                    steps_alone=self.steps_alone,
+                    **self.options.chat_kwargs(self.body),
                 )
                 rotmats = torch.stack(answer.poses) if answer.poses else torch.empty(0, 24, 3, 3)
                 # Every answer is in POSE_FRAME, photo or not: files and pictures show the same.

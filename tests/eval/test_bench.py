@@ -353,13 +353,15 @@ def test_chat_rows_answer_as_posegpt_chat_does(tmp_path):
         methods["posegpt (default), as posegpt chat answers"],
         methods["posegpt (tiny), as posegpt chat answers"],
     )
-    assert (default.refine, default.refine_with) == (DEFAULT_REFINE, body)
-    assert (tiny_chat.refine, tiny_chat.refine_with) == ("orient", None)
+    assert default.options.chat_kwargs(body)["refine"] == DEFAULT_REFINE
+    assert default.options.chat_kwargs(body)["refine_with"] is body
+    assert tiny_chat.options.refine == "orient"  # no pose prior to blend with
     for method in (default, tiny_chat):
-        assert method.keep_sides and method.steps_alone and method.chats
+        assert method.options.keep_sides and method.options.steps_alone and method.chats
+        assert method.options.decline_unmatched
         assert set(method.tasks) == set(methods["posegpt (default)"].tasks)
-    plain = methods["posegpt (default)"]
-    assert not (plain.keep_sides or plain.steps_alone or plain.refine_with)
+    plain = methods["posegpt (default)"].options.chat_kwargs(body)
+    assert not (plain["keep_sides"] or plain["steps_alone"] or plain["refine_with"])
 
 
 def test_bench_rejects_unknown_tasks(tmp_path):

@@ -7,6 +7,7 @@ import base64
 import pytest
 from fastapi.testclient import TestClient
 
+from posegpt.chat_defaults import AnswerOptions
 from posegpt.errors import InvalidInputError
 from posegpt.serve.api import create_api
 
@@ -81,11 +82,11 @@ def test_engine_refuses_bad_numbers_and_text(model, body, tmp_path):
     with pytest.raises(InvalidInputError):
         ChatEngine(model, body, tmp_path, seed=2**64)
     with pytest.raises(InvalidInputError, match="repetition_penalty"):
-        ChatEngine(model, body, tmp_path, repetition_penalty=float("nan"))
+        ChatEngine(model, body, tmp_path, options=AnswerOptions(repetition_penalty=float("nan")))
     assert model.pose_prior is None  # the tiny test model: refused at start, not per photo
     for refine in ("blend", "auto-blend"):
         with pytest.raises(InvalidInputError, match="fit-prior"):
-            ChatEngine(model, body, tmp_path, refine=refine)
+            ChatEngine(model, body, tmp_path, options=AnswerOptions(refine=refine))
 
 
 def test_elongated_picture_gets_400_not_a_huge_square(client, tiny):

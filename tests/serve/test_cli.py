@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from posegpt.body.io import load_mesh
 from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.rotations import axis_angle_to_rotmat
-from posegpt.chat_defaults import DEFAULT_REFINE
+from posegpt.chat_defaults import DEFAULT_REFINE, AnswerOptions
 from posegpt.cli import app
 from posegpt.cli.serve import _engine
 from posegpt.errors import InvalidInputError, ModelFileError
@@ -59,8 +59,9 @@ def test_default_refinement_blends_only_for_a_model_with_a_pose_prior(model_dir,
     with_prior = save_pretrained(plain, tmp_path / "with-prior")
     cases = ((model_dir, None, "orient"), (with_prior, None, DEFAULT_REFINE))
     for folder, refine, expected in (*cases, (with_prior, "none", None)):
-        engine = _engine(str(folder), None, tmp_path / "out", 16, 0.0, 0, refine=refine)
-        assert engine.refine == expected
+        options = AnswerOptions(refine=refine)
+        engine = _engine(str(folder), None, tmp_path / "out", 16, 0.0, 0, options)
+        assert engine.options.refine == expected
 
 
 def test_chat_asks_each_step_alone_and_declines_unmatched_unless_told_not_to(
@@ -79,8 +80,9 @@ def test_chat_asks_each_step_alone_and_declines_unmatched_unless_told_not_to(
     for flag in ([], ["--steps-together"], ["--always-pose"]):
         result = runner.invoke(app, [*args, "--out", str(tmp_path / "out"), *flag])
         assert result.exit_code == 0, result.output
-    assert [e.steps_alone for e in engines] == [True, False, True]
-    assert [e.decline_unmatched for e in engines] == [True, True, False]
+    assert [e.options.steps_alone for e in engines] == [True, False, True]
+    assert [e.options.decline_unmatched for e in engines] == [True, True, False]
+    assert all(e.options.keep_sides for e in engines)
 
 
 def test_one_shot_errors_are_posegpt_errors(model_dir, tmp_path):
