@@ -22,6 +22,9 @@ KEEP_SIDES = True
 #: Each step of a sequence is asked alone when the reply has as many poses as steps
 #: (BENCHMARKS.md, "Each step of a sequence asked alone").
 STEPS_ALONE = True
+#: A words-only request whose words say how many poses ("two ways", "then") gets that many
+#: (BENCHMARKS.md, "Poses counted from the words").
+COUNT_FROM_WORDS = True
 #: An answer about a photo that leans to refusing and whose pose matches nobody there becomes
 #: words with no pose (BENCHMARKS.md, "Declining someone who is not in the picture").
 DECLINE_UNMATCHED = True
@@ -45,6 +48,7 @@ class AnswerOptions:
     decline_unmatched: bool = False
     keep_sides: bool = False
     steps_alone: bool = False
+    count_from_words: bool = False
 
     def chat_kwargs(self, body: nn.Module | None) -> dict[str, object]:
         """`PoseGPT.chat`'s keyword arguments for these options, `body` (a body model) refining
@@ -69,4 +73,5 @@ def chat_options(has_prior: bool) -> AnswerOptions:
         decline_unmatched=DECLINE_UNMATCHED,
         keep_sides=KEEP_SIDES,
         steps_alone=STEPS_ALONE,
+        count_from_words=COUNT_FROM_WORDS,
     )

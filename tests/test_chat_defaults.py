@@ -6,6 +6,7 @@ import inspect
 import pytest
 
 from posegpt.chat_defaults import (
+    COUNT_FROM_WORDS,
     DECLINE_UNMATCHED,
     DEFAULT_REFINE,
     KEEP_SIDES,
@@ -37,11 +38,9 @@ def test_chat_options_are_chat_defaults():
     for has_prior, refine in ((True, DEFAULT_REFINE), (False, "orient")):
         options = chat_options(has_prior)
         assert options.refine == refine
-        assert (options.decline_unmatched, options.keep_sides, options.steps_alone) == (
-            DECLINE_UNMATCHED,
-            KEEP_SIDES,
-            STEPS_ALONE,
-        )
+        chosen = (options.decline_unmatched, options.keep_sides, options.steps_alone)
+        assert chosen == (DECLINE_UNMATCHED, KEEP_SIDES, STEPS_ALONE)
+        assert options.count_from_words == COUNT_FROM_WORDS
     assert not any(dataclasses.astuple(OWN_ANSWERS)[2:]) and OWN_ANSWERS.refine is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         OWN_ANSWERS.keep_sides = True

@@ -151,12 +151,19 @@ def bench_command(
         help="Also a words-only row of each model that asks each step of a several-pose "
         "request alone ('Squat, then jump': the squat from 'Squat', the jump from 'Jump').",
     ),
+    count_rows: bool = typer.Option(
+        False,
+        "--count-rows",
+        help="Also a row of each model answering as `posegpt chat` does but for the pose count "
+        "the request's words ask for ('two ways', 'then'): free where chat holds it "
+        "(chat --any-count), held where it does not.",
+    ),
     chat_rows: bool = typer.Option(
         False,
         "--chat-rows",
         help="Also a row of each model answering as `posegpt chat` does by default: photo "
         "answers refined (auto-blend with a pose prior, else orient), the named side kept, each "
-        "step asked alone.",
+        "step asked alone, as many poses as the words ask for.",
     ),
     everyday_items: str = typer.Option(
         "test",
@@ -217,6 +224,7 @@ def bench_command(
         decline_rows=decline_rows,
         sides_rows=sides_rows,
         steps_rows=steps_rows,
+        count_rows=count_rows,
         chat_rows=chat_rows,
         everyday_items=everyday_file(everyday_items),
         split=split,

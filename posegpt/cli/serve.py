@@ -71,6 +71,12 @@ STEPS_ALONE = typer.Option(
     help="When a reply has as many poses as the request lists steps ('Squat, then jump'), each "
     "pose comes from its step asked alone (BENCHMARKS.md).",
 )
+COUNT_FROM_WORDS = typer.Option(
+    chat_defaults.COUNT_FROM_WORDS,
+    "--count-from-words/--any-count",
+    help="When the request's words say how many poses ('two ways', 'sit, then lie back'), a "
+    "reply that gives a pose gives that many (BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     None,
     "--refine",
@@ -108,13 +114,14 @@ def chat_command(
     decline_unmatched: bool = DECLINE_UNMATCHED,
     keep_sides: bool = KEEP_SIDES,
     steps_alone: bool = STEPS_ALONE,
+    count_from_words: bool = COUNT_FROM_WORDS,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
 
     poses = [_read_pose(spec) for spec in pose]
     options = chat_defaults.AnswerOptions(
-        refine, repetition_penalty, decline_unmatched, keep_sides, steps_alone
+        refine, repetition_penalty, decline_unmatched, keep_sides, steps_alone, count_from_words
     )
     make_engine = functools.partial(
         _engine, model, body_model, out, max_new_tokens, temperature, seed, options
@@ -155,6 +162,7 @@ def serve_command(
     decline_unmatched: bool = DECLINE_UNMATCHED,
     keep_sides: bool = KEEP_SIDES,
     steps_alone: bool = STEPS_ALONE,
+    count_from_words: bool = COUNT_FROM_WORDS,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
@@ -165,7 +173,7 @@ def serve_command(
 
     with temporary_root() if out is None else nullcontext(out) as folder:
         options = chat_defaults.AnswerOptions(
-            refine, repetition_penalty, decline_unmatched, keep_sides, steps_alone
+            refine, repetition_penalty, decline_unmatched, keep_sides, steps_alone, count_from_words
         )
         engine = _engine(
             model, body_model, folder, max_new_tokens, temperature, seed, options, max_pending

@@ -188,7 +188,10 @@ class BenchConfig:
     `keep_sides`); steps_rows: also a words-only row of each model that asks each step of a
     several-pose request alone (`PoseGPT.chat`'s `steps_alone`); chat_rows: also a row of each
     model answering as `posegpt chat` does when not told otherwise (photo answers refined by
-    `default_refine`, the named side kept, each step asked alone); everyday_items: the
+    `default_refine`, the named side kept, each step asked alone, as many poses as the words
+    ask for); count_rows: also a row of each model answering as `posegpt chat` does but for the
+    pose count its words ask for, held if chat does not hold it and free if it does
+    (`PoseGPT.chat`'s `count_from_words`); everyday_items: the
     everyday benchmark's items file (default: the held-out test set; the packaged development
     set, `DEV_REQUESTS_FILE`, is the one to tune on); split: "test" (held out) or "val" (the
     dataset's development split, to decide on; SPG on its val situations, `load_bench_data`);
@@ -217,6 +220,7 @@ class BenchConfig:
     sides_rows: bool = False
     steps_rows: bool = False
     chat_rows: bool = False
+    count_rows: bool = False
     everyday_items: Path | None = None
     split: str = "test"
     baselines: bool = True
@@ -660,6 +664,12 @@ def _model_rows(
         rows.append((", each step asked alone", AnswerOptions(steps_alone=True), TEXT_TASKS))
     if cfg.chat_rows:
         rows.append((", as posegpt chat answers", chat_options(model.pose_prior is not None), None))
+    if cfg.count_rows:
+        chat = chat_options(model.pose_prior is not None)
+        counted = not chat.count_from_words
+        suffix = "poses counted from the words" if counted else "any count"
+        options = replace(chat, count_from_words=counted)
+        rows.append((f", as posegpt chat answers, {suffix}", options, None))
     if cfg.decline_rows and towered:
         rows.append((", declines unmatched", AnswerOptions(decline_unmatched=True), IMAGE_TASKS))
     return rows

@@ -59,6 +59,7 @@ from posegpt.model.chat_format import (
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
+from posegpt.model.pose_count import PoseCountBound, asked_count
 from posegpt.model.pose_head import PoseHead, head_losses
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
@@ -388,6 +389,7 @@ class PoseGPT(nn.Module):
         decline_unmatched: bool = False,
         keep_sides: bool = False,
         steps_alone: bool = False,
+        count_from_words: bool = False,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -409,7 +411,9 @@ class PoseGPT(nn.Module):
         ("your right knee") cannot say the other side's word (`posegpt.model.sides`). With
         `steps_alone`, a reply with no picture or input pose whose poses are as many as the
         steps the last user message lists ("Squat, then jump") takes each pose from its step
-        asked alone, if each gives one (`posegpt.model.steps`).
+        asked alone, if each gives one (`posegpt.model.steps`). With `count_from_words`, a reply
+        with no picture or input pose that has given a pose gives as many as the last user
+        message's words ask for, when they say ("two ways", "then": `posegpt.model.pose_count`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -432,6 +436,13 @@ class PoseGPT(nn.Module):
             if repetition_penalty != 1.0
             else []
         )
+        words_only = pixel_values is None and not len(input_poses)
+        count = asked_count(last_user_text(messages)) if count_from_words and words_only else None
+        if count is not None:
+            bound = PoseCountBound(
+                count, input_ids.shape[1], self.pose_token_id, self.stop_token_ids
+            )
+            processors.append(bound)
         generation = GenerationConfig(
             max_new_tokens=max_new_tokens,
             do_sample=do_sample,
@@ -449,7 +460,7 @@ class PoseGPT(nn.Module):
             self._reply, input_ids, input_poses, generation, processors, seed=seed
         )
         text, poses, first_scores = reply(pixel_values)
-        if steps_alone and pixel_values is None and not len(input_poses) and len(poses) > 1:
+        if steps_alone and words_only and len(poses) > 1:
             alone = functools.partial(
                 self.chat,
                 max_new_tokens=max_new_tokens,

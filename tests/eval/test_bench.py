@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -341,14 +342,21 @@ def test_chat_rows_answer_as_posegpt_chat_does(tmp_path):
     torch.manual_seed(0)
     tiny = build_model("tiny", train_tokenizer(["Sure, the SMPL pose is <POSE>."] * 20, 400))
     models = {"posegpt (default)": load_chat_model("default"), "posegpt (tiny)": tiny}
-    config = BenchConfig(data=tmp_path, out=tmp_path, chat_rows=True)
+    config = BenchConfig(data=tmp_path, out=tmp_path, chat_rows=True, count_rows=True)
     methods = {m.name: m for m in model_methods(models, body, config)}
+    counted = "as posegpt chat answers, any count"  # chat holds the count: the row frees it
     assert list(methods) == [
         "posegpt (default)",
         "posegpt (default), as posegpt chat answers",
+        f"posegpt (default), {counted}",
         "posegpt (tiny)",
         "posegpt (tiny), as posegpt chat answers",
+        f"posegpt (tiny), {counted}",
     ]
+    counted_options = methods[f"posegpt (default), {counted}"].options
+    chat_row = methods["posegpt (default), as posegpt chat answers"].options
+    assert chat_row.count_from_words and not counted_options.count_from_words
+    assert replace(counted_options, count_from_words=chat_row.count_from_words) == chat_row
     default, tiny_chat = (
         methods["posegpt (default), as posegpt chat answers"],
         methods["posegpt (tiny), as posegpt chat answers"],

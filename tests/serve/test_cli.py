@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from posegpt.body.io import load_mesh
 from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.rotations import axis_angle_to_rotmat
-from posegpt.chat_defaults import DEFAULT_REFINE, AnswerOptions
+from posegpt.chat_defaults import COUNT_FROM_WORDS, DEFAULT_REFINE, AnswerOptions
 from posegpt.cli import app
 from posegpt.cli.serve import _engine
 from posegpt.errors import InvalidInputError, ModelFileError
@@ -77,11 +77,14 @@ def test_chat_asks_each_step_alone_and_declines_unmatched_unless_told_not_to(
 
     monkeypatch.setattr(serve, "_engine", engine)
     args = ["chat", "--model", str(model_dir), "--prompt", "Sit down, then stand up."]
-    for flag in ([], ["--steps-together"], ["--always-pose"]):
+    flags = ([], ["--steps-together"], ["--always-pose"], ["--count-from-words"], ["--any-count"])
+    for flag in flags:
         result = runner.invoke(app, [*args, "--out", str(tmp_path / "out"), *flag])
         assert result.exit_code == 0, result.output
-    assert [e.options.steps_alone for e in engines] == [True, False, True]
-    assert [e.options.decline_unmatched for e in engines] == [True, True, False]
+    assert [e.options.steps_alone for e in engines] == [True, False, True, True, True]
+    assert [e.options.decline_unmatched for e in engines] == [True, True, False, True, True]
+    counted = [e.options.count_from_words for e in engines]
+    assert counted == [COUNT_FROM_WORDS] * 3 + [True, False]
     assert all(e.options.keep_sides for e in engines)
 
 

@@ -1,0 +1,89 @@
+"""Poses counted from the request's words (posegpt.model.pose_count, `PoseGPT.chat`)."""
+
+from __future__ import annotations
+
+import torch
+
+from posegpt.model import build_model
+from posegpt.model.pose_count import PoseCount, PoseCountBound, asked_count
+
+
+def test_words_that_state_a_count_ask_for_exactly_that_many():
+    assert asked_count("Show me two different ways to sit.") == PoseCount(2, 2)
+    assert asked_count("Could you give me a couple of sleeping positions?") == PoseCount(2, 2)
+    assert asked_count("Give me THREE yoga poses for balance") == PoseCount(3, 3)
+    assert asked_count("show me 2 different stretches") == PoseCount(2, 2)
+    # a number that counts something else, or names a pose, is no count
+    assert asked_count("Lift two arms over your head.") is None
+    assert asked_count("Hold warrior two.") is None
+
+
+def test_sequence_words_ask_for_at_least_one_pose_per_step():
+    assert asked_count("Sit on the floor, then lie back.") == PoseCount(2)
+    assert asked_count("Kneel, then stand, and finally jump.") == PoseCount(3)
+    assert asked_count("A lunge on the left leg followed by one on the right.") == PoseCount(2)
+    assert asked_count("Go down on one knee, then hold still.") is None  # one pose, held
+    assert asked_count("Lie on your back.") is None
+    assert asked_count("Hold warrior two, then tree pose.") == PoseCount(2)
+
+
+def test_the_bound_bans_stopping_short_only_after_a_pose_and_posing_past_the_count():
+    pose, stop = 5, [0, 1]
+    bound = PoseCountBound(PoseCount(2, 3), prompt_length=2, pose_id=pose, stop_ids=stop)
+    scores = torch.zeros(3, 8)
+    # new tokens: none posed yet; one pose (short of 2); three poses (at most); the prompt's
+    # own <POSE> (before prompt_length) does not count
+    ids = torch.tensor([[pose, 7, 7, 7, 7], [7, 7, pose, 7, 7], [7, 7, pose, pose, pose]])
+    out = bound(ids, scores)
+    assert torch.isfinite(out[0]).all()
+    assert torch.isinf(out[1, stop]).all() and torch.isfinite(out[1, pose])
+    assert torch.isfinite(out[2, stop]).all() and torch.isinf(out[2, pose])
+    assert torch.equal(scores, torch.zeros(3, 8))  # the scores given are left as they were
+
+
+def _scripted(tokenizer, first: dict[int, float], then: dict[int, float]):
+    """A tiny model whose first reply token's likeliest ids follow `first`, later ones `then`."""
+    torch.manual_seed(0)
+    model = build_model("tiny", tokenizer).eval()
+    calls = []
+
+    def hook(module, inputs, logits):
+        bump = torch.zeros(logits.shape[-1])
+        for token, value in (first if not calls else then).items():
+            bump[token] = value
+        calls.append(1)
+        return logits + bump
+
+    model.llava.lm_head.register_forward_hook(hook)
+    return model, calls
+
+
+def test_chat_gives_as_many_poses_as_the_words_ask_for(tokenizer):
+    """A model that stops after one pose gives two to "then"; one that never stops posing
+    gives two to "two ways"; neither changes without `count_from_words`."""
+    probe = build_model("tiny", tokenizer)
+    pose, stop = probe.pose_token_id, probe.stop_token_ids[0]
+    model, calls = _scripted(tokenizer, {pose: 100.0}, {stop: 200.0, pose: 100.0})
+
+    def ask(text: str, **kwargs) -> int:
+        calls.clear()
+        reply = model.chat([{"role": "user", "content": text}], max_new_tokens=6, **kwargs)
+        assert reply.text.count("<POSE>") == len(reply.poses)
+        return len(reply.poses)
+
+    sequence = "Sit on a chair, then stand up, then wave."
+    assert ask(sequence) == 1
+    assert ask(sequence, count_from_words=True) == 3
+    assert ask("Stand up straight.", count_from_words=True) == 1  # the words say no count
+
+    model, calls = _scripted(tokenizer, {pose: 100.0}, {pose: 200.0, stop: 100.0})
+    assert ask("Show me two ways to sit.") == 6
+    assert ask("Show me two ways to sit.", count_from_words=True) == 2
+    picture = torch.zeros(3, model.config.image_size, model.config.image_size)
+    with_picture = model.chat(
+        [{"role": "user", "content": "Show me two ways to sit."}],
+        image=picture,
+        max_new_tokens=6,
+        count_from_words=True,
+    )
+    assert len(with_picture.poses) == 6  # only words-only requests are counted
