@@ -5,7 +5,7 @@ gets. (No heavy imports: the CLI reads it at start.)"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,6 +25,9 @@ STEPS_ALONE = True
 #: A words-only request whose words say how many poses ("two ways", "then") gets that many
 #: (BENCHMARKS.md, "Poses counted from the words").
 COUNT_FROM_WORDS = True
+#: A words-only message that is no question and gets no pose ("cobra") is asked again for its
+#: pose (BENCHMARKS.md, "Terse requests asked again").
+ASK_AGAIN = True
 #: An answer about a photo that leans to refusing and whose pose matches nobody there becomes
 #: words with no pose (BENCHMARKS.md, "Declining someone who is not in the picture").
 DECLINE_UNMATCHED = True
@@ -49,6 +52,7 @@ class AnswerOptions:
     keep_sides: bool = False
     steps_alone: bool = False
     count_from_words: bool = False
+    ask_again: bool = False
 
     def chat_kwargs(self, body: nn.Module | None) -> dict[str, object]:
         """`PoseGPT.chat`'s keyword arguments for these options, `body` (a body model) refining
@@ -60,6 +64,9 @@ class AnswerOptions:
             "refine": self.refine if refined else "fit",
         }
 
+
+#: The options that are on or off.
+CHAT_SWITCHES = tuple(f.name for f in fields(AnswerOptions) if f.type in ("bool", bool))
 
 #: The model's own answers: every option off.
 OWN_ANSWERS = AnswerOptions()
@@ -74,4 +81,5 @@ def chat_options(has_prior: bool) -> AnswerOptions:
         keep_sides=KEEP_SIDES,
         steps_alone=STEPS_ALONE,
         count_from_words=COUNT_FROM_WORDS,
+        ask_again=ASK_AGAIN,
     )

@@ -6,6 +6,7 @@ import inspect
 import pytest
 
 from posegpt.chat_defaults import (
+    ASK_AGAIN,
     COUNT_FROM_WORDS,
     DECLINE_UNMATCHED,
     DEFAULT_REFINE,
@@ -40,7 +41,7 @@ def test_chat_options_are_chat_defaults():
         assert options.refine == refine
         chosen = (options.decline_unmatched, options.keep_sides, options.steps_alone)
         assert chosen == (DECLINE_UNMATCHED, KEEP_SIDES, STEPS_ALONE)
-        assert options.count_from_words == COUNT_FROM_WORDS
+        assert (options.count_from_words, options.ask_again) == (COUNT_FROM_WORDS, ASK_AGAIN)
     assert not any(dataclasses.astuple(OWN_ANSWERS)[2:]) and OWN_ANSWERS.refine is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         OWN_ANSWERS.keep_sides = True

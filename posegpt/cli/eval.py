@@ -151,19 +151,19 @@ def bench_command(
         help="Also a words-only row of each model that asks each step of a several-pose "
         "request alone ('Squat, then jump': the squat from 'Squat', the jump from 'Jump').",
     ),
-    count_rows: bool = typer.Option(
-        False,
-        "--count-rows",
-        help="Also a row of each model answering as `posegpt chat` does but for the pose count "
-        "the request's words ask for ('two ways', 'then'): free where chat holds it "
-        "(chat --any-count), held where it does not.",
+    chat_variants: str | None = typer.Option(
+        None,
+        "--chat-variants",
+        help="Comma-separated switches of `posegpt chat` (count_from_words, ask_again, "
+        "steps_alone, keep_sides, decline_unmatched): for each, also a row of each model "
+        "answering as chat does with that switch the other way.",
     ),
     chat_rows: bool = typer.Option(
         False,
         "--chat-rows",
         help="Also a row of each model answering as `posegpt chat` does by default: photo "
         "answers refined (auto-blend with a pose prior, else orient), the named side kept, each "
-        "step asked alone, as many poses as the words ask for.",
+        "step asked alone, as many poses as the words ask for, terse requests asked again.",
     ),
     everyday_items: str = typer.Option(
         "test",
@@ -224,7 +224,7 @@ def bench_command(
         decline_rows=decline_rows,
         sides_rows=sides_rows,
         steps_rows=steps_rows,
-        count_rows=count_rows,
+        chat_variants=[v.strip() for v in chat_variants.split(",")] if chat_variants else [],
         chat_rows=chat_rows,
         everyday_items=everyday_file(everyday_items),
         split=split,

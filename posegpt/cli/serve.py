@@ -77,6 +77,12 @@ COUNT_FROM_WORDS = typer.Option(
     help="When the request's words say how many poses ('two ways', 'sit, then lie back'), a "
     "reply that gives a pose gives that many (BENCHMARKS.md).",
 )
+ASK_AGAIN = typer.Option(
+    chat_defaults.ASK_AGAIN,
+    "--ask-again/--as-asked",
+    help="A message that is no question and gets no pose ('cobra') is asked again for its "
+    "pose, and answered so when that pose's words are close to it (BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     None,
     "--refine",
@@ -115,14 +121,13 @@ def chat_command(
     keep_sides: bool = KEEP_SIDES,
     steps_alone: bool = STEPS_ALONE,
     count_from_words: bool = COUNT_FROM_WORDS,
+    ask_again: bool = ASK_AGAIN,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
 
     poses = [_read_pose(spec) for spec in pose]
-    options = chat_defaults.AnswerOptions(
-        refine, repetition_penalty, decline_unmatched, keep_sides, steps_alone, count_from_words
-    )
+    options = _answer_options(locals())
     make_engine = functools.partial(
         _engine, model, body_model, out, max_new_tokens, temperature, seed, options
     )
@@ -163,6 +168,7 @@ def serve_command(
     keep_sides: bool = KEEP_SIDES,
     steps_alone: bool = STEPS_ALONE,
     count_from_words: bool = COUNT_FROM_WORDS,
+    ask_again: bool = ASK_AGAIN,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn
@@ -171,15 +177,20 @@ def serve_command(
     from posegpt.serve.store import temporary_root
     from posegpt.serve.web import create_app
 
+    options = _answer_options(locals())
     with temporary_root() if out is None else nullcontext(out) as folder:
-        options = chat_defaults.AnswerOptions(
-            refine, repetition_penalty, decline_unmatched, keep_sides, steps_alone, count_from_words
-        )
         engine = _engine(
             model, body_model, folder, max_new_tokens, temperature, seed, options, max_pending
         )
         typer.echo(f"posegpt: serving on http://{host}:{port}/ (files in {folder})")
         uvicorn.Server(server_config(create_app(engine), host, port)).run()
+
+
+def _answer_options(parameters: dict[str, object]) -> chat_defaults.AnswerOptions:
+    """The answer options of a command's `parameters` (its locals), which name them as
+    `AnswerOptions` does."""
+    fields = dataclasses.fields(chat_defaults.AnswerOptions)
+    return chat_defaults.AnswerOptions(**{f.name: parameters[f.name] for f in fields})
 
 
 def _engine(

@@ -69,7 +69,7 @@ from tqdm import tqdm
 from posegpt.body import load_body_model
 from posegpt.body.base import BodyModel
 from posegpt.body.rotations import identity_pose
-from posegpt.chat_defaults import OWN_ANSWERS, AnswerOptions, chat_options
+from posegpt.chat_defaults import CHAT_SWITCHES, OWN_ANSWERS, AnswerOptions, chat_options
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.eval.baselines import IMAGE_TASKS, TEXT_TASKS, Budget, Method, make_baselines
 from posegpt.eval.bench_data import (
@@ -189,11 +189,11 @@ class BenchConfig:
     several-pose request alone (`PoseGPT.chat`'s `steps_alone`); chat_rows: also a row of each
     model answering as `posegpt chat` does when not told otherwise (photo answers refined by
     `default_refine`, the named side kept, each step asked alone, as many poses as the words
-    ask for); count_rows: also a row of each model answering as `posegpt chat` does but for the
-    pose count its words ask for, held if chat does not hold it and free if it does
-    (`PoseGPT.chat`'s `count_from_words`); everyday_items: the
-    everyday benchmark's items file (default: the held-out test set; the packaged development
-    set, `DEV_REQUESTS_FILE`, is the one to tune on); split: "test" (held out) or "val" (the
+    ask for, terse requests asked again); chat_variants: switches of `AnswerOptions`
+    (`CHAT_SWITCHES`), each also a row of each model answering as `posegpt chat` does with that
+    switch the other way; everyday_items: the everyday benchmark's items file (default: the
+    held-out test set; the packaged development set, `DEV_REQUESTS_FILE`, is the one to tune
+    on); split: "test" (held out) or "val" (the
     dataset's development split, to decide on; SPG on its val situations, `load_bench_data`);
     baselines: False to run the text and photo tasks for the models only (an earlier run on the
     same data, seed and sizes holds the baselines' figures)."""
@@ -220,7 +220,7 @@ class BenchConfig:
     sides_rows: bool = False
     steps_rows: bool = False
     chat_rows: bool = False
-    count_rows: bool = False
+    chat_variants: list[str] = field(default_factory=list)
     everyday_items: Path | None = None
     split: str = "test"
     baselines: bool = True
@@ -630,6 +630,11 @@ def model_methods(models: dict[str, PoseGPT], body: BodyModel, cfg: BenchConfig)
     answering as `posegpt chat` does by default."""
     for mode in cfg.refined_rows:
         check_refine_mode(mode)
+    for switch in cfg.chat_variants:
+        if switch not in CHAT_SWITCHES:
+            raise InvalidInputError(
+                f"unknown chat switch {switch!r}: one of {', '.join(CHAT_SWITCHES)}"
+            )
     for penalty in cfg.penalty_rows:
         check_repetition_penalty(penalty)
     methods = []
@@ -662,14 +667,13 @@ def _model_rows(
         rows.append((", keeps the named side", AnswerOptions(keep_sides=True), TEXT_TASKS))
     if cfg.steps_rows:
         rows.append((", each step asked alone", AnswerOptions(steps_alone=True), TEXT_TASKS))
+    chat = chat_options(model.pose_prior is not None)
     if cfg.chat_rows:
-        rows.append((", as posegpt chat answers", chat_options(model.pose_prior is not None), None))
-    if cfg.count_rows:
-        chat = chat_options(model.pose_prior is not None)
-        counted = not chat.count_from_words
-        suffix = "poses counted from the words" if counted else "any count"
-        options = replace(chat, count_from_words=counted)
-        rows.append((f", as posegpt chat answers, {suffix}", options, None))
+        rows.append((", as posegpt chat answers", chat, None))
+    for switch in cfg.chat_variants:
+        turned = not getattr(chat, switch)
+        suffix = f", as posegpt chat answers, {switch} {'on' if turned else 'off'}"
+        rows.append((suffix, replace(chat, **{switch: turned}), None))
     if cfg.decline_rows and towered:
         rows.append((", declines unmatched", AnswerOptions(decline_unmatched=True), IMAGE_TASKS))
     return rows

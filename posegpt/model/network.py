@@ -50,6 +50,7 @@ from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.images import ImageInput, load_image
+from posegpt.model.ask_again import AGAIN, close_enough, is_question
 from posegpt.model.chat_format import (
     IGNORE_INDEX,
     MessageLike,
@@ -166,6 +167,25 @@ def _asked_alone(
     if not all(r.poses for r in replies):
         return text, poses
     return joined_steps([r.text for r in replies]), torch.stack([r.poses[0] for r in replies])
+
+
+def _asked_again(
+    chat: Callable[[list], Reply],
+    embed: Callable[[list[str]], torch.Tensor],
+    messages: Sequence[MessageLike],
+    text: str,
+    poses: torch.Tensor | list,
+) -> tuple[str, torch.Tensor | list]:
+    """The reply `text` with `poses` to `messages`, or, when their last user message is no
+    question, the reply `chat` gives it asked again for its pose (AGAIN) if that holds one pose
+    whose words `embed` finds close to it (`posegpt.model.ask_again`)."""
+    message = last_user_text(messages)
+    if is_question(message):
+        return text, poses
+    again = chat([*messages[:-1], {"role": "user", "content": AGAIN.format(message=message)}])
+    if len(again.poses) == 1 and close_enough(embed, message, again.text.replace(POSE_TOKEN, "")):
+        return again.text, again.poses
+    return text, poses
 
 
 def is_lora(module: nn.Module) -> bool:
@@ -390,6 +410,7 @@ class PoseGPT(nn.Module):
         keep_sides: bool = False,
         steps_alone: bool = False,
         count_from_words: bool = False,
+        ask_again: bool = False,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -414,6 +435,9 @@ class PoseGPT(nn.Module):
         asked alone, if each gives one (`posegpt.model.steps`). With `count_from_words`, a reply
         with no picture or input pose that has given a pose gives as many as the last user
         message's words ask for, when they say ("two ways", "then": `posegpt.model.pose_count`).
+        With `ask_again` and sentence features, a words-only last user message that is no
+        question and got no pose ("cobra") is asked again for its pose, and answered so if that
+        gives one pose whose words are close to it (`posegpt.model.ask_again`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -460,18 +484,21 @@ class PoseGPT(nn.Module):
             self._reply, input_ids, input_poses, generation, processors, seed=seed
         )
         text, poses, first_scores = reply(pixel_values)
+        asked = functools.partial(
+            self.chat,
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            temperature=temperature,
+            top_p=top_p,
+            seed=seed,
+            repetition_penalty=repetition_penalty,
+            keep_sides=keep_sides,
+        )
         if steps_alone and words_only and len(poses) > 1:
-            alone = functools.partial(
-                self.chat,
-                max_new_tokens=max_new_tokens,
-                do_sample=do_sample,
-                temperature=temperature,
-                top_p=top_p,
-                seed=seed,
-                repetition_penalty=repetition_penalty,
-                keep_sides=keep_sides,
-            )
-            text, poses = _asked_alone(alone, last_user_text(messages), text, poses)
+            text, poses = _asked_alone(asked, last_user_text(messages), text, poses)
+        embedder = self.text_features.embedder if self.text_features is not None else None
+        if ask_again and words_only and not len(poses) and embedder is not None:
+            text, poses = _asked_again(asked, embedder.embed, messages, text, poses)
         about_picture = towered and len(poses) and asked_with_image(messages)
         if about_picture and self.chooser is not None and not isinstance(image, torch.Tensor):
             slot = self._chosen_slot(pixel_values, image, messages)

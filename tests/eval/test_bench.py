@@ -342,9 +342,11 @@ def test_chat_rows_answer_as_posegpt_chat_does(tmp_path):
     torch.manual_seed(0)
     tiny = build_model("tiny", train_tokenizer(["Sure, the SMPL pose is <POSE>."] * 20, 400))
     models = {"posegpt (default)": load_chat_model("default"), "posegpt (tiny)": tiny}
-    config = BenchConfig(data=tmp_path, out=tmp_path, chat_rows=True, count_rows=True)
+    config = BenchConfig(
+        data=tmp_path, out=tmp_path, chat_rows=True, chat_variants=["count_from_words"]
+    )
     methods = {m.name: m for m in model_methods(models, body, config)}
-    counted = "as posegpt chat answers, any count"  # chat holds the count: the row frees it
+    counted = "as posegpt chat answers, count_from_words off"  # chat holds the count
     assert list(methods) == [
         "posegpt (default)",
         "posegpt (default), as posegpt chat answers",
@@ -370,6 +372,12 @@ def test_chat_rows_answer_as_posegpt_chat_does(tmp_path):
         assert set(method.tasks) == set(methods["posegpt (default)"].tasks)
     plain = methods["posegpt (default)"].options.chat_kwargs(body)
     assert not (plain["keep_sides"] or plain["steps_alone"] or plain["refine_with"])
+
+
+def test_bench_rejects_unknown_chat_switches(tmp_path):
+    config = BenchConfig(data=tmp_path, out=tmp_path, chat_variants=["refine"])  # not a switch
+    with pytest.raises(InvalidInputError, match="chat switch"):
+        model_methods({}, object(), config)
 
 
 def test_bench_rejects_unknown_tasks(tmp_path):

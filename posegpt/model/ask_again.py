@@ -1,0 +1,66 @@
+"""Messages that want a pose without asking for one: "cobra", "glute bridge", "A lad kicking a
+football". The model often answers such a terse message in words ("I only know about human
+body poses ..."), though asked for "the pose" of it, it gives the right one (BENCHMARKS.md,
+"Terse requests asked again"). `PoseGPT.chat(ask_again=True)` asks a words-only message that
+is no question and got no pose again as `AGAIN`, and keeps that reply if it holds exactly one
+pose whose words the model's sentence embedder finds close to the message: "Bye for now." asked
+again gets a yoga pose whose words are nothing like it, and keeps its words-only reply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import torch
+
+#: How a message is asked again.
+AGAIN = "Show me the pose: {message}"
+#: Least cosine between the message and the words of its answer asked again (MiniLM's).
+MIN_COSINE = 0.25
+#: First words of a question (a question is answered as it is).
+QUESTION_WORDS = frozenset(
+    [
+        "what",
+        "why",
+        "how",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "should",
+        "would",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "have",
+        "has",
+    ]
+)
+_WORD = re.compile(r"[a-z']+")
+
+
+def is_question(text: str) -> bool:
+    """Whether `text` asks a question: it holds "?" or starts with a QUESTION_WORDS word."""
+    words = _WORD.findall(text.lower())
+    return "?" in text or bool(words and words[0] in QUESTION_WORDS)
+
+
+def close_enough(embed: Callable[[list[str]], torch.Tensor], message: str, words: str) -> bool:
+    """Whether `embed` (texts -> (N, D) sentence embeddings) puts `words` within MIN_COSINE of
+    `message`."""
+    first, second = torch.nn.functional.normalize(embed([message, words]).float(), dim=-1)
+    return float(first @ second) >= MIN_COSINE

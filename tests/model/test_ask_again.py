@@ -1,0 +1,68 @@
+"""Terse messages asked again for their pose (posegpt.model.ask_again, `PoseGPT.chat`)."""
+
+from __future__ import annotations
+
+import torch
+
+from posegpt.model import Reply, build_model
+from posegpt.model.ask_again import AGAIN, close_enough, is_question
+from posegpt.model.network import _asked_again
+
+
+def test_questions_are_told_from_other_messages():
+    for text in ("What muscles does a squat work?", "is kneeling bad for you", "Why not"):
+        assert is_question(text)
+    for text in ("cobra", "A lad kicking a football", "Bye for now.", "Whatever you like."):
+        assert not is_question(text)
+
+
+def _embed(texts: list[str]) -> torch.Tensor:
+    """A bag of letters: texts that share words are close, others not."""
+    out = torch.zeros(len(texts), 26)
+    for row, text in enumerate(texts):
+        for letter in text.lower():
+            if letter.isascii() and letter.isalpha():
+                out[row, ord(letter) - ord("a")] += 1
+    return out - out.mean(dim=1, keepdim=True)
+
+
+def test_the_reply_asked_again_is_kept_only_with_one_close_pose():
+    pose = torch.eye(3).expand(24, 3, 3)
+    asked: list[list[dict]] = []
+
+    def chat(reply: Reply):
+        def answer(messages):
+            asked.append(messages)
+            return reply
+
+        return answer
+
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
+    messages = [*history, {"role": "user", "content": "cobra"}]
+    words = ("I only know poses.", [])
+    close = Reply("Got it: the cobra pose. <POSE>", [pose])
+    assert _asked_again(chat(close), _embed, messages, *words) == (close.text, close.poses)
+    assert asked[-1] == [*history, {"role": "user", "content": AGAIN.format(message="cobra")}]
+    far = Reply("Here is someone sitting: <POSE>", [pose])
+    two = Reply("Got it: cobra <POSE> cobra <POSE>", [pose, pose])
+    for reply in (far, two, Reply("No.", [])):
+        assert _asked_again(chat(reply), _embed, messages, *words) == words
+    asked.clear()
+    question = [{"role": "user", "content": "What is a cobra?"}]
+    assert _asked_again(chat(close), _embed, question, *words) == words
+    assert not asked  # a question is answered as it was
+
+
+def test_close_enough_reads_the_cosine():
+    assert close_enough(_embed, "cobra pose", "the cobra pose")
+    assert not close_enough(lambda texts: torch.tensor([[1.0, 0.0], [0.0, 1.0]]), "a", "b")
+
+
+def test_chat_without_sentence_features_answers_as_asked(tokenizer):
+    torch.manual_seed(0)
+    model = build_model("tiny", tokenizer).eval()
+    assert model.text_features is None
+    request = [{"role": "user", "content": "cobra"}]
+    plain = model.chat(request, max_new_tokens=4)
+    again = model.chat(request, max_new_tokens=4, ask_again=True)
+    assert (again.text, len(again.poses)) == (plain.text, len(plain.poses))
