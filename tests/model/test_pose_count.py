@@ -27,6 +27,18 @@ def test_sequence_words_ask_for_at_least_one_pose_per_step():
     assert asked_count("Hold warrior two, then tree pose.") == PoseCount(2)
 
 
+def test_numbered_steps_ask_for_at_least_as_many_poses_as_they_number():
+    assert asked_count("1. stand tall 2. touch your toes 3. stand back up") == PoseCount(3)
+    assert asked_count("First squat, second lunge.") == PoseCount(2)
+    assert asked_count("Pose one: hands up. Pose two: hands on knees.") == PoseCount(2)
+    assert asked_count("Someone going from sitting on a chair to standing up.") == PoseCount(2)
+    assert asked_count("from crouching to standing tall with arms up") == PoseCount(2)
+    # a lone number, a second of time, a trip from a place: no count
+    assert asked_count("Stand on 1 leg.") is None
+    assert asked_count("Hold it for a second.") is None
+    assert asked_count("Someone walking from the car to the house.") is None
+
+
 def test_the_bound_bans_stopping_short_only_after_a_pose_and_posing_past_the_count():
     pose, stop = 5, [0, 1]
     bound = PoseCountBound(PoseCount(2, 3), prompt_length=2, pose_id=pose, stop_ids=stop)
