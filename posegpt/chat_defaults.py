@@ -28,6 +28,9 @@ COUNT_FROM_WORDS = True
 #: A words-only message that is no question and gets no pose ("cobra") is asked again for its
 #: pose (BENCHMARKS.md, "Terse requests asked again").
 ASK_AGAIN = True
+#: A question about a photo of someone that gets words only and does not lean to refusing is
+#: asked again for its pose (BENCHMARKS.md, "Photo questions asked again").
+PHOTO_ASK_AGAIN = True
 #: An answer about a photo that leans to refusing and whose pose matches nobody there becomes
 #: words with no pose (BENCHMARKS.md, "Declining someone who is not in the picture").
 DECLINE_UNMATCHED = True
@@ -53,6 +56,7 @@ class AnswerOptions:
     steps_alone: bool = False
     count_from_words: bool = False
     ask_again: bool = False
+    photo_ask_again: bool = False
 
     def chat_kwargs(self, body: nn.Module | None) -> dict[str, object]:
         """`PoseGPT.chat`'s keyword arguments for these options, `body` (a body model) refining
@@ -82,4 +86,5 @@ def chat_options(has_prior: bool) -> AnswerOptions:
         steps_alone=STEPS_ALONE,
         count_from_words=COUNT_FROM_WORDS,
         ask_again=ASK_AGAIN,
+        photo_ask_again=PHOTO_ASK_AGAIN,
     )

@@ -5,14 +5,11 @@ import inspect
 
 import pytest
 
+from posegpt import chat_defaults
 from posegpt.chat_defaults import (
-    ASK_AGAIN,
-    COUNT_FROM_WORDS,
-    DECLINE_UNMATCHED,
+    CHAT_SWITCHES,
     DEFAULT_REFINE,
-    KEEP_SIDES,
     OWN_ANSWERS,
-    STEPS_ALONE,
     AnswerOptions,
     chat_options,
 )
@@ -36,12 +33,16 @@ def test_photo_answers_are_refined_only_with_a_mode_and_a_body():
 
 
 def test_chat_options_are_chat_defaults():
+    """Each switch's default is the constant of its name in capitals; the model's own answers
+    have every switch off."""
+    fields = {f.name for f in dataclasses.fields(AnswerOptions)}
+    assert set(CHAT_SWITCHES) == fields - {"refine", "repetition_penalty"}
     for has_prior, refine in ((True, DEFAULT_REFINE), (False, "orient")):
         options = chat_options(has_prior)
-        assert options.refine == refine
-        chosen = (options.decline_unmatched, options.keep_sides, options.steps_alone)
-        assert chosen == (DECLINE_UNMATCHED, KEEP_SIDES, STEPS_ALONE)
-        assert (options.count_from_words, options.ask_again) == (COUNT_FROM_WORDS, ASK_AGAIN)
-    assert not any(dataclasses.astuple(OWN_ANSWERS)[2:]) and OWN_ANSWERS.refine is None
+        assert options.refine == refine and options.repetition_penalty == 1.0
+        for switch in CHAT_SWITCHES:
+            assert getattr(options, switch) == getattr(chat_defaults, switch.upper())
+            assert getattr(OWN_ANSWERS, switch) is False
+    assert OWN_ANSWERS.refine is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         OWN_ANSWERS.keep_sides = True

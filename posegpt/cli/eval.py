@@ -155,15 +155,16 @@ def bench_command(
         None,
         "--chat-variants",
         help="Comma-separated switches of `posegpt chat` (count_from_words, ask_again, "
-        "steps_alone, keep_sides, decline_unmatched): for each, also a row of each model "
-        "answering as chat does with that switch the other way.",
+        "photo_ask_again, steps_alone, keep_sides, decline_unmatched): for each, also a row of "
+        "each model answering as chat does with that switch the other way.",
     ),
     chat_rows: bool = typer.Option(
         False,
         "--chat-rows",
         help="Also a row of each model answering as `posegpt chat` does by default: photo "
         "answers refined (auto-blend with a pose prior, else orient), the named side kept, each "
-        "step asked alone, as many poses as the words ask for, terse requests asked again.",
+        "step asked alone, as many poses as the words ask for, terse requests and photo "
+        "questions answered in words asked again.",
     ),
     everyday_items: str = typer.Option(
         "test",

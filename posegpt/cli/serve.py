@@ -83,6 +83,12 @@ ASK_AGAIN = typer.Option(
     help="A message that is no question and gets no pose ('cobra') is asked again for its "
     "pose, and answered so when that pose's words are close to it (BENCHMARKS.md).",
 )
+PHOTO_ASK_AGAIN = typer.Option(
+    chat_defaults.PHOTO_ASK_AGAIN,
+    "--photo-ask-again/--photo-as-asked",
+    help="A question about a photo of someone that gets words only, and does not lean to "
+    "refusing, is asked again for the pose (BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     None,
     "--refine",
@@ -122,6 +128,7 @@ def chat_command(
     steps_alone: bool = STEPS_ALONE,
     count_from_words: bool = COUNT_FROM_WORDS,
     ask_again: bool = ASK_AGAIN,
+    photo_ask_again: bool = PHOTO_ASK_AGAIN,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -169,6 +176,7 @@ def serve_command(
     steps_alone: bool = STEPS_ALONE,
     count_from_words: bool = COUNT_FROM_WORDS,
     ask_again: bool = ASK_AGAIN,
+    photo_ask_again: bool = PHOTO_ASK_AGAIN,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn

@@ -189,11 +189,11 @@ class BenchConfig:
     several-pose request alone (`PoseGPT.chat`'s `steps_alone`); chat_rows: also a row of each
     model answering as `posegpt chat` does when not told otherwise (photo answers refined by
     `default_refine`, the named side kept, each step asked alone, as many poses as the words
-    ask for, terse requests asked again); chat_variants: switches of `AnswerOptions`
-    (`CHAT_SWITCHES`), each also a row of each model answering as `posegpt chat` does with that
-    switch the other way; everyday_items: the everyday benchmark's items file (default: the
-    held-out test set; the packaged development set, `DEV_REQUESTS_FILE`, is the one to tune
-    on); split: "test" (held out) or "val" (the
+    ask for, terse requests and photo questions answered in words asked again);
+    chat_variants: switches of `AnswerOptions` (`CHAT_SWITCHES`), each also a row of each model
+    answering as `posegpt chat` does with that switch the other way; everyday_items: the
+    everyday benchmark's items file (default: the held-out test set; the packaged development
+    set, `DEV_REQUESTS_FILE`, is the one to tune on); split: "test" (held out) or "val" (the
     dataset's development split, to decide on; SPG on its val situations, `load_bench_data`);
     baselines: False to run the text and photo tasks for the models only (an earlier run on the
     same data, seed and sizes holds the baselines' figures)."""

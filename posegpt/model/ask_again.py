@@ -5,6 +5,12 @@ body poses ..."), though asked for "the pose" of it, it gives the right one (BEN
 is no question and got no pose again as `AGAIN`, and keeps that reply if it holds exactly one
 pose whose words the model's sentence embedder finds close to the message: "Bye for now." asked
 again gets a yoga pose whose words are nothing like it, and keeps its words-only reply.
+
+Asked about a photo of someone, "What pose is he in?", the model often describes the pose in
+words with no pose; `PoseGPT.chat(photo_ask_again=True)` asks such a question again, with the
+picture, when the reply does not lean to refusing (`posegpt.model.refusal`: someone the question
+describes who is not there), and if that reply holds one pose, answers with the first reply's
+words (a description asked for stays) followed by it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import re
 from collections.abc import Callable
 
 import torch
+
+from posegpt.records import IMAGE_TOKEN, with_image
 
 #: How a message is asked again.
 AGAIN = "Show me the pose: {message}"
@@ -64,3 +72,10 @@ def close_enough(embed: Callable[[list[str]], torch.Tensor], message: str, words
     `message`."""
     first, second = torch.nn.functional.normalize(embed([message, words]).float(), dim=-1)
     return float(first @ second) >= MIN_COSINE
+
+
+def again(message: str) -> str:
+    """`message` asked again for its pose (AGAIN), its picture marker, if any, kept in front."""
+    if IMAGE_TOKEN not in message:
+        return AGAIN.format(message=message)
+    return with_image(AGAIN.format(message=message.replace(IMAGE_TOKEN, "").strip()))

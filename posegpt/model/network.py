@@ -50,7 +50,7 @@ from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.images import ImageInput, load_image
-from posegpt.model.ask_again import AGAIN, close_enough, is_question
+from posegpt.model.ask_again import again, close_enough, is_question
 from posegpt.model.chat_format import (
     IGNORE_INDEX,
     MessageLike,
@@ -182,9 +182,9 @@ def _asked_again(
     message = last_user_text(messages)
     if is_question(message):
         return text, poses
-    again = chat([*messages[:-1], {"role": "user", "content": AGAIN.format(message=message)}])
-    if len(again.poses) == 1 and close_enough(embed, message, again.text.replace(POSE_TOKEN, "")):
-        return again.text, again.poses
+    reply = chat([*messages[:-1], {"role": "user", "content": again(message)}])
+    if len(reply.poses) == 1 and close_enough(embed, message, reply.text.replace(POSE_TOKEN, "")):
+        return reply.text, reply.poses
     return text, poses
 
 
@@ -411,6 +411,7 @@ class PoseGPT(nn.Module):
         steps_alone: bool = False,
         count_from_words: bool = False,
         ask_again: bool = False,
+        photo_ask_again: bool = False,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -437,7 +438,10 @@ class PoseGPT(nn.Module):
         message's words ask for, when they say ("two ways", "then": `posegpt.model.pose_count`).
         With `ask_again` and sentence features, a words-only last user message that is no
         question and got no pose ("cobra") is asked again for its pose, and answered so if that
-        gives one pose whose words are close to it (`posegpt.model.ask_again`).
+        gives one pose whose words are close to it (`posegpt.model.ask_again`). With a pose
+        tower and `photo_ask_again`, a question asked with the picture of someone that got no
+        pose and does not lean to refusing is asked again for its pose, and if that gives one,
+        the answer is the first reply's words followed by that reply.
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -499,6 +503,33 @@ class PoseGPT(nn.Module):
         embedder = self.text_features.embedder if self.text_features is not None else None
         if ask_again and words_only and not len(poses) and embedder is not None:
             text, poses = _asked_again(asked, embedder.embed, messages, text, poses)
+        photo_question = towered and not len(input_poses) and asked_with_image(messages)
+        if (
+            photo_ask_again
+            and photo_question
+            and not len(poses)
+            and not leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
+        ):
+            question = [
+                *messages[:-1],
+                {"role": "user", "content": again(last_user_text(messages))},
+            ]
+            answer = self.chat(
+                question,
+                image,
+                max_new_tokens=max_new_tokens,
+                do_sample=do_sample,
+                temperature=temperature,
+                top_p=top_p,
+                seed=seed,
+                refine_with=refine_with,
+                refine=refine,
+                repetition_penalty=repetition_penalty,
+                decline_unmatched=decline_unmatched,
+                keep_sides=keep_sides,
+            )
+            if len(answer.poses) == 1:  # the words asked for, and the pose
+                return Reply(f"{text.strip()} {answer.text}", answer.poses)
         about_picture = towered and len(poses) and asked_with_image(messages)
         if about_picture and self.chooser is not None and not isinstance(image, torch.Tensor):
             slot = self._chosen_slot(pixel_values, image, messages)

@@ -21,6 +21,7 @@ from posegpt.eval.baselines.landmark_fit import LandmarkFit
 from posegpt.eval.items import ImageSet, LazyImages, TrainData
 from posegpt.eval.metrics import pa_mpjpe
 from posegpt.model import load_chat_model
+from posegpt.model.ask_again import again
 from posegpt.model.network import asked_with_image
 from posegpt.model.pose_tower.detector import NUM_LANDMARKS, Person
 from posegpt.model.pose_tower.features import UNMATCHED_REPLY, tower_features
@@ -327,3 +328,23 @@ def test_blending_averages_the_turned_answer_and_the_fit_where_the_landmarks_see
     for mode in ("blend", "auto-blend"):
         with pytest.raises(InvalidInputError, match="pose prior"):
             refine_to_people(answer, features, body, mode=mode)
+
+
+def test_a_photo_question_answered_in_words_is_asked_again_for_its_pose(body, poses, monkeypatch):
+    """`photo_ask_again`: the default describes this person in words only; asked again for the
+    pose it gives one, and the answer keeps the words; a reply that leans to refusing (someone
+    not there) is left in words."""
+    model = load_chat_model()
+    world, seen = fake_landmarks(body(poses[:1]).joints)
+    features = tower_features([person_seeing(world[0], seen[0], 0.2)], model.config.tower_slots)
+    question = "What pose is he in?"
+    ask = [{"role": "user", "content": question}]
+    words = model.chat(ask, image=features)
+    assert not words.poses and words.text
+    both = model.chat(ask, image=features, photo_ask_again=True)
+    pose = model.chat([{"role": "user", "content": again(question)}], image=features)
+    assert len(both.poses) == 1 and torch.equal(both.poses[0], pose.poses[0])
+    assert both.text == f"{words.text.strip()} {pose.text}"
+    monkeypatch.setattr("posegpt.model.refusal.REFUSAL_SHARE", 0.0)  # every reply leans
+    refusing = model.chat(ask, image=features, photo_ask_again=True)
+    assert (refusing.text, refusing.poses) == (words.text, [])

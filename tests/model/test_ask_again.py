@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 
 from posegpt.model import Reply, build_model
-from posegpt.model.ask_again import AGAIN, close_enough, is_question
+from posegpt.model.ask_again import AGAIN, again, close_enough, is_question
 from posegpt.model.network import _asked_again
+from posegpt.records import with_image
 
 
 def test_questions_are_told_from_other_messages():
@@ -66,3 +67,9 @@ def test_chat_without_sentence_features_answers_as_asked(tokenizer):
     plain = model.chat(request, max_new_tokens=4)
     again = model.chat(request, max_new_tokens=4, ask_again=True)
     assert (again.text, len(again.poses)) == (plain.text, len(plain.poses))
+
+
+def test_a_message_asked_again_keeps_its_picture_marker_in_front():
+    assert again("cobra") == AGAIN.format(message="cobra")
+    marked = again(with_image("What pose is he in?"))
+    assert marked == with_image(AGAIN.format(message="What pose is he in?"))
