@@ -503,10 +503,11 @@ class PoseGPT(nn.Module):
         embedder = self.text_features.embedder if self.text_features is not None else None
         if ask_again and words_only and not len(poses) and embedder is not None:
             text, poses = _asked_again(asked, embedder.embed, messages, text, poses)
-        photo_question = towered and not len(input_poses) and asked_with_image(messages)
         if (
             photo_ask_again
-            and photo_question
+            and towered
+            and not len(input_poses)
+            and asked_with_image(messages)
             and not len(poses)
             and not leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
         ):
@@ -514,19 +515,12 @@ class PoseGPT(nn.Module):
                 *messages[:-1],
                 {"role": "user", "content": again(last_user_text(messages))},
             ]
-            answer = self.chat(
+            answer = asked(
                 question,
                 image,
-                max_new_tokens=max_new_tokens,
-                do_sample=do_sample,
-                temperature=temperature,
-                top_p=top_p,
-                seed=seed,
                 refine_with=refine_with,
                 refine=refine,
-                repetition_penalty=repetition_penalty,
                 decline_unmatched=decline_unmatched,
-                keep_sides=keep_sides,
             )
             if len(answer.poses) == 1:  # the words asked for, and the pose
                 return Reply(f"{text.strip()} {answer.text}", answer.poses)
