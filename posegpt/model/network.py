@@ -169,20 +169,25 @@ def _asked_alone(
     return joined_steps([r.text for r in replies]), torch.stack([r.poses[0] for r in replies])
 
 
+def _asked_for_pose(messages: Sequence[MessageLike], message: str) -> list[MessageLike]:
+    """`messages` with their last, `message`, asked again for its pose (`ask_again.again`)."""
+    return [*messages[:-1], {"role": "user", "content": again(message)}]
+
+
 def _asked_again(
     chat: Callable[[list], Reply],
     embed: Callable[[list[str]], torch.Tensor],
     messages: Sequence[MessageLike],
+    message: str,
     text: str,
     poses: torch.Tensor | list,
 ) -> tuple[str, torch.Tensor | list]:
-    """The reply `text` with `poses` to `messages`, or, when their last user message is no
-    question, the reply `chat` gives it asked again for its pose (AGAIN) if that holds one pose
-    whose words `embed` finds close to it (`posegpt.model.ask_again`)."""
-    message = last_user_text(messages)
+    """The reply `text` with `poses` to `messages`, or, when their last user message `message`
+    is no question, the reply `chat` gives it asked again for its pose (AGAIN) if that holds one
+    pose whose words `embed` finds close to it (`posegpt.model.ask_again`)."""
     if is_question(message):
         return text, poses
-    reply = chat([*messages[:-1], {"role": "user", "content": again(message)}])
+    reply = chat(_asked_for_pose(messages, message))
     if len(reply.poses) == 1 and close_enough(embed, message, reply.text.replace(POSE_TOKEN, "")):
         return reply.text, reply.poses
     return text, poses
@@ -464,8 +469,9 @@ class PoseGPT(nn.Module):
             if repetition_penalty != 1.0
             else []
         )
+        message = last_user_text(messages)
         words_only = pixel_values is None and not len(input_poses)
-        count = asked_count(last_user_text(messages)) if count_from_words and words_only else None
+        count = asked_count(message) if count_from_words and words_only else None
         if count is not None:
             bound = PoseCountBound(
                 count, input_ids.shape[1], self.pose_token_id, self.stop_token_ids
@@ -479,7 +485,7 @@ class PoseGPT(nn.Module):
             eos_token_id=self.stop_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
             suppress_tokens=self._banned_token_ids
-            + (opposite_side_ids(self.tokenizer, last_user_text(messages)) if keep_sides else []),
+            + (opposite_side_ids(self.tokenizer, message) if keep_sides else []),
             return_dict_in_generate=True,
             output_hidden_states=-1,
             output_logits=True,
@@ -499,10 +505,10 @@ class PoseGPT(nn.Module):
             keep_sides=keep_sides,
         )
         if steps_alone and words_only and len(poses) > 1:
-            text, poses = _asked_alone(asked, last_user_text(messages), text, poses)
+            text, poses = _asked_alone(asked, message, text, poses)
         embedder = self.text_features.embedder if self.text_features is not None else None
         if ask_again and words_only and not len(poses) and embedder is not None:
-            text, poses = _asked_again(asked, embedder.embed, messages, text, poses)
+            text, poses = _asked_again(asked, embedder.embed, messages, message, text, poses)
         if (
             photo_ask_again
             and towered
@@ -511,12 +517,8 @@ class PoseGPT(nn.Module):
             and not len(poses)
             and not leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
         ):
-            question = [
-                *messages[:-1],
-                {"role": "user", "content": again(last_user_text(messages))},
-            ]
             answer = asked(
-                question,
+                _asked_for_pose(messages, message),
                 image,
                 refine_with=refine_with,
                 refine=refine,

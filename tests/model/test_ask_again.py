@@ -42,15 +42,15 @@ def test_the_reply_asked_again_is_kept_only_with_one_close_pose():
     messages = [*history, {"role": "user", "content": "cobra"}]
     words = ("I only know poses.", [])
     close = Reply("Got it: the cobra pose. <POSE>", [pose])
-    assert _asked_again(chat(close), _embed, messages, *words) == (close.text, close.poses)
+    assert _asked_again(chat(close), _embed, messages, "cobra", *words) == (close.text, close.poses)
     assert asked[-1] == [*history, {"role": "user", "content": AGAIN.format(message="cobra")}]
     far = Reply("Here is someone sitting: <POSE>", [pose])
     two = Reply("Got it: cobra <POSE> cobra <POSE>", [pose, pose])
     for reply in (far, two, Reply("No.", [])):
-        assert _asked_again(chat(reply), _embed, messages, *words) == words
+        assert _asked_again(chat(reply), _embed, messages, "cobra", *words) == words
     asked.clear()
     question = [{"role": "user", "content": "What is a cobra?"}]
-    assert _asked_again(chat(close), _embed, question, *words) == words
+    assert _asked_again(chat(close), _embed, question, "What is a cobra?", *words) == words
     assert not asked  # a question is answered as it was
 
 
