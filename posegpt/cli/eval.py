@@ -171,8 +171,9 @@ def bench_command(
         "--everyday-items",
         help="The everyday benchmark's items: 'test' (the held-out set), 'dev' or 'dev2' "
         "(development sets, the ones to tune on; dev2 is the fresh one), 'dev3' (30 several-pose "
-        "requests), 'kneeling' (a 12-request development probe of seiza, child's pose and rowing) "
-        "or a JSONL file in the same format.",
+        "requests), 'dev4' (125 requests of every category, the freshest), 'kneeling' (a "
+        "12-request development probe of seiza, child's pose and rowing) or a JSONL file in the "
+        "same format.",
     ),
     split: str = typer.Option(
         "test",

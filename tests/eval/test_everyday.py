@@ -15,6 +15,7 @@ from posegpt.errors import InvalidInputError
 from posegpt.eval.everyday.items import (
     DEV2_REQUESTS_FILE,
     DEV3_REQUESTS_FILE,
+    DEV4_REQUESTS_FILE,
     DEV_REQUESTS_FILE,
     KNEELING_PROBE_FILE,
     NAMED_FILES,
@@ -181,7 +182,7 @@ def test_each_development_file_is_apart_from_the_other_sets(named):
     assert not {i.id for i in dev} & {i.id for i in others}
 
 
-@pytest.mark.parametrize("dev_file", [DEV_REQUESTS_FILE, DEV2_REQUESTS_FILE])
+@pytest.mark.parametrize("dev_file", [DEV_REQUESTS_FILE, DEV2_REQUESTS_FILE, DEV4_REQUESTS_FILE])
 def test_each_development_set_covers_each_category(dev_file):
     dev = load_everyday(dev_file)
     for category, forms in FORMS.items():
@@ -194,6 +195,7 @@ def test_everyday_file_names_the_sets_or_an_existing_file(tmp_path):
     assert everyday_file("dev") == DEV_REQUESTS_FILE
     assert everyday_file("dev2") == DEV2_REQUESTS_FILE
     assert everyday_file("dev3") == DEV3_REQUESTS_FILE
+    assert everyday_file("dev4") == DEV4_REQUESTS_FILE
     assert everyday_file("kneeling") == KNEELING_PROBE_FILE
     (tmp_path / "mine.jsonl").write_text("")
     assert everyday_file(str(tmp_path / "mine.jsonl")) == tmp_path / "mine.jsonl"

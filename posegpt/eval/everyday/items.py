@@ -21,6 +21,9 @@ DEV2_REQUESTS_FILE = Path(__file__).with_name("dev2_requests.jsonl")
 #: others and the templates): dev and dev2's several-pose requests get the right number of poses
 #: far more often (95-100%) than the test set's (70%); these as rarely (57%).
 DEV3_REQUESTS_FILE = Path(__file__).with_name("dev3_requests.jsonl")
+#: A fourth development set of every category (written 2026-12-07, session 23, apart from the
+#: others and the templates): 50 single-pose, 35 several-pose and 40 no-pose requests.
+DEV4_REQUESTS_FILE = Path(__file__).with_name("dev4_requests.jsonl")
 #: A 12-request development probe of the kneeling families the posture fix changed (seiza,
 #: child's pose, rowing), written apart from the other sets and the templates.
 KNEELING_PROBE_FILE = Path(__file__).with_name("kneeling_probe.jsonl")
@@ -30,6 +33,7 @@ NAMED_FILES = {
     "dev": DEV_REQUESTS_FILE,
     "dev2": DEV2_REQUESTS_FILE,
     "dev3": DEV3_REQUESTS_FILE,
+    "dev4": DEV4_REQUESTS_FILE,
     "kneeling": KNEELING_PROBE_FILE,
 }
 CATEGORIES = ("request", "multi", "other")
@@ -65,9 +69,9 @@ def load_everyday(path: str | Path | None = None) -> list[EverydayItem]:
 
 
 def everyday_file(choice: str | None) -> Path:
-    """The items file named by `choice`: None or "test" the held-out test set, "dev", "dev2"
-    and "dev3" the development sets, "kneeling" the kneeling probe, anything else a path to an
-    existing file."""
+    """The items file named by `choice`: None or "test" the held-out test set, "dev", "dev2",
+    "dev3" and "dev4" the development sets, "kneeling" the kneeling probe, anything else a path
+    to an existing file."""
     if choice is None or choice in NAMED_FILES:
         return NAMED_FILES[choice or "test"]
     path = Path(choice)
