@@ -22,8 +22,9 @@ KEEP_SIDES = True
 #: Each step of a sequence is asked alone when the reply has as many poses as steps
 #: (BENCHMARKS.md, "Each step of a sequence asked alone").
 STEPS_ALONE = True
-#: A words-only request whose words say how many poses ("two ways", "then") gets that many
-#: (BENCHMARKS.md, "Poses counted from the words").
+#: A words-only request whose words say how many poses ("two ways", "then") gets that many, one
+#: with no sign of more (BENCHMARKS.md, "Poses counted from the words", "One pose unless the words
+#: ask for more").
 COUNT_FROM_WORDS = True
 #: A words-only message that is no question and gets no pose ("cobra") is asked again for its
 #: pose (BENCHMARKS.md, "Terse requests asked again").

@@ -60,7 +60,7 @@ from posegpt.model.chat_format import (
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
-from posegpt.model.pose_count import PoseCountBound, asked_count
+from posegpt.model.pose_count import PoseCount, PoseCountBound, asked_count
 from posegpt.model.pose_head import PoseHead, head_losses
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
@@ -181,14 +181,18 @@ def _asked_again(
     message: str,
     text: str,
     poses: torch.Tensor | list,
+    count: PoseCount | None = None,
 ) -> tuple[str, torch.Tensor | list]:
     """The reply `text` with `poses` to `messages`, or, when their last user message `message`
-    is no question, the reply `chat` gives it asked again for its pose (AGAIN) if that holds one
-    pose whose words `embed` finds close to it (`posegpt.model.ask_again`)."""
+    is no question, the reply `chat` gives it asked again for its pose (AGAIN) if that holds as
+    many poses as `count` (the words' count; None: one) and its words `embed` finds close to it
+    (`posegpt.model.ask_again`)."""
     if is_question(message):
         return text, poses
     reply = chat(_asked_for_pose(messages, message))
-    if len(reply.poses) == 1 and close_enough(embed, message, reply.text.replace(POSE_TOKEN, "")):
+    count = count or PoseCount(1, 1)
+    counted = count.least <= len(reply.poses) <= (count.most or len(reply.poses))
+    if counted and close_enough(embed, message, reply.text.replace(POSE_TOKEN, "")):
         return reply.text, reply.poses
     return text, poses
 
@@ -440,7 +444,8 @@ class PoseGPT(nn.Module):
         steps the last user message lists ("Squat, then jump") takes each pose from its step
         asked alone, if each gives one (`posegpt.model.steps`). With `count_from_words`, a reply
         with no picture or input pose that has given a pose gives as many as the last user
-        message's words ask for, when they say ("two ways", "then": `posegpt.model.pose_count`).
+        message's words ask for ("two ways", "then"; one when they give no sign of more:
+        `posegpt.model.pose_count`).
         With `ask_again` and sentence features, a words-only last user message that is no
         question and got no pose ("cobra") is asked again for its pose, and answered so if that
         gives one pose whose words are close to it (`posegpt.model.ask_again`). With a pose
@@ -508,7 +513,13 @@ class PoseGPT(nn.Module):
             text, poses = _asked_alone(asked, message, text, poses)
         embedder = self.text_features.embedder if self.text_features is not None else None
         if ask_again and words_only and not len(poses) and embedder is not None:
-            text, poses = _asked_again(asked, embedder.embed, messages, message, text, poses)
+            # a message whose words ask for several poses is asked again held to its count
+            held = (
+                functools.partial(asked, count_from_words=True, steps_alone=steps_alone)
+                if count
+                else asked
+            )
+            text, poses = _asked_again(held, embedder.embed, messages, message, text, poses, count)
         if (
             photo_ask_again
             and towered

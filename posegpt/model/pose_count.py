@@ -1,13 +1,18 @@
 """How many poses a request's words ask for, and decoding held to it.
 
 The model often stops one pose short of a sequence ("Squat down low, then jump up" -> one pose)
-or gives one pose to "three ways to wait for a bus", sure of its stop token (BENCHMARKS.md,
-"Poses counted from the words"). Words that state a count say it plainly: "two ways", "three
-poses", "a couple of positions" ask for exactly that many; each sequence word ("then",
-"followed by", "finally", "after that", "afterwards") starts one more step, and a numbered list
-("1. stand tall 2. touch your toes 3. stand back up"), ordinals after "first" ("First squat,
-second lunge."), "pose one ... pose two" and "from sitting ... to standing" ask for at least as
-many poses as they number.
+or gives one pose to "three ways to wait for a bus", sure of its stop token, and sometimes starts
+a sequence nobody asked for ("Could you show just the seated starting position?" -> two poses;
+BENCHMARKS.md, "Poses counted from the words", "One pose unless the words ask for more"). Words
+that state a count say it plainly: "two ways", "three poses", "three musicians", "a couple of
+positions" ask for exactly that many; each sequence word ("then", "followed by", "finally", "after
+that", "afterwards", "lastly", ". Next,", "->", "once you're there") starts one more step, steps
+listed before the first ("Squat, plank, then jump.") count one each, and a numbered list ("1.
+stand tall 2. touch your toes 3. stand back up"), ordinals after "first" ("First squat, second
+lunge."), "pose one ... pose two" and "from sitting ... to standing" ask for at least as many
+poses as they number; "start ... end", "before and after", "one ... and one ...", a list after a
+colon, "both a plank and a squat" and two people ("a man kneeling and a woman standing") for at
+least two. Words with none of these ask for one pose.
 `PoseGPT.chat(count_from_words=True)` holds a words-only reply to that count with
 `PoseCountBound`, only once the reply has a pose: a question that wants none (and says "three
 ways" of splitting a sum) is left to answer in words.
@@ -22,18 +27,55 @@ from dataclasses import dataclass
 import torch
 from transformers import LogitsProcessor
 
-#: Count words, and the nouns they must count (within three words: "two different yoga poses").
+#: Count words, and the plural nouns they must count (within four words: "two different yoga
+#: poses", "three musicians"; not "warrior two pose", "two arms" or "2 sets of squats").
 COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4, "couple": 2}
 _COUNTED = (
-    r"(?:ways?|poses?|positions?|steps?|stages?|stretches|kinds?|moves?|halves|phases"
-    r"|variations|examples|options|versions)"
+    r"(?:ways|poses|positions|postures|stances|steps|stages|stretches|exercises|kinds|moves"
+    r"|halves|phases|variations|examples|options|versions|keyframes|frames|pictures|images"
+    r"|figures|shapes|gestures|actions|activities|things|jumps|tricks|dances|asanas|sports|jobs"
+    r"|people|persons|men|women|musicians|dancers|athletes|players|workers)"
 )
 _STATED = re.compile(
-    rf"\b({'|'.join(COUNTS)})(?:\s+[\w'-]+){{0,3}}?\s+{_COUNTED}\b", flags=re.IGNORECASE
+    rf"\b({'|'.join(COUNTS)})(?:\s+[\w'-]+){{0,4}}?\s+{_COUNTED}\b", flags=re.IGNORECASE
 )
-#: Words that start another step ("then hold still" is the same pose held).
+#: "A sequence of three": a count too.
+_SEQUENCE_OF = re.compile(rf"\b(?:sequence|series) of ({'|'.join(COUNTS)})\b", flags=re.IGNORECASE)
+#: Words that start another step ("then hold still" is the same pose held; "Next: ..." that
+#: starts a message asks for the next pose of a conversation, one).
 _NEXT_STEP = re.compile(
-    r"\b(?:then(?! hold (?:still|it)\b)|followed by|finally|after that|afterwards)\b",
+    r"\b(?:then(?! hold (?:still|it)\b)|followed by|finally|after that|afterwards|lastly"
+    r"|last of all|once you're there|once that's done|from there)\b|[,;.]\s*next\b|->",
+    flags=re.IGNORECASE,
+)
+#: People, two of whom in one request ("a man kneeling and a woman standing") are two poses.
+_PERSON = (
+    r"(?:man|woman|boy|girl|kid|child|person|someone|somebody|lady|guy|dad|mum|mom|father"
+    r"|mother|daughter|son|friend|grandma|grandpa|husband|wife|brother|sister|teacher|coach)"
+)
+#: Words that ask for two poses or more without numbering them.
+_SEVERAL = re.compile(
+    r"\b(?:before and after|a sequence|a transition|one of each|step [12]|pose [ab]"
+    r"|keyframe (?:one|two|1|2))\b|\bone\b[^.!?]*\band one\b"
+    r"|\b(?:start|starting|begin|beginning)\b.*\b(?:end|ends|ending|finish|finishing)\b"
+    r"|\bfirst\b.*\b(?:after|at the end)\b"
+    r"|(?<!pose)(?<!description):[^.!?:;]*,[^.!?:;]*,"  # a list after a colon: "these: A, B, C."
+    r"|\bboth an? \w+(?:\s+\w+)?\s+and an?\b"  # "both a plank and a squat"
+    rf"|\b(?:an?|one|the|his|her|their|my)\s+(?:\w+\s+)?{_PERSON}\b[^.!?]*"
+    rf"\band\s+(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{_PERSON}\b",
+    flags=re.IGNORECASE,
+)
+
+#: A sentence's words before its first sequence word that end in a list ("Squat, plank," ->
+#: "Squat", "plank"): each item a step if its first word is no word of `_NOT_A_STEP` and no -ing
+#: word ("Lie on your back, roll onto your side, then ..." lists two steps; "Start standing,
+#: typing on a keyboard, then ..." and "Lie on your back, hands on your belly, then ..." one:
+#: their commas add details).
+_LIST_BEFORE = re.compile(r"(?:^|[.!?:;])([^.!?:;]*),\s*(?:and\s*)?$")
+_NOT_A_STEP = re.compile(
+    r"(?:with|without|on|in|at|the|a|an|both|his|her|their|my|your|one|and|or|hold|hey|hi"
+    r"|hello|ok|okay|so|well|now|please|arms?|hands?|legs?|feet|knees?|head|back|body|eyes"
+    r"|palms?|fingers?|elbows?|\w+ing)$",
     flags=re.IGNORECASE,
 )
 
@@ -60,16 +102,27 @@ class PoseCount:
     most: int | None = None
 
 
-def asked_count(text: str) -> PoseCount | None:
-    """The count `text`'s words ask for, or None when they do not say: a stated count exactly,
-    else at least one more than its sequence words ("Sit, then lie back" -> at least 2) or as
-    many as it numbers."""
-    stated = _STATED.search(text)
+def asked_count(text: str) -> PoseCount:
+    """The count `text`'s words ask for: a stated count exactly, else at least one more than its
+    sequence words ("Sit, then lie back" -> at least 2), as many as it numbers, or two where
+    its words ask for several ("start ... end"); one when they give no sign of more."""
+    stated = _STATED.search(text) or _SEQUENCE_OF.search(text)
     if stated:
         count = COUNTS[stated.group(1).lower()]
         return PoseCount(count, count)
-    least = max(1 + len(_NEXT_STEP.findall(text)), _numbered(text))
-    return PoseCount(least) if least > 1 else None
+    steps = 1 + len(_NEXT_STEP.findall(text)) + _listed(text)
+    least = max(steps, _numbered(text), 2 if _SEVERAL.search(text) else 1)
+    return PoseCount(least) if least > 1 else PoseCount(1, 1)
+
+
+def _listed(text: str) -> int:
+    """How many more steps than sequence words `text` lists: the steps listed before its first
+    sequence word (`_LIST_BEFORE`), but the one that word follows."""
+    step = _NEXT_STEP.search(text)
+    listed = _LIST_BEFORE.search(text[: step.start()]) if step else None
+    items = [item.split() for item in listed.group(1).split(",")] if listed else []
+    steps = [i for i in items if i and not _NOT_A_STEP.match(i[0])]
+    return len(items) - 1 if len(items) > 1 and len(steps) == len(items) else 0
 
 
 def _numbered(text: str) -> int:

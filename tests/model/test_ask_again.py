@@ -7,6 +7,7 @@ import torch
 from posegpt.model import Reply, build_model
 from posegpt.model.ask_again import AGAIN, again, close_enough, is_question
 from posegpt.model.network import _asked_again
+from posegpt.model.pose_count import PoseCount
 from posegpt.records import with_image
 
 
@@ -52,6 +53,22 @@ def test_the_reply_asked_again_is_kept_only_with_one_close_pose():
     question = [{"role": "user", "content": "What is a cobra?"}]
     assert _asked_again(chat(close), _embed, question, "What is a cobra?", *words) == words
     assert not asked  # a question is answered as it was
+
+
+def test_a_message_that_asks_for_several_poses_keeps_a_reply_with_that_many():
+    pose = torch.eye(3).expand(24, 3, 3)
+    message = "Squat, then jump."
+    words = ("Warm up first.", [])
+    two = Reply("Squat <POSE> then jump <POSE>", [pose, pose])
+    one = Reply("Squat then jump <POSE>", [pose])
+    asked = [{"role": "user", "content": message}]
+    count = PoseCount(2)
+    assert _asked_again(lambda m: two, _embed, asked, message, *words, count) == (
+        two.text,
+        two.poses,
+    )
+    assert _asked_again(lambda m: one, _embed, asked, message, *words, count) == words
+    assert _asked_again(lambda m: two, _embed, asked, message, *words) == words  # one wanted
 
 
 def test_close_enough_reads_the_cosine():
