@@ -60,7 +60,7 @@ from posegpt.model.chat_format import (
 from posegpt.model.collate import collate
 from posegpt.model.config import PoseGPTConfig
 from posegpt.model.image import preprocess_image
-from posegpt.model.pose_count import PoseCount, PoseCountBound, asked_count
+from posegpt.model.pose_count import REPLY_ENDS, PoseCount, PoseCountBound, asked_count
 from posegpt.model.pose_head import PoseHead, head_losses
 from posegpt.model.pose_input import PoseInputTower, as_mapping, attach_poses, check_input_poses
 from posegpt.model.pose_tower.cache import TowerInputs
@@ -478,8 +478,10 @@ class PoseGPT(nn.Module):
         words_only = pixel_values is None and not len(input_poses)
         count = asked_count(message) if count_from_words and words_only else None
         if count is not None:
+            ends = [self.tokenizer.encode(mark, add_special_tokens=False) for mark in REPLY_ENDS]
+            ends = [ids[0] for ids in ends if len(ids) == 1]  # marks the tokenizer has whole
             bound = PoseCountBound(
-                count, input_ids.shape[1], self.pose_token_id, self.stop_token_ids
+                count, input_ids.shape[1], self.pose_token_id, self.stop_token_ids, ends
             )
             processors.append(bound)
         generation = GenerationConfig(

@@ -14,8 +14,8 @@ poses as they number; "start ... end", "before and after", "one ... and one ..."
 colon, "both a plank and a squat" and two people ("a man kneeling and a woman standing") for at
 least two. Words with none of these ask for one pose.
 `PoseGPT.chat(count_from_words=True)` holds a words-only reply to that count with
-`PoseCountBound`, only once the reply has a pose: a question that wants none (and says "three
-ways" of splitting a sum) is left to answer in words.
+`PoseCountBound`, only once the reply has a pose (a question that wants none, and says "three
+ways" of splitting a sum, is left to answer in words), and ends it once it has all its poses.
 """
 
 from __future__ import annotations
@@ -94,6 +94,10 @@ _FROM_TO = re.compile(
 )
 
 
+#: Marks that may end a reply right after its last pose ("... is <POSE>.").
+REPLY_ENDS = (".", "!")
+
+
 @dataclass(frozen=True)
 class PoseCount:
     """How many poses a request asks for: at least `least`, at most `most` (None: no limit)."""
@@ -139,13 +143,20 @@ def _numbered(text: str) -> int:
 
 class PoseCountBound(LogitsProcessor):
     """Once the new tokens (after `prompt_length`) hold a `pose_id`, bans `stop_ids` until they
-    hold `count.least`; bans `pose_id` once they hold `count.most`."""
+    hold `count.least`; once they hold `count.most`, ends the reply: the token after the last
+    pose may only be one of `stop_ids` or `end_ids` (a full stop), any later one only a stop
+    (a model that wanted another pose would otherwise write on without it)."""
 
     def __init__(
-        self, count: PoseCount, prompt_length: int, pose_id: int, stop_ids: Iterable[int]
+        self,
+        count: PoseCount,
+        prompt_length: int,
+        pose_id: int,
+        stop_ids: Iterable[int],
+        end_ids: Iterable[int] = (),
     ) -> None:
         self.count, self.prompt_length, self.pose_id = count, prompt_length, pose_id
-        self.stop_ids = list(stop_ids)
+        self.stop_ids, self.end_ids = list(stop_ids), list(end_ids)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor) -> torch.Tensor:
         poses = (input_ids[:, self.prompt_length :] == self.pose_id).sum(dim=1)
@@ -153,5 +164,10 @@ class PoseCountBound(LogitsProcessor):
         short = (poses >= 1) & (poses < self.count.least)
         scores[short.nonzero()[:, 0][:, None], self.stop_ids] = -torch.inf
         if self.count.most is not None:
-            scores[poses >= self.count.most, self.pose_id] = -torch.inf
+            for row in (poses >= self.count.most).nonzero()[:, 0].tolist():
+                after_pose = bool(input_ids[row, -1] == self.pose_id)
+                allowed = self.stop_ids + (self.end_ids if after_pose else [])
+                kept = scores[row, allowed]
+                scores[row] = -torch.inf
+                scores[row, allowed] = kept
         return scores

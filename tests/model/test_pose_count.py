@@ -92,6 +92,18 @@ def test_the_bound_bans_stopping_short_only_after_a_pose_and_posing_past_the_cou
     assert torch.equal(scores, torch.zeros(3, 8))  # the scores given are left as they were
 
 
+def test_a_reply_with_all_its_poses_ends_after_the_last_one():
+    """At `most` poses: after the last pose only a stop or an end mark, after that only a stop;
+    a reply short of its count is left as it was."""
+    pose, stop, end = 5, [0, 1], [2]
+    bound = PoseCountBound(PoseCount(1, 1), 1, pose, stop, end)
+    ids = torch.tensor([[7, 7, pose], [7, pose, 2], [7, 7, 7]])
+    out = bound(ids, torch.zeros(3, 8))
+    assert torch.isfinite(out[0, stop + end]).all() and torch.isinf(out[0, [3, 4, 5, 6, 7]]).all()
+    assert torch.isfinite(out[1, stop]).all() and torch.isinf(out[1, [2, 3, 4, 5, 6, 7]]).all()
+    assert torch.isfinite(out[2]).all()
+
+
 def _scripted(tokenizer, first: dict[int, float], then: dict[int, float]):
     """A tiny model whose first reply token's likeliest ids follow `first`, later ones `then`."""
     torch.manual_seed(0)
