@@ -89,7 +89,7 @@ from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.refusal import leans_to_refusal, refusal_start_ids
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.sides import opposite_side_ids
-from posegpt.model.steps import joined_steps, step_clauses
+from posegpt.model.steps import joined_steps, step_clauses, two_steps
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.model.text_features import UserTextFeatures
 from posegpt.model.tokenizer import (
@@ -161,6 +161,8 @@ def _asked_alone(
     there are poses and `chat` answers each step asked alone with a pose, the reply made of those
     answers and their first poses."""
     steps = step_clauses(request)
+    if len(steps) != len(poses) and len(poses) == 2:
+        steps = two_steps(request) or steps
     if len(steps) != len(poses):
         return text, poses
     replies = [chat([{"role": "user", "content": step}]) for step in steps]

@@ -49,7 +49,7 @@ _NEXT_STEP = re.compile(
     flags=re.IGNORECASE,
 )
 #: People, two of whom in one request ("a man kneeling and a woman standing") are two poses.
-_PERSON = (
+PERSON_WORDS = (
     r"(?:man|woman|boy|girl|kid|child|person|someone|somebody|lady|guy|dad|mum|mom|father"
     r"|mother|daughter|son|friend|grandma|grandpa|husband|wife|brother|sister|teacher|coach)"
 )
@@ -61,8 +61,8 @@ _SEVERAL = re.compile(
     r"|\bfirst\b.*\b(?:after|at the end)\b"
     r"|(?<!pose)(?<!description):[^.!?:;]*,[^.!?:;]*,"  # a list after a colon: "these: A, B, C."
     r"|\bboth an? \w+(?:\s+\w+)?\s+and an?\b"  # "both a plank and a squat"
-    rf"|\b(?:an?|one|the|his|her|their|my)\s+(?:\w+\s+)?{_PERSON}\b[^.!?]*"
-    rf"\band\s+(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{_PERSON}\b",
+    rf"|\b(?:an?|one|the|his|her|their|my)\s+(?:\w+\s+)?{PERSON_WORDS}\b[^.!?]*"
+    rf"\band\s+(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{PERSON_WORDS}\b",
     flags=re.IGNORECASE,
 )
 

@@ -3,13 +3,16 @@ overhead" -> the first pose from "Squat down low" and the second from "Jump up w
 overhead", each answered as a request of its own. The model answers single requests far better
 than the k-th step of a sequence (BENCHMARKS.md, "Each step of a sequence asked alone"), so when
 a reply holds as many poses as the request lists steps, `PoseGPT.chat(steps_alone=True)` asks
-each step again by itself and answers with those poses, in order."""
+each step again by itself and answers with those poses, in order. A two-pose reply to a request
+that names both steps in one clause ("Start kneeling and finish standing", "from crouching to
+standing tall", "a man kneeling and a woman standing next to him") takes them from `two_steps`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
+from posegpt.model.pose_count import PERSON_WORDS
 from posegpt.model.text_features import CLAUSE_ENDS, CLAUSE_STARTS, MIN_CLAUSE_WORDS
 from posegpt.records import POSE_TOKEN
 
@@ -18,6 +21,18 @@ STEP_LEADS = frozenset({"and", "begin", "end", "first", "start", *CLAUSE_STARTS}
 #: A word (with its inner hyphens and apostrophes: "cross-legged", "child's") or a mark.
 _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 _WORD = re.compile(r"\w")
+#: Two steps in one clause: "start X and end Y", "from X to Y", "both X and Y", "one X and one
+#: Y", two people joined by "and" ("a man kneeling and a woman standing next to him").
+_TWO_STEPS = (
+    r"\b(?:start|begin)(?:\s+(?:by|off|with))?\s+(?P<a>[^.!?]+?),?\s+and\s+(?:then\s+)?"
+    r"(?:end|finish)(?:\s+(?:up|by|with))?\s+(?P<b>[^.!?]+)",
+    r"\bfrom\s+(?P<a>[^.!?]+?)\s+to\s+(?P<b>[^.!?]+)",
+    r"\bboth\s+(?P<a>an?\s+[^.!?,]+?)\s+and\s+(?P<b>an?\s+[^.!?,]+)",
+    r"\b(?P<a>one\s+[^.!?]+?)\s+and\s+(?P<b>one\s+[^.!?]+)",
+    rf"(?P<a>\b(?:an?|the|his|her|their|my)\s+(?:\w+\s+)?{PERSON_WORDS}\b[^.!?]*?)\s+and\s+"
+    rf"(?P<b>(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{PERSON_WORDS}\b[^.!?]*)",
+)
+_TWO_STEP_PATTERNS = tuple(re.compile(p, flags=re.IGNORECASE) for p in _TWO_STEPS)
 #: Words said after each step's answer's own words, in order.
 ORDINALS = ("First", "Then")
 
@@ -48,6 +63,23 @@ def step_clauses(text: str) -> list[str]:
         step = re.sub(r" (?=[.,;:!?'])", "", " ".join(clause))
         steps.append(step[:1].upper() + step[1:])
     return steps
+
+
+def two_steps(text: str) -> list[str] | None:
+    """The two steps of a request that names them in one clause (`_TWO_STEPS`: "Start kneeling
+    and finish standing." -> "Kneeling", "Standing"), as requests of their own; None if it does
+    not."""
+    for pattern in _TWO_STEP_PATTERNS:
+        found = pattern.search(text)
+        if found:
+            return [_as_request(found["a"]), _as_request(found["b"])]
+    return None
+
+
+def _as_request(words: str) -> str:
+    """A step's words as a request: capitalised, without trailing marks or "please"."""
+    words = re.sub(r"[\s,;:]*(?:please)?[\s,;:!?.]*$", "", words.strip(), flags=re.IGNORECASE)
+    return words[:1].upper() + words[1:]
 
 
 def _words(tokens: Sequence[str]) -> int:

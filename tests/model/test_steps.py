@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from posegpt.model import build_model
-from posegpt.model.steps import joined_steps, step_clauses
+from posegpt.model import Reply, build_model
+from posegpt.model.network import _asked_alone
+from posegpt.model.steps import joined_steps, step_clauses, two_steps
 
 
 def test_a_request_is_cut_into_the_steps_it_lists():
@@ -30,6 +31,27 @@ def test_a_request_is_cut_into_the_steps_it_lists():
         "Child's pose",
         "A cat-cow stretch",
     ]
+
+
+def test_two_steps_named_in_one_clause_are_told_apart():
+    assert two_steps("Start kneeling on both knees and finish standing with your arms up.") == [
+        "Kneeling on both knees",
+        "Standing with your arms up",
+    ]
+    assert two_steps("From standing to sitting cross-legged on the floor.") == [
+        "Standing",
+        "Sitting cross-legged on the floor",
+    ]
+    assert two_steps("Both a plank and a squat, please.") == ["A plank", "A squat"]
+    assert two_steps("one kid sitting down and one kid lying on his tummy") == [
+        "One kid sitting down",
+        "One kid lying on his tummy",
+    ]
+    assert two_steps("A man kneeling on one knee and a woman standing next to him.") == [
+        "A man kneeling on one knee",
+        "A woman standing next to him",
+    ]
+    assert two_steps("Lie on your back with your arms and legs spread.") is None
 
 
 def test_the_replies_to_the_steps_make_one_reply():
@@ -63,3 +85,25 @@ def test_chat_asks_each_step_alone_when_the_reply_has_one_pose_per_step(tokenize
     three = model.chat(request, max_new_tokens=3, steps_alone=True)
     assert three.text == model.chat(request, max_new_tokens=3).text
     assert len(three.poses) == 3
+
+
+def test_a_two_step_request_in_one_clause_is_asked_step_by_step():
+    """`_asked_alone` takes the two steps of "from X to Y" when its clauses are fewer than the
+    poses, and keeps the reply when the steps and poses still differ in number."""
+    pose = torch.eye(3).expand(24, 3, 3)
+    asked = []
+
+    def chat(messages):
+        asked.append(messages[-1]["content"])
+        return Reply(f"{messages[-1]['content']} <POSE>", [pose])
+
+    request, reply = (
+        "From standing to sitting cross-legged.",
+        ("two <POSE> poses <POSE>", [pose] * 2),
+    )
+    text, poses = _asked_alone(chat, request, *reply)
+    assert asked == ["Standing", "Sitting cross-legged"] and len(poses) == 2
+    assert text == joined_steps(["Standing <POSE>", "Sitting cross-legged <POSE>"])
+    asked.clear()
+    three = ("a <POSE> b <POSE> c <POSE>", [pose] * 3)
+    assert _asked_alone(chat, request, *three) == three and not asked
