@@ -48,10 +48,15 @@ _NEXT_STEP = re.compile(
     r"|last of all|once you're there|once that's done|from there)\b|[,;.]\s*next\b|->",
     flags=re.IGNORECASE,
 )
-#: People, two of whom in one request ("a man kneeling and a woman standing") are two poses.
-PERSON_WORDS = (
+_PERSON = (
     r"(?:man|woman|boy|girl|kid|child|person|someone|somebody|lady|guy|dad|mum|mom|father"
     r"|mother|daughter|son|friend|grandma|grandpa|husband|wife|brother|sister|teacher|coach)"
+)
+#: Two people joined by "and", each with what they do ("a man kneeling and a woman standing
+#: next to him"): two poses, `a` and `b`.
+TWO_PEOPLE = (
+    rf"(?P<a>\b(?:an?|one|the|his|her|their|my)\s+(?:\w+\s+)?{_PERSON}\b[^.!?]*?)\s+and\s+"
+    rf"(?P<b>(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{_PERSON}\b[^.!?]*)"
 )
 #: Words that ask for two poses or more without numbering them.
 _SEVERAL = re.compile(
@@ -61,8 +66,7 @@ _SEVERAL = re.compile(
     r"|\bfirst\b.*\b(?:after|at the end)\b"
     r"|(?<!pose)(?<!description):[^.!?:;]*,[^.!?:;]*,"  # a list after a colon: "these: A, B, C."
     r"|\bboth an? \w+(?:\s+\w+)?\s+and an?\b"  # "both a plank and a squat"
-    rf"|\b(?:an?|one|the|his|her|their|my)\s+(?:\w+\s+)?{PERSON_WORDS}\b[^.!?]*"
-    rf"\band\s+(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{PERSON_WORDS}\b",
+    rf"|{TWO_PEOPLE}",
     flags=re.IGNORECASE,
 )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from posegpt.model.pose_count import PERSON_WORDS
+from posegpt.model.pose_count import TWO_PEOPLE
 from posegpt.model.text_features import CLAUSE_ENDS, CLAUSE_STARTS, MIN_CLAUSE_WORDS
 from posegpt.records import POSE_TOKEN
 
@@ -29,8 +29,7 @@ _TWO_STEPS = (
     r"\bfrom\s+(?P<a>[^.!?]+?)\s+to\s+(?P<b>[^.!?]+)",
     r"\bboth\s+(?P<a>an?\s+[^.!?,]+?)\s+and\s+(?P<b>an?\s+[^.!?,]+)",
     r"\b(?P<a>one\s+[^.!?]+?)\s+and\s+(?P<b>one\s+[^.!?]+)",
-    rf"(?P<a>\b(?:an?|the|his|her|their|my)\s+(?:\w+\s+)?{PERSON_WORDS}\b[^.!?]*?)\s+and\s+"
-    rf"(?P<b>(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{PERSON_WORDS}\b[^.!?]*)",
+    TWO_PEOPLE,
 )
 _TWO_STEP_PATTERNS = tuple(re.compile(p, flags=re.IGNORECASE) for p in _TWO_STEPS)
 #: Words said after each step's answer's own words, in order.
