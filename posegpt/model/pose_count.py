@@ -63,7 +63,7 @@ _SEVERAL = re.compile(
     r"\b(?:before and after|a sequence|a transition|one of each|step [12]|pose [ab]"
     r"|keyframe (?:one|two|1|2))\b|\bone\b[^.!?]*\band one\b"
     r"|\b(?:start|starting|begin|beginning)\b.*\b(?:end|ends|ending|finish|finishing)\b"
-    r"|\bfirst\b.*\b(?:after|at the end)\b"
+    r"|\bfirst\b[^.!?]*\band\b[^.!?]*\bafter\b|\bat first\b[^.!?]*\bat the end\b"
     r"|(?<!pose)(?<!description):[^.!?:;]*,[^.!?:;]*,"  # a list after a colon: "these: A, B, C."
     r"|\bboth an? \w+(?:\s+\w+)?\s+and an?\b"  # "both a plank and a squat"
     rf"|{TWO_PEOPLE}",

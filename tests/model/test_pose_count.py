@@ -64,6 +64,7 @@ def test_other_signs_of_several_poses_ask_for_at_least_two():
     assert asked_count("pose: kneeling, head tipped back, right hand at the face") == ONE
     assert asked_count("A man holding a baby and a bag.") == ONE
     assert asked_count("A woman standing next to a chair.") == ONE
+    assert asked_count("Show me someone stretching first thing after waking up.") == ONE
 
 
 def test_numbered_steps_ask_for_at_least_as_many_poses_as_they_number():
