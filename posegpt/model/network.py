@@ -270,6 +270,9 @@ class PoseGPT(nn.Module):
         self.image_token_id = token_id(tokenizer, IMAGE_TOKEN)
         self.pose_input_id = token_id(tokenizer, POSE_INPUT_TOKEN) if self.pose_input else None
         self.stop_token_ids = [token_id(tokenizer, END_TOKEN), tokenizer.eos_token_id]
+        # marks that may end a reply after its last pose, those the tokenizer has whole
+        ends = [tokenizer.encode(mark, add_special_tokens=False) for mark in REPLY_ENDS]
+        self._reply_end_ids = [ids[0] for ids in ends if len(ids) == 1]
         banned = (
             IMAGE_TOKEN,
             POSE_INPUT_TOKEN,
@@ -480,10 +483,12 @@ class PoseGPT(nn.Module):
         words_only = pixel_values is None and not len(input_poses)
         count = asked_count(message) if count_from_words and words_only else None
         if count is not None:
-            ends = [self.tokenizer.encode(mark, add_special_tokens=False) for mark in REPLY_ENDS]
-            ends = [ids[0] for ids in ends if len(ids) == 1]  # marks the tokenizer has whole
             bound = PoseCountBound(
-                count, input_ids.shape[1], self.pose_token_id, self.stop_token_ids, ends
+                count,
+                input_ids.shape[1],
+                self.pose_token_id,
+                self.stop_token_ids,
+                self._reply_end_ids,
             )
             processors.append(bound)
         generation = GenerationConfig(
