@@ -522,11 +522,9 @@ class PoseGPT(nn.Module):
             text, poses = _asked_alone(asked, message, text, poses)
         embedder = self.text_features.embedder if self.text_features is not None else None
         if ask_again and words_only and not len(poses) and embedder is not None:
-            # a message whose words ask for several poses is asked again held to its count
-            held = (
-                functools.partial(asked, count_from_words=True, steps_alone=steps_alone)
-                if count
-                else asked
+            # asked again held to the count its words ask for, as the message was
+            held = functools.partial(
+                asked, count_from_words=count_from_words, steps_alone=steps_alone
             )
             text, poses = _asked_again(held, embedder.embed, messages, message, text, poses, count)
         if (
