@@ -10,9 +10,10 @@ that", "afterwards", "lastly", ". Next,", "->", "once you're there") starts one 
 listed before the first ("Squat, plank, then jump.") count one each, and a numbered list ("1.
 stand tall 2. touch your toes 3. stand back up"), ordinals after "first" ("First squat, second
 lunge."), "pose one ... pose two" and "from sitting ... to standing" ask for at least as many
-poses as they number; "start ... end", "before and after", "one ... and one ...", a list after a
-colon, "both a plank and a squat" and two people ("a man kneeling and a woman standing") for at
-least two. Words with none of these ask for one pose.
+poses as they number, "From a squat to a jump" too; "start ... end", "before and after", "one
+... and one ...", a list after a colon, "both a plank and a squat", "show both", two people ("a
+man kneeling and a woman standing", "someone bowing and someone saluting", "a couple dancing")
+for at least two. Words with none of these ask for one pose.
 `PoseGPT.chat(count_from_words=True)` holds a words-only reply to that count with
 `PoseCountBound`, only once the reply has a pose (a question that wants none, and says "three
 ways" of splitting a sum, is left to answer in words), and ends it once it has all its poses.
@@ -53,10 +54,11 @@ _PERSON = (
     r"|mother|daughter|son|friend|grandma|grandpa|husband|wife|brother|sister|teacher|coach)"
 )
 #: Two people joined by "and", each with what they do ("a man kneeling and a woman standing
-#: next to him"): two poses, `a` and `b`.
+#: next to him", "someone bowing and someone saluting"): two poses, `a` and `b`.
 TWO_PEOPLE = (
-    rf"(?P<a>\b(?:an?|one|the|his|her|their|my)\s+(?:\w+\s+)?{_PERSON}\b[^.!?]*?)\s+and\s+"
-    rf"(?P<b>(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{_PERSON}\b[^.!?]*)"
+    rf"(?P<a>\b(?:(?:an?|one|the|his|her|their|my)\s+(?:\w+\s+)?{_PERSON}|some(?:one|body))\b"
+    rf"[^.!?]*?)\s+and\s+(?P<b>(?:(?:an?|the|his|her|their|my|another)\s+(?:\w+\s+)?{_PERSON}"
+    rf"|some(?:one|body))\b[^.!?]*)"
 )
 #: Words that ask for two poses or more without numbering them.
 _SEVERAL = re.compile(
@@ -66,6 +68,8 @@ _SEVERAL = re.compile(
     r"|\bfirst\b[^.!?]*\band\b[^.!?]*\bafter\b|\bat first\b[^.!?]*\bat the end\b"
     r"|(?<!pose)(?<!description):[^.!?:;]*,[^.!?:;]*,"  # a list after a colon: "these: A, B, C."
     r"|\bboth an? \w+(?:\s+\w+)?\s+and an?\b"  # "both a plank and a squat"
+    r"|\bshow (?:me )?both\b|\bboth:"
+    r"|\bcouple\b(?!\s+of\b)"  # two people: "a couple dancing"
     rf"|{TWO_PEOPLE}",
     flags=re.IGNORECASE,
 )
@@ -91,9 +95,13 @@ _POSE_NUMBER = re.compile(r"\bpose\s+(one|two|three|four)\b", flags=re.IGNORECAS
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4}
 #: A numbered list's numbers ("1. ", "2) ").
 _LIST_NUMBER = re.compile(r"(?:^|\s)([1-4])[.)]\s")
-#: A change from one posture to another: "from sitting on a chair to standing up".
+#: A change from one posture to another: "from sitting on a chair to standing up", "From a
+#: squat to a jump" (not "walking from a car to a house": a noun's change starts the sentence or
+#: follows a word of change).
 _FROM_TO = re.compile(
-    r"\bfrom\s+(?:\w+\s+){0,2}?\w+ing\b[^.!?]*?\bto\s+(?:\w+\s+){0,2}?\w+ing\b",
+    r"\bfrom\s+(?:\w+\s+){0,2}?\w+ing\b[^.!?]*?\bto\s+(?:\w+\s+){0,2}?\w+ing\b"
+    r"|(?:^|[.!?:]\s+|\b(?:go|goes|going|move|moves|moving|get|gets|getting|flow|transition)\s+)"
+    r"from\s+an?\s+[\w-]+\s+to\s+an?\s+[\w-]+",
     flags=re.IGNORECASE,
 )
 
