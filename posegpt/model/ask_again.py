@@ -10,7 +10,9 @@ Asked about a photo of someone, "What pose is he in?", the model often describes
 words with no pose; `PoseGPT.chat(photo_ask_again=True)` asks such a question again, with the
 picture, when the reply does not lean to refusing (`posegpt.model.refusal`: someone the question
 describes who is not there), and if that reply holds one pose, answers with the first reply's
-words (a description asked for stays) followed by it.
+words (a description asked for stays) followed by it. In a picture of one person, a question
+still answered in words ("How are they posed in this picture?") is then asked as the training
+data asks for a photo's pose (`ONE_PERSON_AGAIN`), whose answer the model rarely gives in words.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from posegpt.records import IMAGE_TOKEN, with_image
 
 #: How a message is asked again.
 AGAIN = "Show me the pose: {message}"
+#: How a question about a picture of one person is asked when AGAIN gives no pose: one of the
+#: training data's image -> pose questions (a test keeps it one).
+ONE_PERSON_AGAIN = "Can you predict the SMPL pose of the person in this image?"
 #: Least cosine between the message and the words of its answer asked again (MiniLM's).
 MIN_COSINE = 0.25
 #: First words of a question (a question is answered as it is).

@@ -50,7 +50,7 @@ from posegpt.body.prior import GaussianPosePrior
 from posegpt.body.skeleton import NUM_JOINTS
 from posegpt.errors import InvalidInputError, ModelFileError
 from posegpt.images import ImageInput, load_image
-from posegpt.model.ask_again import again, close_enough, is_question
+from posegpt.model.ask_again import ONE_PERSON_AGAIN, again, close_enough, is_question
 from posegpt.model.chat_format import (
     IGNORE_INDEX,
     MessageLike,
@@ -174,6 +174,27 @@ def _asked_alone(
 def _asked_for_pose(messages: Sequence[MessageLike], message: str) -> list[MessageLike]:
     """`messages` with their last, `message`, asked again for its pose (`ask_again.again`)."""
     return [*messages[:-1], {"role": "user", "content": again(message)}]
+
+
+def _photo_asked_again(
+    chat: Callable[[list[MessageLike]], Reply],
+    messages: Sequence[MessageLike],
+    message: str,
+    one_person: bool,
+) -> Reply | None:
+    """`chat`'s reply with one pose to the last message, `message`, asked again for its pose,
+    or, in a picture of `one_person`, then asked as ONE_PERSON_AGAIN; None if neither gives
+    one pose."""
+    questions = [_asked_for_pose(messages, message)]
+    if one_person:
+        questions.append(
+            [*messages[:-1], {"role": "user", "content": with_image(ONE_PERSON_AGAIN)}]
+        )
+    for question in questions:
+        answer = chat(question)
+        if len(answer.poses) == 1:
+            return answer
+    return None
 
 
 def _asked_again(
@@ -455,8 +476,9 @@ class PoseGPT(nn.Module):
         question and got no pose ("cobra") is asked again for its pose, and answered so if that
         gives one pose whose words are close to it (`posegpt.model.ask_again`). With a pose
         tower and `photo_ask_again`, a question asked with the picture of someone that got no
-        pose and does not lean to refusing is asked again for its pose, and if that gives one,
-        the answer is the first reply's words followed by that reply.
+        pose and does not lean to refusing is asked again for its pose (in a picture of one
+        person, then as the training data asks for it), and if that gives one, the answer is
+        the first reply's words followed by that reply.
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -535,14 +557,16 @@ class PoseGPT(nn.Module):
             and not len(poses)
             and not leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
         ):
-            answer = asked(
-                _asked_for_pose(messages, message),
-                image,
+            photo_asked = functools.partial(
+                asked,
+                image=image,
                 refine_with=refine_with,
                 refine=refine,
                 decline_unmatched=decline_unmatched,
             )
-            if len(answer.poses) == 1:  # the words asked for, and the pose
+            one_person = people_count(pixel_values[0]) == 1
+            answer = _photo_asked_again(photo_asked, messages, message, one_person)
+            if answer is not None:  # the words asked for, and the pose
                 return Reply(f"{text.strip()} {answer.text}", answer.poses)
         about_picture = towered and len(poses) and asked_with_image(messages)
         if about_picture and self.chooser is not None and not isinstance(image, torch.Tensor):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from posegpt.data.templates import IMAGE2POSE_QUESTIONS
 from posegpt.model import Reply, build_model
-from posegpt.model.ask_again import AGAIN, again, close_enough, is_question
-from posegpt.model.network import _asked_again
+from posegpt.model.ask_again import AGAIN, ONE_PERSON_AGAIN, again, close_enough, is_question
+from posegpt.model.network import _asked_again, _photo_asked_again
 from posegpt.model.pose_count import PoseCount
 from posegpt.records import with_image
 
@@ -90,3 +91,35 @@ def test_a_message_asked_again_keeps_its_picture_marker_in_front():
     assert again("cobra") == AGAIN.format(message="cobra")
     marked = again(with_image("What pose is he in?"))
     assert marked == with_image(AGAIN.format(message="What pose is he in?"))
+
+
+def test_a_photo_question_of_one_person_is_then_asked_as_the_training_data_asks():
+    """`_photo_asked_again`: the message asked again for its pose first; if that gives no
+    single pose, in a picture of one person, ONE_PERSON_AGAIN (a training question)."""
+    assert ONE_PERSON_AGAIN in IMAGE2POSE_QUESTIONS
+    pose = torch.eye(3).expand(24, 3, 3)
+    message = with_image("How are they posed here?")
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
+    messages = [*history, {"role": "user", "content": message}]
+    posed = Reply("Here is the pose: <POSE>", [pose])
+    asked: list[str] = []
+
+    def chat(replies: dict[str, Reply]):
+        def answer(question):
+            assert question[:-1] == history
+            asked.append(question[-1]["content"])
+            return replies.get(asked[-1], Reply("They stand.", []))
+
+        return answer
+
+    first, plain = again(message), with_image(ONE_PERSON_AGAIN)
+    assert _photo_asked_again(chat({first: posed}), messages, message, True) is posed
+    assert asked == [first]
+    asked.clear()
+    assert _photo_asked_again(chat({plain: posed}), messages, message, True) is posed
+    assert asked == [first, plain]
+    asked.clear()
+    assert _photo_asked_again(chat({plain: posed}), messages, message, False) is None
+    assert asked == [first]  # several people: the plain question would not say whom
+    two = Reply("<POSE> <POSE>", [pose, pose])
+    assert _photo_asked_again(chat({first: two, plain: two}), messages, message, True) is None
