@@ -13,10 +13,12 @@ from posegpt.errors import InvalidInputError
 from posegpt.model.pose_tower.detector import (
     BUNDLES,
     DEFAULT_BUNDLE,
+    MARGIN,
     NUM_LANDMARKS,
     STRIP_MIN_SCORE,
     Person,
     PoseDetector,
+    box_area,
     box_inside,
     bundle_file,
     cut_by,
@@ -107,6 +109,40 @@ def test_a_strip_adds_no_part_of_someone_found_that_it_cuts_through():
 
 def test_nobody_in_a_blank_picture(detector):
     assert detector.detect(Image.new("RGB", (320, 240), (120, 130, 140))) == []
+
+
+def test_a_picture_where_nobody_is_found_is_tried_once_more_with_a_margin(detector, monkeypatch):
+    """The margin pass runs only when the picture and its strips find nobody, on the picture
+    framed by MARGIN, and its landmarks come back in the picture's own fractions."""
+    shapes = []
+    framed_person = person(0.4)
+
+    def run(picture, span):
+        shapes.append(picture.shape[:2])
+        return [framed_person] if picture.shape[:2] != (100, 80) else []
+
+    monkeypatch.setattr(detector, "_run", run)
+    found = detector.detect(Image.new("RGB", (80, 100)))
+    pad = round(MARGIN * 100)
+    assert shapes[-1] == (100 + 2 * pad, 80 + 2 * pad) and len(shapes) == 1 + 3 + 1
+    assert len(found) == 1
+    x = framed_person.landmarks[:, 0] * (80 + 2 * pad) - pad
+    assert np.allclose(found[0].landmarks[:, 0], x / 80)
+    assert np.allclose(found[0].landmarks[:, 1], (framed_person.landmarks[:, 1] * 130 - pad) / 100)
+    assert np.array_equal(found[0].world, framed_person.world)
+    shapes.clear()
+    monkeypatch.setattr(detector, "_run", lambda picture, span: shapes.append(1) or [person(0.4)])
+    assert len(detector.detect(Image.new("RGB", (80, 100)))) == 1 and len(shapes) == 4
+
+
+@pytest.mark.skipif(not H36M_IMAGE.is_file(), reason="real photos (../shared/data/real) absent")
+def test_the_margin_pass_finds_the_person_of_a_tight_crop_where_they_are(detector):
+    picture = Image.open(H36M_IMAGE).convert("RGB")
+    box = detector.detect(picture)[0].box * np.tile(picture.size, 2)
+    crop = np.asarray(picture.crop(tuple(box)))
+    plain, framed = detector._run(crop, (0, crop.shape[1])), detector._run_with_margin(crop)
+    largest = max(framed, key=lambda p: box_area(p.box))
+    assert len(plain) == 1 and same_person(plain[0], largest)
 
 
 @pytest.mark.skipif(not H36M_IMAGE.is_file(), reason="real photos (../shared/data/real) absent")
