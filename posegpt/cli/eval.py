@@ -175,6 +175,12 @@ def bench_command(
         "12-request development probe of seiza, child's pose and rowing) or a JSONL file in the "
         "same format.",
     ),
+    photo_items: str = typer.Option(
+        "test",
+        "--photo-items",
+        help="The everyday photo requests the crops are asked in (image2pose_everyday): 'test' "
+        "(held out) or 'dev' (the development set, to tune on).",
+    ),
     split: str = typer.Option(
         "test",
         "--split",
@@ -197,7 +203,7 @@ def bench_command(
 
     from posegpt.body import load_body_model
     from posegpt.eval.bench import BenchConfig, run_bench
-    from posegpt.eval.everyday.items import everyday_file
+    from posegpt.eval.everyday.items import everyday_file, photo_file
     from posegpt.eval.report import write_report
 
     if data is None:
@@ -229,6 +235,7 @@ def bench_command(
         chat_variants=[v.strip() for v in chat_variants.split(",")] if chat_variants else [],
         chat_rows=chat_rows,
         everyday_items=everyday_file(everyday_items),
+        photo_items=photo_file(photo_items),
         split=split,
         baselines=baselines,
         progress=not quiet,

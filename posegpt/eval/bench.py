@@ -18,7 +18,8 @@ Protocol:
   row). A situation may fit several families; only the item's own counts.
 - image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG;
   image2pose_everyday (methods that chat): the same crops asked in held-out everyday words
-  (`posegpt/eval/everyday/photo_requests.txt`); "declined": % answered with no pose;
+  (`posegpt/eval/everyday/photo_requests.txt`; `--photo-items dev` the development set's);
+  "declined": % answered with no pose;
   image2pose_partial: the test crops that show a person from the waist or thighs up only
   (`posegpt data synth --partial-crops`; none in older datasets).
 - rpe: whole pictures + one description of one person; per description kind and averaged
@@ -81,6 +82,7 @@ from posegpt.eval.bench_data import (
 )
 from posegpt.eval.chat_method import PoseGPTMethod
 from posegpt.eval.everyday.items import (
+    PHOTO_REQUESTS_FILE,
     EverydayItem,
     load_everyday,
     load_photo_requests,
@@ -193,10 +195,12 @@ class BenchConfig:
     chat_variants: switches of `AnswerOptions` (`CHAT_SWITCHES`), each also a row of each model
     answering as `posegpt chat` does with that switch the other way; everyday_items: the
     everyday benchmark's items file (default: the held-out test set; the packaged development
-    set, `DEV_REQUESTS_FILE`, is the one to tune on); split: "test" (held out) or "val" (the
-    dataset's development split, to decide on; SPG on its val situations, `load_bench_data`);
-    baselines: False to run the text and photo tasks for the models only (an earlier run on the
-    same data, seed and sizes holds the baselines' figures)."""
+    set, `DEV_REQUESTS_FILE`, is the one to tune on); photo_items: the file of everyday photo
+    requests the crops are asked in (default: the held-out one; `PHOTO_FILES`); split: "test"
+    (held out) or "val" (the dataset's development split, to decide on; SPG on its val
+    situations, `load_bench_data`); baselines: False to run the text and photo tasks for the
+    models only (an earlier run on the same data, seed and sizes holds the baselines' figures).
+    """
 
     data: Path
     out: Path
@@ -222,6 +226,7 @@ class BenchConfig:
     chat_rows: bool = False
     chat_variants: list[str] = field(default_factory=list)
     everyday_items: Path | None = None
+    photo_items: Path | None = None
     split: str = "test"
     baselines: bool = True
     progress: bool = True
@@ -299,7 +304,9 @@ def run_bench(cfg: BenchConfig) -> dict:
             bench.text(name, items, evaluator)
         if data.crops is not None and "image2pose" in tasks:
             bench.image("image2pose", data.crops)
-            bench.image("image2pose_everyday", _asked_in_everyday_words(data.crops), chat_only=True)
+            requests = load_photo_requests(cfg.photo_items or PHOTO_REQUESTS_FILE)
+            everyday = _asked_in_everyday_words(data.crops, requests)
+            bench.image("image2pose_everyday", everyday, chat_only=True)
         if data.partial_crops is not None and "image2pose" in tasks:
             bench.image("image2pose_partial", data.partial_crops)
         if data.rpe is not None and "rpe" in tasks:
@@ -771,9 +778,8 @@ def _history(method: Method) -> dict:
     return summary
 
 
-def _asked_in_everyday_words(crops: ImageSet) -> ImageSet:
-    """The crops, each asked with one of the held-out everyday photo requests in turn."""
-    requests = load_photo_requests()
+def _asked_in_everyday_words(crops: ImageSet, requests: list[str]) -> ImageSet:
+    """The crops, each asked with one of the everyday photo `requests` in turn."""
     prompts = [with_image(requests[i % len(requests)]) for i in range(len(crops))]
     return replace(crops, prompts=prompts)
 

@@ -19,10 +19,13 @@ from posegpt.eval.everyday.items import (
     DEV_REQUESTS_FILE,
     KNEELING_PROBE_FILE,
     NAMED_FILES,
+    PHOTO_FILES,
+    PHOTO_REQUESTS_FILE,
     REQUESTS_FILE,
     everyday_file,
     load_everyday,
     load_photo_requests,
+    photo_file,
     subset,
 )
 from posegpt.eval.everyday.naming import named_family, pose_words
@@ -215,7 +218,8 @@ def test_no_training_template_produces_a_benchmark_sentence():
 
     words = [_words(t) for t, _ in templates_]
     questions = [i.text for path in NAMED_FILES.values() for i in load_everyday(path)]
-    for question in questions + load_photo_requests():
+    photo = [q for path in PHOTO_FILES.values() for q in load_photo_requests(path)]
+    for question in questions + photo:
         text = _normal(question)
         padded = f" {text} "
         # a template's own words must all be in the sentence before it is worth trying
@@ -241,6 +245,12 @@ def test_photo_requests_are_distinct_everyday_requests():
     requests = load_photo_requests()
     assert len(requests) >= 12 and len({_normal(r) for r in requests}) == len(requests)
     assert not any("<image>" in r or "SMPL" in r for r in requests)  # as people write them
+    dev = load_photo_requests(photo_file("dev"))
+    assert len(dev) >= 40 and len({_normal(r) for r in dev}) == len(dev)
+    assert not {_normal(r) for r in dev} & {_normal(r) for r in requests}  # apart from the test
+    assert photo_file("test") == PHOTO_REQUESTS_FILE
+    with pytest.raises(InvalidInputError, match="test, dev"):
+        photo_file("train")
 
 
 def test_a_subset_asks_every_form_of_each_category():

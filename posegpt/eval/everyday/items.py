@@ -28,6 +28,10 @@ DEV4_REQUESTS_FILE = Path(__file__).with_name("dev4_requests.jsonl")
 #: child's pose, rowing), written apart from the other sets and the templates.
 KNEELING_PROBE_FILE = Path(__file__).with_name("kneeling_probe.jsonl")
 PHOTO_REQUESTS_FILE = Path(__file__).with_name("photo_requests.txt")
+#: A development set of 48 photo requests (written 2026-12-07, session 24, apart from the held-out
+#: ones and the templates), the ones to tune on.
+PHOTO_DEV_REQUESTS_FILE = Path(__file__).with_name("photo_dev_requests.txt")
+PHOTO_FILES = {"test": PHOTO_REQUESTS_FILE, "dev": PHOTO_DEV_REQUESTS_FILE}
 NAMED_FILES = {
     "test": REQUESTS_FILE,
     "dev": DEV_REQUESTS_FILE,
@@ -81,9 +85,17 @@ def everyday_file(choice: str | None) -> Path:
     return path
 
 
-def load_photo_requests() -> list[str]:
-    """Requests for the pose of the person in a photo, in everyday words (held out)."""
-    return [line.strip() for line in PHOTO_REQUESTS_FILE.read_text("utf-8").splitlines() if line]
+def photo_file(choice: str) -> Path:
+    """The photo requests file named by `choice`: "test" (held out) or "dev"."""
+    if choice not in PHOTO_FILES:
+        raise InvalidInputError(f"photo requests must be one of {', '.join(PHOTO_FILES)}")
+    return PHOTO_FILES[choice]
+
+
+def load_photo_requests(path: Path = PHOTO_REQUESTS_FILE) -> list[str]:
+    """Requests for the pose of the person in a photo, in everyday words, one a line (default:
+    the held-out set)."""
+    return [line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
 def _item(row: dict, where: str) -> EverydayItem:
