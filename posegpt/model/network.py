@@ -86,7 +86,7 @@ from posegpt.model.pose_tower.fit import (
     refine_to_people,
 )
 from posegpt.model.pose_tower.projector import PoseTowerProjector
-from posegpt.model.refusal import leans_to_refusal, refusal_start_ids
+from posegpt.model.refusal import describes_nobody, leans_to_refusal, refusal_start_ids
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.sides import opposite_side_ids
 from posegpt.model.steps import joined_steps, step_clauses, two_steps
@@ -478,7 +478,10 @@ class PoseGPT(nn.Module):
         tower and `photo_ask_again`, a question asked with the picture of someone that got no
         pose and does not lean to refusing is asked again for its pose (in a picture of one
         person, then as the training data asks for it), and if that gives one, the answer is
-        the first reply's words followed by that reply.
+        the first reply's words followed by that reply. A question about a picture of one person
+        in words that describe nobody in particular (`refusal.describes_nobody`: "Copy her
+        pose") means that person: it is asked again whatever its lean to refusing (the reply
+        then without its refusing words) and never declined as matching nobody.
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -549,14 +552,17 @@ class PoseGPT(nn.Module):
                 asked, count_from_words=count_from_words, steps_alone=steps_alone
             )
             text, poses = _asked_again(held, embedder.embed, messages, message, text, poses, count)
+        one_person = towered and people_count(pixel_values[0]) == 1
+        # the one person in the picture, asked about in words that describe nobody else
+        anyone = one_person and describes_nobody(message)
         if (
             photo_ask_again
             and towered
             and not len(input_poses)
             and asked_with_image(messages)
             and not len(poses)
-            and not leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
         ):
+            refusing = leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
             photo_asked = functools.partial(
                 asked,
                 image=image,
@@ -564,10 +570,14 @@ class PoseGPT(nn.Module):
                 refine=refine,
                 decline_unmatched=decline_unmatched,
             )
-            one_person = people_count(pixel_values[0]) == 1
-            answer = _photo_asked_again(photo_asked, messages, message, one_person)
-            if answer is not None:  # the words asked for, and the pose
-                return Reply(f"{text.strip()} {answer.text}", answer.poses)
+            answer = (
+                _photo_asked_again(photo_asked, messages, message, one_person)
+                if anyone or not refusing
+                else None
+            )
+            if answer is not None:  # the words asked for (a refusal's left out), and the pose
+                words = "" if refusing else f"{text.strip()} "
+                return Reply(f"{words}{answer.text}", answer.poses)
         about_picture = towered and len(poses) and asked_with_image(messages)
         if about_picture and self.chooser is not None and not isinstance(image, torch.Tensor):
             slot = self._chosen_slot(pixel_values, image, messages)
@@ -579,6 +589,7 @@ class PoseGPT(nn.Module):
         may_decline = (
             decline_unmatched
             and about_picture
+            and not anyone
             and leans_to_refusal(first_scores, refusal_start_ids(self.tokenizer))
         )
         if may_decline and matches_nobody(poses, pixel_values[0]):

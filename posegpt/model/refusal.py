@@ -8,13 +8,19 @@ about someone who is there with ROC AUC 0.92, and a classifier on the whole firs
 distribution does no better (BENCHMARKS.md, "Declining someone who is not in the picture").
 `PoseGPT.chat(decline_unmatched=True)` declines an answer about a picture when it leans to
 refusing (`leans_to_refusal`) and its pose matches nobody there
-(`posegpt.model.pose_tower.fit.matches_nobody`).
+(`posegpt.model.pose_tower.fit.matches_nobody`). A request that describes nobody in particular
+("Would you mind reproducing the pose of the person in this photo?", `describes_nobody`) about a
+picture of one person means that person, whatever the lean: chat never declines it so.
 """
 
 from __future__ import annotations
 
+import re
+
 import torch
 from transformers import PreTrainedTokenizerBase
+
+from posegpt.records import IMAGE_TOKEN
 
 #: The words a refusal about someone not in the picture starts with.
 REFUSAL_STARTS = ("I", "Nobody", "There")
@@ -41,3 +47,30 @@ def refusal_share(scores: torch.Tensor, start_ids: list[int]) -> float:
 def leans_to_refusal(scores: torch.Tensor, start_ids: list[int]) -> bool:
     """Whether that probability is above REFUSAL_SHARE."""
     return refusal_share(scores, start_ids) > REFUSAL_SHARE
+
+
+#: Words that describe nobody: function words, and words that ask for a pose or name a picture,
+#: a person or a body part (every word of the training data's image -> pose questions among
+#: them). Every description of someone in the data holds other words ("the man who is serving
+#: in tennis"; "who" is one).
+_NON_DESCRIBING = """
+    a an the this that these those his her their its my your our s i me you he she they him
+    them it we us is are was be am do does did doing can could would will should may might please
+    pls plz hi hello hey thanks mind of in on at to for from as and or so here there what whats
+    how which just exactly same like into with
+    give show get make copy match replicate recreate reproduce reproducing mimic estimate extract
+    predict output read rebuild turn put tell need want love work out figure analyse analyze
+    describe find holding posed going shown answer reconstruct recover parameters d
+    pose poses posture position positioned stance 3d smpl model mesh skeleton avatar version form
+    photo photograph picture pic image shot snap screenshot one
+    person people man woman guy kid child boy girl lady individual athlete dancer player someone
+    somebody human body arms arm legs leg limbs hands hand feet foot head"""
+NON_DESCRIBING = frozenset(_NON_DESCRIBING.split())
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def describes_nobody(message: str) -> bool:
+    """Whether `message` names nobody in particular: all its words are NON_DESCRIBING."""
+    return all(
+        w in NON_DESCRIBING for w in _WORDS.findall(message.replace(IMAGE_TOKEN, "").lower())
+    )

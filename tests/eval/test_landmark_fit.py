@@ -237,11 +237,12 @@ def test_an_answer_like_nobody_in_the_picture_matches_nobody(body, poses):
 
 def test_chat_declines_an_answer_that_matches_nobody_only_when_asked(body, poses, monkeypatch):
     """Declined only when asked, the answer's pose is far from everyone (the energy bound) and
-    the reply leans to refusing (the share bound): each bound alone keeps the answer."""
+    the reply leans to refusing (the share bound): each bound alone keeps the answer; a question
+    that describes nobody in particular, about the one person there, is never declined."""
     model = load_chat_model()
     world, seen = fake_landmarks(body(poses[3:4]).joints)
     features = tower_features([person_seeing(world[0], seen[0], 0.2)], model.config.tower_slots)
-    ask = [{"role": "user", "content": "What pose is this person in?"}]
+    ask = [{"role": "user", "content": "What is the SMPL pose of the man in the red t-shirt?"}]
     scores = []  # the vocabulary scores of each decoding step, the first reply token's first
     hook = model.llava.lm_head.register_forward_hook(lambda m, i, out: scores.append(out[0, -1]))
     plain = model.chat(ask, image=features)  # off by default
@@ -258,6 +259,10 @@ def test_chat_declines_an_answer_that_matches_nobody_only_when_asked(body, poses
     monkeypatch.setattr("posegpt.model.refusal.REFUSAL_SHARE", share - 1e-3)
     declined = model.chat(ask, image=features, decline_unmatched=True)
     assert declined.text == UNMATCHED_REPLY and declined.poses == []
+    monkeypatch.setattr("posegpt.model.refusal.REFUSAL_SHARE", 0.0)  # every reply leans
+    monkeypatch.setattr("posegpt.model.pose_tower.fit.UNMATCHED_ENERGY", 0.0)  # matches nobody
+    anyone = [{"role": "user", "content": "What pose is this person in?"}]
+    assert len(model.chat(anyone, image=features, decline_unmatched=True).poses) == 1
 
 
 def test_orienting_turns_only_the_root_to_the_landmarks(body, poses):
@@ -333,7 +338,7 @@ def test_blending_averages_the_turned_answer_and_the_fit_where_the_landmarks_see
 def test_a_photo_question_answered_in_words_is_asked_again_for_its_pose(body, poses, monkeypatch):
     """`photo_ask_again`: the default describes this person in words only; asked again for the
     pose it gives one, and the answer keeps the words; a reply that leans to refusing (someone
-    not there) is left in words."""
+    not there) is left in words, unless the question describes nobody and one person is there."""
     model = load_chat_model()
     world, seen = fake_landmarks(body(poses[:1]).joints)
     features = tower_features([person_seeing(world[0], seen[0], 0.2)], model.config.tower_slots)
@@ -346,5 +351,9 @@ def test_a_photo_question_answered_in_words_is_asked_again_for_its_pose(body, po
     assert len(both.poses) == 1 and torch.equal(both.poses[0], pose.poses[0])
     assert both.text == f"{words.text.strip()} {pose.text}"
     monkeypatch.setattr("posegpt.model.refusal.REFUSAL_SHARE", 0.0)  # every reply leans
-    refusing = model.chat(ask, image=features, photo_ask_again=True)
-    assert (refusing.text, refusing.poses) == (words.text, [])
+    leaning = model.chat(ask, image=features, photo_ask_again=True)  # describes nobody: asked
+    assert leaning.text == pose.text and torch.equal(leaning.poses[0], pose.poses[0])
+    described = [{"role": "user", "content": "What pose is the man in the red cap in?"}]
+    words = model.chat(described, image=features)
+    refusing = model.chat(described, image=features, photo_ask_again=True)
+    assert not words.poses and (refusing.text, refusing.poses) == (words.text, [])

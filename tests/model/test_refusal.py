@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from posegpt.data.templates import ABSENT_ANSWERS
+from posegpt.data.templates import ABSENT_ANSWERS, IMAGE2POSE_QUESTIONS, RPE_QUESTIONS
 from posegpt.model.refusal import (
     REFUSAL_SHARE,
     REFUSAL_STARTS,
+    describes_nobody,
     leans_to_refusal,
     refusal_share,
     refusal_start_ids,
@@ -55,3 +56,14 @@ def test_words_a_tokenizer_cannot_write_never_lean():
     assert refusal_start_ids(Mute()) == [7]
     assert refusal_share(torch.zeros(10), []) == 0.0
     assert not leans_to_refusal(torch.full((10,), 5.0), [])
+
+
+def test_requests_that_describe_nobody_in_particular_are_told_from_descriptions():
+    for question in IMAGE2POSE_QUESTIONS:  # the training data's questions about a crop
+        assert describes_nobody(question), question
+    for text in ("pose pls", "<image>\nCopy her pose in 3D!", "What's he doing with his arms?"):
+        assert describes_nobody(text), text
+    for target in ("the man who is serving in tennis", "the woman in the blue t-shirt"):
+        for question in RPE_QUESTIONS:
+            assert not describes_nobody(question.format(target=target))
+    assert not describes_nobody("What pose is the kid on the left in?")
