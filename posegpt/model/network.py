@@ -171,9 +171,9 @@ def _asked_alone(
     return joined_steps([r.text for r in replies]), torch.stack([r.poses[0] for r in replies])
 
 
-def _asked_for_pose(messages: Sequence[MessageLike], message: str) -> list[MessageLike]:
-    """`messages` with their last, `message`, asked again for its pose (`ask_again.again`)."""
-    return [*messages[:-1], {"role": "user", "content": again(message)}]
+def _asked_instead(messages: Sequence[MessageLike], content: str) -> list[MessageLike]:
+    """`messages` with their last replaced by the user message `content`."""
+    return [*messages[:-1], {"role": "user", "content": content}]
 
 
 def _photo_asked_again(
@@ -185,13 +185,9 @@ def _photo_asked_again(
     """`chat`'s reply with one pose to the last message, `message`, asked again for its pose,
     or, in a picture of `one_person`, then asked as ONE_PERSON_AGAIN; None if neither gives
     one pose."""
-    questions = [_asked_for_pose(messages, message)]
-    if one_person:
-        questions.append(
-            [*messages[:-1], {"role": "user", "content": with_image(ONE_PERSON_AGAIN)}]
-        )
+    questions = [again(message)] + ([with_image(ONE_PERSON_AGAIN)] if one_person else [])
     for question in questions:
-        answer = chat(question)
+        answer = chat(_asked_instead(messages, question))
         if len(answer.poses) == 1:
             return answer
     return None
@@ -212,7 +208,7 @@ def _asked_again(
     (`posegpt.model.ask_again`)."""
     if is_question(message):
         return text, poses
-    reply = chat(_asked_for_pose(messages, message))
+    reply = chat(_asked_instead(messages, again(message)))
     count = count or PoseCount(1, 1)
     counted = count.least <= len(reply.poses) <= (count.most or len(reply.poses))
     if counted and close_enough(embed, message, reply.text.replace(POSE_TOKEN, "")):
