@@ -41,8 +41,10 @@ Protocol:
 - everyday (`posegpt.eval.everyday`): held-out requests worded as people write them (single
   and multi-pose requests, questions wanting no pose), each asked in a fresh conversation and
   scored by the number of poses and geometric predicates on each pose; text/pose agreement
-  compares the family a reply's words name with the family classifier's. Baselines answer
-  every text with one pose. `max_items` applies per category, taking each form in turn.
+  compares the family a reply's words name with the pose's family by a classifier that knows
+  every family (`every_family_classifier`; its agreement on held-out samples of the families is
+  the ceiling, reference row). Baselines answer every text with one pose. `max_items` applies
+  per category, taking each form in turn.
 - parts (`posegpt.eval.part_requests`): one request naming body parts per test pose, in the
   engine's own phrasings ("seated, left hand on a knee"); "satisfied": % answered with exactly
   one pose whose posecodes hold every clause named; the chance row scores another test pose.
@@ -90,7 +92,7 @@ from posegpt.eval.everyday.items import (
 )
 from posegpt.eval.everyday.score import COLUMNS as EVERYDAY_COLUMNS
 from posegpt.eval.everyday.score import ask_all, score_everyday
-from posegpt.eval.family_classifier import FamilyClassifier
+from posegpt.eval.family_classifier import FamilyClassifier, every_family_classifier
 from posegpt.eval.items import ImageSet, TextSet
 from posegpt.eval.metrics import SMPL22, SMPL24, JointSet, load_joint_regressor
 from posegpt.eval.part_requests import CHANCE as PART_CHANCE
@@ -170,6 +172,8 @@ BENCH_TASKS = (
 UNEVALUATED_TASKS = {"image2pose", "rpe", "retention", "speed", "everyday", "parts"}
 GROUND_TRUTH = "ground truth (retrieval evaluator)"
 GROUND_TRUTH_FAMILY = "ground truth (family classifier)"
+#: The everyday reference row: the agreement of the families' own samples, each named right.
+GROUND_TRUTH_AGREEMENT = "family samples named right (the classifier's ceiling)"
 RETRIEVAL_DIR = "retrieval"
 #: Items per benchmark drawn in the figure.
 FIGURE_ITEMS = 1
@@ -561,14 +565,15 @@ class _Runner:
     def everyday(self, items: list[EverydayItem], max_items: int | None) -> None:
         items = subset(items, max_items)
         table = self._table("everyday", list(EVERYDAY_COLUMNS), len(items))
-        classify = self.families.predict if self.families is not None else None
+        families, ceiling = every_family_classifier(self.body)
+        table["reference"][GROUND_TRUTH_AGREEMENT] = {"agreement": ceiling}
         # the figure shows the first requests' first answered poses; they have no true pose
         shown = [i for i, item in enumerate(items) if item.category == "request"][:FIGURE_ITEMS]
         sample = {"labels": [items[i].text for i in shown], "gt": [None] * len(shown), "pred": {}}
         self.samples["everyday"] = sample
         for method in self._methods("text2pose"):
             answers = ask_all(method, items, self.cfg.progress)
-            metrics, details = score_everyday(items, answers, self.body, classify)
+            metrics, details = score_everyday(items, answers, self.body, families.predict)
             table["rows"][method.name].update(metrics)
             table.setdefault("details", {})[method.name] = details
             sample["pred"][method.name] = [

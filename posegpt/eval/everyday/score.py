@@ -3,7 +3,8 @@
 An item passes when its answer holds exactly the expected number of poses, every predicate of
 each pose holds (in order), and, for questions that want no pose, the reply has words. Text/pose
 agreement: of the poses answered to requests, the % whose words (`naming.pose_words`) name the
-family the family classifier gives the pose. All different: of the requests for several poses,
+family the family classifier gives the pose (`posegpt bench`: `every_family_classifier`, which
+knows every family). All different: of the requests for several poses,
 the % answered with several poses that the family classifier puts in different families (the
 checks of "three ways of lying down" also hold for three copies of one lying pose; this column
 does not).
