@@ -13,9 +13,10 @@ Protocol:
   description of the true pose (the captioner's, a stand-in for PoseScript's), since a
   retrieval model trained on pose descriptions cannot read situations; pose errors are also
   given, though many poses fit a situation. "right family %": how often the generated pose's
-  family (`posegpt.eval.family_classifier`: that of the nearest train-split SPG pose, root left
-  out) is the test item's; the classifier's accuracy on the true poses is its ceiling (reference
-  row). A situation may fit several families; only the item's own counts.
+  family (`posegpt.eval.family_classifier.every_family_classifier`: that of the nearest of 60
+  samples of every pose family, root left out) is the test item's; the classifier's accuracy on
+  the true poses is its ceiling (reference row). A situation may fit several families; only the
+  item's own counts.
 - image2pose: person crops; MPJPE, PA-MPJPE, MPJRE, and the right family % as for SPG;
   image2pose_everyday (methods that chat): the same crops asked in held-out everyday words
   (`posegpt/eval/everyday/photo_requests.txt`; `--photo-items dev` the development set's);
@@ -41,10 +42,9 @@ Protocol:
 - everyday (`posegpt.eval.everyday`): held-out requests worded as people write them (single
   and multi-pose requests, questions wanting no pose), each asked in a fresh conversation and
   scored by the number of poses and geometric predicates on each pose; text/pose agreement
-  compares the family a reply's words name with the pose's family by a classifier that knows
-  every family (`every_family_classifier`; its agreement on held-out samples of the families is
-  the ceiling, reference row). Baselines answer every text with one pose. `max_items` applies
-  per category, taking each form in turn.
+  compares the family a reply's words name with the pose's family by the same classifier (its
+  agreement on other samples of the families is the ceiling, reference row). Baselines answer
+  every text with one pose. `max_items` applies per category, taking each form in turn.
 - parts (`posegpt.eval.part_requests`): one request naming body parts per test pose, in the
   engine's own phrasings ("seated, left hand on a knee"); "satisfied": % answered with exactly
   one pose whose posecodes hold every clause named; the chance row scores another test pose.
@@ -298,9 +298,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     methods[:0] = model_methods(models, body, cfg)
     results: dict = {"meta": _meta(cfg, mode, body), "methods": [m.name for m in methods]}
     results["meta"]["model_error"] = "; ".join(model_errors) or None
-    examples = data.family_examples
-    families = FamilyClassifier(examples.poses, examples.families) if examples else None
-    bench = _Runner(cfg, body, methods, families, h36m)
+    bench = _Runner(cfg, body, methods, h36m)
     with _timed(stages, "benchmarks"):
         if data.text2pose is not None and "text2pose" in tasks:
             bench.text("text2pose", data.text2pose, evaluator)
@@ -370,10 +368,11 @@ class _Runner:
         cfg: BenchConfig,
         body: BodyModel,
         methods: list[Method],
-        families: FamilyClassifier | None = None,
         h36m: JointSet | None = None,
     ) -> None:
-        self.cfg, self.body, self.methods, self.families = cfg, body, methods, families
+        self.cfg, self.body, self.methods = cfg, body, methods
+        # the pose families of answers, and how often it names the families' own samples right
+        self.families, self.family_ceiling = every_family_classifier(body)
         self.h36m = h36m  # Human3.6M's 14 joints, given a regressor
         self.tables: dict[str, dict] = {}
         self.samples: dict[str, dict] = {}
@@ -528,8 +527,8 @@ class _Runner:
     def _family_column(
         self, items: TextSet | ImageSet, columns: list[str]
     ) -> FamilyClassifier | None:
-        """The family classifier if it and the items' families exist (then a column too)."""
-        if self.families is None or items.families is None:
+        """The family classifier if the items' families are known (then a column too)."""
+        if items.families is None:
             return None
         columns.append("family_acc")
         return self.families
@@ -565,15 +564,14 @@ class _Runner:
     def everyday(self, items: list[EverydayItem], max_items: int | None) -> None:
         items = subset(items, max_items)
         table = self._table("everyday", list(EVERYDAY_COLUMNS), len(items))
-        families, ceiling = every_family_classifier(self.body)
-        table["reference"][GROUND_TRUTH_AGREEMENT] = {"agreement": ceiling}
+        table["reference"][GROUND_TRUTH_AGREEMENT] = {"agreement": self.family_ceiling}
         # the figure shows the first requests' first answered poses; they have no true pose
         shown = [i for i, item in enumerate(items) if item.category == "request"][:FIGURE_ITEMS]
         sample = {"labels": [items[i].text for i in shown], "gt": [None] * len(shown), "pred": {}}
         self.samples["everyday"] = sample
         for method in self._methods("text2pose"):
             answers = ask_all(method, items, self.cfg.progress)
-            metrics, details = score_everyday(items, answers, self.body, families.predict)
+            metrics, details = score_everyday(items, answers, self.body, self.families.predict)
             table["rows"][method.name].update(metrics)
             table.setdefault("details", {})[method.name] = details
             sample["pred"][method.name] = [

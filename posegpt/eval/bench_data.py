@@ -50,8 +50,7 @@ Caption = Callable[[torch.Tensor, int], str]
 @dataclass
 class BenchData:
     """Training data and the test sets. `real` holds named real test sets; `retrieval_pairs`
-    the text-pose pairs (by split) the retrieval evaluator learns from; family_examples the
-    training split's speculative queries with their pose families (`FamilyClassifier`)."""
+    the text-pose pairs (by split) the retrieval evaluator learns from."""
 
     train: TrainData
     text2pose: TextSet | None = None
@@ -64,7 +63,6 @@ class BenchData:
     load_image: Callable[[Conversation], Image.Image | None] | None = None
     retrieval_pairs: dict[str, TextPosePairs] = field(default_factory=dict)
     real: dict[str, TextSet | ImageSet] = field(default_factory=dict)
-    family_examples: TextSet | None = None
 
 
 def pick_rows(n: int, limit: int | None, seed: int, salt: str) -> list[int]:
@@ -112,9 +110,6 @@ def load_bench_data(
         instructions=_subset(test.items["instruction"], max_items, seed, "instruction"),
         load_image=test.load_image,
     )
-    spg_train = text_train.items["speculative"]
-    if spg_train and all("family" in c.meta for c in spg_train):
-        data.family_examples = _spg(spg_train, None, seed, "train")
     for name, spg_split in SPG_SPLITS[split].items():
         spg = PoseDataset(root, spg_split, seed, ("speculative",)).items["speculative"]
         if spg:

@@ -4,9 +4,9 @@ A speculative query ("someone proposing marriage") has no single true pose, but 
 pose family (kneeling on one knee). The classifier gives any pose the family of the nearest
 labelled training pose, comparing the body joints' rotation matrices (the root, i.e. the global
 orientation, left out); the benchmark reports how often a method's pose lands in the test
-item's family, next to the classifier's own accuracy on the true poses (its ceiling). SPG's
-classifier knows the families of its train situations only; `every_family_classifier` knows
-every family, for the family a reply's words name (the everyday benchmark's agreement).
+item's family, next to the classifier's own accuracy on the true poses (its ceiling).
+`posegpt bench` uses `every_family_classifier`, which learns from samples of every family, for
+SPG, person crops and the family a reply's words name (the everyday benchmark's agreement).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from posegpt.synth.poses import PoseGenerator
 #: Poses compared per block (bounds the distance matrix's memory).
 BLOCK = 1024
 #: Samples of each family `every_family_classifier` learns from, and of each family (another
-#: seed) it is scored on: it names 97.3% of those right; SPG's train-situation classifier
-#: (D31), which knows 141 of the 176 families, 78.8%.
+#: seed) it is scored on: it names 97.3% of those right; a classifier over SPG's train
+#: situations' poses (D31), which hold 141 of the 176 families, 78.8%.
 SAMPLES_PER_FAMILY, CEILING_SAMPLES = 60, 10
 
 
@@ -78,7 +78,7 @@ def family_samples(
 @cache
 def every_family_classifier(body: BodyModel | None = None) -> tuple[FamilyClassifier, float]:
     """A classifier over SAMPLES_PER_FAMILY samples of every pose family, and its accuracy on
-    CEILING_SAMPLES other samples of each: the ceiling of a figure that checks a pose's family
-    with it (the everyday benchmark's text/pose agreement). Computed once per body model."""
+    CEILING_SAMPLES other samples of each (the ceiling of the everyday benchmark's text/pose
+    agreement). Computed once per body model."""
     classifier = FamilyClassifier(*family_samples(SAMPLES_PER_FAMILY, 0, body))
     return classifier, classifier.accuracy(*family_samples(CEILING_SAMPLES, 1, body))
