@@ -371,12 +371,20 @@ class _Runner:
         h36m: JointSet | None = None,
     ) -> None:
         self.cfg, self.body, self.methods = cfg, body, methods
-        # the pose families of answers, and how often it names the families' own samples right
-        self.families, self.family_ceiling = every_family_classifier(body)
         self.h36m = h36m  # Human3.6M's 14 joints, given a regressor
         self.tables: dict[str, dict] = {}
         self.samples: dict[str, dict] = {}
         self.pose_counts: dict[str, list[int]] = {}
+
+    @property
+    def families(self) -> FamilyClassifier:
+        """The pose families of answers (`every_family_classifier`, built on first use)."""
+        return every_family_classifier(self.body)[0]
+
+    @property
+    def family_ceiling(self) -> float:
+        """How often `families` names other samples of the families right."""
+        return every_family_classifier(self.body)[1]
 
     def _table(self, name: str, columns: list[str], items: int, title: str | None = None) -> dict:
         table = {
