@@ -230,7 +230,7 @@ class BenchConfig:
     chat_rows: bool = False
     chat_variants: list[str] = field(default_factory=list)
     everyday_items: Path | None = None
-    photo_items: Path | None = None
+    photo_items: Path = PHOTO_REQUESTS_FILE
     split: str = "test"
     baselines: bool = True
     progress: bool = True
@@ -306,7 +306,7 @@ def run_bench(cfg: BenchConfig) -> dict:
             bench.text(name, items, evaluator)
         if data.crops is not None and "image2pose" in tasks:
             bench.image("image2pose", data.crops)
-            requests = load_photo_requests(cfg.photo_items or PHOTO_REQUESTS_FILE)
+            requests = load_photo_requests(cfg.photo_items)
             everyday = _asked_in_everyday_words(data.crops, requests)
             bench.image("image2pose_everyday", everyday, chat_only=True)
         if data.partial_crops is not None and "image2pose" in tasks:
