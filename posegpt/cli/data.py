@@ -24,6 +24,12 @@ def synth(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed, the same dataset."),
+    draw: int = typer.Option(
+        0,
+        "--draw",
+        help="Another draw under the same seed: new poses, pictures and wordings, the seed's "
+        "splits (held-out items, situations, templates and phrasings) kept.",
+    ),
     text_poses: int = typer.Option(1000, "--text-poses", help="Text-pose pairs (poses)."),
     captions: int = typer.Option(3, "--captions", help="Captions per text pose."),
     scenes: int = typer.Option(200, "--scenes", help="Rendered scenes (1-4 people each)."),
@@ -56,6 +62,7 @@ def synth(
     cfg = SynthConfig(
         out=out,
         seed=seed,
+        draw=draw,
         text_poses=text_poses,
         captions_per_pose=captions,
         scenes=scenes,

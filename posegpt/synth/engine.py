@@ -120,6 +120,7 @@ class SynthConfig:
 
     out: Path
     seed: int = 0
+    draw: int = 0
     text_poses: int = 1000
     captions_per_pose: int = 3
     scenes: int = 200
@@ -143,6 +144,8 @@ class SynthConfig:
         for name in ("partial_crops", "wild_poses"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InvalidInputError(f"{name} must be 0..1, got {getattr(self, name)}")
+        if self.draw < 0:
+            raise InvalidInputError(f"draw must be >= 0, got {self.draw}")
         if not 1 <= self.captions_per_pose <= 20:
             raise InvalidInputError(
                 f"captions_per_pose must be 1..20, got {self.captions_per_pose}"
@@ -152,6 +155,13 @@ class SynthConfig:
             raise InvalidInputError(
                 f"val and test fractions must be > 0 and sum below 0.9, got {v} and {t}"
             )
+
+    @property
+    def content_seed(self) -> int:
+        """The seed of what is drawn (poses, pictures, wordings). The splits (which items,
+        situations, templates and phrasings are held out) always follow `seed`: another draw
+        under the same seed writes new data that leaks none of that seed's held-out sets."""
+        return self.seed if self.draw == 0 else derived_seed(self.seed, f"draw/{self.draw}")
 
     @property
     def fractions(self) -> dict[str, float]:
@@ -296,13 +306,17 @@ def _bar(total: int, desc: str, progress: bool) -> tqdm:
 
 
 def _write_text(out: Path, cfg: SynthConfig, body: BodyModel, captioner, progress: bool) -> _Text:
-    generator = PoseGenerator(seed=derived_seed(cfg.seed, "text2pose"), random_yaw=False, body=body)
+    seed = derived_seed(cfg.content_seed, "text2pose")
+    generator = PoseGenerator(seed=seed, random_yaw=False, body=body)
     samples = generator.sample_many(cfg.text_poses, progress=progress)
     human, auto = {}, {}
     with _bar(len(samples), "captions", progress) as bar:
         for start in range(0, len(samples), CAPTION_BATCH):
             chunk = torch.stack([s.rotmat for s in samples[start : start + CAPTION_BATCH]])
-            rngs = [stream(cfg.seed, f"text2pose/captions/{start + i}") for i in range(len(chunk))]
+            rngs = [
+                stream(cfg.content_seed, f"text2pose/captions/{start + i}")
+                for i in range(len(chunk))
+            ]
             for i, texts in enumerate(captioner.captions(chunk, cfg.captions_per_pose, rngs)):
                 human[start + i], auto[start + i] = texts[0], list(texts[1:])
             bar.update(len(chunk))
@@ -325,15 +339,15 @@ def _write_scenes(
     result = _Scenes()
     if cfg.scenes == 0:
         return result
-    seed = derived_seed(cfg.seed, "scenes")
+    seed = derived_seed(cfg.content_seed, "scenes")
     poses = PoseGenerator(seed=seed, random_yaw=False, body=body, wild_share=cfg.wild_poses)
     generator = SceneGenerator(seed, cfg.image_size, body, poses, captioner)
     split_of = _split_of(cfg.scenes, cfg, "scenes")
     for i in tqdm(range(cfg.scenes), desc="scenes", unit="scene", disable=not progress):
         split = split_of[i]
         scene = generator.sample()
-        rng = stream(cfg.seed, f"scenes/captions/{i}")
-        framing = stream(cfg.seed, f"scenes/framing/{i}")  # its own stream: the rest stays
+        rng = stream(cfg.content_seed, f"scenes/captions/{i}")
+        framing = stream(cfg.content_seed, f"scenes/framing/{i}")  # its own stream: the rest stays
         name = f"{IMAGES_DIR}/scenes/{split}/{i:06d}.png"
         save_png(out / name, scene.image)
         rel_scene = name.removeprefix(f"{IMAGES_DIR}/")
@@ -415,12 +429,13 @@ def _write_speculative(
     splits = spg_split(cfg.seed)
     shares = {**cfg.fractions, "test_seen": cfg.test_fraction}
     sizes = _shares(cfg.spg, shares)
-    generator = PoseGenerator(seed=derived_seed(cfg.seed, "spg"), random_yaw=False, body=body)
+    seed = derived_seed(cfg.content_seed, "spg")
+    generator = PoseGenerator(seed=seed, random_yaw=False, body=body)
     written: dict[str, list[Conversation]] = {}
     with _bar(cfg.spg, "speculative", progress) as bar:
         for name in SPG_SPLITS:
             split = splits[name]
-            rngs = [stream(cfg.seed, f"spg/{name}/{k}") for k in range(sizes[name])]
+            rngs = [stream(cfg.content_seed, f"spg/{name}/{k}") for k in range(sizes[name])]
             picks = []
             for rng in rngs:
                 situation = split.situations[int(rng.integers(len(split.situations)))]
@@ -468,7 +483,7 @@ def _write_instructions(
             weights = np.array([INSTRUCTION_MIX[k] for k in kinds])
             conversations = []
             for k in range(sizes[split]):
-                rng = stream(cfg.seed, f"instructions/{split}/{k}")
+                rng = stream(cfg.content_seed, f"instructions/{split}/{k}")
                 kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
                 conversations.append(makers[kind](rng))
                 bar.update(1)
@@ -543,7 +558,9 @@ def _write_pose_tasks(
     out: Path, cfg: SynthConfig, text: _Text, body: BodyModel, progress: bool
 ) -> dict[str, list[Conversation]]:
     families = {i: sample.family for i, sample in enumerate(text.samples)}
-    return write_pose_tasks(out, cfg.pose_tasks, cfg.seed, body, families, progress)
+    return write_pose_tasks(
+        out, cfg.pose_tasks, cfg.seed, body, families, progress, cfg.content_seed
+    )
 
 
 def write_pose_tasks(
@@ -553,11 +570,14 @@ def write_pose_tasks(
     body: BodyModel | None = None,
     families: dict[int, str] | None = None,
     progress: bool = True,
+    content_seed: int | None = None,
 ) -> dict[str, list[Conversation]]:
     """Write `n` conversations that read poses into `root/pose_input/`, made from the text
     poses and captions of each split of the dataset's `text2pose/` (split sizes in the same
     proportions); `families` names each pose id's family where known. Also adds them to an
-    existing dataset (`posegpt data pose-tasks`)."""
+    existing dataset (`posegpt data pose-tasks`). `seed` holds templates out; `content_seed`
+    (default `seed`) draws the rest, as `SynthConfig.content_seed`."""
+    draws = seed if content_seed is None else content_seed
     if not 0 <= n <= MAX_ITEMS:
         raise InvalidInputError(f"the number of pose tasks must be 0..{MAX_ITEMS}, got {n}")
     body = body or load_body_model()
@@ -575,11 +595,11 @@ def write_pose_tasks(
                     [text.texts(i) for i in ids],
                     [(families or {}).get(i, "unknown") for i in ids],
                     PoseGenerator(
-                        derived_seed(seed, f"pose_input/{split}"), random_yaw=False, body=body
+                        derived_seed(draws, f"pose_input/{split}"), random_yaw=False, body=body
                     ),
                     body,
                 )
-                conversations = pose_task_conversations(source, sizes[split], split, seed)
+                conversations = pose_task_conversations(source, sizes[split], split, seed, draws)
             write_llava(root / POSE_INPUT_DIR / f"{split}.json", conversations, f"pose-{split}-")
             written[split] = conversations
             bar.update(sizes[split])

@@ -254,16 +254,21 @@ class _Item:
 
 
 def pose_task_conversations(
-    data: PoseTaskSource, n: int, split: str = "train", seed: int = 0
+    data: PoseTaskSource,
+    n: int,
+    split: str = "train",
+    seed: int = 0,
+    content_seed: int | None = None,
 ) -> list[Conversation]:
     """`n` conversations of the kinds in KIND_MIX's proportions (apportioned, so that even a
     small split has every kind, in random order), from random poses of `data`. Each draws from
-    its own stream (`seed`, `split`, its number), so a change to what one conversation draws
-    leaves the others as they were."""
+    its own stream (`content_seed`, default `seed`; `split`; its number), so a change to what
+    one conversation draws leaves the others as they were; `seed` holds templates out."""
     if len(data.poses) == 0 or n == 0:
         return []
+    draws = seed if content_seed is None else content_seed
     counts = apportion(n, {k: KIND_MIX[k] / sum(KIND_MIX.values()) for k in KIND_MIX}, {})
-    rng = stream(seed, f"pose_input/{split}")
+    rng = stream(draws, f"pose_input/{split}")
     drawn = [kind for kind in KIND_MIX for _ in range(counts[kind])]
     drawn = [drawn[i] for i in rng.permutation(n)]
     picks = rng.integers(len(data.poses), size=n)
@@ -271,7 +276,7 @@ def pose_task_conversations(
         _Item(
             i,
             int(picks[i]),
-            stream(seed, f"pose_input/{split}/{i}"),
+            stream(draws, f"pose_input/{split}/{i}"),
             ItemPoses(data.targets, i),
             {"split": split, "number": i},
         )

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from posegpt.cli import app
@@ -161,3 +162,27 @@ def test_bad_options_give_clean_errors(tmp_path):
     assert result.exit_code != 0 and "wild_poses" in str(result.exception)
     result = runner.invoke(app, ["data", "show", str(tmp_path / "missing")])
     assert result.exit_code != 0 and "does not exist" in str(result.exception)
+
+
+def test_another_draw_writes_new_items_with_the_seeds_splits(tmp_path):
+    """--draw 1 writes new poses and conversations; every held-out set (SPG situations, the
+    items of each split) stays the seed's, so more data never leaks a test set."""
+    runner = CliRunner()
+    roots = [tmp_path / "d0", tmp_path / "d1"]
+    for draw, root in enumerate(roots):
+        args = ["data", "synth", "--out", str(root), "--seed", "0", "--draw", str(draw), *TINIER]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    first, second = (json.loads((r / "card.json").read_text()) for r in roots)
+    assert first["spg_splits"] == second["spg_splits"]
+    assert first["counts"] == second["counts"] and second["config"]["draw"] == 1
+    poses = [read_posescript(r / "text2pose") for r in roots]
+    assert poses[0].splits == poses[1].splits
+    assert not torch.equal(poses[0].pose(0), poses[1].pose(0))
+    for name in ("speculative/train.json", "instructions/train.json", "pose_input/train.json"):
+        assert (roots[0] / name).read_text() != (roots[1] / name).read_text()
+    test_situations = {s.name for s in spg_split(0)["test"].situations}
+    for conversation in read_llava(roots[1] / "speculative/test.json"):
+        assert conversation.meta["situation"] in test_situations
+    result = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "x"), "--draw", "-1"])
+    assert result.exit_code != 0 and "draw" in str(result.exception)
