@@ -18,10 +18,11 @@
                   LLaVA json + poses + input poses
   card.json, README.md  counts per task / split / family, seed, command, time, speed, disk use
 
-Everything is drawn from streams keyed by the seed: the same seed writes the same dataset.
-Each caption, scene, situation, instruction and pose_input conversation has a stream of its own
-(seed, part, number), so a change to the words or poses of some families changes only the items
-that drew them.
+Everything is drawn from streams keyed by the seed: the same seed writes the same dataset. The
+seed also holds items, situations, templates and phrasings out for val and test; another draw
+(`draw`) keeps those splits and draws everything else anew. Each caption, scene, situation,
+instruction and pose_input conversation has a stream of its own (seed, part, number), so a
+change to the words or poses of some families changes only the items that drew them.
 """
 
 from __future__ import annotations
