@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +158,7 @@ class SynthConfig:
                 f"val and test fractions must be > 0 and sum below 0.9, got {v} and {t}"
             )
 
-    @property
+    @cached_property
     def content_seed(self) -> int:
         """The seed of what is drawn (poses, pictures, wordings). The splits (which items,
         situations, templates and phrasings are held out) always follow `seed`: another draw
