@@ -15,6 +15,7 @@ from posegpt.cli.eval import app as eval_app
 from posegpt.cli.eval import bench_command
 from posegpt.cli.serve import chat_command, serve_command
 from posegpt.cli.train import (
+    add_situations_command,
     fit_prior_command,
     refit_head_command,
     soup_command,
@@ -36,6 +37,7 @@ app.command("refit-head")(refit_head_command)
 app.command("soup")(soup_command)
 app.command("train-chooser")(train_chooser_command)
 app.command("fit-prior")(fit_prior_command)
+app.command("add-situations")(add_situations_command)
 app.command("chat")(chat_command)
 app.command("serve")(serve_command)
 app.command("bench")(bench_command)

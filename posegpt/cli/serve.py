@@ -89,6 +89,13 @@ PHOTO_ASK_AGAIN = typer.Option(
     help="A question about a photo of someone that gets words only, and does not lean to "
     "refusing, is asked again for the pose (BENCHMARKS.md).",
 )
+ROUTE_SITUATIONS = typer.Option(
+    chat_defaults.ROUTE_SITUATIONS,
+    "--route-situations/--own-situations",
+    help="A question about a situation the model never learned ('someone busking with a "
+    "guitar'), answered with a guess, is answered with the pose family MiniLM finds nearest "
+    "the situation (needs the model's known situations: posegpt add-situations; BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     None,
     "--refine",
@@ -129,6 +136,7 @@ def chat_command(
     count_from_words: bool = COUNT_FROM_WORDS,
     ask_again: bool = ASK_AGAIN,
     photo_ask_again: bool = PHOTO_ASK_AGAIN,
+    route_situations: bool = ROUTE_SITUATIONS,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -177,6 +185,7 @@ def serve_command(
     count_from_words: bool = COUNT_FROM_WORDS,
     ask_again: bool = ASK_AGAIN,
     photo_ask_again: bool = PHOTO_ASK_AGAIN,
+    route_situations: bool = ROUTE_SITUATIONS,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn

@@ -233,6 +233,28 @@ def fit_prior_command(
     typer.echo(f"model: {out}")
 
 
+def add_situations_command(
+    model: str = typer.Argument(..., help="Model folder or packaged name (default, small)."),
+    data: Path = typer.Option(..., "--data", help="The dataset folder the model learned from."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the model with them."),
+) -> None:
+    """Give a model the SPG situations its training data asked about, which
+    `--route-situations` tells apart from situations it never learned."""
+    from posegpt.data.dataset import CARD_FILE
+    from posegpt.errors import ModelFileError
+    from posegpt.model import load_chat_model, save_pretrained
+    from posegpt.synth.speculative import known_situations
+
+    try:
+        seed = int(json.loads((data / CARD_FILE).read_text(encoding="utf-8"))["seed"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ModelFileError(f"cannot read the seed of {data / CARD_FILE}: {err}") from err
+    loaded = load_chat_model(model)
+    loaded.situations = known_situations(seed)
+    save_pretrained(loaded, out)
+    typer.echo(f"model: {out}")
+
+
 def soup_command(
     models: list[str] = typer.Argument(
         ..., help="Two or more model folders or packaged names, of one config and tokenizer."

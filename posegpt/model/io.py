@@ -6,8 +6,9 @@ by several names, as tied embeddings, is stored once and its other names listed 
 metadata), `config.json` (PoseGPT config, backbone config, whether adapters are present),
 `tokenizer/`, for a model built on a pretrained checkpoint that checkpoint's `image_processor/`,
 for a model built on or reading Gemma `GEMMA_NOTICE.md` (the Gemma Terms of Use apply), and
-when present the person chooser (`chooser.safetensors`) and the pose prior
-(`pose_prior.safetensors`), each stored apart from the weights.
+when present the person chooser (`chooser.safetensors`), the pose prior
+(`pose_prior.safetensors`) and the known situations (`situations.json`), each stored apart from
+the weights.
 A folder is written beside its destination and renamed into place, so it is complete or absent.
 """
 
@@ -34,6 +35,7 @@ from posegpt.model.config import PoseGPTConfig
 from posegpt.model.gemma import write_notice
 from posegpt.model.network import PoseGPT, is_lora
 from posegpt.model.pose_tower.chooser import CHOOSER_FILE, PersonChooser
+from posegpt.model.situations import SITUATIONS_FILE, KnownSituations
 from posegpt.model.tokenizer import load_tokenizer
 
 FORMAT = "posegpt"
@@ -66,6 +68,8 @@ def save_pretrained(model: PoseGPT, path: str | os.PathLike) -> Path:
             model.chooser.save(tmp)
         if model.pose_prior is not None:
             model.pose_prior.save(tmp / PRIOR_FILE)
+        if model.situations is not None:
+            model.situations.save(tmp / SITUATIONS_FILE)
         meta = {
             "format": FORMAT,
             "version": VERSION,
@@ -123,6 +127,8 @@ def load_pretrained(path: str | os.PathLike) -> PoseGPT:
         model.chooser = PersonChooser.load(path / CHOOSER_FILE)
     if (path / PRIOR_FILE).is_file():
         model.pose_prior = GaussianPosePrior.load(path / PRIOR_FILE)
+    if (path / SITUATIONS_FILE).is_file():
+        model.situations = KnownSituations.load(path / SITUATIONS_FILE)
     return model.eval()
 
 

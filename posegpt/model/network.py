@@ -89,6 +89,7 @@ from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.refusal import describes_nobody, leans_to_refusal, refusal_start_ids
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.sides import opposite_side_ids
+from posegpt.model.situations import ASK, Embed, KnownSituations
 from posegpt.model.steps import joined_steps, step_clauses, two_steps
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.model.text_features import UserTextFeatures
@@ -216,6 +217,28 @@ def _asked_again(
     return text, poses
 
 
+def _routed(
+    chat: Callable[[list], Reply],
+    known: KnownSituations | None,
+    embed: Embed,
+    messages: Sequence[MessageLike],
+    message: str,
+    text: str,
+    poses: torch.Tensor | list,
+) -> tuple[str, torch.Tensor | list]:
+    """The reply `text` with `poses` to `messages`, or, when it answers in the speculative style
+    about a situation `known` does not hold, the reply `chat` gives a request for the family
+    `embed` finds nearest that situation (ASK), if that holds one pose
+    (`posegpt.model.situations`)."""
+    if known is None or not known.answers_situation(text):
+        return text, poses
+    phrase = known.unknown_family(message, embed)
+    if phrase is None:
+        return text, poses
+    reply = chat(_asked_instead(messages, ASK.format(phrase=phrase)))
+    return (reply.text, reply.poses) if len(reply.poses) == 1 else (text, poses)
+
+
 def is_lora(module: nn.Module) -> bool:
     """True if `module` is a peft LoRA wrapper (peft is imported only by models that use it)."""
     peft = sys.modules.get("peft")
@@ -260,6 +283,9 @@ class PoseGPT(nn.Module):
         # the training crops' pose prior, for refining photo answers by "blend"; stored apart
         # from the weights (`posegpt.model.io`), fitted apart (`posegpt.train.prior`)
         self.pose_prior: GaussianPosePrior | None = None
+        # the situations its training data asked about, for `route_situations`; stored apart
+        # (`posegpt.model.io`), written by `posegpt add-situations`
+        self.situations: KnownSituations | None = None
         self.text_features = (
             UserTextFeatures(
                 tokenizer,
@@ -443,6 +469,7 @@ class PoseGPT(nn.Module):
         count_from_words: bool = False,
         ask_again: bool = False,
         photo_ask_again: bool = False,
+        route_situations: bool = False,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -477,7 +504,11 @@ class PoseGPT(nn.Module):
         the first reply's words followed by that reply. A question about a picture of one person
         in words that describe nobody in particular (`refusal.describes_nobody`: "Copy her
         pose") means that person: it is asked again whatever its lean to refusing (the reply
-        then without its refusing words) and never declined as matching nobody.
+        then without its refusing words) and never declined as matching nobody. With
+        `route_situations`, known situations (`posegpt.model.situations`) and sentence features,
+        a words-only one-pose answer in the speculative style to a situation far from every
+        known one is the answer to a request for the family MiniLM finds nearest it, if that
+        gives one pose.
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -548,6 +579,9 @@ class PoseGPT(nn.Module):
                 asked, count_from_words=count_from_words, steps_alone=steps_alone
             )
             text, poses = _asked_again(held, embedder.embed, messages, message, text, poses, count)
+        if route_situations and words_only and len(poses) == 1 and embedder is not None:
+            known = self.situations
+            text, poses = _routed(asked, known, embedder.embed, messages, message, text, poses)
         one_person = towered and people_count(pixel_values[0]) == 1
         # the one person in the picture, asked about in words that describe nobody else
         anyone = one_person and describes_nobody(message)

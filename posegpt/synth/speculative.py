@@ -18,6 +18,7 @@ situation, unseen wording).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -28,12 +29,14 @@ from posegpt.data.conversations import one_turn
 from posegpt.data.splits import split_items
 from posegpt.data.templates import pick, pose_answer
 from posegpt.errors import InvalidInputError
+from posegpt.model.situations import KnownSituations
 from posegpt.records import Conversation
 from posegpt.synth.pose_families import FAMILY_INFO
 from posegpt.synth.world import load_world_situations
 
 KINDS = ("situation", "emotion", "activity", "interaction")
 SPG_SPLITS = ("train", "val", "test", "test_seen")
+_WORD = re.compile(r"[a-z']+")
 
 #: SPG answers say what the person is probably doing before giving the pose.
 SPECULATIVE_ANSWERS: tuple[str, ...] = (
@@ -746,3 +749,18 @@ def speculative_conversation(
     answer = pick(SPECULATIVE_ANSWERS, rng).format(behaviour=behaviour, answer=pose_answer(rng))
     info = {"situation": situation.name, "split": split.name, **(meta or {})}
     return one_turn(question, answer, rotmat, "speculative", None, info)
+
+
+def known_situations(seed: int) -> KnownSituations:
+    """What a model trained on data of synth seed `seed` learned of SPG
+    (`posegpt.model.situations`): its train situations' train phrasings, the words of its train
+    templates and of the subjects, the speculative answers' openers and every family's
+    phrase."""
+    train = spg_split(seed)["train"]
+    known = [p.format(poss="their") for s in train.situations for p in train.phrasings[s.name]]
+    template_words = " ".join(re.sub(r"\{\w+\}", " ", t) for t in train.templates).lower()
+    subjects = " ".join(part for subject in (*SUBJECTS, NEUTRAL) for part in subject)
+    words = {*_WORD.findall(template_words), *subjects.split(), "somebody", "people"}
+    openers = [answer.split("{")[0].strip() for answer in SPECULATIVE_ANSWERS]
+    families = {name: family.phrase for name, family in FAMILY_INFO.items()}
+    return KnownSituations(families, tuple(known), frozenset(words), tuple(openers))

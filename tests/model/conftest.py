@@ -1,4 +1,5 @@
-"""Fixtures shared by the model tests: a small corpus and the tokenizer trained on it."""
+"""Fixtures shared by the model tests: a small corpus, the tokenizer trained on it, and a stand-in
+for `PoseGPT.chat` that records what it is asked."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from posegpt.body.rotations import axis_angle_to_rotmat
-from posegpt.model import train_tokenizer
+from posegpt.model import PoseGPT, Reply, build_model, train_tokenizer
 
 PHRASES = [
     "Sure, the SMPL pose is <POSE>.",
@@ -64,3 +65,32 @@ def make_batch():
         return model.collate_fn(samples)
 
     return make
+
+
+class RecordingChat:
+    """A stand-in for `PoseGPT.chat`: `answering(reply)` is a chat that answers `reply` to any
+    messages and records them in `asked`."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[dict]] = []
+
+    def answering(self, reply: Reply):
+        def answer(messages):
+            self.asked.append(messages)
+            return reply
+
+        return answer
+
+
+@pytest.fixture
+def recording_chat() -> RecordingChat:
+    return RecordingChat()
+
+
+@pytest.fixture
+def words_only_model(tokenizer) -> PoseGPT:
+    """A tiny untrained model without sentence features (the options that need them are off)."""
+    torch.manual_seed(0)
+    model = build_model("tiny", tokenizer).eval()
+    assert model.text_features is None
+    return model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from posegpt.data.templates import IMAGE2POSE_QUESTIONS
-from posegpt.model import Reply, build_model
+from posegpt.model import Reply
 from posegpt.model.ask_again import AGAIN, ONE_PERSON_AGAIN, again, close_enough, is_question
 from posegpt.model.network import _asked_again, _photo_asked_again
 from posegpt.model.pose_count import PoseCount
@@ -29,17 +29,9 @@ def _embed(texts: list[str]) -> torch.Tensor:
     return out - out.mean(dim=1, keepdim=True)
 
 
-def test_the_reply_asked_again_is_kept_only_with_one_close_pose():
+def test_the_reply_asked_again_is_kept_only_with_one_close_pose(recording_chat):
     pose = torch.eye(3).expand(24, 3, 3)
-    asked: list[list[dict]] = []
-
-    def chat(reply: Reply):
-        def answer(messages):
-            asked.append(messages)
-            return reply
-
-        return answer
-
+    chat, asked = recording_chat.answering, recording_chat.asked
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
     messages = [*history, {"role": "user", "content": "cobra"}]
     words = ("I only know poses.", [])
@@ -77,10 +69,8 @@ def test_close_enough_reads_the_cosine():
     assert not close_enough(lambda texts: torch.tensor([[1.0, 0.0], [0.0, 1.0]]), "a", "b")
 
 
-def test_chat_without_sentence_features_answers_as_asked(tokenizer):
-    torch.manual_seed(0)
-    model = build_model("tiny", tokenizer).eval()
-    assert model.text_features is None
+def test_chat_without_sentence_features_answers_as_asked(words_only_model):
+    model = words_only_model
     request = [{"role": "user", "content": "cobra"}]
     plain = model.chat(request, max_new_tokens=4)
     again = model.chat(request, max_new_tokens=4, ask_again=True)

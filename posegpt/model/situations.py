@@ -1,0 +1,108 @@
+"""Situations the model never learned: "What pose would someone busking with a guitar be in?"
+
+Asked about a situation its training data never named, the from-scratch model answers in the
+speculative style it learned ("Probably ...") with a family the words do not mean; MiniLM,
+reading the situation's own words, finds a fitting one more often on SPG's val situations, though
+not on its test situations (BENCHMARKS.md, "Not chat's default: situations the model never learned
+answered with MiniLM's nearest family"). `KnownSituations` holds what a model's training data
+asked about (`posegpt add-situations` writes it into the model folder as SITUATIONS_FILE):
+the phrasings of its train situations, the words of its question templates and subjects, the
+openers of its speculative answers and the pose families by phrase. `PoseGPT.chat
+(route_situations=True)` asks a speculative answer's question again as a request for
+`unknown_family`'s family when the situation is far from every known one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from posegpt.errors import ModelFileError
+from posegpt.files import atomic_write_text
+
+SITUATIONS_FILE = "situations.json"
+#: How a situation's family is asked for.
+ASK = "Show me someone {phrase}."
+#: A situation is known when MiniLM puts it this close to a known phrasing (cosine; chosen on
+#: SPG's val situations and a development set of seen ones: BENCHMARKS.md).
+KNOWN_COSINE = 0.65
+_WORD = re.compile(r"[A-Za-z'-]+")
+
+Embed = Callable[[list[str]], torch.Tensor]
+
+
+@dataclass
+class KnownSituations:
+    """What a model's training data asked about situations (see the module docstring):
+    `families` maps each pose family to its phrase ("kneeling on one knee")."""
+
+    families: Mapping[str, str]
+    known: Sequence[str]
+    question_words: frozenset[str]
+    openers: Sequence[str]
+    _banks: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, repr=False)
+
+    def answers_situation(self, reply: str) -> bool:
+        """Whether `reply` opens as the training data's speculative answers do."""
+        return reply.strip().lower().startswith(tuple(o.lower() for o in self.openers))
+
+    def situation(self, message: str) -> str:
+        """The situation `message` asks about: its words outside the question words, after
+        "someone" (as the known phrasings and family phrases read)."""
+        words = [w for w in _WORD.findall(message) if w.lower() not in self.question_words]
+        return " ".join(["someone", *words])
+
+    def unknown_family(self, message: str, embed: Embed) -> str | None:
+        """The phrase of the family `embed` (texts -> sentence embeddings) puts nearest the
+        situation `message` asks about, or None when that situation is known (within
+        KNOWN_COSINE of a known phrasing)."""
+        known, families = self._embedded(embed)
+        asked = torch.nn.functional.normalize(embed([self.situation(message)]).float(), dim=-1)
+        if float((asked @ known.T).max()) >= KNOWN_COSINE:
+            return None
+        phrases = list(self.families.values())
+        return phrases[int((asked @ families.T).argmax())]
+
+    def _embedded(self, embed: Embed) -> tuple[torch.Tensor, torch.Tensor]:
+        """The known phrasings' and the families' unit embeddings, made on first use."""
+        if self._banks is None:
+            texts = (
+                [f"someone {p}" for p in self.known],
+                [f"someone {p}" for p in self.families.values()],
+            )
+            self._banks = tuple(  # type: ignore[assignment]
+                torch.nn.functional.normalize(embed(t).float(), dim=-1) for t in texts
+            )
+        return self._banks  # type: ignore[return-value]
+
+    def save(self, path: str | Path) -> None:
+        """Write these situations to the JSON file `path`."""
+        table = {
+            "families": dict(self.families),
+            "known": list(self.known),
+            "question_words": sorted(self.question_words),
+            "openers": list(self.openers),
+        }
+        atomic_write_text(Path(path), json.dumps(table, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> KnownSituations:
+        """Read a file written by `save`; ModelFileError if it is not one."""
+        try:
+            table = json.loads(Path(path).read_text(encoding="utf-8"))
+            situations = cls(
+                {str(k): str(v) for k, v in table["families"].items()},
+                tuple(str(p) for p in table["known"]),
+                frozenset(str(w) for w in table["question_words"]),
+                tuple(str(o) for o in table["openers"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ModelFileError(f"cannot read the known situations {path}: {err}") from err
+        if not situations.families or not situations.known or not situations.openers:
+            raise ModelFileError(f"{path} names no families, known situations or openers")
+        return situations
