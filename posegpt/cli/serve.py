@@ -92,9 +92,10 @@ PHOTO_ASK_AGAIN = typer.Option(
 ROUTE_SITUATIONS = typer.Option(
     chat_defaults.ROUTE_SITUATIONS,
     "--route-situations/--own-situations",
-    help="A question about a situation the model never learned ('someone busking with a "
-    "guitar'), answered with a guess, is answered with the pose family MiniLM finds nearest "
-    "the situation (needs the model's known situations: posegpt add-situations; BENCHMARKS.md).",
+    help="A question about a situation the model never learned ('a girl practising "
+    "self-defence'), answered with a guess, is answered with the pose family MiniLM finds "
+    "nearest the situation (needs the model's known situations: posegpt add-situations; "
+    "BENCHMARKS.md).",
 )
 REFINE = typer.Option(
     None,

@@ -1,15 +1,15 @@
-"""Situations the model never learned: "What pose would someone busking with a guitar be in?"
+"""Situations the model never learned: "Describe, as an SMPL pose, a girl practising self-defence."
 
 Asked about a situation its training data never named, the from-scratch model answers in the
-speculative style it learned ("Probably ...") with a family the words do not mean; MiniLM,
-reading the situation's own words, finds a fitting one more often on SPG's val situations, though
-not on its test situations (BENCHMARKS.md, "Not chat's default: situations the model never learned
-answered with MiniLM's nearest family"). `KnownSituations` holds what a model's training data
-asked about (`posegpt add-situations` writes it into the model folder as SITUATIONS_FILE):
-the phrasings of its train situations, the words of its question templates and subjects, the
-openers of its speculative answers and the pose families by phrase. `PoseGPT.chat
-(route_situations=True)` asks a speculative answer's question again as a request for
-`unknown_family`'s family when the situation is far from every known one.
+speculative style it learned ("Probably in first position in ballet.") with a family the words do
+not mean; MiniLM, reading the situation's own words, finds a fitting one ("in a boxing guard") more
+often on SPG's val situations, though not on its test situations (BENCHMARKS.md, "Not chat's
+default: situations the model never learned answered with MiniLM's nearest family").
+`KnownSituations` holds what a model's training data asked about (`posegpt add-situations` writes
+it into the model folder as SITUATIONS_FILE): the phrasings of its train situations, the words of
+its question templates and subjects, the openers of its speculative answers and the pose families
+by phrase. `PoseGPT.chat(route_situations=True)` asks a speculative answer's question again as a
+request for `unknown_family`'s family when the situation is far from every known one.
 """
 
 from __future__ import annotations
