@@ -61,15 +61,16 @@ class KnownSituations:
         """The phrase of the family `embed` (texts -> sentence embeddings) puts nearest the
         situation `message` asks about, or None when that situation is known (within
         KNOWN_COSINE of a known phrasing)."""
-        known, families = self._embedded(embed)
+        known, families = self.embedded(embed)
         asked = torch.nn.functional.normalize(embed([self.situation(message)]).float(), dim=-1)
         if float((asked @ known.T).max()) >= KNOWN_COSINE:
             return None
         phrases = list(self.families.values())
         return phrases[int((asked @ families.T).argmax())]
 
-    def _embedded(self, embed: Embed) -> tuple[torch.Tensor, torch.Tensor]:
-        """The known phrasings' and the families' unit embeddings, made on first use."""
+    def embedded(self, embed: Embed) -> tuple[torch.Tensor, torch.Tensor]:
+        """The known phrasings' and the families' unit embeddings by `embed`, made on first use
+        (some seconds for a model's thousands of phrasings) and kept."""
         if self._banks is None:
             texts = (
                 [f"someone {p}" for p in self.known],

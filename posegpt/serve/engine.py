@@ -149,10 +149,14 @@ class ChatEngine:
 
     def warm_up(self) -> None:
         """Load what is otherwise loaded by the first reply (the text encoder, generation and
-        skinning code): one short reply to "hello" that writes nothing."""
+        skinning code, the known situations' embeddings when they route answers): one short
+        reply to "hello" that writes nothing."""
         with self._model(), torch.no_grad():
             answer = self.model.chat([{"role": "user", "content": "hello"}], max_new_tokens=1)
             self.body(identity_pose(1))
+            features, known = self.model.text_features, self.model.situations
+            if self.options.route_situations and features is not None and known is not None:
+                known.embedded(features.embedder.embed)
         del answer
 
     @property
