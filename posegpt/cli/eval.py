@@ -155,7 +155,8 @@ def bench_command(
         None,
         "--chat-variants",
         help="Comma-separated switches of `posegpt chat` (count_from_words, ask_again, "
-        "photo_ask_again, route_situations, steps_alone, keep_sides, decline_unmatched): for "
+        "photo_ask_again, route_situations, nearest_family, steps_alone, keep_sides, "
+        "decline_unmatched): for "
         "each, also a row of "
         "each model answering as chat does with that switch the other way.",
     ),

@@ -97,6 +97,14 @@ ROUTE_SITUATIONS = typer.Option(
     "nearest the situation (needs the model's known situations: posegpt add-situations; "
     "BENCHMARKS.md).",
 )
+NEAREST_FAMILY = typer.Option(
+    chat_defaults.NEAREST_FAMILY,
+    "--nearest-family/--own-family",
+    help="A request for one pose that names no body part ('child's pose', 'sprinter in the "
+    "blocks') is answered with the pose family MiniLM finds nearest it, when that family is "
+    "clearly nearer than the answer's words (needs the model's known situations: posegpt "
+    "add-situations; BENCHMARKS.md).",
+)
 REFINE = typer.Option(
     None,
     "--refine",
@@ -138,6 +146,7 @@ def chat_command(
     ask_again: bool = ASK_AGAIN,
     photo_ask_again: bool = PHOTO_ASK_AGAIN,
     route_situations: bool = ROUTE_SITUATIONS,
+    nearest_family: bool = NEAREST_FAMILY,
 ) -> None:
     """Chat about poses. Each pose is written to --out as pose_K.npz, pose_K.glb, pose_K.png."""
     from posegpt.files import atomic_write_text
@@ -187,6 +196,7 @@ def serve_command(
     ask_again: bool = ASK_AGAIN,
     photo_ask_again: bool = PHOTO_ASK_AGAIN,
     route_situations: bool = ROUTE_SITUATIONS,
+    nearest_family: bool = NEAREST_FAMILY,
 ) -> None:
     """Serve the chat page at / and the HTTP API (/v1/chat, /health, /docs) on one port."""
     import uvicorn

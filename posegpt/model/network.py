@@ -89,7 +89,7 @@ from posegpt.model.pose_tower.projector import PoseTowerProjector
 from posegpt.model.refusal import describes_nobody, leans_to_refusal, refusal_start_ids
 from posegpt.model.repetition import AnswerRepetitionPenalty, check_repetition_penalty
 from posegpt.model.sides import opposite_side_ids
-from posegpt.model.situations import ASK, Embed, KnownSituations
+from posegpt.model.situations import ASK, KnownSituations
 from posegpt.model.steps import joined_steps, step_clauses, two_steps
 from posegpt.model.text_embedder import SentenceEmbedder
 from posegpt.model.text_features import UserTextFeatures
@@ -217,22 +217,16 @@ def _asked_again(
     return text, poses
 
 
-def _routed(
+def _asked_for_family(
     chat: Callable[[list], Reply],
-    known: KnownSituations | None,
-    embed: Embed,
     messages: Sequence[MessageLike],
-    message: str,
+    phrase: str | None,
     text: str,
     poses: torch.Tensor | list,
 ) -> tuple[str, torch.Tensor | list]:
-    """The reply `text` with `poses` to `messages`, or, when it answers in the speculative style
-    about a situation `known` does not hold, the reply `chat` gives a request for the family
-    `embed` finds nearest that situation (ASK), if that holds one pose
+    """The reply `chat` gives the last user message of `messages` asked as a request for the
+    family `phrase` (ASK), if it holds one pose; else (or with no phrase) `text` and `poses`
     (`posegpt.model.situations`)."""
-    if known is None or not known.answers_situation(text):
-        return text, poses
-    phrase = known.unknown_family(message, embed)
     if phrase is None:
         return text, poses
     reply = chat(_asked_instead(messages, ASK.format(phrase=phrase)))
@@ -283,8 +277,8 @@ class PoseGPT(nn.Module):
         # the training crops' pose prior, for refining photo answers by "blend"; stored apart
         # from the weights (`posegpt.model.io`), fitted apart (`posegpt.train.prior`)
         self.pose_prior: GaussianPosePrior | None = None
-        # the situations its training data asked about, for `route_situations`; stored apart
-        # (`posegpt.model.io`), written by `posegpt add-situations`
+        # the situations its training data asked about, for `route_situations` and
+        # `nearest_family`; stored apart (`posegpt.model.io`), written by `posegpt add-situations`
         self.situations: KnownSituations | None = None
         self.text_features = (
             UserTextFeatures(
@@ -470,6 +464,7 @@ class PoseGPT(nn.Module):
         ask_again: bool = False,
         photo_ask_again: bool = False,
         route_situations: bool = False,
+        nearest_family: bool = False,
     ) -> Reply:
         """Answer the last user message; every `<POSE>` in the answer yields one pose.
 
@@ -508,7 +503,11 @@ class PoseGPT(nn.Module):
         `route_situations`, known situations (`posegpt.model.situations`) and sentence features,
         a words-only one-pose answer in the speculative style to a situation far from every
         known one is the answer to a request for the family MiniLM finds nearest it, if that
-        gives one pose.
+        gives one pose. With `nearest_family`, known situations (their families) and sentence
+        features, a words-only one-pose answer to a request for one pose that names no body
+        part is the answer to a request for the family MiniLM finds nearest the request, when
+        that family is clearly nearer it than the answer's words
+        (`KnownSituations.nearer_family`).
         """
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise InvalidInputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
@@ -579,9 +578,15 @@ class PoseGPT(nn.Module):
                 asked, count_from_words=count_from_words, steps_alone=steps_alone
             )
             text, poses = _asked_again(held, embedder.embed, messages, message, text, poses, count)
-        if route_situations and words_only and len(poses) == 1 and embedder is not None:
-            known = self.situations
-            text, poses = _routed(asked, known, embedder.embed, messages, message, text, poses)
+        known = self.situations
+        if known is not None and embedder is not None and words_only and len(poses) == 1:
+            ask_for = functools.partial(_asked_for_family, asked, messages)
+            if route_situations:
+                phrase = known.unknown_family(message, text, embedder.embed)
+                text, poses = ask_for(phrase, text, poses)
+            if nearest_family and (count is None or count.most == 1):
+                phrase = known.nearer_family(message, text.replace(POSE_TOKEN, " "), embedder.embed)
+                text, poses = ask_for(phrase, text, poses)
         one_person = towered and people_count(pixel_values[0]) == 1
         # the one person in the picture, asked about in words that describe nobody else
         anyone = one_person and describes_nobody(message)

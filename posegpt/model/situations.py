@@ -9,7 +9,9 @@ default: situations the model never learned answered with MiniLM's nearest famil
 it into the model folder as SITUATIONS_FILE): the phrasings of its train situations, the words of
 its question templates and subjects, the openers of its speculative answers and the pose families
 by phrase. `PoseGPT.chat(route_situations=True)` asks a speculative answer's question again as a
-request for `unknown_family`'s family when the situation is far from every known one.
+request for `unknown_family`'s family when the situation is far from every known one;
+`PoseGPT.chat(nearest_family=True)` asks a request that names no body part again for
+`nearer_family`'s family (BENCHMARKS.md, "Not chat's default: a request's nearest family").
 """
 
 from __future__ import annotations
@@ -31,7 +33,20 @@ ASK = "Show me someone {phrase}."
 #: A situation is known when MiniLM puts it this close to a known phrasing (cosine; chosen on
 #: SPG's val situations and a development set of seen ones: BENCHMARKS.md).
 KNOWN_COSINE = 0.65
+#: A request's nearest family replaces an answer when it is at least this much nearer the request
+#: than the answer's words (cosine; the lowest margin that lost no passing answer on the everyday
+#: development sets: BENCHMARKS.md, "Not chat's default: a request's nearest family").
+FAMILY_MARGIN = 0.1
+#: Words that name a body part: a request naming one says more than a family ("the left arm
+#: raised") and keeps its answer.
+_BODY_PARTS = (
+    "head neck shoulder shoulders arm arms elbow elbows wrist wrists hand hands finger fingers "
+    "fist fists chest back spine hip hips waist leg legs thigh thighs knee knees ankle ankles "
+    "foot feet toe toes heel heels torso stomach belly bum bottom glute glutes"
+)
+BODY_PART_WORDS = frozenset(_BODY_PARTS.split())
 _WORD = re.compile(r"[A-Za-z'-]+")
+_LETTERS = re.compile(r"[a-z]+")
 
 Embed = Callable[[list[str]], torch.Tensor]
 
@@ -57,16 +72,31 @@ class KnownSituations:
         words = [w for w in _WORD.findall(message) if w.lower() not in self.question_words]
         return " ".join(["someone", *words])
 
-    def unknown_family(self, message: str, embed: Embed) -> str | None:
+    def unknown_family(self, message: str, answer: str, embed: Embed) -> str | None:
         """The phrase of the family `embed` (texts -> sentence embeddings) puts nearest the
-        situation `message` asks about, or None when that situation is known (within
-        KNOWN_COSINE of a known phrasing)."""
+        situation `message` asks about, when its `answer` guesses in the speculative style and
+        that situation is unknown (below KNOWN_COSINE to every known phrasing); else None."""
+        if not self.answers_situation(answer):
+            return None
         known, families = self.embedded(embed)
         asked = torch.nn.functional.normalize(embed([self.situation(message)]).float(), dim=-1)
         if float((asked @ known.T).max()) >= KNOWN_COSINE:
             return None
         phrases = list(self.families.values())
         return phrases[int((asked @ families.T).argmax())]
+
+    def nearer_family(self, message: str, answer: str, embed: Embed) -> str | None:
+        """The phrase of the family `embed` puts nearest the request `message`, when the message
+        names no body part and that family is at least FAMILY_MARGIN nearer it than the words
+        of its `answer`; else None."""
+        if BODY_PART_WORDS & set(_LETTERS.findall(message.lower())):
+            return None
+        _, families = self.embedded(embed)
+        unit = torch.nn.functional.normalize(embed([message, answer]).float(), dim=-1)
+        nearest = int((unit[0] @ families.T).argmax())
+        if float(unit[0] @ families[nearest] - unit[0] @ unit[1]) < FAMILY_MARGIN:
+            return None
+        return list(self.families.values())[nearest]
 
     def embedded(self, embed: Embed) -> tuple[torch.Tensor, torch.Tensor]:
         """The known phrasings' and the families' unit embeddings by `embed`, made on first use

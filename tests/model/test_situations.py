@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from posegpt.cli import app
 from posegpt.errors import ModelFileError
 from posegpt.model import Reply, load_pretrained
-from posegpt.model.network import _routed
+from posegpt.model.network import _asked_for_family
 from posegpt.model.situations import ASK, KnownSituations
 from posegpt.synth.speculative import (
     SPECULATIVE_ANSWERS,
@@ -51,35 +51,31 @@ def test_a_situation_is_read_without_the_question_words():
     assert not known.answers_situation("Here is someone kneeling: <POSE>")
 
 
-def test_only_an_unknown_situation_gets_a_family():
+def test_only_a_guess_about_an_unknown_situation_gets_a_family():
     known = _situations()
-    assert known.unknown_family("What pose would this man be in, rowing a boat?", _embed) == (
-        "rowing a boat"
-    )
-    assert known.unknown_family("This man is proposing marriage. What pose?", _embed) is None
+    guess = "I would guess standing. <POSE>"
+    rowing = "What pose would this man be in, rowing a boat?"
+    assert known.unknown_family(rowing, guess, _embed) == "rowing a boat"
+    proposing = "This man is proposing marriage. What pose?"  # known
+    assert known.unknown_family(proposing, guess, _embed) is None
+    assert known.unknown_family(rowing, "Here is someone standing: <POSE>", _embed) is None
 
 
-def test_a_guess_about_an_unknown_situation_is_asked_again_for_its_family(recording_chat):
-    known = _situations()
+def test_an_answer_is_asked_again_for_a_family_only_if_that_gives_one_pose(recording_chat):
     chat, asked = recording_chat.answering, recording_chat.asked
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
-    message = "What pose would this man be in, rowing a boat?"
-    messages = [*history, {"role": "user", "content": message}]
+    messages = [*history, {"role": "user", "content": "What pose would he be in, rowing?"}]
     guess = ("I would guess standing. <POSE>", [POSE])
     rowing = Reply("Here is someone rowing a boat: <POSE>", [POSE])
-    assert _routed(chat(rowing), known, _embed, messages, message, *guess) == (
+    assert _asked_for_family(chat(rowing), messages, "rowing a boat", *guess) == (
         rowing.text,
         rowing.poses,
     )
     assert asked[-1] == [*history, {"role": "user", "content": ASK.format(phrase="rowing a boat")}]
     for reply in (Reply("No.", []), Reply("<POSE> <POSE>", [POSE, POSE])):
-        assert _routed(chat(reply), known, _embed, messages, message, *guess) == guess
+        assert _asked_for_family(chat(reply), messages, "rowing a boat", *guess) == guess
     asked.clear()
-    request = ("Here is someone standing: <POSE>", [POSE])  # not a guess: kept
-    assert _routed(chat(rowing), known, _embed, messages, message, *request) == request
-    proposing = "This man is proposing marriage. What pose?"  # known: kept
-    assert _routed(chat(rowing), known, _embed, messages, proposing, *guess) == guess
-    assert _routed(chat(rowing), None, _embed, messages, message, *guess) == guess
+    assert _asked_for_family(chat(rowing), messages, None, *guess) == guess
     assert not asked
 
 
@@ -134,5 +130,17 @@ def test_chat_without_known_situations_or_sentence_features_answers_as_asked(wor
     plain = model.chat(request, max_new_tokens=4)
     for situations in (None, _situations()):
         model.situations = situations
-        routed = model.chat(request, max_new_tokens=4, route_situations=True)
-        assert (routed.text, len(routed.poses)) == (plain.text, len(plain.poses))
+        for option in ("route_situations", "nearest_family"):
+            answer = model.chat(request, max_new_tokens=4, **{option: True})
+            assert (answer.text, len(answer.poses)) == (plain.text, len(plain.poses))
+
+
+def test_a_request_naming_no_body_part_gets_its_clearly_nearer_family():
+    known = _situations()
+    nearer = known.nearer_family
+    assert nearer("rowing a boat on the lake", "Here is someone waving:", _embed) == "rowing a boat"
+    # the answer's words as near as the family: kept
+    assert nearer("rowing a boat on the lake", "Someone rowing a boat", _embed) is None
+    # a request that names a body part says more than a family: kept
+    assert nearer("rowing a boat, the left arm up", "Here is someone waving:", _embed) is None
+    assert nearer("Rowing a boat, hands-free", "Here is someone waving:", _embed) is None
