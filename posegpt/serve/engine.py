@@ -149,13 +149,14 @@ class ChatEngine:
 
     def warm_up(self) -> None:
         """Load what is otherwise loaded by the first reply (the text encoder, generation and
-        skinning code, the known situations' embeddings when they route answers): one short
-        reply to "hello" that writes nothing."""
+        skinning code, the known situations' embeddings when answers use them): one short reply
+        to "hello" that writes nothing."""
         with self._model(), torch.no_grad():
             answer = self.model.chat([{"role": "user", "content": "hello"}], max_new_tokens=1)
             self.body(identity_pose(1))
             features, known = self.model.text_features, self.model.situations
-            if self.options.route_situations and features is not None and known is not None:
+            uses_known = self.options.route_situations or self.options.nearest_family
+            if uses_known and features is not None and known is not None:
                 known.embedded(features.embedder.embed)
         del answer
 

@@ -183,21 +183,25 @@ def test_warm_up_loads_the_text_encoder(tmp_path, body):
     assert not any(tmp_path.iterdir())  # nothing written
 
 
-def test_warm_up_embeds_the_known_situations_when_they_route_answers(tmp_path, body):
+def test_warm_up_embeds_the_known_situations_when_answers_use_them(tmp_path, body):
     from posegpt.model import build_model, get_config, train_tokenizer
     from posegpt.model.situations import KnownSituations
     from posegpt.serve.engine import ChatEngine
 
     tokenizer = train_tokenizer(["hello there, give me the pose <POSE>"] * 20, vocab_size=300)
     model = build_model(get_config("tiny", text_encoder="minilm"), tokenizer)
-    for route in (False, True):
+    for options in (
+        AnswerOptions(),
+        AnswerOptions(route_situations=True),
+        AnswerOptions(nearest_family=True),
+    ):
         model.situations = KnownSituations({"rowing": "rowing"}, ["proposing"], frozenset(), ["So"])
-        ChatEngine(model, body, tmp_path, options=AnswerOptions(route_situations=route)).warm_up()
+        ChatEngine(model, body, tmp_path, options=options).warm_up()
 
         def unused(texts: list[str]):
             raise AssertionError("embedded again")
 
-        if route:  # kept: the first routed answer embeds nothing
+        if options != AnswerOptions():  # kept: the first answer using them embeds nothing
             known, families = model.situations.embedded(unused)
             assert known.shape[0] == 1 and families.shape[0] == 1
         else:
