@@ -37,13 +37,13 @@ KNOWN_COSINE = 0.65
 #: than the answer's words (cosine; the lowest margin that lost no passing answer on the everyday
 #: development sets: BENCHMARKS.md, "Not chat's default: a request's nearest family").
 FAMILY_MARGIN = 0.1
-#: Words that name a body part: a request naming one says more than a family ("the left arm
-#: raised") and keeps its answer.
 _BODY_PARTS = (
     "head neck shoulder shoulders arm arms elbow elbows wrist wrists hand hands finger fingers "
     "fist fists chest back spine hip hips waist leg legs thigh thighs knee knees ankle ankles "
     "foot feet toe toes heel heels torso stomach belly bum bottom glute glutes"
 )
+#: Words that name a body part: a request naming one says more than a family ("the left arm
+#: raised") and keeps its answer.
 BODY_PART_WORDS = frozenset(_BODY_PARTS.split())
 _WORD = re.compile(r"[A-Za-z'-]+")
 _LETTERS = re.compile(r"[a-z]+")
@@ -102,14 +102,14 @@ class KnownSituations:
         """The known phrasings' and the families' unit embeddings by `embed`, made on first use
         (some seconds for a model's thousands of phrasings) and kept."""
         if self._banks is None:
-            texts = (
-                [f"someone {p}" for p in self.known],
-                [f"someone {p}" for p in self.families.values()],
+            known, families = (
+                torch.nn.functional.normalize(
+                    embed([f"someone {p}" for p in texts]).float(), dim=-1
+                )
+                for texts in (self.known, self.families.values())
             )
-            self._banks = tuple(  # type: ignore[assignment]
-                torch.nn.functional.normalize(embed(t).float(), dim=-1) for t in texts
-            )
-        return self._banks  # type: ignore[return-value]
+            self._banks = known, families
+        return self._banks
 
     def save(self, path: str | Path) -> None:
         """Write these situations to the JSON file `path`."""
