@@ -241,14 +241,16 @@ def add_situations_command(
     """Give a model the SPG situations its training data asked about, which
     `--route-situations` tells apart from situations it never learned."""
     from posegpt.data.dataset import CARD_FILE
+    from posegpt.data.formats import read_json
     from posegpt.errors import ModelFileError
     from posegpt.model import load_chat_model, save_pretrained
     from posegpt.synth.speculative import known_situations
 
+    card = read_json(data / CARD_FILE)  # bounded; a named ModelFileError when unreadable
     try:
-        seed = int(json.loads((data / CARD_FILE).read_text(encoding="utf-8"))["seed"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ModelFileError(f"cannot read the seed of {data / CARD_FILE}: {err}") from err
+        seed = int(card["seed"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ModelFileError(f"{data / CARD_FILE} names no seed: {err}") from err
     loaded = load_chat_model(model)
     loaded.situations = known_situations(seed)
     save_pretrained(loaded, out)
