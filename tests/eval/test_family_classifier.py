@@ -49,7 +49,7 @@ def test_family_samples_hold_every_family_and_differ_by_seed():
     assert not torch.allclose(poses, family_samples(2, seed=1)[0])
 
 
-@pytest.mark.slow  # samples 70 poses of each of the 176 families (~20 s)
+@pytest.mark.slow  # samples 70 poses of each of the 180 families (~20 s)
 def test_every_family_classifier_names_other_samples_of_every_family():
     classifier, ceiling = every_family_classifier()
     assert set(classifier.families) == {f.name for f in FAMILY_LIST}

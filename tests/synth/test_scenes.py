@@ -203,7 +203,7 @@ def test_outfit_words_match_the_drawn_colours(generator, top, bottom):
     assert (person.attributes["top"], person.attributes["bottom"]) == (top, bottom)
     kp = person.keypoints2d[:, :2]
     chest = (kp[5] + kp[6]) * 0.35 + (kp[11] + kp[12]) * 0.15  # shoulders 5, 6; hips 11, 12
-    thigh = (kp[11] + kp[13]) * 0.3 + (kp[12] + kp[14]) * 0.2  # knees 13, 14
+    thigh = (kp[11] + kp[13]) * 0.5  # on the left thigh (knee 13), not between the legs
     chroma = {n: np.asarray(c) / sum(c) for n, c in PALETTE.items()}
 
     def named_colour(xy):
