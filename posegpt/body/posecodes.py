@@ -54,6 +54,7 @@ POSTURES = (
     "lying on the back",
     "lying on the front",
     "lying on the side",
+    "upside down",
 )
 
 #: The values of the neutral standing pose (arms hanging, legs straight), by code kind
@@ -418,9 +419,15 @@ def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]
     # folded over the knees (child's pose); not on all fours (knees at a right angle) or lying
     heels = knee["left"] & knee["right"] & (hip_bend > STRAIGHT_HIPS)
     heels &= (bend["left"] > KNEE_BENDS[2]) & (bend["right"] > KNEE_BENDS[2])
+    # on the hands, the feet off the ground and the trunk pointing down: a handstand (a downward
+    # dog keeps its feet down)
+    trunk = _n(f.body[:, _J["neck"]] - f.body[:, _J["pelvis"]])
+    upside = hands_down & ~(foot["left"] | foot["right"]) & (trunk[:, 1] < -0.85)
     for b in range(len(f.lying)):
         side = "none"
-        if heels[b]:
+        if upside[b]:
+            posture = "upside down"
+        elif heels[b]:
             posture = "kneeling"
         elif f.lying[b]:
             if facing_up[b] > 0.5:
@@ -573,6 +580,7 @@ _POSTURE_PHRASES = {
     "propped up face down": "propped up face down, {poss} body straight",
     "lying on the side": "lying on {poss} {side} side",
     "sitting": "sitting as if on a chair",
+    "upside down": "upside down on {poss} hands",
 }
 
 

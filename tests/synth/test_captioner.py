@@ -132,6 +132,7 @@ def test_mirroring_swaps_left_and_right_in_codes_and_captions(body, samples):
         ("on_heels_phone", r"kneeling"),
         ("yoga_child", r"kneeling"),
         ("rowing", r"sitting on the floor|seated on the ground"),
+        ("handstand", r"upside down"),
     ],
 )
 def test_families_give_their_salient_codes(body, family, pattern):
@@ -147,6 +148,11 @@ def test_face_down_and_lying_bodies_are_not_said_to_bend_or_sit(body, family):
     for i, codes in enumerate(_family_codes(body, family)):
         text = caption_with_claims(codes, "long", rng=i).text
         assert not re.search(r"bending forward|bent over|sitting|seated|upper body", text), text
+
+
+def test_a_handstand_is_upside_down_and_a_downward_dog_is_not(body):
+    assert {c["posture"] for c in _family_codes(body, "handstand")} == {"upside down"}
+    assert "upside down" not in {c["posture"] for c in _family_codes(body, "yoga_downward_dog")}
 
 
 @pytest.mark.parametrize("family", ["on_heels_phone", "on_heels_reading", "yoga_child", "rowing"])
