@@ -11,7 +11,10 @@ from posegpt.synth.poses import PoseGenerator
 from posegpt.synth.speculative import SITUATIONS, Situation, spg_split
 from posegpt.synth.world import load_world_families, load_world_situations
 
-SAMPLES = 3
+#: Samples of each family, and how many of them each check must hold on: the noise on every joint
+#: pushes a few samples past a check's edge (a quarter of the bridges' pelvises drop below the
+#: head), so a check holds on most samples, not on all.
+SAMPLES, HELD = 40, 28
 #: Hand-written families (52) and situations (66) before the tables: the world is >= 3x / 10x.
 CORE_FAMILIES, CORE_SITUATIONS = 52, 66
 
@@ -27,17 +30,18 @@ def test_the_world_is_three_times_the_families_and_ten_times_the_situations():
 
 @pytest.mark.slow
 def test_every_table_family_satisfies_its_checks_on_its_samples():
-    generator = PoseGenerator(seed=5, body=load_body_model())
+    body = load_body_model()
     failed = []
     for name in sorted(WORLD.checks):
-        samples = generator.sample_many(SAMPLES, family=name)
+        # a stream of its own per family: a family added to the table changes no other's samples
+        samples = PoseGenerator(seed=5, body=body).sample_many(SAMPLES, family=name)
         for check in WORLD.checks[name]:
             held = 0
             for s in samples:
                 side = s.params.get("side", "left")
                 other = "right" if side == "left" else "left"
                 held += parse(check.format(side=side, other=other))(s.joints)
-            if held < SAMPLES - 1:
+            if held < HELD:
                 failed.append((name, check, held))
     assert not failed
     assert all(WORLD.checks[n] for n in WORLD.checks)  # every family states its geometry
