@@ -4,8 +4,9 @@
 Composed families join a posture (legs, torso, root: "sitting on a chair") with an action (arms
 and head: "reading a book"), named `<posture>_<action>`; whole families are written out. Each
 family also has imperatives for everyday requests ("sit on a chair and read a book") and
-`checks`: predicates (`posegpt.eval.predicates` grammar) every sample must satisfy, tested like
-the hand-written families' joint limits and self-intersection.
+`checks`: predicates (`posegpt.eval.predicates` grammar) its samples satisfy, tested like the
+hand-written families' joint limits and self-intersection (on most samples: the noise on every
+joint pushes a few past a check's edge).
 
 The table is read once by `posegpt.synth.pose_families` (which passes its `Family` class and the
 hand-written families in, so that this module never imports it).
