@@ -174,7 +174,7 @@ _POSTURE_VARIANTS = {
 }
 
 #: Postures that already say how the trunk leans (lying ones too).
-_LEAN_IMPLIED = ("bending forward", "propped up face down")
+_LEAN_IMPLIED = ("bending forward", "propped up face down", "upside down")
 
 #: Weight of a step away from neutral, per code kind.
 _WEIGHTS = {
@@ -248,6 +248,8 @@ def statements(codes: dict) -> list[Statement]:
     for side in SIDES:
         if posture.startswith("lying"):
             hidden.add(("hand_on_ground", side))
+        if posture == "upside down":  # its knees are above its hips without being raised
+            hidden.add(("knee_raised", side))
         if codes[f"{side}_knee"] in _KNEES_EXPECTED.get(posture, ()):
             hidden.add(("knee", side))
     for kind in _NOUNS:

@@ -151,8 +151,12 @@ def test_face_down_and_lying_bodies_are_not_said_to_bend_or_sit(body, family):
 
 
 def test_a_handstand_is_upside_down_and_a_downward_dog_is_not(body):
-    assert {c["posture"] for c in _family_codes(body, "handstand")} == {"upside down"}
+    handstands = _family_codes(body, "handstand")
+    assert {c["posture"] for c in handstands} == {"upside down"}
     assert "upside down" not in {c["posture"] for c in _family_codes(body, "yoga_downward_dog")}
+    for i, codes in enumerate(handstands):  # not read as if it stood
+        text = caption_with_claims(codes, "long", rng=i).text
+        assert not re.search(r"folded forward|leaning forward|hip level|drawn up", text), text
 
 
 @pytest.mark.parametrize("family", ["on_heels_phone", "on_heels_reading", "yoga_child", "rowing"])
