@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from posegpt.chat_defaults import CHAT_SWITCHES
 from posegpt.errors import InvalidInputError
 
 app = typer.Typer(help="Evaluation: metrics and the retrieval evaluator.", no_args_is_help=True)
@@ -154,11 +155,8 @@ def bench_command(
     chat_variants: str | None = typer.Option(
         None,
         "--chat-variants",
-        help="Comma-separated switches of `posegpt chat` (count_from_words, ask_again, "
-        "photo_ask_again, route_situations, nearest_family, steps_alone, keep_sides, "
-        "decline_unmatched): for "
-        "each, also a row of "
-        "each model answering as chat does with that switch the other way.",
+        help=f"Comma-separated switches of `posegpt chat` ({', '.join(CHAT_SWITCHES)}): for "
+        "each, also a row of each model answering as chat does with that switch the other way.",
     ),
     chat_rows: bool = typer.Option(
         False,
