@@ -202,6 +202,7 @@ class _Frames:
     chest: torch.Tensor  # (B, 3, 3) axes of the upper chest
     pelvis: torch.Tensor  # (B, 3, 3) axes of the pelvis
     height: torch.Tensor  # (B, 24) above the lowest joint
+    trunk: torch.Tensor  # (B, 3) unit pelvis -> neck, heading removed
     lying: torch.Tensor  # (B,) bool
     ref: torch.Tensor  # where arm/leg relations are read: torso if lying, else body
 
@@ -219,7 +220,8 @@ def _frames(joints: torch.Tensor) -> _Frames:
     incline = torch.rad2deg(torch.acos(trunk[:, 1].clamp(-1, 1)))
     lying = (incline > 55) & (height[:, _J["pelvis"]] < 0.3) & (height[:, _J["neck"]] < 0.35)
     ref = torch.where(lying[:, None, None], torso, body)
-    return _Frames(joints, world, body, torso, chest_frame(joints), pelvis, height, lying, ref)
+    chest = chest_frame(joints)
+    return _Frames(joints, world, body, torso, chest, pelvis, height, trunk, lying, ref)
 
 
 def posecodes_batch(joints: torch.Tensor, nose: torch.Tensor | None = None) -> list[dict]:
@@ -421,8 +423,7 @@ def _posture(codes: dict, cats: dict, f: _Frames) -> tuple[list[str], list[str]]
     heels &= (bend["left"] > KNEE_BENDS[2]) & (bend["right"] > KNEE_BENDS[2])
     # on the hands, the feet off the ground and the trunk pointing down: a handstand (a downward
     # dog keeps its feet down)
-    trunk = _n(f.body[:, _J["neck"]] - f.body[:, _J["pelvis"]])
-    upside = hands_down & ~(foot["left"] | foot["right"]) & (trunk[:, 1] < -0.85)
+    upside = hands_down & ~(foot["left"] | foot["right"]) & (f.trunk[:, 1] < -0.85)
     for b in range(len(f.lying)):
         side = "none"
         if upside[b]:
